@@ -1,0 +1,178 @@
+//! Who may talk to the broker, and who the caller is.
+//!
+//! On loopback (`serve`) any local program may call, but the Host header must name us:
+//! a web page using DNS rebinding would send its own host name. Behind the proxy only
+//! the proxy may call, proving it with a per-run secret, and it names the caller in a
+//! header that it always overwrites, so a container cannot pose as another.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::http::HeaderMap;
+
+pub const CALLER_HEADER: &str = "x-imds-spoof-caller";
+pub const SECRET_HEADER: &str = "x-imds-spoof-secret";
+/// The address EC2 serves IMDS on; SDK requests carry it as Host.
+pub const IMDS_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessPolicy {
+    /// Callers on this machine; the Host header must be the listen address or IMDS's.
+    Loopback { listen: SocketAddr },
+    /// Only the proxy (from `proxy_ip` when known) carrying `secret`.
+    Proxy {
+        proxy_ip: Option<IpAddr>,
+        secret: String,
+    },
+}
+
+/// What the Docker side knows of a caller's address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerInfo {
+    pub container: Option<String>,
+    /// The `imds-spoof.identity` label of the container.
+    pub identity: Option<String>,
+}
+
+/// Maps caller addresses to containers (implemented by the Docker layer).
+pub trait CallerDirectory: Send + Sync {
+    fn lookup(&self, ip: IpAddr) -> CallerInfo;
+}
+
+/// An admitted caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub ip: IpAddr,
+    /// True when the request came through the proxy from a bridged container.
+    pub via_proxy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("Host header {0:?} is not this server (DNS rebinding?)")]
+    ForeignHost(String),
+    #[error("request from {0}, which is not the proxy")]
+    NotFromProxy(IpAddr),
+    #[error("request without the proxy's secret")]
+    MissingSecret,
+    #[error("proxy request without a valid caller header")]
+    MissingCaller,
+}
+
+pub fn admit(
+    policy: &AccessPolicy,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Caller, Refusal> {
+    match policy {
+        AccessPolicy::Loopback { listen } => {
+            if let Some(host) = headers.get(axum::http::header::HOST) {
+                let host = host.to_str().unwrap_or("");
+                if !host_names_us(host, *listen) {
+                    return Err(Refusal::ForeignHost(host.chars().take(100).collect()));
+                }
+            }
+            Ok(Caller {
+                ip: peer.ip(),
+                via_proxy: false,
+            })
+        }
+        AccessPolicy::Proxy { proxy_ip, secret } => {
+            if proxy_ip.is_some_and(|proxy| proxy != peer.ip()) {
+                return Err(Refusal::NotFromProxy(peer.ip()));
+            }
+            let presented = headers.get(SECRET_HEADER).map(|value| value.as_bytes());
+            if !presented.is_some_and(|value| constant_time_eq(value, secret.as_bytes())) {
+                return Err(Refusal::MissingSecret);
+            }
+            let ip = headers
+                .get(CALLER_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<IpAddr>().ok())
+                .ok_or(Refusal::MissingCaller)?;
+            Ok(Caller {
+                ip,
+                via_proxy: true,
+            })
+        }
+    }
+}
+
+/// Is `host` (from a Host header) the listen address, localhost on our port, or IMDS's address?
+fn host_names_us(host: &str, listen: SocketAddr) -> bool {
+    let (name, port) = split_host_port(host);
+    let port_ok = |default: u16| port.unwrap_or(default) == listen.port();
+    let listen_ip = match listen.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    (name == listen_ip && port_ok(80))
+        || (name.eq_ignore_ascii_case("localhost") && port_ok(80))
+        || (name == IMDS_ADDRESS.to_string() && (port.is_none() || port == Some(80) || port_ok(80)))
+}
+
+fn split_host_port(host: &str) -> (&str, Option<u16>) {
+    if let Some(end) = host.rfind(']') {
+        let (name, rest) = host.split_at(end + 1);
+        return (name, rest.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) => (name, port.parse().ok()),
+        None => (host, None),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn loopback_checks_host() {
+        let listen: SocketAddr = "127.0.0.1:1338".parse().unwrap();
+        let policy = AccessPolicy::Loopback { listen };
+        let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        for ok in ["127.0.0.1:1338", "localhost:1338", "169.254.169.254"] {
+            assert!(
+                admit(&policy, peer, &headers(&[("host", ok)])).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["evil.example:1338", "127.0.0.1:80", "127.0.0.1"] {
+            assert!(
+                admit(&policy, peer, &headers(&[("host", bad)])).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn proxy_mode_needs_secret_and_proxy_address() {
+        let policy = AccessPolicy::Proxy {
+            proxy_ip: Some("169.254.169.254".parse().unwrap()),
+            secret: "s3cret".into(),
+        };
+        let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
+        let good = headers(&[(SECRET_HEADER, "s3cret"), (CALLER_HEADER, "169.254.0.7")]);
+        let caller = admit(&policy, proxy, &good).unwrap();
+        assert_eq!(caller.ip, "169.254.0.7".parse::<IpAddr>().unwrap());
+        let other: SocketAddr = "169.254.0.9:40000".parse().unwrap();
+        assert_eq!(
+            admit(&policy, other, &good),
+            Err(Refusal::NotFromProxy(other.ip()))
+        );
+        let forged = headers(&[(SECRET_HEADER, "guess"), (CALLER_HEADER, "169.254.0.7")]);
+        assert_eq!(admit(&policy, proxy, &forged), Err(Refusal::MissingSecret));
+    }
+}

@@ -1,0 +1,122 @@
+//! The broker: an axum server speaking the IMDS protocol (tokens, listings, EC2's
+//! answers and errors) in front of a provider, recording every exchange.
+//! It knows HTTP and IMDS, not the dashboard or Docker.
+
+mod access;
+mod faults;
+mod handler;
+mod record;
+mod responses;
+mod server;
+mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+pub use access::{
+    AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
+};
+pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
+pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
+pub use server::{ConnectionControl, PeerAddr};
+pub use tokens::TokenStore;
+
+use crate::config::ConfigStore;
+use crate::provider::Provider;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot listen on {addr}: {source}{}", if hint.is_empty() { String::new() } else { format!(" ({hint})") })]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+        hint: String,
+    },
+    #[error("refusing to listen on {0}: the broker never listens on every interface (credentials would be reachable from the network)")]
+    Unspecified(SocketAddr),
+    #[error("request log {path}: {source}")]
+    RequestLog {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Everything a request handler needs, shared by all requests.
+pub struct BrokerState {
+    pub store: ConfigStore,
+    pub provider: Arc<dyn Provider>,
+    pub tokens: TokenStore,
+    pub recorder: Arc<Recorder>,
+    pub access: AccessPolicy,
+    pub callers: Option<Arc<dyn CallerDirectory>>,
+    /// Log a line per request (headless `serve` / `up`).
+    pub log_each_request: bool,
+    /// Ends requests that deliberately never answer.
+    pub shutdown: CancellationToken,
+}
+
+impl BrokerState {
+    pub fn new(store: ConfigStore, provider: Arc<dyn Provider>, access: AccessPolicy) -> Self {
+        let capacity = store.current().broker.record_capacity;
+        Self {
+            store,
+            provider,
+            tokens: TokenStore::default(),
+            recorder: Arc::new(Recorder::new(capacity)),
+            access,
+            callers: None,
+            log_each_request: false,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
+
+/// The IMDS router: every path and method goes to the one handler, which answers as EC2.
+pub fn router(state: Arc<BrokerState>) -> Router {
+    Router::new().fallback(handler::handle).with_state(state)
+}
+
+/// A running broker.
+pub struct Broker {
+    pub local_addr: SocketAddr,
+    pub state: Arc<BrokerState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Broker {
+    /// Binds `addr` (never an unspecified address) and serves until [`Broker::stop`].
+    pub async fn start(addr: SocketAddr, state: Arc<BrokerState>) -> Result<Broker, BrokerError> {
+        if addr.ip().is_unspecified() {
+            return Err(BrokerError::Unspecified(addr));
+        }
+        let listener = server::bind(addr).await?;
+        let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
+            addr,
+            source,
+            hint: String::new(),
+        })?;
+        let task = tokio::spawn(server::serve(
+            listener,
+            router(state.clone()),
+            state.shutdown.clone(),
+        ));
+        Ok(Broker {
+            local_addr,
+            state,
+            task,
+        })
+    }
+
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.state.recorder
+    }
+
+    /// Stops accepting, ends hanging requests and waits for the accept loop.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,252 @@
+//! Every exchange the broker answers, kept in a bounded ring, streamed to subscribers
+//! (the dashboard) and optionally appended to a JSON-lines file with secrets masked.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{broadcast, mpsc};
+
+/// How the caller spoke to IMDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImdsVersion {
+    V1,
+    V2,
+    TokenRequest,
+}
+
+impl ImdsVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImdsVersion::V1 => "v1",
+            ImdsVersion::V2 => "v2",
+            ImdsVersion::TokenRequest => "token",
+        }
+    }
+}
+
+/// One request and what it was answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExchangeRecord {
+    pub id: u64,
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub time: String,
+    pub caller_ip: Option<IpAddr>,
+    /// Container name; None when the caller is not (yet) known.
+    pub caller_container: Option<String>,
+    pub identity: String,
+    pub method: String,
+    pub path: String,
+    pub version: ImdsVersion,
+    /// 0 when no answer was sent (hang, dropped connection, hop limit).
+    pub status: u16,
+    pub latency_us: u64,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+    /// The start of the response body (bounded by the broker's record_body_limit).
+    pub response_body: String,
+    pub body_truncated: bool,
+    pub provider_error: Option<String>,
+    /// The injected fault that shaped this answer, if any.
+    pub fault: Option<String>,
+}
+
+impl ExchangeRecord {
+    /// A copy safe to write to logs: tokens and secret keys replaced by `****`.
+    pub fn masked(&self) -> ExchangeRecord {
+        let mut copy = self.clone();
+        for (name, value) in copy
+            .request_headers
+            .iter_mut()
+            .chain(copy.response_headers.iter_mut())
+        {
+            if name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER) {
+                *value = mask(value);
+            }
+        }
+        if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
+            copy.response_body = mask(&copy.response_body);
+        }
+        copy.response_body = mask_json_secrets(&copy.response_body);
+        copy
+    }
+}
+
+/// `****` plus the last four characters, enough to tell values apart.
+pub fn mask(secret: &str) -> String {
+    let tail: String = secret
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if secret.chars().count() <= 8 {
+        "****".to_string()
+    } else {
+        format!("****{tail}")
+    }
+}
+
+/// Masks the values of SecretAccessKey and Token in a credentials document, keeping its layout.
+pub fn mask_json_secrets(body: &str) -> String {
+    let mut out = body.to_string();
+    for key in ["\"SecretAccessKey\"", "\"Token\""] {
+        let Some(key_at) = out.find(key) else {
+            continue;
+        };
+        let after_key = key_at + key.len();
+        let Some(open) = out[after_key..].find('"').map(|i| after_key + i + 1) else {
+            continue;
+        };
+        let Some(close) = out[open..].find('"').map(|i| open + i) else {
+            continue;
+        };
+        let masked = mask(&out[open..close]);
+        out.replace_range(open..close, &masked);
+    }
+    out
+}
+
+/// The ring, the stream and the log file.
+pub struct Recorder {
+    ring: Mutex<VecDeque<Arc<ExchangeRecord>>>,
+    capacity: usize,
+    next_id: AtomicU64,
+    stream: broadcast::Sender<Arc<ExchangeRecord>>,
+    log_file: Option<mpsc::UnboundedSender<Arc<ExchangeRecord>>>,
+}
+
+impl Recorder {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            capacity: capacity.max(1),
+            next_id: AtomicU64::new(1),
+            stream: broadcast::channel(1024).0,
+            log_file: None,
+        }
+    }
+
+    /// Also appends every exchange, masked, to a JSON-lines file (written by a background task).
+    pub fn with_log_file(mut self, path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(write_log(
+            tokio::fs::File::from_std(file),
+            path.to_path_buf(),
+            receiver,
+        ));
+        self.log_file = Some(sender);
+        Ok(self)
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn record(&self, record: ExchangeRecord) {
+        let record = Arc::new(record);
+        {
+            let mut ring = self
+                .ring
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if ring.len() == self.capacity {
+                ring.pop_front();
+            }
+            ring.push_back(record.clone());
+        }
+        if let Some(log) = &self.log_file {
+            let _ = log.send(record.clone());
+        }
+        // No subscriber is fine: the dashboard may not be open.
+        let _ = self.stream.send(record);
+    }
+
+    /// The exchanges kept, oldest first.
+    pub fn snapshot(&self) -> Vec<Arc<ExchangeRecord>> {
+        let ring = self
+            .ring
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        ring.iter().cloned().collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ExchangeRecord>> {
+        self.stream.subscribe()
+    }
+}
+
+async fn write_log(
+    mut file: tokio::fs::File,
+    path: PathBuf,
+    mut records: mpsc::UnboundedReceiver<Arc<ExchangeRecord>>,
+) {
+    while let Some(record) = records.recv().await {
+        let Ok(mut line) = serde_json::to_string(&record.masked()) else {
+            continue;
+        };
+        line.push('\n');
+        if let Err(err) = file.write_all(line.as_bytes()).await {
+            tracing::error!(path = %path.display(), "request log not written: {err}");
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_credentials_in_bodies() {
+        let body = "{\n  \"AccessKeyId\" : \"AKIAEXAMPLE\",\n  \"SecretAccessKey\" : \"verysecretvalue1234\",\n  \"Token\" : \"tokentokentoken9876\"\n}";
+        let masked = mask_json_secrets(body);
+        assert!(masked.contains("AKIAEXAMPLE"));
+        assert!(!masked.contains("verysecret"));
+        assert!(masked.contains("****1234"));
+        assert!(masked.contains("****9876"));
+    }
+
+    #[test]
+    fn ring_is_bounded() {
+        let recorder = Recorder::new(2);
+        for _ in 0..3 {
+            let id = recorder.next_id();
+            recorder.record(sample(id));
+        }
+        let ids: Vec<u64> = recorder.snapshot().iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![2, 3]);
+    }
+
+    pub(crate) fn sample(id: u64) -> ExchangeRecord {
+        ExchangeRecord {
+            id,
+            time: String::new(),
+            caller_ip: None,
+            caller_container: None,
+            identity: "default".into(),
+            method: "GET".into(),
+            path: "/".into(),
+            version: ImdsVersion::V1,
+            status: 200,
+            latency_us: 1,
+            request_headers: vec![],
+            response_headers: vec![],
+            response_body: String::new(),
+            body_truncated: false,
+            provider_error: None,
+            fault: None,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Answers in the exact shape EC2's metadata service gives them.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Response, StatusCode};
+use bytes::Bytes;
+
+/// Every IMDS answer carries this Server header.
+pub const SERVER: &str = "EC2ws";
+pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+
+/// A 200 answer with a text body (JSON documents too: EC2 serves them as text/plain).
+pub fn text(body: impl Into<Bytes>) -> Response<Body> {
+    with_body(StatusCode::OK, "text/plain", body.into())
+}
+
+/// The token answer: the token as the body and the TTL echoed back.
+pub fn token(token: String, ttl: u32) -> Response<Body> {
+    let mut response = text(token);
+    response
+        .headers_mut()
+        .insert(TOKEN_TTL_HEADER, HeaderValue::from(ttl));
+    response
+}
+
+/// EC2's HTML error page for a status (`<title>404 - Not Found</title>` ...).
+pub fn error(status: StatusCode) -> Response<Body> {
+    with_body(status, "text/html", Bytes::from(error_page(status)))
+}
+
+/// 405 with the methods the path accepts.
+pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = error(StatusCode::METHOD_NOT_ALLOWED);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+pub fn error_page(status: StatusCode) -> String {
+    let title = format!(
+        "{} - {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    format!(
+        "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n\
+<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n\
+\t\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
+<html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n \
+<head>\n  <title>{title}</title>\n </head>\n <body>\n  <h1>{title}</h1>\n </body>\n</html>\n"
+    )
+}
+
+pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_pages_name_the_status() {
+        let page = error_page(StatusCode::NOT_FOUND);
+        assert!(page.starts_with("<?xml version=\"1.0\""));
+        assert!(page.contains("<title>404 - Not Found</title>"));
+        assert!(page.contains("<h1>404 - Not Found</h1>"));
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line, parsed into plain values.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imds-spoof",
+    version,
+    about = "A faithful local AWS EC2 Instance Metadata Service for Docker containers",
+    long_about = "Serves http://169.254.169.254 to containers on the imds-spoof Docker network, \
+                  answering as EC2's metadata service does (IMDSv1 and IMDSv2), with identities \
+                  and role credentials from your configuration. Without a subcommand it opens \
+                  the dashboard."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (created with a commented sample when missing).
+    #[arg(long, global = true, env = "IMDS_SPOOF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Identity answered to callers that do not choose one (overrides active_identity).
+    #[arg(long, global = true)]
+    pub identity: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker alone on a local address, for SDKs on this machine and for tests.
+    Serve(ServeArgs),
+    /// Answer one request with the built-in provider, speaking the external-provider protocol.
+    Provider(ProviderArgs),
+    /// Bring network, proxy and broker up without the dashboard; Ctrl-C stops and cleans up.
+    Up(UpArgs),
+    /// Remove the proxy and network left by any run.
+    Down(DownArgs),
+    /// Show network, proxy and broker state.
+    Status,
+    /// Check what usually goes wrong.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback; never every interface).
+    #[arg(long, default_value = "127.0.0.1:1338")]
+    pub listen: SocketAddr,
+    /// Append every exchange as a JSON line (secrets masked) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_requests: Option<PathBuf>,
+    /// Log requests as JSON lines on stderr instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProviderArgs {
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    #[arg(long)]
+    pub path: String,
+    #[arg(long = "caller-ip")]
+    pub caller_ip: Option<std::net::IpAddr>,
+    #[arg(long = "caller-container")]
+    pub caller_container: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Log requests as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Append every exchange as a JSON line (secrets masked) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_requests: Option<PathBuf>,
+    /// Proxy image (overrides [proxy] image).
+    #[arg(long)]
+    pub proxy_image: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// Remove the network even while application containers are attached (they are disconnected).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Also check this container: attached, proxy settings, IMDS disabled by env.
+    #[arg(long)]
+    pub container: Option<String>,
+}

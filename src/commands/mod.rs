@@ -1,0 +1,93 @@
+//! The subcommands: each takes plain arguments and returns an exit status.
+
+pub mod provider;
+pub mod serve;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::GlobalArgs;
+use crate::config::{self, ConfigStore};
+use crate::imds::signing::IdentitySigner;
+use crate::provider::{BuiltinProvider, ExternalProvider, Provider};
+
+/// The configuration file the global arguments name.
+pub fn config_path(global: &GlobalArgs) -> PathBuf {
+    global.config.clone().unwrap_or_else(config::default_path)
+}
+
+/// Loads the configuration store, creating the sample on first run.
+pub fn open_store(global: &GlobalArgs) -> anyhow::Result<ConfigStore> {
+    let path = config_path(global);
+    Ok(ConfigStore::from_file(&path, global.identity.clone())?)
+}
+
+/// The identity-document signing key, kept beside the configuration file.
+pub fn open_signer(store: &ConfigStore) -> anyhow::Result<Arc<IdentitySigner>> {
+    let dir = store
+        .path()
+        .and_then(|path| path.parent())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Arc::new(IdentitySigner::load_or_create(&dir)?))
+}
+
+/// The provider the configuration asks for: an external program, or the built-in one.
+pub fn make_provider(store: &ConfigStore, signer: Arc<IdentitySigner>) -> Arc<dyn Provider> {
+    let settings = store.current().provider.clone();
+    if settings.command.is_empty() {
+        Arc::new(BuiltinProvider::new(store.clone(), signer))
+    } else {
+        Arc::new(ExternalProvider::new(
+            settings.command,
+            std::time::Duration::from_millis(settings.timeout_ms),
+            std::time::Duration::from_millis(settings.cache_ms),
+        ))
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = match signal(SignalKind::terminate()) {
+            Ok(terminate) => terminate,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
+pub fn init_logging(json: bool) {
+    let filter = std::env::var("IMDS_SPOOF_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr);
+    if json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+pub fn not_yet(command: &crate::cli::Command) -> anyhow::Result<()> {
+    anyhow::bail!("{command:?} is not available in this build yet")
+}
+
+pub fn not_yet_tui() -> anyhow::Result<()> {
+    anyhow::bail!("the dashboard is not available in this build yet; use `imds-spoof serve`")
+}

@@ -1,0 +1,63 @@
+//! `imds-spoof serve`: the broker alone on a local address.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::broker::{AccessPolicy, Broker, BrokerState, Recorder};
+use crate::cli::{GlobalArgs, ServeArgs};
+
+pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let store = super::open_store(global)?;
+    let signer = super::open_signer(&store)?;
+    let provider = super::make_provider(&store, signer);
+    let watcher = store.spawn_watcher();
+
+    let mut state = BrokerState::new(
+        store.clone(),
+        provider,
+        AccessPolicy::Loopback {
+            listen: args.listen,
+        },
+    );
+    state.log_each_request = true;
+    if let Some(path) = &args.log_requests {
+        let recorder = Recorder::new(store.current().broker.record_capacity)
+            .with_log_file(path)
+            .map_err(|source| crate::broker::BrokerError::RequestLog {
+                path: path.clone(),
+                source,
+            })?;
+        state.recorder = Arc::new(recorder);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await;
+    drop(listener);
+    let mut broker = Broker::start(args.listen, Arc::new(state)).await?;
+    // With port 0 the Host check must use the port actually bound.
+    if args.listen.port() == 0 {
+        let state = Arc::get_mut(&mut broker.state);
+        if let Some(state) = state {
+            state.access = AccessPolicy::Loopback {
+                listen: broker.local_addr,
+            };
+        }
+    }
+    let config_path = store
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    {
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(
+            stdout,
+            "imds-spoof serving on http://{} (config {config_path}, identity {})",
+            broker.local_addr,
+            store.current().active_identity
+        );
+        let _ = stdout.flush();
+    }
+    super::stop_requested().await;
+    tracing::info!("stopping");
+    watcher.abort();
+    broker.stop().await;
+    Ok(())
+}

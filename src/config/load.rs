@@ -1,0 +1,303 @@
+//! Reading and checking the configuration file, with errors that say where.
+
+use std::path::{Path, PathBuf};
+
+use super::model::{Config, CredentialSource, Identity};
+use super::ConfigError;
+
+/// Parses and validates configuration text; `path` only names the file in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let config: Config = toml::from_str(text).map_err(|err| {
+        let (line, column) = err
+            .span()
+            .map(|span| line_and_column(text, span.start))
+            .unwrap_or((0, 0));
+        ConfigError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: err.message().to_string(),
+        }
+    })?;
+    validate(&config).map_err(|message| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    Ok(config)
+}
+
+/// Reads the file at `path`, creating it from the commented sample when it does not exist.
+pub fn load_or_create(path: &Path) -> Result<Config, ConfigError> {
+    if !path.exists() {
+        super::write::write_atomically(path, super::sample::SAMPLE_CONFIG)?;
+        tracing::info!(path = %path.display(), "wrote a sample configuration");
+    }
+    load(path)
+}
+
+/// Reads and validates the file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// `$XDG_CONFIG_HOME/imds-spoof/config.toml`, or `~/.config/imds-spoof/config.toml`.
+pub fn default_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("imds-spoof").join("config.toml")
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
+    (line, column)
+}
+
+/// Checks what serde cannot: references between sections and the shape of EC2 values.
+pub fn validate(config: &Config) -> Result<(), String> {
+    let imds = &config.imds;
+    if !(1..=64).contains(&imds.hop_limit) {
+        return Err(format!(
+            "[imds] hop_limit = {}: must be between 1 and 64",
+            imds.hop_limit
+        ));
+    }
+    if !(1..=21_600).contains(&imds.max_token_ttl) {
+        return Err(format!(
+            "[imds] max_token_ttl = {}: must be between 1 and 21600",
+            imds.max_token_ttl
+        ));
+    }
+    for (index, identity) in config.identities.iter().enumerate() {
+        validate_identity(identity).map_err(|message| {
+            format!("[[identity]] #{} ({}): {message}", index + 1, identity.name)
+        })?;
+        if config.identities[..index]
+            .iter()
+            .any(|other| other.name == identity.name)
+        {
+            return Err(format!(
+                "[[identity]] #{}: the name {:?} is used twice",
+                index + 1,
+                identity.name
+            ));
+        }
+    }
+    if config.active().is_none() {
+        let names: Vec<&str> = config.identities.iter().map(|i| i.name.as_str()).collect();
+        return Err(format!(
+            "active_identity = {:?} names no [[identity]] (defined: {})",
+            config.active_identity,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    for (index, fault) in config.faults.iter().enumerate() {
+        if let super::model::FaultKind::Status { status } = fault.kind {
+            if !(100..=599).contains(&status) {
+                return Err(format!(
+                    "[[fault]] #{}: status {status} is not an HTTP status",
+                    index + 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks one identity's fields against the shapes EC2 uses.
+pub fn validate_identity(identity: &Identity) -> Result<(), String> {
+    if identity.name.trim().is_empty() {
+        return Err("name is empty".to_string());
+    }
+    check_instance_id(&identity.instance_id)?;
+    check_prefixed_hex("ami_id", &identity.ami_id, "ami-")?;
+    if identity.account_id.len() != 12 || !identity.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "account_id {:?}: must be 12 digits",
+            identity.account_id
+        ));
+    }
+    check_zone(&identity.region, &identity.availability_zone)?;
+    check_mac(&identity.mac)?;
+    if let Some(role) = &identity.role {
+        check_role(role)?;
+    }
+    for (field, value) in [
+        ("spot_time", &identity.events.spot_time),
+        (
+            "rebalance_notice_time",
+            &identity.events.rebalance_notice_time,
+        ),
+    ] {
+        if let Some(value) = value {
+            check_timestamp(field, value)?;
+        }
+    }
+    if identity.events.spot_action.is_some() != identity.events.spot_time.is_some() {
+        return Err("events: spot_action and spot_time go together".to_string());
+    }
+    Ok(())
+}
+
+/// `i-` followed by 8 or 17 lowercase hex digits.
+pub fn check_instance_id(value: &str) -> Result<(), String> {
+    check_prefixed_hex("instance_id", value, "i-")
+}
+
+fn check_prefixed_hex(field: &str, value: &str, prefix: &str) -> Result<(), String> {
+    let ok = value.strip_prefix(prefix).is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} {value:?}: must be {prefix} followed by 8 or 17 lowercase hex digits"
+        ))
+    }
+}
+
+/// An availability zone is its region plus one letter (or a local-zone suffix).
+pub fn check_zone(region: &str, zone: &str) -> Result<(), String> {
+    let region_ok = region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        return Err(format!(
+            "region {region:?}: not a region name like us-east-1"
+        ));
+    }
+    match zone.strip_prefix(region) {
+        Some(suffix)
+            if !suffix.is_empty()
+                && suffix
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "availability_zone {zone:?}: must be in region {region} (like {region}a)"
+        )),
+    }
+}
+
+fn check_mac(mac: &str) -> Result<(), String> {
+    let parts: Vec<&str> = mac.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "mac {mac:?}: must be six hex pairs like 0e:49:61:0f:c3:11"
+        ))
+    }
+}
+
+fn check_role(role: &super::model::Role) -> Result<(), String> {
+    if role.name.is_empty() || role.name.contains('/') {
+        return Err(format!(
+            "role name {:?}: must be a non-empty name without '/'",
+            role.name
+        ));
+    }
+    match &role.source {
+        CredentialSource::Static {
+            access_key_id,
+            secret_access_key,
+            expiration,
+            ..
+        } => {
+            if access_key_id.is_empty() || secret_access_key.is_empty() {
+                return Err(
+                    "role: static source needs access_key_id and secret_access_key".to_string(),
+                );
+            }
+            if let Some(expiration) = expiration {
+                check_timestamp("role expiration", expiration)?;
+            }
+        }
+        CredentialSource::Profile { profile } if profile.is_empty() => {
+            return Err("role: profile source needs a profile name".to_string());
+        }
+        CredentialSource::Command { command, .. } if command.trim().is_empty() => {
+            return Err("role: command source needs a command".to_string());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, the only timestamp form IMDS serves.
+pub fn check_timestamp(field: &str, value: &str) -> Result<(), String> {
+    crate::imds::time::parse_timestamp(value)
+        .map(|_| ())
+        .ok_or_else(|| format!("{field} {value:?}: must look like 2026-11-24T12:00:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let text = "active_identity = \"default\"\n[imds]\ntokens = \"sometimes\"\n";
+        let err = parse(Path::new("/x/config.toml"), text).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("/x/config.toml:3:"), "{message}");
+        assert!(message.contains("sometimes"), "{message}");
+    }
+
+    #[test]
+    fn sample_config_is_valid() {
+        let config = parse(Path::new("sample"), super::super::sample::SAMPLE_CONFIG).unwrap();
+        assert!(config.active().is_some());
+        assert!(config.identities.len() >= 2);
+    }
+
+    #[test]
+    fn zone_must_belong_to_region() {
+        assert!(check_zone("us-east-1", "us-east-1a").is_ok());
+        assert!(check_zone("us-east-1", "eu-west-1a").is_err());
+        assert!(check_zone("us-east-1", "us-east-1").is_err());
+    }
+
+    #[test]
+    fn instance_ids_are_checked() {
+        assert!(check_instance_id("i-0123456789abcdef0").is_ok());
+        assert!(check_instance_id("i-12345678").is_ok());
+        assert!(check_instance_id("i-0123456789ABCDEF0").is_err());
+        assert!(check_instance_id("x-0123456789abcdef0").is_err());
+    }
+
+    #[test]
+    fn unknown_active_identity_is_reported() {
+        let text = super::super::sample::SAMPLE_CONFIG.replacen(
+            "active_identity = \"default\"",
+            "active_identity = \"nobody\"",
+            1,
+        );
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.contains("nobody"), "{err}");
+    }
+}

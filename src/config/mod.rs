@@ -1,0 +1,39 @@
+//! Configuration: the model, loading with located errors, the commented sample,
+//! comment-preserving edits and a watcher that applies changes to a running broker.
+
+mod edit;
+mod load;
+mod model;
+mod sample;
+mod store;
+mod write;
+
+use std::path::PathBuf;
+
+pub use edit::{edit_file, identity_table, EditError};
+pub use load::{
+    check_instance_id, check_timestamp, check_zone, default_path, load, load_or_create, parse,
+    validate, validate_identity,
+};
+pub use model::*;
+pub use sample::SAMPLE_CONFIG;
+pub use store::ConfigStore;
+pub use write::write_atomically;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}

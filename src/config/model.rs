@@ -1,0 +1,387 @@
+//! The configuration as plain data: what the TOML file holds, with defaults.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the identity answered to callers that do not pick one by label.
+    #[serde(default = "default_identity_name")]
+    pub active_identity: String,
+    #[serde(default)]
+    pub imds: ImdsSettings,
+    #[serde(default)]
+    pub network: NetworkSettings,
+    #[serde(default)]
+    pub proxy: ProxySettings,
+    #[serde(default)]
+    pub broker: BrokerSettings,
+    #[serde(default)]
+    pub provider: ProviderSettings,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Fault>,
+    #[serde(default, rename = "identity")]
+    pub identities: Vec<Identity>,
+}
+
+fn default_identity_name() -> String {
+    "default".to_string()
+}
+
+impl Config {
+    /// The identity with this name, if any.
+    pub fn identity(&self, name: &str) -> Option<&Identity> {
+        self.identities
+            .iter()
+            .find(|identity| identity.name == name)
+    }
+
+    /// The identity answered when a caller does not choose one.
+    pub fn active(&self) -> Option<&Identity> {
+        self.identity(&self.active_identity)
+    }
+}
+
+/// How IMDS itself behaves (the instance's metadata options on EC2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImdsSettings {
+    /// HttpTokens: optional allows IMDSv1, required demands a session token.
+    pub tokens: TokenMode,
+    /// HttpPutResponseHopLimit: 1 drops token answers to bridged containers, as on EC2.
+    pub hop_limit: u8,
+    /// HttpEndpoint: when false the service does not answer.
+    pub enabled: bool,
+    /// What a caller sees while `enabled = false`.
+    pub disabled_behaviour: DisabledBehaviour,
+    /// Upper bound for the token TTL a client may ask for, in seconds.
+    pub max_token_ttl: u32,
+    /// InstanceMetadataTags: serve `tags/instance/` when true.
+    pub tags_in_metadata: bool,
+}
+
+impl Default for ImdsSettings {
+    fn default() -> Self {
+        Self {
+            tokens: TokenMode::Optional,
+            hop_limit: 2,
+            enabled: true,
+            disabled_behaviour: DisabledBehaviour::NoAnswer,
+            max_token_ttl: 21_600,
+            tags_in_metadata: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenMode {
+    Optional,
+    Required,
+}
+
+impl TokenMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenMode::Optional => "optional",
+            TokenMode::Required => "required",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DisabledBehaviour {
+    /// Accept the connection and never answer, like an instance with the endpoint off.
+    NoAnswer,
+    /// Answer 403 Forbidden, which SDKs read as "IMDS disabled".
+    Forbidden,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    pub name: String,
+    pub subnet: String,
+    pub gateway: Ipv4Addr,
+    pub proxy_ip: Ipv4Addr,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            name: "imds-spoof".to_string(),
+            subnet: "169.254.0.0/16".to_string(),
+            gateway: Ipv4Addr::new(169, 254, 0, 1),
+            proxy_ip: Ipv4Addr::new(169, 254, 169, 254),
+        }
+    }
+}
+
+/// The official nginx image, pinned so every user runs the same proxy.
+pub const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5-alpine";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySettings {
+    pub image: String,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            image: DEFAULT_PROXY_IMAGE.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerSettings {
+    /// Port on the network's gateway address where the proxy reaches the broker.
+    pub port: u16,
+    /// Bytes of each response body kept in the exchange record.
+    pub record_body_limit: usize,
+    /// Exchanges kept in memory for the dashboard.
+    pub record_capacity: usize,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        Self {
+            port: 1338,
+            record_body_limit: 4096,
+            record_capacity: 10_000,
+        }
+    }
+}
+
+/// An external program that answers instead of the built-in provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderSettings {
+    /// Program and arguments; empty means the built-in provider.
+    pub command: Vec<String>,
+    pub timeout_ms: u64,
+    /// How long an external answer is reused for the same identity and path.
+    pub cache_ms: u64,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            command: Vec::new(),
+            timeout_ms: 2_000,
+            cache_ms: 0,
+        }
+    }
+}
+
+/// A fault injected into answers whose path starts with `path_prefix`.
+// No deny_unknown_fields here: serde cannot combine it with `flatten`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Requests whose path (version prefix included) starts with this; "" or "/" means all.
+    #[serde(default)]
+    pub path_prefix: String,
+    /// Share of matching requests affected, from 0.0 to 1.0 (error rate, throttling).
+    #[serde(default = "always")]
+    pub probability: f64,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl Fault {
+    /// Does this fault concern a request for `path`? A plain prefix match, so
+    /// `/latest/meta-data/iam/` covers everything below it and `""` or `/` covers all.
+    pub fn matches(&self, path: &str) -> bool {
+        path.starts_with(&self.path_prefix)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Delay the answer by this many milliseconds.
+    Latency { ms: u64 },
+    /// Answer this status (500, 503, 404, ...) instead of the real answer.
+    Status { status: u16 },
+    /// Accept the request and never answer.
+    Hang,
+    /// Close the connection without an answer.
+    Drop,
+    /// Serve credentials JSON that does not parse.
+    MalformedCredentials,
+    /// Serve credentials whose Expiration is already past.
+    ExpiredCredentials,
+}
+
+/// One simulated EC2 instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub name: String,
+    pub instance_id: String,
+    pub instance_type: String,
+    pub ami_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub availability_zone: String,
+    #[serde(default)]
+    pub availability_zone_id: String,
+    #[serde(default = "default_life_cycle")]
+    pub instance_life_cycle: String,
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+    pub local_ipv4: Ipv4Addr,
+    #[serde(default)]
+    pub local_hostname: String,
+    #[serde(default)]
+    pub public_ipv4: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub public_hostname: String,
+    pub mac: String,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub subnet_id: String,
+    #[serde(default)]
+    pub subnet_cidr: String,
+    #[serde(default)]
+    pub vpc_id: String,
+    #[serde(default)]
+    pub vpc_cidr: String,
+    #[serde(default)]
+    pub interface_id: String,
+    #[serde(default)]
+    pub reservation_id: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Raw user-data, served as is; absent means 404.
+    #[serde(default)]
+    pub user_data: Option<String>,
+    #[serde(default)]
+    pub key_name: String,
+    #[serde(default)]
+    pub public_key: Option<String>,
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub events: Events,
+}
+
+fn default_life_cycle() -> String {
+    "on-demand".to_string()
+}
+
+fn default_architecture() -> String {
+    "x86_64".to_string()
+}
+
+impl Identity {
+    /// `local-hostname`, derived from the private IP as EC2 does in us-east-1 when unset.
+    pub fn effective_local_hostname(&self) -> String {
+        if !self.local_hostname.is_empty() {
+            return self.local_hostname.clone();
+        }
+        let ip = self.local_ipv4.to_string().replace('.', "-");
+        if self.region == "us-east-1" {
+            format!("ip-{ip}.ec2.internal")
+        } else {
+            format!("ip-{ip}.{}.compute.internal", self.region)
+        }
+    }
+
+    /// `public-hostname`, derived from the public IP when unset.
+    pub fn effective_public_hostname(&self) -> Option<String> {
+        if !self.public_hostname.is_empty() {
+            return Some(self.public_hostname.clone());
+        }
+        let ip = self.public_ipv4?.to_string().replace('.', "-");
+        Some(if self.region == "us-east-1" {
+            format!("ec2-{ip}.compute-1.amazonaws.com")
+        } else {
+            format!("ec2-{ip}.{}.compute.amazonaws.com", self.region)
+        })
+    }
+}
+
+/// The instance profile role and where its credentials come from.
+// No deny_unknown_fields here: serde cannot combine it with `flatten`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    #[serde(flatten)]
+    pub source: CredentialSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum CredentialSource {
+    /// Keys written in the config. Expiration rolls forward unless set.
+    Static {
+        access_key_id: String,
+        secret_access_key: String,
+        #[serde(default)]
+        session_token: Option<String>,
+        /// `YYYY-MM-DDTHH:MM:SSZ`; when set (even in the past) it is served as is.
+        #[serde(default)]
+        expiration: Option<String>,
+    },
+    /// A profile of the host's AWS shared config and credentials files.
+    Profile { profile: String },
+    /// A `credential_process`-style command printing its JSON on stdout.
+    Command {
+        command: String,
+        #[serde(default = "default_command_timeout_ms")]
+        timeout_ms: u64,
+    },
+}
+
+fn default_command_timeout_ms() -> u64 {
+    5_000
+}
+
+/// Instance events a developer can trigger to exercise their handling.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Events {
+    /// Spot interruption: `terminate`, `stop` or `hibernate`, with `spot_time`.
+    pub spot_action: Option<String>,
+    /// `YYYY-MM-DDTHH:MM:SSZ` of the spot interruption.
+    pub spot_time: Option<String>,
+    /// Notice time of a rebalance recommendation.
+    pub rebalance_notice_time: Option<String>,
+    /// Auto Scaling target lifecycle state; absent outside an ASG.
+    pub lifecycle_state: Option<String>,
+    pub maintenance: Vec<MaintenanceEvent>,
+}
+
+/// A scheduled maintenance event as listed under `events/maintenance/scheduled`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceEvent {
+    pub code: String,
+    pub description: String,
+    pub event_id: String,
+    pub not_before: String,
+    pub not_after: String,
+    #[serde(default)]
+    pub not_before_deadline: Option<String>,
+    #[serde(default = "default_event_state")]
+    pub state: String,
+}
+
+fn default_event_state() -> String {
+    "active".to_string()
+}

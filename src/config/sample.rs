@@ -1,0 +1,119 @@
+//! The commented configuration written on first run.
+
+/// Written to the config path when no file exists; every field explained once.
+pub const SAMPLE_CONFIG: &str = r##"# imds-spoof configuration.
+# Edits here take effect on the next request while imds-spoof runs; an invalid edit is
+# reported and the last good configuration stays in force. The dashboard keeps these comments.
+
+# Identity answered to containers that do not choose one with the label
+# imds-spoof.identity=NAME.
+active_identity = "default"
+
+[imds]
+# "optional" serves IMDSv1 and IMDSv2; "required" answers 401 to requests without a token.
+tokens = "optional"
+# HttpPutResponseHopLimit. 1 reproduces EC2's behaviour for containers behind a bridge:
+# the token PUT never gets an answer. 2 lets them through.
+hop_limit = 2
+# false turns the metadata service off; disabled_behaviour says how: "no-answer" or "forbidden".
+enabled = true
+disabled_behaviour = "no-answer"
+# Longest session token TTL a client may ask for, in seconds (EC2: 21600).
+max_token_ttl = 21600
+# Serve tags under meta-data/tags/instance/ (InstanceMetadataTags).
+tags_in_metadata = false
+
+[network]
+name = "imds-spoof"
+subnet = "169.254.0.0/16"
+gateway = "169.254.0.1"
+proxy_ip = "169.254.169.254"
+
+[proxy]
+# Pulled when missing. Offline: scripts/offline-images.sh builds imds-spoof/nginx-offline:latest.
+image = "nginx:1.27.5-alpine"
+
+[broker]
+# Port the broker listens on, at the network's gateway address.
+port = 1338
+
+# An external program can answer instead of the built-in provider:
+# [provider]
+# command = ["/usr/local/bin/my-provider", "--verbose"]
+# timeout_ms = 2000
+
+# Faults injected into answers, by path prefix ("" for every path). Kinds: latency (ms),
+# status (status), hang, drop, malformed-credentials, expired-credentials.
+# [[fault]]
+# path_prefix = "/latest/meta-data/iam/"
+# kind = "latency"
+# ms = 1500
+
+[[identity]]
+name = "default"
+instance_id = "i-0123456789abcdef0"
+instance_type = "m5.large"
+ami_id = "ami-0abcdef1234567890"
+account_id = "123456789012"
+region = "us-east-1"
+availability_zone = "us-east-1a"
+availability_zone_id = "use1-az4"
+local_ipv4 = "172.31.0.10"
+public_ipv4 = "192.0.2.54"
+mac = "0e:49:61:0f:c3:11"
+security_groups = ["default"]
+security_group_ids = ["sg-0123456789abcdef0"]
+subnet_id = "subnet-0123456789abcdef0"
+subnet_cidr = "172.31.0.0/20"
+vpc_id = "vpc-0123456789abcdef0"
+vpc_cidr = "172.31.0.0/16"
+interface_id = "eni-0123456789abcdef0"
+reservation_id = "r-0123456789abcdef0"
+key_name = "dev-key"
+public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIImdsSpoofExampleKeyOnlyForLocalTests dev-key"
+user_data = "#!/bin/bash\necho hello from imds-spoof\n"
+
+[identity.tags]
+Name = "imds-spoof-dev"
+Environment = "development"
+
+[identity.role]
+name = "imds-spoof-dev-role"
+# source = "static" serves these keys with a rolling Expiration (set `expiration` to pin it).
+# source = "profile" reads `profile` from ~/.aws/credentials and ~/.aws/config.
+# source = "command" runs `command` and reads credential_process JSON from its output,
+# e.g. command = "aws configure export-credentials --profile dev --format process".
+source = "static"
+access_key_id = "ASIAIMDSSPOOFEXAMPLE"
+secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly"
+
+[[identity]]
+name = "worker"
+instance_id = "i-0fedcba9876543210"
+instance_type = "c6g.xlarge"
+architecture = "arm64"
+ami_id = "ami-0fedcba9876543210"
+account_id = "123456789012"
+region = "eu-west-1"
+availability_zone = "eu-west-1b"
+availability_zone_id = "euw1-az2"
+instance_life_cycle = "spot"
+local_ipv4 = "10.0.1.20"
+mac = "0a:1b:2c:3d:4e:5f"
+security_groups = ["workers"]
+security_group_ids = ["sg-0fedcba9876543210"]
+subnet_id = "subnet-0fedcba9876543210"
+subnet_cidr = "10.0.1.0/24"
+vpc_id = "vpc-0fedcba9876543210"
+vpc_cidr = "10.0.0.0/16"
+interface_id = "eni-0fedcba9876543210"
+reservation_id = "r-0fedcba9876543210"
+
+[identity.role]
+name = "imds-spoof-worker-role"
+source = "static"
+access_key_id = "ASIAIMDSSPOOFWORKER1"
+secret_access_key = "workerSecretKeyEXAMPLEimdsSpoofLocalOnly1"
+session_token = "IQoJb3JpZ2luX2VjWORKERTOKENimdsSpoofLocalOnly"
+"##;

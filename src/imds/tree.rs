@@ -1,0 +1,370 @@
+//! The IMDS path tree of one identity, as plain data.
+//!
+//! Built once per identity and configuration version; only credentials depend on the
+//! clock or on a credential source, so they are markers filled in by the provider.
+
+use crate::config::{Config, Identity};
+
+use super::documents;
+
+/// A node of the tree: a directory that lists its entries, or a leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Dir(Dir),
+    Leaf(Leaf),
+}
+
+/// A directory: each entry has the path segment that reaches it and the text the
+/// listing shows (`public-keys/` lists `0=name` for the segment `0`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dir {
+    entries: Vec<DirEntry>,
+    /// Listings at the version level name directories without a slash, as EC2 does.
+    plain_names: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct DirEntry {
+    segment: String,
+    listed_as: Option<String>,
+    node: Node,
+}
+
+/// What a leaf answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf {
+    Text(String),
+    /// Role credentials JSON from the identity's credential source.
+    RoleCredentials,
+    /// The instance identity role's credentials (not usable for API calls on EC2 either).
+    IdentityCredentials,
+}
+
+impl Dir {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn plain() -> Self {
+        Self {
+            plain_names: true,
+            ..Self::default()
+        }
+    }
+
+    fn text(mut self, segment: &str, value: impl Into<String>) -> Self {
+        self.push(segment, None, Node::Leaf(Leaf::Text(value.into())));
+        self
+    }
+
+    fn leaf(mut self, segment: &str, leaf: Leaf) -> Self {
+        self.push(segment, None, Node::Leaf(leaf));
+        self
+    }
+
+    fn dir(mut self, segment: &str, dir: Dir) -> Self {
+        self.push(segment, None, Node::Dir(dir));
+        self
+    }
+
+    fn dir_listed_as(mut self, segment: &str, listed_as: String, dir: Dir) -> Self {
+        self.push(segment, Some(listed_as), Node::Dir(dir));
+        self
+    }
+
+    fn push(&mut self, segment: &str, listed_as: Option<String>, node: Node) {
+        self.entries.push(DirEntry {
+            segment: segment.to_string(),
+            listed_as,
+            node,
+        });
+    }
+
+    /// The listing text: one entry a line, directories with a trailing slash, no final newline.
+    pub fn listing(&self) -> String {
+        let mut lines = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let name = entry.listed_as.as_deref().unwrap_or(&entry.segment);
+            let slash = matches!(entry.node, Node::Dir(_)) && !self.plain_names;
+            // `public-keys/` lists `0=name` for the directory `0/`, with no slash.
+            if slash && entry.listed_as.is_none() {
+                lines.push(format!("{name}/"));
+            } else {
+                lines.push(name.to_string());
+            }
+        }
+        lines.join("\n")
+    }
+
+    fn child(&self, segment: &str) -> Option<&Node> {
+        self.entries
+            .iter()
+            .find(|entry| entry.segment == segment)
+            .map(|entry| &entry.node)
+    }
+
+    /// Segments of the entries, for walking the tree in tests.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|entry| entry.segment.as_str())
+    }
+}
+
+/// The API versions EC2 lists at `/`; each serves the same tree as `latest`.
+pub const API_VERSIONS: &[&str] = &[
+    "1.0",
+    "2007-01-19",
+    "2007-03-01",
+    "2007-08-29",
+    "2007-10-10",
+    "2007-12-15",
+    "2008-02-01",
+    "2008-09-01",
+    "2009-04-04",
+    "2011-01-01",
+    "2011-05-01",
+    "2012-01-12",
+    "2014-02-25",
+    "2014-11-05",
+    "2015-10-20",
+    "2016-04-19",
+    "2016-06-30",
+    "2016-09-02",
+    "2018-03-28",
+    "2018-08-17",
+    "2018-09-24",
+    "2019-10-01",
+    "2020-10-27",
+    "2021-01-03",
+    "2021-03-23",
+    "2021-07-15",
+    "2022-09-24",
+    "2024-04-11",
+    "latest",
+];
+
+/// The text `GET /` answers.
+pub fn versions_listing() -> String {
+    API_VERSIONS.join("\n")
+}
+
+/// Is this first path segment a version EC2 serves?
+pub fn is_version(segment: &str) -> bool {
+    API_VERSIONS.contains(&segment)
+}
+
+/// Finds the node at `path` below a version root (`meta-data/instance-id`, `dynamic/`).
+/// Empty segments from a trailing slash are ignored, as EC2 ignores them.
+pub fn lookup<'a>(root: &'a Dir, path: &str) -> Option<&'a Node> {
+    let mut segments = path.split('/').filter(|segment| !segment.is_empty());
+    let first = segments.next()?;
+    let mut node = root.child(first)?;
+    for segment in segments {
+        match node {
+            Node::Dir(dir) => node = dir.child(segment)?,
+            Node::Leaf(_) => return None,
+        }
+    }
+    Some(node)
+}
+
+/// Builds the version root (`/latest/`) of one identity.
+pub fn build(config: &Config, identity: &Identity, signed: &documents::SignedDocument) -> Dir {
+    let mut root = Dir::plain()
+        .dir("dynamic", dynamic(signed))
+        .dir("meta-data", meta_data(config, identity));
+    if let Some(user_data) = &identity.user_data {
+        root = root.text("user-data", user_data.clone());
+    }
+    root
+}
+
+fn dynamic(signed: &documents::SignedDocument) -> Dir {
+    Dir::new()
+        .dir("fws", Dir::new().text("instance-monitoring", "disabled"))
+        .dir(
+            "instance-identity",
+            Dir::new()
+                .text("document", signed.document.clone())
+                .text("pkcs7", signed.pkcs7.clone())
+                .text("rsa2048", signed.rsa2048.clone())
+                .text("signature", signed.signature.clone()),
+        )
+}
+
+fn meta_data(config: &Config, identity: &Identity) -> Dir {
+    let local_hostname = identity.effective_local_hostname();
+    let mut dir = Dir::new()
+        .text("ami-id", identity.ami_id.clone())
+        .text("ami-launch-index", "0")
+        .text("ami-manifest-path", "(unknown)");
+    if identity.events.lifecycle_state.is_some() {
+        dir = dir.dir("autoscaling", autoscaling(identity));
+    }
+    dir = dir
+        .dir(
+            "block-device-mapping",
+            Dir::new()
+                .text("ami", "/dev/xvda")
+                .text("root", "/dev/xvda"),
+        )
+        .dir("events", events(identity))
+        .text("hostname", local_hostname.clone());
+    if let Some(role) = &identity.role {
+        dir = dir.dir(
+            "iam",
+            Dir::new()
+                .text("info", documents::iam_info(identity, &role.name))
+                .dir(
+                    "security-credentials",
+                    Dir::new().leaf(&role.name, Leaf::RoleCredentials),
+                ),
+        );
+    }
+    dir = dir
+        .dir("identity-credentials", identity_credentials(identity))
+        .text("instance-action", "none")
+        .text("instance-id", identity.instance_id.clone())
+        .text("instance-life-cycle", identity.instance_life_cycle.clone())
+        .text("instance-type", identity.instance_type.clone())
+        .text("local-hostname", local_hostname)
+        .text("local-ipv4", identity.local_ipv4.to_string())
+        .text("mac", identity.mac.clone())
+        .dir("network", network(identity))
+        .dir("placement", placement(identity))
+        .text("profile", "default-hvm");
+    if let Some(hostname) = identity.effective_public_hostname() {
+        dir = dir.text("public-hostname", hostname);
+    }
+    if let Some(ip) = identity.public_ipv4 {
+        dir = dir.text("public-ipv4", ip.to_string());
+    }
+    if let Some(key) = &identity.public_key {
+        let key_dir = Dir::new().text("openssh-key", key.clone());
+        dir = dir.dir(
+            "public-keys",
+            Dir::new().dir_listed_as("0", format!("0={}", identity.key_name), key_dir),
+        );
+    }
+    dir = dir
+        .text("reservation-id", identity.reservation_id.clone())
+        .text("security-groups", identity.security_groups.join("\n"))
+        .dir("services", services(identity));
+    if let Some(spot) = spot(identity) {
+        dir = dir.dir("spot", spot);
+    }
+    if config.imds.tags_in_metadata {
+        dir = dir.dir("tags", tags(identity));
+    }
+    dir
+}
+
+fn autoscaling(identity: &Identity) -> Dir {
+    let state = identity.events.lifecycle_state.clone().unwrap_or_default();
+    Dir::new().text("target-lifecycle-state", state)
+}
+
+fn events(identity: &Identity) -> Dir {
+    let maintenance = Dir::new().text("history", "[]").text(
+        "scheduled",
+        documents::maintenance_events(&identity.events.maintenance),
+    );
+    let mut dir = Dir::new().dir("maintenance", maintenance);
+    if let Some(notice) = &identity.events.rebalance_notice_time {
+        dir = dir.dir(
+            "recommendations",
+            Dir::new().text("rebalance", documents::rebalance(notice)),
+        );
+    }
+    dir
+}
+
+fn identity_credentials(identity: &Identity) -> Dir {
+    Dir::new().dir(
+        "ec2",
+        Dir::new()
+            .text("info", documents::identity_credentials_info(identity))
+            .dir(
+                "security-credentials",
+                Dir::new().leaf("ec2-instance", Leaf::IdentityCredentials),
+            ),
+    )
+}
+
+fn network(identity: &Identity) -> Dir {
+    let mut interface = Dir::new().text("device-number", "0");
+    if !identity.interface_id.is_empty() {
+        interface = interface.text("interface-id", identity.interface_id.clone());
+    }
+    if let Some(public_ip) = identity.public_ipv4 {
+        interface = interface.dir(
+            "ipv4-associations",
+            Dir::new().text(&public_ip.to_string(), identity.local_ipv4.to_string()),
+        );
+    }
+    interface = interface
+        .text("local-hostname", identity.effective_local_hostname())
+        .text("local-ipv4s", identity.local_ipv4.to_string())
+        .text("mac", identity.mac.clone())
+        .text("owner-id", identity.account_id.clone());
+    if let Some(hostname) = identity.effective_public_hostname() {
+        interface = interface.text("public-hostname", hostname);
+    }
+    if let Some(public_ip) = identity.public_ipv4 {
+        interface = interface.text("public-ipv4s", public_ip.to_string());
+    }
+    interface = interface
+        .text("security-group-ids", identity.security_group_ids.join("\n"))
+        .text("security-groups", identity.security_groups.join("\n"));
+    for (segment, value) in [
+        ("subnet-id", &identity.subnet_id),
+        ("subnet-ipv4-cidr-block", &identity.subnet_cidr),
+        ("vpc-id", &identity.vpc_id),
+        ("vpc-ipv4-cidr-block", &identity.vpc_cidr),
+        ("vpc-ipv4-cidr-blocks", &identity.vpc_cidr),
+    ] {
+        if !value.is_empty() {
+            interface = interface.text(segment, value.clone());
+        }
+    }
+    let macs = Dir::new().dir(&identity.mac, interface);
+    Dir::new().dir("interfaces", Dir::new().dir("macs", macs))
+}
+
+fn placement(identity: &Identity) -> Dir {
+    let mut dir = Dir::new().text("availability-zone", identity.availability_zone.clone());
+    if !identity.availability_zone_id.is_empty() {
+        dir = dir.text(
+            "availability-zone-id",
+            identity.availability_zone_id.clone(),
+        );
+    }
+    dir.text("region", identity.region.clone())
+}
+
+fn services(identity: &Identity) -> Dir {
+    let (domain, partition) = documents::partition_of(&identity.region);
+    Dir::new()
+        .text("domain", domain)
+        .text("partition", partition)
+}
+
+fn spot(identity: &Identity) -> Option<Dir> {
+    let action = identity.events.spot_action.as_ref()?;
+    let time = identity.events.spot_time.as_ref()?;
+    Some(
+        Dir::new()
+            .text(
+                "instance-action",
+                documents::spot_instance_action(action, time),
+            )
+            .text("termination-time", time.clone()),
+    )
+}
+
+fn tags(identity: &Identity) -> Dir {
+    let mut instance = Dir::new();
+    for (key, value) in &identity.tags {
+        instance = instance.text(key, value.clone());
+    }
+    Dir::new().dir("instance", instance)
+}

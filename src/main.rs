@@ -1,0 +1,34 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use imds_spoof::cli::{Cli, Command};
+use imds_spoof::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("imds-spoof: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Some(Command::Serve(args)) => {
+                commands::init_logging(args.json);
+                commands::serve::run(&cli.global, args).await
+            }
+            Some(Command::Provider(args)) => commands::provider::run(&cli.global, args).await,
+            Some(other) => commands::not_yet(other),
+            None => commands::not_yet_tui(),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("imds-spoof: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The built-in provider: answers from the configuration.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+
+use crate::config::{Config, ConfigStore};
+use crate::imds::documents::signed_identity_document;
+use crate::imds::signing::IdentitySigner;
+use crate::imds::tree::{self, Dir, Leaf, Node};
+
+use super::credentials::{identity_role_credentials, CredentialResolver};
+use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
+
+/// Answers every IMDS path from the configuration in force.
+pub struct BuiltinProvider {
+    store: ConfigStore,
+    signer: Arc<IdentitySigner>,
+    /// The simulated launch time (identity document `pendingTime`).
+    launched: OffsetDateTime,
+    credentials: CredentialResolver,
+    trees: Mutex<TreeCache>,
+}
+
+/// Trees built for the configuration version they were built from.
+#[derive(Default)]
+struct TreeCache {
+    config: Option<Arc<Config>>,
+    trees: HashMap<String, Arc<Dir>>,
+}
+
+impl BuiltinProvider {
+    pub fn new(store: ConfigStore, signer: Arc<IdentitySigner>) -> Self {
+        Self {
+            store,
+            signer,
+            launched: OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            credentials: CredentialResolver::default(),
+            trees: Mutex::new(TreeCache::default()),
+        }
+    }
+
+    pub fn credentials(&self) -> &CredentialResolver {
+        &self.credentials
+    }
+
+    /// The version root of an identity for this configuration, built on first use.
+    fn tree(&self, config: &Arc<Config>, identity_name: &str) -> Result<Arc<Dir>, ProviderError> {
+        let mut cache = self
+            .trees
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if !cache
+            .config
+            .as_ref()
+            .is_some_and(|seen| Arc::ptr_eq(seen, config))
+        {
+            cache.config = Some(config.clone());
+            cache.trees.clear();
+        }
+        if let Some(tree) = cache.trees.get(identity_name) {
+            return Ok(tree.clone());
+        }
+        let identity = config
+            .identity(identity_name)
+            .ok_or_else(|| ProviderError::UnknownIdentity(identity_name.to_string()))?;
+        let signed = signed_identity_document(identity, self.launched, &self.signer);
+        let tree = Arc::new(tree::build(config, identity, &signed));
+        cache.trees.insert(identity_name.to_string(), tree.clone());
+        Ok(tree)
+    }
+
+    async fn answer_path(
+        &self,
+        request: &ProviderRequest,
+    ) -> Result<ProviderAnswer, ProviderError> {
+        let config = self.store.current();
+        let path = request.path.trim_start_matches('/');
+        if path.is_empty() {
+            return Ok(ProviderAnswer::ok(tree::versions_listing()));
+        }
+        let (version, rest) = path.split_once('/').unwrap_or((path, ""));
+        if !tree::is_version(version) {
+            return Ok(ProviderAnswer::not_found());
+        }
+        let root = self.tree(&config, &request.identity)?;
+        if rest.trim_matches('/').is_empty() {
+            return Ok(ProviderAnswer::ok(root.listing()));
+        }
+        match tree::lookup(&root, rest) {
+            None => Ok(ProviderAnswer::not_found()),
+            Some(Node::Dir(dir)) => Ok(ProviderAnswer::ok(dir.listing())),
+            Some(Node::Leaf(Leaf::Text(text))) => Ok(ProviderAnswer::ok(text.clone())),
+            Some(Node::Leaf(Leaf::RoleCredentials)) => {
+                let role = config
+                    .identity(&request.identity)
+                    .and_then(|identity| identity.role.as_ref())
+                    .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
+                let credentials = self.credentials.resolve(role).await?;
+                Ok(ProviderAnswer::ok(credentials.to_imds_json()))
+            }
+            Some(Node::Leaf(Leaf::IdentityCredentials)) => {
+                let identity = config
+                    .identity(&request.identity)
+                    .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
+                Ok(ProviderAnswer::ok(
+                    identity_role_credentials(identity).to_imds_json(),
+                ))
+            }
+        }
+    }
+}
+
+impl Provider for BuiltinProvider {
+    fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
+        Box::pin(self.answer_path(request))
+    }
+}

@@ -1,0 +1,273 @@
+//! Turning a role's credential source into the credentials IMDS serves.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::config::{CredentialSource, Identity, Role};
+use crate::imds::documents::{derived_id, Credentials};
+use crate::imds::time::parse_timestamp;
+
+use super::cache::SingleFlightCache;
+use super::command::{run_shell, CommandError};
+use super::profile::{read_profile, ProfileCredentials};
+use super::ProviderError;
+
+/// Command credentials are run again this long before they expire, as the AWS CLI does.
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// Command credentials without an Expiration are reused this long.
+const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
+/// Timeout for `credential_process` commands named by a profile.
+const PROFILE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lifetime EC2 gives instance profile credentials.
+const ROLLING_LIFETIME: time::Duration = time::Duration::hours(6);
+
+/// Resolves role credentials; command sources are cached and shared between callers.
+#[derive(Default)]
+pub struct CredentialResolver {
+    commands: SingleFlightCache<String, Credentials>,
+}
+
+impl CredentialResolver {
+    pub async fn resolve(&self, role: &Role) -> Result<Credentials, ProviderError> {
+        match &role.source {
+            CredentialSource::Static {
+                access_key_id,
+                secret_access_key,
+                session_token,
+                expiration,
+            } => {
+                let (last_updated, rolling_expiration) = rolling_window(OffsetDateTime::now_utc());
+                let expiration = match expiration {
+                    Some(text) => {
+                        parse_timestamp(text).ok_or_else(|| ProviderError::Credentials {
+                            source_name: "static keys".to_string(),
+                            reason: format!("expiration {text:?} is not a timestamp"),
+                        })?
+                    }
+                    None => rolling_expiration,
+                };
+                Ok(Credentials {
+                    access_key_id: access_key_id.clone(),
+                    secret_access_key: secret_access_key.clone(),
+                    token: session_token.clone(),
+                    expiration,
+                    last_updated,
+                })
+            }
+            CredentialSource::Profile { profile } => self.from_profile(profile).await,
+            CredentialSource::Command {
+                command,
+                timeout_ms,
+            } => {
+                self.from_command(command, Duration::from_millis(*timeout_ms))
+                    .await
+            }
+        }
+    }
+
+    async fn from_profile(&self, profile: &str) -> Result<Credentials, ProviderError> {
+        let source_name = format!("profile {profile}");
+        let found = read_profile(profile).map_err(|reason| ProviderError::Credentials {
+            source_name: source_name.clone(),
+            reason,
+        })?;
+        match found {
+            ProfileCredentials::Keys {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
+                let (last_updated, expiration) = rolling_window(OffsetDateTime::now_utc());
+                Ok(Credentials {
+                    access_key_id,
+                    secret_access_key,
+                    token: session_token,
+                    expiration,
+                    last_updated,
+                })
+            }
+            ProfileCredentials::Process(command) => {
+                self.from_command(&command, PROFILE_PROCESS_TIMEOUT).await
+            }
+        }
+    }
+
+    /// Runs a `credential_process` command unless fresh credentials from it are cached;
+    /// concurrent callers share one run.
+    async fn from_command(
+        &self,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<Credentials, ProviderError> {
+        self.commands
+            .get_or_compute(&command.to_string(), || {
+                run_credential_process(command, timeout)
+            })
+            .await
+    }
+
+    /// Forgets cached command credentials ("rotate" in the dashboard).
+    pub fn forget_cached(&self) {
+        self.commands.clear();
+    }
+}
+
+/// The credentials of the instance identity role (`identity-credentials/ec2/...`):
+/// stable fake keys derived from the instance id.
+pub fn identity_role_credentials(identity: &Identity) -> Credentials {
+    let (last_updated, expiration) = rolling_window(OffsetDateTime::now_utc());
+    let seed = format!("{}/{}", identity.account_id, identity.instance_id);
+    Credentials {
+        access_key_id: derived_id("ASIA", &seed)[..20].to_string(),
+        secret_access_key: format!(
+            "{}{}",
+            derived_id("", &seed),
+            derived_id("", &format!("{seed}/s"))
+        )[..40]
+            .to_string(),
+        token: Some(format!(
+            "imds-spoof-identity-{}",
+            derived_id("", &format!("{seed}/t"))
+        )),
+        expiration,
+        last_updated,
+    }
+}
+
+/// EC2 issues credentials for six hours and renews them well before: serve the current
+/// hour's issue time and an expiration five to six hours away.
+fn rolling_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let issued = now
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(now);
+    (issued, issued + ROLLING_LIFETIME)
+}
+
+/// The JSON a `credential_process` prints.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessCredentials {
+    version: Option<u32>,
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    expiration: Option<String>,
+}
+
+async fn run_credential_process(
+    command: &str,
+    timeout: Duration,
+) -> Result<(Credentials, Instant), ProviderError> {
+    let source_name = format!("command `{command}`");
+    let failure = |reason: String| ProviderError::Credentials {
+        source_name: source_name.clone(),
+        reason,
+    };
+    let output = run_shell(command, timeout).await.map_err(|err| match err {
+        CommandError::Timeout => ProviderError::Timeout {
+            what: source_name.clone(),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        },
+        other => failure(other.to_string()),
+    })?;
+    if output.code != Some(0) {
+        return Err(failure(format!(
+            "exited with {} {}",
+            output
+                .code
+                .map_or_else(|| "a signal".to_string(), |code| format!("status {code}")),
+            output.stderr_summary()
+        )));
+    }
+    let parsed: ProcessCredentials = serde_json::from_slice(&output.stdout)
+        .map_err(|err| failure(format!("printed no credential_process JSON ({err})")))?;
+    if parsed.version.is_some_and(|version| version != 1) {
+        return Err(failure("Version must be 1".to_string()));
+    }
+    let now = OffsetDateTime::now_utc();
+    let (last_updated, rolling_expiration) = rolling_window(now);
+    let (expiration, fresh_for) = match &parsed.expiration {
+        Some(text) => {
+            let expiration = parse_timestamp(text)
+                .ok_or_else(|| failure(format!("Expiration {text:?} is not a timestamp")))?;
+            let until_refresh = (expiration - now) - REFRESH_BEFORE_EXPIRY;
+            (
+                expiration,
+                Duration::try_from(until_refresh).unwrap_or(Duration::ZERO),
+            )
+        }
+        None => (rolling_expiration, NO_EXPIRY_REUSE),
+    };
+    let credentials = Credentials {
+        access_key_id: parsed.access_key_id,
+        secret_access_key: parsed.secret_access_key,
+        token: parsed.session_token,
+        expiration,
+        last_updated,
+    };
+    Ok((credentials, Instant::now() + fresh_for))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rolling_expiration_is_hours_ahead() {
+        let now = OffsetDateTime::now_utc();
+        let (issued, expiration) = rolling_window(now);
+        assert!(issued <= now);
+        assert!(expiration - now > time::Duration::hours(4));
+    }
+
+    fn command_role(command: &str, timeout_ms: u64) -> Role {
+        Role {
+            name: "r".to_string(),
+            source: CredentialSource::Command {
+                command: command.to_string(),
+                timeout_ms,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn command_failures_are_explained() {
+        let resolver = CredentialResolver::default();
+        let err = resolver
+            .resolve(&command_role("echo nope >&2; exit 2", 2000))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("status 2") && err.contains("nope"), "{err}");
+        let err = resolver
+            .resolve(&command_role("echo garbage", 2000))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no credential_process JSON"), "{err}");
+        let err = resolver
+            .resolve(&command_role("sleep 10", 100))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProviderError::Timeout { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn command_credentials_are_parsed() {
+        let resolver = CredentialResolver::default();
+        let json = r#"{"Version":1,"AccessKeyId":"AK","SecretAccessKey":"SK","SessionToken":"T","Expiration":"2099-01-01T00:00:00Z"}"#;
+        let credentials = resolver
+            .resolve(&command_role(&format!("echo '{json}'"), 2000))
+            .await
+            .unwrap();
+        assert_eq!(credentials.access_key_id, "AK");
+        assert_eq!(credentials.token.as_deref(), Some("T"));
+        assert!(credentials
+            .to_imds_json()
+            .contains("\"Expiration\" : \"2099-01-01T00:00:00Z\""));
+    }
+}

@@ -1,0 +1,190 @@
+//! The external-program provider (DESIGN.md §6).
+//!
+//! The program is run as `PROGRAM [ARGS] --method GET --path /latest/... --identity NAME
+//! [--caller-ip IP] [--caller-container NAME]` with the request as JSON on stdin. It prints
+//! either an envelope `{"status":200,"headers":{...},"body":"..."}` or a plain body; a plain
+//! body with exit status 0 is a 200, exit status 4 a 404, anything else an error.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::cache::SingleFlightCache;
+use super::command::{run, CommandError};
+use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
+
+/// Exit status meaning "no such path" for programs printing a plain body.
+pub const NOT_FOUND_EXIT_CODE: i32 = 4;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    status: u16,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: String,
+}
+
+/// The envelope text for an answer (what `imds-spoof provider` prints).
+pub fn envelope_json(answer: &ProviderAnswer) -> String {
+    let envelope = Envelope {
+        status: answer.status,
+        headers: answer.headers.iter().cloned().collect(),
+        body: String::from_utf8_lossy(&answer.body).into_owned(),
+    };
+    serde_json::to_string(&envelope).unwrap_or_else(|_| "{\"status\":500}".to_string())
+}
+
+pub struct ExternalProvider {
+    command: Vec<String>,
+    timeout: Duration,
+    reuse_for: Duration,
+    cache: SingleFlightCache<(String, String), ProviderAnswer>,
+}
+
+impl ExternalProvider {
+    /// `command` is the program and its fixed arguments; it must not be empty.
+    pub fn new(command: Vec<String>, timeout: Duration, reuse_for: Duration) -> Self {
+        Self {
+            command,
+            timeout,
+            reuse_for,
+            cache: SingleFlightCache::default(),
+        }
+    }
+
+    fn program(&self) -> &str {
+        self.command.first().map_or("", String::as_str)
+    }
+
+    async fn call(&self, request: &ProviderRequest) -> Result<ProviderAnswer, ProviderError> {
+        let failure = |reason: String| ProviderError::External {
+            program: self.program().to_string(),
+            reason,
+        };
+        let mut args: Vec<String> = self.command.iter().skip(1).cloned().collect();
+        args.extend([
+            "--method".to_string(),
+            request.method.clone(),
+            "--path".to_string(),
+            request.path.clone(),
+            "--identity".to_string(),
+            request.identity.clone(),
+        ]);
+        if let Some(ip) = request.caller_ip {
+            args.extend(["--caller-ip".to_string(), ip.to_string()]);
+        }
+        if let Some(container) = &request.caller_container {
+            args.extend(["--caller-container".to_string(), container.clone()]);
+        }
+        let stdin = serde_json::to_vec(request).map_err(|err| failure(err.to_string()))?;
+        let output = run(self.program(), &args, Some(&stdin), self.timeout)
+            .await
+            .map_err(|err| match err {
+                CommandError::Timeout => ProviderError::Timeout {
+                    what: format!("provider program {}", self.program()),
+                    timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+                },
+                other => failure(other.to_string()),
+            })?;
+        if let Some(answer) = parse_envelope(&output.stdout) {
+            return Ok(answer);
+        }
+        match output.code {
+            Some(0) => Ok(ProviderAnswer::ok(Bytes::from(output.stdout))),
+            Some(NOT_FOUND_EXIT_CODE) => Ok(ProviderAnswer::not_found()),
+            code => Err(failure(format!(
+                "exited with {} {}",
+                code.map_or_else(|| "a signal".to_string(), |code| format!("status {code}")),
+                output.stderr_summary()
+            ))),
+        }
+    }
+}
+
+/// An envelope is a JSON object with a numeric `status`; anything else is a plain body.
+fn parse_envelope(stdout: &[u8]) -> Option<ProviderAnswer> {
+    let text = std::str::from_utf8(stdout).ok()?.trim();
+    if !text.starts_with('{') {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    Some(ProviderAnswer {
+        status: envelope.status,
+        headers: envelope.headers.into_iter().collect(),
+        body: Bytes::from(envelope.body),
+    })
+}
+
+impl Provider for ExternalProvider {
+    fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
+        Box::pin(async move {
+            if self.reuse_for.is_zero() {
+                return self.call(request).await;
+            }
+            let key = (request.identity.clone(), request.path.clone());
+            self.cache
+                .get_or_compute(&key, || async {
+                    let answer = self.call(request).await?;
+                    Ok((answer, Instant::now() + self.reuse_for))
+                })
+                .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> ProviderRequest {
+        ProviderRequest {
+            method: "GET".to_string(),
+            path: "/latest/meta-data/instance-id".to_string(),
+            identity: "default".to_string(),
+            caller_ip: None,
+            caller_container: None,
+        }
+    }
+
+    fn shell_provider(script: &str) -> ExternalProvider {
+        ExternalProvider::new(
+            vec!["sh".into(), "-c".into(), script.into(), "provider".into()],
+            Duration::from_millis(500),
+            Duration::ZERO,
+        )
+    }
+
+    #[tokio::test]
+    async fn plain_bodies_and_exit_codes() {
+        let answer = shell_provider("echo -n \"$4\"")
+            .answer(&request())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, "/latest/meta-data/instance-id");
+        let answer = shell_provider("exit 4").answer(&request()).await.unwrap();
+        assert_eq!(answer.status, 404);
+        let err = shell_provider("echo boom >&2; exit 1")
+            .answer(&request())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        let err = shell_provider("sleep 5")
+            .answer(&request())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProviderError::Timeout { .. }));
+    }
+
+    #[tokio::test]
+    async fn envelopes_carry_status_and_headers() {
+        let script = r#"cat >/dev/null; echo '{"status":503,"headers":{"X-A":"b"},"body":"busy"}'"#;
+        let answer = shell_provider(script).answer(&request()).await.unwrap();
+        assert_eq!(answer.status, 503);
+        assert_eq!(answer.headers, vec![("X-A".to_string(), "b".to_string())]);
+        assert_eq!(answer.body, "busy");
+    }
+}
