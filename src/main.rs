@@ -20,8 +20,14 @@ fn main() -> ExitCode {
                 commands::serve::run(&cli.global, args).await
             }
             Some(Command::Provider(args)) => commands::provider::run(&cli.global, args).await,
-            Some(other) => commands::not_yet(other),
-            None => commands::not_yet_tui(),
+            Some(Command::Up(args)) => {
+                commands::init_logging(args.json);
+                commands::up::run(&cli.global, args).await
+            }
+            Some(Command::Down(args)) => commands::down::run(&cli.global, args).await,
+            Some(Command::Status) => commands::status::run(&cli.global).await,
+            Some(Command::Doctor(args)) => commands::doctor::run(&cli.global, args).await,
+            None => commands::tui::run(&cli.global).await,
         }
     });
     match result {

@@ -1,7 +1,12 @@
 //! The subcommands: each takes plain arguments and returns an exit status.
 
+pub mod doctor;
+pub mod down;
 pub mod provider;
 pub mod serve;
+pub mod status;
+pub mod tui;
+pub mod up;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,12 +87,4 @@ pub fn init_logging(json: bool) {
     } else {
         let _ = builder.try_init();
     }
-}
-
-pub fn not_yet(command: &crate::cli::Command) -> anyhow::Result<()> {
-    anyhow::bail!("{command:?} is not available in this build yet")
-}
-
-pub fn not_yet_tui() -> anyhow::Result<()> {
-    anyhow::bail!("the dashboard is not available in this build yet; use `imds-spoof serve`")
 }

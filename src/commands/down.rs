@@ -1,0 +1,7 @@
+//! `imds-spoof down`.
+
+use crate::cli::{GlobalArgs, DownArgs};
+
+pub async fn run(_global: &GlobalArgs, _args: &DownArgs) -> anyhow::Result<()> {
+    anyhow::bail!("`imds-spoof down` is not available in this build yet")
+}
