@@ -89,12 +89,25 @@ pub struct Broker {
 impl Broker {
     /// Binds `addr` (never an unspecified address) and serves until [`Broker::stop`].
     pub async fn start(addr: SocketAddr, state: Arc<BrokerState>) -> Result<Broker, BrokerError> {
+        let listener = Self::bind(addr).await?;
+        Self::serve(listener, state)
+    }
+
+    /// Binds `addr` without serving yet, so the caller can learn the bound port first.
+    pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, BrokerError> {
         if addr.ip().is_unspecified() {
             return Err(BrokerError::Unspecified(addr));
         }
-        let listener = server::bind(addr).await?;
+        server::bind(addr).await
+    }
+
+    /// Serves on a listener from [`Broker::bind`] until [`Broker::stop`].
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        state: Arc<BrokerState>,
+    ) -> Result<Broker, BrokerError> {
         let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
-            addr,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
             hint: String::new(),
         })?;

@@ -12,12 +12,13 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let provider = super::make_provider(&store, signer);
     let watcher = store.spawn_watcher();
 
+    // Bind first: with port 0 the Host check must use the port actually bound.
+    let listener = Broker::bind(args.listen).await?;
+    let local_addr = listener.local_addr()?;
     let mut state = BrokerState::new(
         store.clone(),
         provider,
-        AccessPolicy::Loopback {
-            listen: args.listen,
-        },
+        AccessPolicy::Loopback { listen: local_addr },
     );
     state.log_each_request = true;
     if let Some(path) = &args.log_requests {
@@ -29,18 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
             })?;
         state.recorder = Arc::new(recorder);
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await;
-    drop(listener);
-    let mut broker = Broker::start(args.listen, Arc::new(state)).await?;
-    // With port 0 the Host check must use the port actually bound.
-    if args.listen.port() == 0 {
-        let state = Arc::get_mut(&mut broker.state);
-        if let Some(state) = state {
-            state.access = AccessPolicy::Loopback {
-                listen: broker.local_addr,
-            };
-        }
-    }
+    let broker = Broker::serve(listener, Arc::new(state))?;
     let config_path = store
         .path()
         .map(|p| p.display().to_string())
