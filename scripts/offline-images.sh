@@ -85,7 +85,7 @@ under_usr() { case "$1" in /usr|/usr/*) return 0 ;; *) return 1 ;; esac; }
 # The --volume arguments the client image needs on this host, one per line.
 client_mounts() {
   local seen=" " d target prefix home
-  add() { case "$seen" in *" $1 "*) return ;; esac; seen="$seen$1 "; echo "--volume=$1:$1:ro"; }
+  add() { case "$seen" in *" $1 "*) return 0 ;; esac; seen="$seen$1 "; echo "--volume=$1:$1:ro"; }
   add /usr
   for d in /bin /sbin /lib /lib32 /lib64 /libx32; do
     if [ -L "$d" ]; then

@@ -30,6 +30,9 @@ pub struct GlobalArgs {
     /// Identity answered to callers that do not choose one (overrides active_identity).
     #[arg(long, global = true)]
     pub identity: Option<String>,
+    /// Dashboard only: run the broker alone on loopback, without network and proxy.
+    #[arg(long)]
+    pub no_start: bool,
 }
 
 #[derive(Debug, Subcommand)]

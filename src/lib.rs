@@ -8,3 +8,4 @@ pub mod config;
 pub mod docker;
 pub mod imds;
 pub mod provider;
+pub mod session;

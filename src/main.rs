@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("imds-spoof: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(imds_spoof::session::exit_code(&err))
         }
     }
 }

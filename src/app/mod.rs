@@ -1,1 +1,35 @@
-//! app
+//! The dashboard: state, actions, one module per pane, a keymap. It talks to the
+//! broker through its recorder and config store, and to Docker through the session
+//! task (`runtime`), by messages only: drawing never waits for Docker.
+
+mod action;
+mod edits;
+mod event_loop;
+mod exchanges;
+mod fields;
+mod filter;
+mod form;
+mod json;
+mod keymap;
+pub mod panes;
+mod runtime;
+mod state;
+mod terminal;
+mod ui;
+mod update;
+
+pub use action::{Action, ContainerRow, Effect, Part, PartState, SessionUpdate, Tab};
+pub use exchanges::ExchangeList;
+pub use filter::Filter;
+pub use keymap::{action_for, Context, BINDINGS};
+pub use event_loop::run;
+pub use runtime::RunOptions;
+pub use state::{App, Event, Message};
+pub use ui::draw;
+
+/// What can stop the dashboard.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the terminal cannot be used for the dashboard: {0} (use `imds-spoof up` without a terminal)")]
+    Terminal(#[source] std::io::Error),
+}

@@ -36,6 +36,15 @@ pub struct CallerInfo {
 /// Maps caller addresses to containers (implemented by the Docker layer).
 pub trait CallerDirectory: Send + Sync {
     fn lookup(&self, ip: IpAddr) -> CallerInfo;
+
+    /// Like `lookup`, but may wait a moment for the directory to catch up with an address it
+    /// does not know yet (a container that started an instant ago). The default does not wait.
+    fn resolve(
+        &self,
+        ip: IpAddr,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
+        Box::pin(std::future::ready(self.lookup(ip)))
+    }
 }
 
 /// An admitted caller.
@@ -58,16 +67,23 @@ pub enum Refusal {
     MissingCaller,
 }
 
+/// Admits a request from `peer` that reached `local` (None in-process).
 pub fn admit(
     policy: &AccessPolicy,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     headers: &HeaderMap,
 ) -> Result<Caller, Refusal> {
     match policy {
         AccessPolicy::Loopback { listen } => {
+            // Listening on port 0, clients name the port actually bound.
+            let listen = match local {
+                Some(local) if listen.port() == 0 => local,
+                _ => *listen,
+            };
             if let Some(host) = headers.get(axum::http::header::HOST) {
                 let host = host.to_str().unwrap_or("");
-                if !host_names_us(host, *listen) {
+                if !host_names_us(host, listen) {
                     return Err(Refusal::ForeignHost(host.chars().take(100).collect()));
                 }
             }
@@ -145,16 +161,28 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
         for ok in ["127.0.0.1:1338", "localhost:1338", "169.254.169.254"] {
             assert!(
-                admit(&policy, peer, &headers(&[("host", ok)])).is_ok(),
+                admit(&policy, peer, None, &headers(&[("host", ok)])).is_ok(),
                 "{ok}"
             );
         }
         for bad in ["evil.example:1338", "127.0.0.1:80", "127.0.0.1"] {
             assert!(
-                admit(&policy, peer, &headers(&[("host", bad)])).is_err(),
+                admit(&policy, peer, None, &headers(&[("host", bad)])).is_err(),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn loopback_on_port_zero_checks_the_bound_port() {
+        let policy = AccessPolicy::Loopback {
+            listen: "127.0.0.1:0".parse().unwrap(),
+        };
+        let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        let host = |value| headers(&[("host", value)]);
+        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40123")).is_ok());
+        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40124")).is_err());
     }
 
     #[test]
@@ -165,14 +193,17 @@ mod tests {
         };
         let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
         let good = headers(&[(SECRET_HEADER, "s3cret"), (CALLER_HEADER, "169.254.0.7")]);
-        let caller = admit(&policy, proxy, &good).unwrap();
+        let caller = admit(&policy, proxy, None, &good).unwrap();
         assert_eq!(caller.ip, "169.254.0.7".parse::<IpAddr>().unwrap());
         let other: SocketAddr = "169.254.0.9:40000".parse().unwrap();
         assert_eq!(
-            admit(&policy, other, &good),
+            admit(&policy, other, None, &good),
             Err(Refusal::NotFromProxy(other.ip()))
         );
         let forged = headers(&[(SECRET_HEADER, "guess"), (CALLER_HEADER, "169.254.0.7")]);
-        assert_eq!(admit(&policy, proxy, &forged), Err(Refusal::MissingSecret));
+        assert_eq!(
+            admit(&policy, proxy, None, &forged),
+            Err(Refusal::MissingSecret)
+        );
     }
 }

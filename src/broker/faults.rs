@@ -38,6 +38,17 @@ pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
     plan
 }
 
+/// Adds a fault to the record's list (latency combines with the others).
+pub fn note(applied: &mut Option<String>, name: &str) {
+    match applied {
+        Some(list) => {
+            list.push_str(", ");
+            list.push_str(name);
+        }
+        None => *applied = Some(name.to_string()),
+    }
+}
+
 /// Is `path` a credentials document (`.../security-credentials/NAME`)?
 fn is_credentials_path(path: &str) -> bool {
     path.split_once("/security-credentials/")
@@ -66,12 +77,12 @@ pub fn shape_credentials(
                 .nth(body.chars().count() / 2)
                 .map_or(0, |(i, _)| i);
             answer.body = bytes::Bytes::from(body[..cut].to_string());
-            *applied = Some("malformed-credentials".to_string());
+            note(applied, "malformed-credentials");
         }
         FaultKind::ExpiredCredentials => {
             let past = format_timestamp(OffsetDateTime::now_utc() - time::Duration::minutes(10));
             answer.body = bytes::Bytes::from(replace_expiration(&body, &past));
-            *applied = Some("expired-credentials".to_string());
+            note(applied, "expired-credentials");
         }
         _ => {}
     }

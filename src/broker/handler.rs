@@ -1,13 +1,15 @@
 //! One IMDS request from start to answer: admission, tokens, faults, provider, record.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use time::OffsetDateTime;
 
 use crate::config::{Config, DisabledBehaviour, FaultKind, TokenMode};
@@ -17,7 +19,7 @@ use super::access::{self, Caller, CALLER_HEADER, SECRET_HEADER};
 use super::faults::{self, FaultPlan};
 use super::record::{ExchangeRecord, ImdsVersion};
 use super::responses::{self, TOKEN_HEADER, TOKEN_TTL_HEADER};
-use super::server::{ConnectionControl, PeerAddr};
+use super::server::{ConnectionControl, LocalAddr, PeerAddr};
 use super::tokens::TokenCheck;
 use super::BrokerState;
 
@@ -44,16 +46,21 @@ struct Exchange {
     fault: Option<String>,
 }
 
-pub async fn handle(State(state): State<Arc<BrokerState>>, request: Request) -> Response<Body> {
+pub async fn handle(
+    State(state): State<Arc<BrokerState>>,
+    mut request: Request,
+) -> Response<Body> {
     let started = Instant::now();
     let peer = request
         .extensions()
         .get::<PeerAddr>()
         .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |peer| peer.0);
+    let local = request.extensions().get::<LocalAddr>().map(|local| local.0);
     let control = request.extensions().get::<ConnectionControl>().cloned();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let headers = request.headers().clone();
+    // Taken, not cloned: the request is dropped right after.
+    let headers = std::mem::take(request.headers_mut());
     drop(request);
 
     let config = state.store.current();
@@ -68,7 +75,7 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, request: Request) -> 
     let outcome = decide(
         &state,
         &config,
-        peer,
+        (peer, local),
         &method,
         &path,
         &headers,
@@ -117,24 +124,23 @@ async fn wait_forever(state: &BrokerState) {
 async fn decide(
     state: &BrokerState,
     config: &Config,
-    peer: SocketAddr,
+    (peer, local): (SocketAddr, Option<SocketAddr>),
     method: &Method,
     path: &str,
     headers: &HeaderMap,
     exchange: &mut Exchange,
 ) -> Outcome {
-    let caller = match access::admit(&state.access, peer, headers) {
+    let caller = match access::admit(&state.access, peer, local, headers) {
         Ok(caller) => caller,
         Err(refusal) => {
             tracing::warn!(peer = %peer, "refused: {refusal}");
             return Outcome::Answer(responses::error(StatusCode::FORBIDDEN));
         }
     };
-    let info = state
-        .callers
-        .as_ref()
-        .map(|directory| directory.lookup(caller.ip))
-        .unwrap_or_default();
+    let info = match &state.callers {
+        Some(directory) => directory.resolve(caller.ip).await,
+        None => Default::default(),
+    };
     if let Some(label) = info.identity.filter(|name| config.identity(name).is_some()) {
         exchange.identity = label;
     }
@@ -155,6 +161,7 @@ async fn decide(
 
     let plan = faults::plan(&config.faults, path);
     if let Some(ms) = plan.latency_ms {
+        faults::note(&mut exchange.fault, &format!("latency {ms} ms"));
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     if let Some(outcome) = early_fault(&plan, exchange) {
@@ -191,14 +198,21 @@ async fn decide(
         caller_ip: Some(caller.ip),
         caller_container: exchange.caller_container.clone(),
     };
-    match state.provider.answer(&request).await {
-        Ok(answer) => {
+    // A provider that panics still gets the caller EC2's 500, not a dropped connection.
+    let answer = AssertUnwindSafe(state.provider.answer(&request))
+        .catch_unwind()
+        .await
+        .map_err(|_| "provider panicked".to_string())
+        .and_then(|answer| answer.map_err(|err| err.to_string()))
+        .and_then(|answer| {
             let answer = faults::shape_credentials(&plan, path, answer, &mut exchange.fault);
-            Outcome::Answer(provider_response(answer))
-        }
-        Err(err) => {
-            tracing::error!(path, identity = %exchange.identity, "provider failed: {err}");
-            exchange.provider_error = Some(err.to_string());
+            provider_response(answer)
+        });
+    match answer {
+        Ok(response) => Outcome::Answer(response),
+        Err(reason) => {
+            tracing::error!(path, identity = %exchange.identity, "provider failed: {reason}");
+            exchange.provider_error = Some(reason);
             Outcome::Answer(responses::error(StatusCode::INTERNAL_SERVER_ERROR))
         }
     }
@@ -218,7 +232,7 @@ fn early_fault(plan: &FaultPlan, exchange: &mut Exchange) -> Option<Outcome> {
         }
         _ => return None,
     };
-    exchange.fault = Some(name);
+    faults::note(&mut exchange.fault, &name);
     Some(outcome)
 }
 
@@ -258,27 +272,46 @@ fn token_request(
     Outcome::Answer(responses::token(token, ttl))
 }
 
-fn provider_response(answer: ProviderAnswer) -> Response<Body> {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_success() || !answer.body.is_empty() {
-        let content_type = if status.is_success() {
-            "text/plain"
-        } else {
-            "text/html"
-        };
-        let mut response = responses::with_body(status, content_type, answer.body);
-        for (name, value) in &answer.headers {
-            if let (Ok(name), Ok(value)) = (
-                axum::http::HeaderName::try_from(name.as_str()),
-                axum::http::HeaderValue::try_from(value.as_str()),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-        response
-    } else {
-        responses::error(status)
+/// Headers a provider may not set: EC2's Server header, and the ones that frame the
+/// response, which hyper derives from the body (a wrong one would corrupt the stream).
+const RESERVED_HEADERS: &[&str] = &[
+    "server",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+/// The provider's answer as EC2 would send it; an answer no EC2 could give (a status
+/// outside 200–599) is the provider's error, not something to pass on.
+fn provider_response(answer: ProviderAnswer) -> Result<Response<Body>, String> {
+    let status = StatusCode::from_u16(answer.status)
+        .ok()
+        .filter(|status| (200..=599).contains(&status.as_u16()))
+        .ok_or_else(|| format!("provider answered status {}", answer.status))?;
+    if !status.is_success() && answer.body.is_empty() {
+        return Ok(responses::error(status));
     }
+    let content_type = if status.is_success() {
+        "text/plain"
+    } else {
+        "text/html"
+    };
+    let mut response = responses::with_body(status, content_type, answer.body);
+    for (name, value) in &answer.headers {
+        if RESERVED_HEADERS
+            .iter()
+            .any(|reserved| name.eq_ignore_ascii_case(reserved))
+        {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name.as_str()),
+            axum::http::HeaderValue::try_from(value.as_str()),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -305,18 +338,19 @@ fn record(
     let shown = &body[..body.len().min(limit)];
     let record = ExchangeRecord {
         id: state.recorder.next_id(),
-        time: crate::imds::time::format_timestamp_millis(OffsetDateTime::now_utc()),
+        time: record_time(),
         caller_ip: exchange.caller.as_ref().map(|caller| caller.ip),
         caller_container: exchange.caller_container.clone(),
         identity: exchange.identity.clone(),
-        method: method.to_string(),
-        path: path.chars().take(512).collect(),
+        method: method.as_str().to_owned(),
+        path: truncate_chars(path, 512),
         version: exchange.version,
         status,
         latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        request_headers: header_pairs(headers)
-            .into_iter()
-            .filter(|(name, _)| name != CALLER_HEADER && name != SECRET_HEADER)
+        request_headers: headers
+            .iter()
+            .filter(|(name, _)| name.as_str() != CALLER_HEADER && name.as_str() != SECRET_HEADER)
+            .map(header_pair)
             .collect(),
         response_headers,
         response_body: String::from_utf8_lossy(shown).into_owned(),
@@ -324,35 +358,111 @@ fn record(
         provider_error: exchange.provider_error.clone(),
         fault: exchange.fault.clone(),
     };
+    // None of the logged fields is secret (masking only rewrites headers and bodies), so
+    // the line is built from the record itself: a masked copy per request cost a fifth of
+    // the request path (docs/benchmarks.md).
     if state.log_each_request {
-        let masked = record.masked();
         tracing::info!(
             target: "imds_spoof::requests",
-            caller = %masked.caller_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-            container = masked.caller_container.as_deref().unwrap_or("-"),
-            identity = %masked.identity,
+            caller = %OptionalIp(record.caller_ip),
+            container = record.caller_container.as_deref().unwrap_or("-"),
+            identity = %record.identity,
             "{} {} {} {} {}us",
-            masked.method,
-            masked.path,
-            masked.version.as_str(),
-            masked.status,
-            masked.latency_us
+            record.method,
+            record.path,
+            record.version.as_str(),
+            record.status,
+            record.latency_us
         );
     }
     state.recorder.record(record);
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes())
-                    .chars()
-                    .take(256)
-                    .collect(),
-            )
-        })
-        .collect()
+    headers.iter().map(header_pair).collect()
+}
+
+/// A header as recorded: its value as text, cut to 256 characters.
+fn header_pair((name, value): (&HeaderName, &HeaderValue)) -> (String, String) {
+    let value = match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => truncate_chars(text, 256),
+        Err(_) => String::from_utf8_lossy(value.as_bytes())
+            .chars()
+            .take(256)
+            .collect(),
+    };
+    (name.as_str().to_owned(), value)
+}
+
+/// The first `max` characters of `text`; a plain copy when it is that short already
+/// (a string never has more characters than bytes), which is nearly always.
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max).collect()
+    }
+}
+
+/// The record's timestamp for now. Under load many exchanges share a millisecond, so
+/// each thread formats a millisecond once and copies it after: the formatting was a
+/// tenth of the request path.
+fn record_time() -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i128, String)> =
+            const { std::cell::RefCell::new((i128::MIN, String::new())) };
+    }
+    let now = OffsetDateTime::now_utc();
+    let millis = now.unix_timestamp_nanos().div_euclid(1_000_000);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != millis {
+            *last = (millis, crate::imds::time::format_timestamp_millis(now));
+        }
+        last.1.clone()
+    })
+}
+
+/// An optional address shown as itself or as nothing, without a String per request.
+struct OptionalIp(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for OptionalIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_text_is_cut_by_characters() {
+        assert_eq!(truncate_chars("short", 256), "short");
+        // 300 two-byte characters: 600 bytes, cut to 256 characters, not bytes.
+        let long = "é".repeat(300);
+        assert_eq!(truncate_chars(&long, 256), "é".repeat(256));
+        let name = HeaderName::from_static("x-test");
+        let bytes = HeaderValue::from_bytes(b"ok\xffok").unwrap();
+        assert_eq!(header_pair((&name, &bytes)).1, "ok\u{fffd}ok");
+        let plain = HeaderValue::from_static("value");
+        assert_eq!(
+            header_pair((&name, &plain)),
+            ("x-test".to_string(), "value".to_string())
+        );
+    }
+
+    #[test]
+    fn record_time_is_now_in_milliseconds() {
+        let before = OffsetDateTime::now_utc();
+        let text = record_time();
+        let after = OffsetDateTime::now_utc();
+        assert_eq!(text.len(), "2026-01-01T00:00:00.000Z".len(), "{text}");
+        let at = crate::imds::time::parse_timestamp(&text).unwrap();
+        let floor = |t: OffsetDateTime| t.replace_millisecond(t.millisecond()).unwrap();
+        assert!(floor(before) <= at && at <= after, "{text}");
+    }
 }

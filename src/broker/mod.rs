@@ -21,7 +21,7 @@ pub use access::{
 };
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
-pub use server::{ConnectionControl, PeerAddr};
+pub use server::{ConnectionControl, LocalAddr, PeerAddr};
 pub use tokens::TokenStore;
 
 use crate::config::ConfigStore;

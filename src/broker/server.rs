@@ -19,6 +19,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The address the connection reached (the bound port when listening on port 0).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
 /// Lets a handler close its connection without sending anything (the "drop" fault).
 #[derive(Debug, Clone)]
 pub struct ConnectionControl(CancellationToken);
@@ -45,6 +49,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
             },
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let router = router.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -53,6 +58,9 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(PeerAddr(peer));
+                    if let Some(local) = local {
+                        request.extensions_mut().insert(LocalAddr(local));
+                    }
                     request.extensions_mut().insert(control.clone());
                     router.clone().oneshot(request.map(axum::body::Body::new))
                 },

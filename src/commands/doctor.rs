@@ -1,7 +1,378 @@
-//! `imds-spoof doctor`.
+//! `imds-spoof doctor`: checks what usually goes wrong, one line each with ok/warn/fail and
+//! what to do. Exits non-zero when any check fails.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bollard::query_parameters::InspectContainerOptions;
 
 use crate::cli::{DoctorArgs, GlobalArgs};
+use crate::config::Config;
+use crate::docker::{self, host, Engine, NetworkPlan, LABEL_IDENTITY};
 
-pub async fn run(_global: &GlobalArgs, _args: &DoctorArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`imds-spoof doctor` is not available in this build yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn line(&mut self, level: Level, check: &str, text: impl AsRef<str>) {
+        let tag = match level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => {
+                self.failures += 1;
+                "FAIL"
+            }
+        };
+        println!("{tag}  {check:<14} {}", text.as_ref());
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
+    let store = super::open_store(global)?;
+    let config = store.current();
+    let mut report = Report { failures: 0 };
+
+    let engine = match docker::connect().await {
+        Ok(engine) => {
+            report.line(
+                Level::Ok,
+                "engine",
+                format!(
+                    "Docker {} ({}) at {}{}",
+                    engine.server_version,
+                    engine.operating_system,
+                    engine.host,
+                    if engine.desktop {
+                        ": Docker Desktop, the broker listens on loopback behind host.docker.internal"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            Some(engine)
+        }
+        Err(err) => {
+            report.line(Level::Fail, "engine", err.to_string());
+            None
+        }
+    };
+    let plan = match NetworkPlan::from_settings(&config.network) {
+        Ok(plan) => Some(plan),
+        Err(err) => {
+            report.line(Level::Fail, "settings", err.to_string());
+            None
+        }
+    };
+    if let (Some(engine), Some(plan)) = (&engine, &plan) {
+        docker_checks(engine, plan, &config, &mut report).await;
+        if let Some(name) = &args.container {
+            container_checks(engine, plan, &config, name, &mut report).await;
+        }
+    } else if args.container.is_some() {
+        report.line(Level::Warn, "container", "not checked: no engine");
+    }
+    if report.failures > 0 {
+        anyhow::bail!("{} check(s) failed", report.failures);
+    }
+    Ok(())
+}
+
+async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, report: &mut Report) {
+    // Subnet: ours, free, or taken by another network.
+    let ours = match docker::check_network(engine, plan).await {
+        Ok(Some(network)) => {
+            report.line(
+                Level::Ok,
+                "network",
+                format!("{} exists with {} (ours)", network.name, plan.subnet),
+            );
+            Some(network)
+        }
+        Ok(None) => {
+            report.line(
+                Level::Ok,
+                "network",
+                format!("{} is free; `imds-spoof up` creates {}", plan.subnet, plan.name),
+            );
+            None
+        }
+        Err(err) => {
+            report.line(Level::Fail, "network", err.to_string());
+            None
+        }
+    };
+
+    // An EC2 host whose route to the real IMDS the bridge captures (or would).
+    let bridge = ours
+        .as_ref()
+        .map(|n| format!("br-{}", n.id.chars().take(12).collect::<String>()));
+    let evidence = host::ec2_evidence();
+    let route = host::route_to(Ipv4Addr::new(169, 254, 169, 254));
+    match host::imds_capture_warning(
+        evidence.as_deref(),
+        route.as_ref(),
+        &plan.subnet.to_string(),
+        plan.subnet.prefix,
+        bridge.as_deref(),
+    ) {
+        Some(warning) => report.line(Level::Warn, "ec2 host", warning),
+        None => match evidence {
+            Some(evidence) => report.line(
+                Level::Ok,
+                "ec2 host",
+                format!("EC2 instance ({evidence}); its route to the real IMDS is specific enough"),
+            ),
+            None => report.line(Level::Ok, "ec2 host", "not an EC2 instance"),
+        },
+    }
+
+    // Image.
+    let image = &config.proxy.image;
+    match docker::image_present(engine, image).await {
+        Ok(true) => report.line(Level::Ok, "image", format!("{image} is present")),
+        Ok(false) => report.line(
+            Level::Warn,
+            "image",
+            format!(
+                "{image} is not present; `up` pulls it. Offline: `scripts/offline-images.sh` builds {} (use it with --proxy-image or [proxy] image)",
+                docker::OFFLINE_PROXY_IMAGE
+            ),
+        ),
+        Err(err) => report.line(Level::Fail, "image", err.to_string()),
+    }
+
+    // Proxy, and the broker behind it.
+    let proxy = match docker::find_proxy(engine).await {
+        Ok(proxy) => proxy,
+        Err(err) => {
+            report.line(Level::Fail, "proxy", err.to_string());
+            return;
+        }
+    };
+    match &proxy {
+        None => {
+            report.line(
+                Level::Warn,
+                "proxy",
+                "not running: start `imds-spoof up` or the dashboard",
+            );
+            check_port_free(plan, config.broker.port, report).await;
+        }
+        Some(found) if !found.managed => report.line(
+            Level::Fail,
+            "proxy",
+            format!("a container named {} exists and is not ours: remove it", docker::PROXY_NAME),
+        ),
+        Some(found) if found.orphaned() => report.line(
+            Level::Warn,
+            "proxy",
+            "left by a run whose process is gone: `imds-spoof up` clears it, or `imds-spoof down`",
+        ),
+        Some(found) if !found.running => {
+            report.line(Level::Fail, "proxy", "exists but is stopped: `imds-spoof down`, then `up`")
+        }
+        Some(found) => report.line(
+            Level::Ok,
+            "proxy",
+            format!("running at {} ({})", plan.proxy_ip, found.image),
+        ),
+    }
+    if proxy.as_ref().is_some_and(|found| found.running) && !engine.desktop {
+        match docker::probe_imds(plan.proxy_ip, Duration::from_secs(2)).await {
+            Ok(probe) if probe.from_broker => report.line(
+                Level::Ok,
+                "broker",
+                format!(
+                    "answers through the proxy (GET /latest/meta-data/ -> {} in {:.1} ms)",
+                    probe.status,
+                    probe.elapsed.as_secs_f64() * 1000.0
+                ),
+            ),
+            Ok(probe) => report.line(
+                Level::Fail,
+                "broker",
+                format!(
+                    "nginx answered {} itself: it cannot reach the broker at {}:{}; is the imds-spoof process running, and does a firewall drop traffic from the bridge to that port?",
+                    probe.status, plan.gateway, config.broker.port
+                ),
+            ),
+            Err(err) => report.line(Level::Fail, "broker", format!("no answer through the proxy: {err}")),
+        }
+    }
+}
+
+/// With nothing of ours running, the broker port must be free for `up`.
+async fn check_port_free(plan: &NetworkPlan, port: u16, report: &mut Report) {
+    for ip in [plan.gateway, Ipv4Addr::LOCALHOST] {
+        match tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
+            Ok(_) => {
+                report.line(Level::Ok, "broker port", format!("{ip}:{port} is free"));
+                return;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+                report.line(
+                    Level::Fail,
+                    "broker port",
+                    format!(
+                        "{ip}:{port} is taken by another program (`ss -ltnp 'sport = :{port}'` names it): stop it or set [broker] port"
+                    ),
+                );
+                return;
+            }
+            // The gateway address exists only while the network does: try loopback.
+            Err(_) => continue,
+        }
+    }
+}
+
+async fn container_checks(
+    engine: &Engine,
+    plan: &NetworkPlan,
+    config: &Config,
+    name: &str,
+    report: &mut Report,
+) {
+    let inspect = match engine
+        .docker
+        .inspect_container(name, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(inspect) => inspect,
+        Err(err) => {
+            report.line(Level::Fail, "container", format!("{name}: {err}"));
+            return;
+        }
+    };
+    let attached = inspect
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .and_then(|mut networks| networks.remove(&plan.name));
+    match attached {
+        Some(endpoint) => report.line(
+            Level::Ok,
+            "attached",
+            format!(
+                "{name} is on {} at {}",
+                plan.name,
+                endpoint.ip_address.unwrap_or_default()
+            ),
+        ),
+        None => report.line(
+            Level::Fail,
+            "attached",
+            format!(
+                "{name} is not on {0}: `docker network connect {0} {name}` (or `networks: [{0}]` as external in compose)",
+                plan.name
+            ),
+        ),
+    }
+    let container_config = inspect.config.unwrap_or_default();
+    let env: Vec<(String, String)> = container_config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    for (level, text) in env_findings(&env, plan.proxy_ip) {
+        report.line(level, "environment", format!("{name}: {text}"));
+    }
+    let identity = container_config
+        .labels
+        .unwrap_or_default()
+        .remove(LABEL_IDENTITY);
+    match identity {
+        Some(label) if config.identity(&label).is_none() => report.line(
+            Level::Warn,
+            "identity",
+            format!("{name} asks for identity {label:?}, which the configuration lacks: it gets {}", config.active_identity),
+        ),
+        Some(label) => report.line(Level::Ok, "identity", format!("{name} uses identity {label}")),
+        None => report.line(
+            Level::Ok,
+            "identity",
+            format!("{name} uses the active identity {} (label {LABEL_IDENTITY}=NAME picks another)", config.active_identity),
+        ),
+    }
+}
+
+/// What in a container's environment keeps SDKs from reaching IMDS.
+fn env_findings(env: &[(String, String)], imds: Ipv4Addr) -> Vec<(Level, String)> {
+    let get = |name: &str| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let mut findings = Vec::new();
+    let proxy = ["HTTP_PROXY", "http_proxy"]
+        .into_iter()
+        .find_map(|key| get(key).filter(|v| !v.is_empty()).map(|v| (key, v)));
+    if let Some((key, value)) = proxy {
+        let no_proxy: Vec<&str> = ["NO_PROXY", "no_proxy"]
+            .into_iter()
+            .filter_map(get)
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .collect();
+        let ip = imds.to_string();
+        if no_proxy.iter().any(|entry| *entry == ip || *entry == "*") {
+            findings.push((Level::Ok, format!("{key} is set and NO_PROXY covers {ip}")));
+        } else if no_proxy.iter().any(|entry| entry.contains('/')) {
+            findings.push((Level::Warn, format!("{key}={value}; NO_PROXY covers {ip} only by a CIDR entry, which some clients (Python's urllib, used by botocore) ignore: add {ip} itself")));
+        } else {
+            findings.push((Level::Fail, format!("{key}={value} without NO_PROXY covering {ip}: IMDS requests go to that proxy. Add NO_PROXY={ip} (and no_proxy)")));
+        }
+    }
+    if get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        findings.push((Level::Fail, "AWS_EC2_METADATA_DISABLED=true: SDKs never ask IMDS. Remove it".to_string()));
+    }
+    if let Some(endpoint) = get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
+        if !endpoint.contains(&imds.to_string()) {
+            findings.push((Level::Warn, format!("AWS_EC2_METADATA_SERVICE_ENDPOINT={endpoint} points SDKs elsewhere")));
+        }
+    }
+    if get("AWS_ACCESS_KEY_ID").is_some() || get("AWS_PROFILE").is_some() {
+        findings.push((Level::Warn, "AWS_ACCESS_KEY_ID or AWS_PROFILE is set: SDKs use those before IMDS credentials".to_string()));
+    }
+    if findings.is_empty() {
+        findings.push((Level::Ok, "no proxy or AWS settings that bypass IMDS".to_string()));
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn proxy_without_no_proxy_fails() {
+        let imds = Ipv4Addr::new(169, 254, 169, 254);
+        let found = env_findings(&env(&[("HTTP_PROXY", "http://p:3128")]), imds);
+        assert_eq!(found[0].0, Level::Fail);
+        let found = env_findings(
+            &env(&[("http_proxy", "http://p:3128"), ("no_proxy", "localhost,169.254.169.254")]),
+            imds,
+        );
+        assert_eq!(found[0].0, Level::Ok);
+        let found = env_findings(
+            &env(&[("http_proxy", "http://p"), ("NO_PROXY", "169.254.0.0/16")]),
+            imds,
+        );
+        assert_eq!(found[0].0, Level::Warn);
+        let found = env_findings(&env(&[("AWS_EC2_METADATA_DISABLED", "true")]), imds);
+        assert_eq!(found[0].0, Level::Fail);
+        let found = env_findings(&env(&[("PATH", "/usr/bin")]), imds);
+        assert_eq!(found, vec![(Level::Ok, "no proxy or AWS settings that bypass IMDS".to_string())]);
+    }
 }

@@ -1,7 +1,139 @@
-//! `imds-spoof up`.
+//! `imds-spoof up`: network, broker and proxy without the dashboard, in the foreground.
+//! A line per request on stderr (JSON with --json), a ready line on stdout; Ctrl-C or
+//! SIGTERM removes the proxy (the network stays for compose files that name it).
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::oneshot;
 
 use crate::cli::{GlobalArgs, UpArgs};
+use crate::docker::{self, DockerError};
+use crate::session::{Part, PartState, Session, SessionError, SessionEvent, SessionOptions};
 
-pub async fn run(_global: &GlobalArgs, _args: &UpArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`imds-spoof up` is not available in this build yet")
+pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
+    let store = super::open_store(global)?;
+    let config = store.current();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let ready = Arc::new(AtomicBool::new(false));
+    let (fatal_sender, fatal) = oneshot::channel();
+    let reporter = tokio::spawn(report(receiver, ready.clone(), fatal_sender));
+    let options = SessionOptions {
+        proxy_image: args.proxy_image.clone(),
+        log_each_request: true,
+        log_requests: args.log_requests.clone(),
+        start_docker: true,
+    };
+    let started = Instant::now();
+    let session = tokio::select! {
+        result = Session::start_strict(store.clone(), options, sender) => result?,
+        _ = super::stop_requested() => {
+            // Interrupted half-way: the start future is gone, so clear what it created.
+            remove_own_proxy().await;
+            tracing::info!("interrupted while starting");
+            return Ok(());
+        }
+    };
+    ready.store(true, Ordering::SeqCst);
+    print_ready(&session, &config, args.json, started.elapsed());
+
+    let failure = tokio::select! {
+        _ = super::stop_requested() => None,
+        reason = fatal => reason.ok(),
+    };
+    tracing::info!("stopping: removing {}", docker::PROXY_NAME);
+    session.shutdown().await;
+    reporter.abort();
+    match failure {
+        None => Ok(()),
+        Some(reason) => Err(SessionError::Docker(DockerError::ProxyGone(reason)).into()),
+    }
+}
+
+fn print_ready(session: &Session, config: &crate::config::Config, json: bool, took: Duration) {
+    let broker = session
+        .broker_addr()
+        .map(|addr| addr.to_string())
+        .unwrap_or_default();
+    let imds = format!("http://{}", config.network.proxy_ip);
+    let line = if json {
+        serde_json::json!({
+            "event": "ready",
+            "imds": imds,
+            "broker": broker,
+            "network": config.network.name,
+            "proxy": docker::PROXY_NAME,
+            "run": session.run_id(),
+            "identity": config.active_identity,
+            "startup_ms": took.as_millis() as u64,
+        })
+        .to_string()
+    } else {
+        format!(
+            "imds-spoof up: {imds} for containers on network {} (broker {broker}, run {}, identity {}, ready in {} ms); Ctrl-C stops",
+            config.network.name,
+            session.run_id(),
+            config.active_identity,
+            took.as_millis()
+        )
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// Logs pull progress and reports the first failure after the start as fatal.
+async fn report(
+    mut events: UnboundedReceiver<SessionEvent>,
+    ready: Arc<AtomicBool>,
+    fatal: oneshot::Sender<String>,
+) {
+    let mut fatal = Some(fatal);
+    let mut last_pull = Instant::now() - Duration::from_secs(10);
+    while let Some(event) = events.recv().await {
+        match event {
+            SessionEvent::Pull {
+                image,
+                current,
+                total,
+            } => {
+                if last_pull.elapsed() >= Duration::from_secs(1) {
+                    last_pull = Instant::now();
+                    if total > 0 {
+                        tracing::info!(
+                            "pulling {image}: {:.1} of {:.1} MB",
+                            current as f64 / 1e6,
+                            total as f64 / 1e6
+                        );
+                    } else {
+                        tracing::info!("pulling {image}");
+                    }
+                }
+            }
+            SessionEvent::Part(part, PartState::Failed(reason))
+                if ready.load(Ordering::SeqCst) && part != Part::Broker =>
+            {
+                if let Some(fatal) = fatal.take() {
+                    let _ = fatal.send(reason);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The proxy this process created, if the start was interrupted before it finished.
+async fn remove_own_proxy() {
+    let Ok(engine) = docker::connect().await else {
+        return;
+    };
+    let me = docker::host::ProcessMark::current();
+    if let Ok(Some(found)) = docker::find_proxy(&engine).await {
+        if found.process.as_ref() == Some(&me) {
+            let _ = docker::remove_proxy(&engine, &found.id).await;
+        }
+    }
 }

@@ -182,14 +182,20 @@ pub fn maintenance_events(events: &[MaintenanceEvent]) -> String {
     format!("[ {} ]", items.join(", "))
 }
 
-/// `events/recommendations/rebalance`.
+/// `events/recommendations/rebalance`, spaced like AWS's examples:
+/// `{"noticeTime": "2020-10-27T08:22:00Z"}`.
 pub fn rebalance(notice_time: &str) -> String {
-    serde_json::json!({ "noticeTime": notice_time }).to_string()
+    format!("{{\"noticeTime\": {}}}", Value::from(notice_time))
 }
 
-/// `spot/instance-action`.
+/// `spot/instance-action`, spaced like AWS's examples:
+/// `{"action": "terminate", "time": "2017-09-18T08:22:00Z"}`.
 pub fn spot_instance_action(action: &str, time: &str) -> String {
-    serde_json::json!({ "action": action, "time": time }).to_string()
+    format!(
+        "{{\"action\": {}, \"time\": {}}}",
+        Value::from(action),
+        Value::from(time)
+    )
 }
 
 #[cfg(test)]
@@ -202,6 +208,20 @@ mod tests {
         assert_eq!(text, "{\n  \"Code\" : \"Success\",\n  \"N\" : null\n}");
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["Code"], "Success");
+    }
+
+    #[test]
+    fn notices_are_json_spaced_like_aws_examples() {
+        assert_eq!(
+            spot_instance_action("terminate", "2017-09-18T08:22:00Z"),
+            r#"{"action": "terminate", "time": "2017-09-18T08:22:00Z"}"#
+        );
+        assert_eq!(
+            rebalance("2020-10-27T08:22:00Z"),
+            r#"{"noticeTime": "2020-10-27T08:22:00Z"}"#
+        );
+        let odd: Value = serde_json::from_str(&spot_instance_action("a\"b", "t")).unwrap();
+        assert_eq!(odd["action"], "a\"b");
     }
 
     #[test]

@@ -23,6 +23,16 @@ pub fn parse_timestamp(value: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()
 }
 
+const RECORD_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// Millisecond timestamps for exchange records.
+pub fn format_timestamp_millis(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(RECORD_FORMAT)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,14 +53,4 @@ mod tests {
     fn rejects_other_text() {
         assert!(parse_timestamp("tomorrow").is_none());
     }
-}
-
-const RECORD_FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
-/// Millisecond timestamps for exchange records.
-pub fn format_timestamp_millis(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(RECORD_FORMAT)
-        .unwrap_or_default()
 }

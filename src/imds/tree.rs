@@ -191,6 +191,12 @@ fn dynamic(signed: &documents::SignedDocument) -> Dir {
         )
 }
 
+/// The meta-data root, in EC2's alphabetical order. Left out on purpose, as uncertain or
+/// irrelevant locally: `metrics/vhostmd` (listed by older instances, documented as no
+/// longer available), `hibernation/configured` (documented; whether it is listed on
+/// instances launched without hibernation is unverified), `system` (seen on some Nitro
+/// instances), `ancestor-ami-ids`, `kernel-id`, `ramdisk-id`, `product-codes`, `ipv6`
+/// and the elastic-gpus/inference categories, which only some instances have.
 fn meta_data(config: &Config, identity: &Identity) -> Dir {
     let local_hostname = identity.effective_local_hostname();
     let mut dir = Dir::new()
@@ -263,6 +269,10 @@ fn autoscaling(identity: &Identity) -> Dir {
     Dir::new().text("target-lifecycle-state", state)
 }
 
+/// `events/`: EC2 lists `maintenance/` always; `recommendations/` is shown here only
+/// while a rebalance recommendation is active, so that every listed entry answers
+/// (EC2 answers 404 for `recommendations/rebalance` until the signal; whether it lists
+/// `recommendations/` before that is unverified).
 fn events(identity: &Identity) -> Dir {
     let maintenance = Dir::new().text("history", "[]").text(
         "scheduled",
@@ -290,6 +300,10 @@ fn identity_credentials(identity: &Identity) -> Dir {
     )
 }
 
+/// `network/interfaces/macs/MAC/`, the fields ec2-metadata and cloud-init read.
+/// `network-card-index` is listed by current (Nitro) instances, `0` for the primary card.
+/// Not modelled: `ipv6s`, `ipv4-prefix`/`ipv6-prefix` and the IPv6 CIDR blocks, absent
+/// without IPv6 on EC2 too.
 fn network(identity: &Identity) -> Dir {
     let mut interface = Dir::new().text("device-number", "0");
     if !identity.interface_id.is_empty() {
@@ -305,6 +319,7 @@ fn network(identity: &Identity) -> Dir {
         .text("local-hostname", identity.effective_local_hostname())
         .text("local-ipv4s", identity.local_ipv4.to_string())
         .text("mac", identity.mac.clone())
+        .text("network-card-index", "0")
         .text("owner-id", identity.account_id.clone());
     if let Some(hostname) = identity.effective_public_hostname() {
         interface = interface.text("public-hostname", hostname);
@@ -363,8 +378,23 @@ fn spot(identity: &Identity) -> Option<Dir> {
 
 fn tags(identity: &Identity) -> Dir {
     let mut instance = Dir::new();
-    for (key, value) in &identity.tags {
+    for (key, value) in identity
+        .tags
+        .iter()
+        .filter(|(key, _)| servable_tag_key(key))
+    {
         instance = instance.text(key, value.clone());
     }
     Dir::new().dir("instance", instance)
+}
+
+/// EC2 only puts tags in metadata whose keys can be a path segment: no `/` or space, not
+/// `.`, `..` or `_index`, and only letters, digits and `+-=.,_:@`. Other keys are left
+/// out rather than listed as entries no request could reach.
+fn servable_tag_key(key: &str) -> bool {
+    !key.is_empty()
+        && !matches!(key, "." | ".." | "_index")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-=.,_:@".contains(c))
 }

@@ -9,8 +9,11 @@ use std::time::Instant;
 /// Values kept until their own deadline. A miss holds the key's async lock while it
 /// computes, so callers arriving meanwhile wait for that result instead of running again.
 pub struct SingleFlightCache<K, V> {
-    slots: Mutex<HashMap<K, Arc<tokio::sync::Mutex<Option<(V, Instant)>>>>>,
+    slots: Mutex<HashMap<K, Slot<V>>>,
 }
+
+/// One key's value and the instant it stops being fresh, behind the lock misses wait on.
+type Slot<V> = Arc<tokio::sync::Mutex<Option<(V, Instant)>>>;
 
 impl<K, V> Default for SingleFlightCache<K, V> {
     fn default() -> Self {

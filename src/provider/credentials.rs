@@ -56,18 +56,18 @@ impl CredentialResolver {
                     last_updated,
                 })
             }
-            CredentialSource::Profile { profile } => self.from_profile(profile).await,
+            CredentialSource::Profile { profile } => self.credentials_of_profile(profile).await,
             CredentialSource::Command {
                 command,
                 timeout_ms,
             } => {
-                self.from_command(command, Duration::from_millis(*timeout_ms))
+                self.credentials_of_command(command, Duration::from_millis(*timeout_ms))
                     .await
             }
         }
     }
 
-    async fn from_profile(&self, profile: &str) -> Result<Credentials, ProviderError> {
+    async fn credentials_of_profile(&self, profile: &str) -> Result<Credentials, ProviderError> {
         let source_name = format!("profile {profile}");
         let found = read_profile(profile).map_err(|reason| ProviderError::Credentials {
             source_name: source_name.clone(),
@@ -89,14 +89,14 @@ impl CredentialResolver {
                 })
             }
             ProfileCredentials::Process(command) => {
-                self.from_command(&command, PROFILE_PROCESS_TIMEOUT).await
+                self.credentials_of_command(&command, PROFILE_PROCESS_TIMEOUT).await
             }
         }
     }
 
     /// Runs a `credential_process` command unless fresh credentials from it are cached;
     /// concurrent callers share one run.
-    async fn from_command(
+    async fn credentials_of_command(
         &self,
         command: &str,
         timeout: Duration,
@@ -121,12 +121,16 @@ pub fn identity_role_credentials(identity: &Identity) -> Credentials {
     let seed = format!("{}/{}", identity.account_id, identity.instance_id);
     Credentials {
         access_key_id: derived_id("ASIA", &seed)[..20].to_string(),
+        // Three 17-character ids cover the 40 characters of a secret key.
         secret_access_key: format!(
-            "{}{}",
+            "{}{}{}",
             derived_id("", &seed),
-            derived_id("", &format!("{seed}/s"))
-        )[..40]
-            .to_string(),
+            derived_id("", &format!("{seed}/s")),
+            derived_id("", &format!("{seed}/s2"))
+        )
+        .chars()
+        .take(40)
+        .collect(),
         token: Some(format!(
             "imds-spoof-identity-{}",
             derived_id("", &format!("{seed}/t"))

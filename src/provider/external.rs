@@ -89,7 +89,7 @@ impl ExternalProvider {
                 },
                 other => failure(other.to_string()),
             })?;
-        if let Some(answer) = parse_envelope(&output.stdout) {
+        if let Some(answer) = parse_envelope(&output.stdout).map_err(failure)? {
             return Ok(answer);
         }
         match output.code {
@@ -104,18 +104,29 @@ impl ExternalProvider {
     }
 }
 
-/// An envelope is a JSON object with a numeric `status`; anything else is a plain body.
-fn parse_envelope(stdout: &[u8]) -> Option<ProviderAnswer> {
-    let text = std::str::from_utf8(stdout).ok()?.trim();
+/// An envelope is a JSON object with a `status` member; anything else is a plain body.
+/// An object with `status` that is no valid envelope is the program's mistake, reported
+/// rather than served as a body.
+fn parse_envelope(stdout: &[u8]) -> Result<Option<ProviderAnswer>, String> {
+    let Some(text) = std::str::from_utf8(stdout).ok().map(str::trim) else {
+        return Ok(None);
+    };
     if !text.starts_with('{') {
-        return None;
+        return Ok(None);
     }
-    let envelope: Envelope = serde_json::from_str(text).ok()?;
-    Some(ProviderAnswer {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text) else {
+        return Ok(None);
+    };
+    if !object.contains_key("status") {
+        return Ok(None);
+    }
+    let envelope: Envelope = serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|err| format!("printed a malformed envelope ({err})"))?;
+    Ok(Some(ProviderAnswer {
         status: envelope.status,
         headers: envelope.headers.into_iter().collect(),
         body: Bytes::from(envelope.body),
-    })
+    }))
 }
 
 impl Provider for ExternalProvider {

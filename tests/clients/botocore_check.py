@@ -104,7 +104,11 @@ def sha_prefix(value):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:8080")
+    p.add_argument(
+        "--endpoint",
+        default=None,
+        help="e.g. http://127.0.0.1:8080; omitted: botocore's default (http://169.254.169.254), no env var set",
+    )
     p.add_argument("--expect-access-key")
     p.add_argument("--expect-secret")
     p.add_argument("--expect-token")
@@ -141,7 +145,8 @@ def isolate_environment(args):
     os.environ["AWS_CONFIG_FILE"] = "/dev/null"
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
     os.environ["BOTO_CONFIG"] = "/dev/null"
-    os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = args.endpoint
+    if args.endpoint is not None:
+        os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = args.endpoint
     if args.v1_disabled:
         os.environ["AWS_EC2_METADATA_V1_DISABLED"] = "true"
     if args.timeout is not None:

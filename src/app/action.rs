@@ -1,0 +1,205 @@
+//! What the dashboard can be asked to do, and what it asks of the session in return.
+
+/// The panes behind the tab bar, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tab {
+    Requests,
+    Identity,
+    Credentials,
+    Settings,
+    Events,
+    Containers,
+    Logs,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 7] = [
+        Tab::Requests,
+        Tab::Identity,
+        Tab::Credentials,
+        Tab::Settings,
+        Tab::Events,
+        Tab::Containers,
+        Tab::Logs,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Requests => "Requests",
+            Tab::Identity => "Identity",
+            Tab::Credentials => "Credentials",
+            Tab::Settings => "Settings",
+            Tab::Events => "Events",
+            Tab::Containers => "Containers",
+            Tab::Logs => "Logs",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|tab| *tab == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn previous(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// The three things a run brings up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Network,
+    Proxy,
+    Broker,
+}
+
+impl Part {
+    pub const ALL: [Part; 3] = [Part::Network, Part::Proxy, Part::Broker];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Network => "network",
+            Part::Proxy => "proxy",
+            Part::Broker => "broker",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Part::Network => 0,
+            Part::Proxy => 1,
+            Part::Broker => 2,
+        }
+    }
+}
+
+/// What a part is doing, as the session reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartState {
+    Stopped,
+    /// What it is doing ("pulling nginx:1.27.5-alpine").
+    Starting(String),
+    /// Detail ("169.254.169.254", "169.254.0.1:1338").
+    Up(String),
+    /// The reason, with what to do.
+    Failed(String),
+    /// Docker parts when there is no engine: why.
+    Unavailable(String),
+}
+
+impl PartState {
+    /// Up or on its way up: the part's toggle key stops it.
+    pub fn is_running(&self) -> bool {
+        matches!(self, PartState::Up(_) | PartState::Starting(_))
+    }
+}
+
+/// A container as the containers pane lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRow {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub running: bool,
+    /// Address on our network when attached.
+    pub ip_on_network: Option<std::net::Ipv4Addr>,
+    /// The `imds-spoof.identity` label.
+    pub identity_label: Option<String>,
+}
+
+/// News from the session side, already translated out of the session's own types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionUpdate {
+    Part(Part, PartState),
+    /// Image pull progress: bytes done/total over all layers (total 0 = unknown).
+    Pull {
+        image: String,
+        current: u64,
+        total: u64,
+    },
+    Containers(Vec<ContainerRow>),
+    /// Where the broker listens now (None while it is down).
+    BrokerAddress(Option<std::net::SocketAddr>),
+    /// Something worth a line in the footer (also in the log pane).
+    Notice(String),
+    /// An operation the user asked for failed.
+    Failed(String),
+}
+
+/// Work the dashboard hands to the session task; it never awaits Docker itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    StartPart(Part),
+    StopPart(Part),
+    StartAll,
+    StopAll,
+    RefreshContainers,
+    Attach { id: String, name: String },
+    Detach { id: String, name: String },
+    /// Drop cached command credentials so the next request runs the source again.
+    ForgetCachedCredentials,
+}
+
+/// Everything a key (through the keymap) can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ToggleHelp,
+    NextTab,
+    PreviousTab,
+    GoTab(Tab),
+    ToggleReveal,
+    TogglePart(Part),
+    StartAll,
+    StopAll,
+    // Movement inside the focused pane.
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    /// Enter: edit, toggle, trigger or attach, depending on the pane.
+    Activate,
+    /// Esc: leave the detail view, clear the filter, close the help.
+    Back,
+    // Requests.
+    StartFilter,
+    TogglePause,
+    ClearExchanges,
+    ToggleDetail,
+    // Identity.
+    MakeActive,
+    NewIdentity,
+    DuplicateIdentity,
+    DeleteIdentity,
+    // Credentials.
+    ExpireNow,
+    Rotate,
+    NextSource,
+    // Settings.
+    Increase,
+    Decrease,
+    // Events.
+    ClearEvent,
+    // Containers.
+    RefreshContainers,
+    // Text input.
+    InputChar(char),
+    InputBackspace,
+    InputDelete,
+    InputLeft,
+    InputRight,
+    InputHome,
+    InputEnd,
+    InputClear,
+    Submit,
+    Cancel,
+    // Confirmation prompts.
+    Confirm,
+}

@@ -1,0 +1,373 @@
+//! Every key the dashboard knows, in one table: the help screen and the footer are
+//! generated from it, so they cannot drift from what the keys actually do.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::{Action, Part, Tab};
+
+/// Where a binding applies. Modal contexts (input, confirm, help) shadow everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Global,
+    Requests,
+    Detail,
+    Identity,
+    Credentials,
+    Settings,
+    Events,
+    Containers,
+    Logs,
+    Input,
+    Confirm,
+    Help,
+}
+
+impl Context {
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Requests => "Requests",
+            Context::Detail => "Request detail",
+            Context::Identity => "Identity",
+            Context::Credentials => "Credentials",
+            Context::Settings => "Settings",
+            Context::Events => "Events",
+            Context::Containers => "Containers",
+            Context::Logs => "Logs",
+            Context::Input => "Editing a value",
+            Context::Confirm => "Confirmation",
+            Context::Help => "Help",
+        }
+    }
+
+    /// Contexts listed in the help screen, in order.
+    pub const HELP_ORDER: [Context; 12] = [
+        Context::Global,
+        Context::Requests,
+        Context::Detail,
+        Context::Identity,
+        Context::Credentials,
+        Context::Settings,
+        Context::Events,
+        Context::Containers,
+        Context::Logs,
+        Context::Input,
+        Context::Confirm,
+        Context::Help,
+    ];
+}
+
+/// A key with its modifiers; Shift is implied by upper-case characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+}
+
+const fn plain(code: KeyCode) -> Key {
+    Key {
+        code,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+const fn ch(c: char) -> Key {
+    plain(KeyCode::Char(c))
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        modifiers: KeyModifiers::CONTROL,
+    }
+}
+
+impl Key {
+    /// The key as a KeyEvent would carry it, with Shift folded into the character.
+    pub fn from_event(event: KeyEvent) -> Key {
+        let mut modifiers = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if !matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
+            modifiers |= event.modifiers & KeyModifiers::SHIFT;
+        }
+        Key {
+            code: event.code,
+            modifiers,
+        }
+    }
+
+    pub fn label(self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".to_string(),
+            KeyCode::Esc => "Esc".to_string(),
+            KeyCode::Tab => "Tab".to_string(),
+            KeyCode::BackTab => "S-Tab".to_string(),
+            KeyCode::Up => "↑".to_string(),
+            KeyCode::Down => "↓".to_string(),
+            KeyCode::Left => "←".to_string(),
+            KeyCode::Right => "→".to_string(),
+            KeyCode::PageUp => "PgUp".to_string(),
+            KeyCode::PageDown => "PgDn".to_string(),
+            KeyCode::Home => "Home".to_string(),
+            KeyCode::End => "End".to_string(),
+            KeyCode::Backspace => "Bksp".to_string(),
+            KeyCode::Delete => "Del".to_string(),
+            other => format!("{other:?}"),
+        };
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{}", base.to_uppercase())
+        } else {
+            base
+        }
+    }
+}
+
+/// One row of the keymap.
+pub struct Binding {
+    pub context: Context,
+    pub keys: &'static [Key],
+    pub action: Action,
+    /// Short name for the footer.
+    pub label: &'static str,
+    /// Sentence for the help screen.
+    pub help: &'static str,
+    /// Shown in the footer when its context has the focus.
+    pub footer: bool,
+}
+
+const fn bind(
+    context: Context,
+    keys: &'static [Key],
+    action: Action,
+    label: &'static str,
+    help: &'static str,
+    footer: bool,
+) -> Binding {
+    Binding {
+        context,
+        keys,
+        action,
+        label,
+        help,
+        footer,
+    }
+}
+
+use Context as C;
+use KeyCode as K;
+
+/// The keymap. Earlier rows win within a context; pane contexts are searched before Global.
+#[rustfmt::skip]
+pub static BINDINGS: &[Binding] = &[
+    bind(C::Global, &[ch('q'), ctrl('c')], Action::Quit, "quit", "Quit: stop the broker and remove the proxy", true),
+    bind(C::Global, &[ch('?')], Action::ToggleHelp, "help", "Show or hide this help", true),
+    bind(C::Global, &[plain(K::Tab)], Action::NextTab, "next pane", "Next pane", false),
+    bind(C::Global, &[plain(K::BackTab)], Action::PreviousTab, "prev pane", "Previous pane", false),
+    bind(C::Global, &[ch('1')], Action::GoTab(Tab::Requests), "requests", "Requests pane", false),
+    bind(C::Global, &[ch('2')], Action::GoTab(Tab::Identity), "identity", "Identity pane", false),
+    bind(C::Global, &[ch('3')], Action::GoTab(Tab::Credentials), "credentials", "Credentials pane", false),
+    bind(C::Global, &[ch('4')], Action::GoTab(Tab::Settings), "settings", "Settings pane", false),
+    bind(C::Global, &[ch('5')], Action::GoTab(Tab::Events), "events", "Events pane", false),
+    bind(C::Global, &[ch('6')], Action::GoTab(Tab::Containers), "containers", "Containers pane", false),
+    bind(C::Global, &[ch('7')], Action::GoTab(Tab::Logs), "logs", "Logs pane", false),
+    bind(C::Global, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets (keys, tokens)", false),
+    bind(C::Global, &[ch('N')], Action::TogglePart(Part::Network), "network", "Start or stop the network", false),
+    bind(C::Global, &[ch('P')], Action::TogglePart(Part::Proxy), "proxy", "Start or stop the proxy (pulls its image when missing)", false),
+    bind(C::Global, &[ch('B')], Action::TogglePart(Part::Broker), "broker", "Start or stop the broker", false),
+    bind(C::Global, &[ch('S')], Action::StartAll, "start all", "Start network, proxy and broker", false),
+    bind(C::Global, &[ch('X')], Action::StopAll, "stop all", "Stop broker and proxy", false),
+
+    bind(C::Requests, &[ch('k'), plain(K::Up)], Action::Up, "", "Newer request", false),
+    bind(C::Requests, &[ch('j'), plain(K::Down)], Action::Down, "", "Older request", false),
+    bind(C::Requests, &[plain(K::PageUp)], Action::PageUp, "", "A page newer", false),
+    bind(C::Requests, &[plain(K::PageDown)], Action::PageDown, "", "A page older", false),
+    bind(C::Requests, &[ch('g'), plain(K::Home)], Action::Top, "", "Newest request (follow new ones)", false),
+    bind(C::Requests, &[ch('G'), plain(K::End)], Action::Bottom, "", "Oldest request", false),
+    bind(C::Requests, &[plain(K::Enter)], Action::ToggleDetail, "detail", "Focus the detail of the selected request", true),
+    bind(C::Requests, &[ch('/')], Action::StartFilter, "filter", "Filter: words match path or caller; path: container: status:5xx identity: method:", true),
+    bind(C::Requests, &[plain(K::Esc)], Action::Back, "", "Clear the filter", false),
+    bind(C::Requests, &[ch('p'), ch(' ')], Action::TogglePause, "pause", "Pause or resume the live list", true),
+    bind(C::Requests, &[ch('c')], Action::ClearExchanges, "clear", "Clear the list", true),
+    bind(C::Requests, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets in the detail", true),
+
+    bind(C::Detail, &[ch('k'), plain(K::Up)], Action::Up, "scroll", "Scroll up", true),
+    bind(C::Detail, &[ch('j'), plain(K::Down)], Action::Down, "", "Scroll down", false),
+    bind(C::Detail, &[plain(K::PageUp)], Action::PageUp, "", "Page up", false),
+    bind(C::Detail, &[plain(K::PageDown)], Action::PageDown, "", "Page down", false),
+    bind(C::Detail, &[ch('g'), plain(K::Home)], Action::Top, "", "Top of the detail", false),
+    bind(C::Detail, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets", true),
+    bind(C::Detail, &[plain(K::Esc), plain(K::Enter)], Action::ToggleDetail, "back", "Back to the list", true),
+
+    bind(C::Identity, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous field", false),
+    bind(C::Identity, &[ch('j'), plain(K::Down)], Action::Down, "", "Next field", false),
+    bind(C::Identity, &[ch('h'), plain(K::Left)], Action::Left, "", "Previous identity", false),
+    bind(C::Identity, &[ch('l'), plain(K::Right)], Action::Right, "", "Next identity", false),
+    bind(C::Identity, &[plain(K::Enter), ch('e')], Action::Activate, "edit", "Edit the field", true),
+    bind(C::Identity, &[ch('a')], Action::MakeActive, "use", "Answer requests with this identity from the next request on", true),
+    bind(C::Identity, &[ch('n')], Action::NewIdentity, "new", "Add an identity", true),
+    bind(C::Identity, &[ch('d')], Action::DuplicateIdentity, "duplicate", "Duplicate this identity", true),
+    bind(C::Identity, &[ch('x'), plain(K::Delete)], Action::DeleteIdentity, "delete", "Delete this identity", true),
+
+    bind(C::Credentials, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous field", false),
+    bind(C::Credentials, &[ch('j'), plain(K::Down)], Action::Down, "", "Next field", false),
+    bind(C::Credentials, &[ch('h'), plain(K::Left)], Action::Left, "", "Previous identity", false),
+    bind(C::Credentials, &[ch('l'), plain(K::Right)], Action::Right, "", "Next identity", false),
+    bind(C::Credentials, &[plain(K::Enter)], Action::Activate, "edit", "Edit the field", true),
+    bind(C::Credentials, &[ch('s')], Action::NextSource, "source", "Switch source: static, profile, command", true),
+    bind(C::Credentials, &[ch('e')], Action::ExpireNow, "expire now", "Expire now: serve an Expiration in the past", true),
+    bind(C::Credentials, &[ch('r')], Action::Rotate, "rotate", "Rotate: new fake keys, forget cached command credentials", true),
+    bind(C::Credentials, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask the secret and token", true),
+
+    bind(C::Settings, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous setting", false),
+    bind(C::Settings, &[ch('j'), plain(K::Down)], Action::Down, "", "Next setting", false),
+    bind(C::Settings, &[plain(K::Enter), ch(' ')], Action::Activate, "toggle/edit", "Toggle the setting or edit its value", true),
+    bind(C::Settings, &[ch('+'), ch('l'), plain(K::Right)], Action::Increase, "+", "Increase the value", true),
+    bind(C::Settings, &[ch('-'), ch('h'), plain(K::Left)], Action::Decrease, "-", "Decrease the value", true),
+
+    bind(C::Events, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous event", false),
+    bind(C::Events, &[ch('j'), plain(K::Down)], Action::Down, "", "Next event", false),
+    bind(C::Events, &[plain(K::Enter), ch('t')], Action::Activate, "trigger", "Trigger the event (again: next action or state)", true),
+    bind(C::Events, &[ch('x'), plain(K::Delete)], Action::ClearEvent, "clear", "Clear the event", true),
+
+    bind(C::Containers, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous container", false),
+    bind(C::Containers, &[ch('j'), plain(K::Down)], Action::Down, "", "Next container", false),
+    bind(C::Containers, &[plain(K::Enter), ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it", true),
+    bind(C::Containers, &[ch('r')], Action::RefreshContainers, "refresh", "Refresh the list", true),
+
+    bind(C::Logs, &[plain(K::PageUp), ch('k'), plain(K::Up)], Action::PageUp, "older", "Older log lines", true),
+    bind(C::Logs, &[plain(K::PageDown), ch('j'), plain(K::Down)], Action::PageDown, "newer", "Newer log lines", true),
+    bind(C::Logs, &[plain(K::Esc), ch('g')], Action::Back, "follow", "Follow new lines", true),
+
+    bind(C::Input, &[plain(K::Enter)], Action::Submit, "save", "Save the value (checked first; the file keeps its comments)", true),
+    bind(C::Input, &[plain(K::Esc)], Action::Cancel, "cancel", "Cancel", true),
+    bind(C::Input, &[plain(K::Backspace)], Action::InputBackspace, "", "Delete before the cursor", false),
+    bind(C::Input, &[plain(K::Delete)], Action::InputDelete, "", "Delete at the cursor", false),
+    bind(C::Input, &[plain(K::Left)], Action::InputLeft, "", "Cursor left", false),
+    bind(C::Input, &[plain(K::Right)], Action::InputRight, "", "Cursor right", false),
+    bind(C::Input, &[plain(K::Home), ctrl('a')], Action::InputHome, "", "Start of the line", false),
+    bind(C::Input, &[plain(K::End), ctrl('e')], Action::InputEnd, "", "End of the line", false),
+    bind(C::Input, &[ctrl('u')], Action::InputClear, "", "Clear the line", false),
+    bind(C::Input, &[ctrl('c')], Action::Quit, "", "Quit", false),
+
+    bind(C::Confirm, &[ch('y')], Action::Confirm, "yes", "Confirm", true),
+    bind(C::Confirm, &[ch('n'), plain(K::Esc)], Action::Cancel, "no", "Cancel", true),
+    bind(C::Confirm, &[ctrl('c')], Action::Quit, "", "Quit", false),
+
+    bind(C::Help, &[ch('k'), plain(K::Up)], Action::Up, "scroll", "Scroll up", true),
+    bind(C::Help, &[ch('j'), plain(K::Down)], Action::Down, "", "Scroll down", false),
+    bind(C::Help, &[plain(K::PageUp)], Action::PageUp, "", "Page up", false),
+    bind(C::Help, &[plain(K::PageDown)], Action::PageDown, "", "Page down", false),
+    bind(C::Help, &[plain(K::Esc), ch('?'), ch('q')], Action::ToggleHelp, "close", "Close the help", true),
+    bind(C::Help, &[ctrl('c')], Action::Quit, "", "Quit", false),
+];
+
+/// The action a key asks for in these contexts (searched in order), if any.
+/// In the input context an unbound printable character is typed.
+pub fn action_for(contexts: &[Context], event: KeyEvent) -> Option<Action> {
+    let key = Key::from_event(event);
+    for context in contexts {
+        let found = BINDINGS
+            .iter()
+            .filter(|binding| binding.context == *context)
+            .find(|binding| binding.keys.contains(&key));
+        if let Some(binding) = found {
+            return Some(binding.action);
+        }
+        if *context == Context::Input {
+            if let KeyCode::Char(c) = key.code {
+                if key.modifiers.is_empty() {
+                    return Some(Action::InputChar(c));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The keys of a binding, joined for display ("k/↑").
+pub fn keys_label(binding: &Binding) -> String {
+    binding
+        .keys
+        .iter()
+        .map(|key| key.label())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Footer entries for a context: (keys, label).
+pub fn footer_entries(context: Context) -> Vec<(String, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|binding| binding.context == context && binding.footer)
+        .map(|binding| {
+            let first = binding.keys.first().map(|key| key.label()).unwrap_or_default();
+            (first, binding.label)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers,
+            kind: KeyEventKind::Press,
+            state: ratatui::crossterm::event::KeyEventState::NONE,
+        }
+    }
+
+    #[test]
+    fn pane_bindings_shadow_global_ones() {
+        let contexts = [Context::Requests, Context::Global];
+        assert_eq!(
+            action_for(&contexts, key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            action_for(&contexts, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+        // Shift arrives with upper-case letters; it must not hide the binding.
+        assert_eq!(
+            action_for(&contexts, key(KeyCode::Char('N'), KeyModifiers::SHIFT)),
+            Some(Action::TogglePart(Part::Network))
+        );
+    }
+
+    #[test]
+    fn input_types_unbound_characters() {
+        let contexts = [Context::Input];
+        assert_eq!(
+            action_for(&contexts, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::InputChar('q'))
+        );
+        assert_eq!(
+            action_for(&contexts, key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for (index, binding) in BINDINGS.iter().enumerate() {
+            for other in &BINDINGS[index + 1..] {
+                if other.context != binding.context {
+                    continue;
+                }
+                for key in binding.keys {
+                    assert!(
+                        !other.keys.contains(key),
+                        "{:?} bound twice in {:?}",
+                        key,
+                        binding.context
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The selected exchange in full: request and response headers, the body (JSON
+//! pretty-printed), the provider's error, the fault applied, the latency.
+//! Secrets are masked unless the user reveals them.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::broker::ExchangeRecord;
+
+use super::super::action::Action;
+use super::super::json;
+use super::super::state::App;
+use super::super::ui::{dim, status_style};
+use super::requests::latency;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let focused = app.detail_focused;
+    let secrets = if app.reveal {
+        Span::styled(" SECRETS SHOWN (v masks) ", Style::new().fg(Color::Black).bg(Color::Red))
+    } else {
+        Span::styled(" secrets masked (v reveals) ", dim())
+    };
+    let block = Block::bordered()
+        .title(Line::from(vec![
+            Span::styled(" Detail ", Style::new().add_modifier(Modifier::BOLD)),
+            secrets,
+        ]))
+        .border_style(if focused { Style::new().fg(Color::Cyan) } else { dim() });
+    let Some(record) = app.exchanges().selected_record() else {
+        frame.render_widget(
+            Paragraph::new("Select a request to see its headers and body.").style(dim()).block(block),
+            area,
+        );
+        return;
+    };
+    let lines = lines(record, app.reveal);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn heading(text: &str) -> Line<'static> {
+    Line::from(Span::styled(
+        text.to_string(),
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+    ))
+}
+
+/// The detail's text for one exchange.
+pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
+    let shown = if reveal { record.clone() } else { record.masked() };
+    let mut lines = Vec::new();
+    lines.push(Line::from(vec![
+        Span::styled(
+            format!("{} {}", shown.method, shown.path),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("  {}", shown.version.as_str())),
+    ]));
+    let status = if shown.status == 0 {
+        "no answer".to_string()
+    } else {
+        let reason = axum::http::StatusCode::from_u16(shown.status)
+            .ok()
+            .and_then(|status| status.canonical_reason())
+            .unwrap_or("");
+        format!("{} {reason}", shown.status)
+    };
+    let caller = match (&shown.caller_container, shown.caller_ip) {
+        (Some(name), Some(ip)) => format!("{name} ({ip})"),
+        (None, Some(ip)) => format!("{ip} (container unknown)"),
+        (Some(name), None) => name.clone(),
+        (None, None) => "unknown".to_string(),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(status, status_style(shown.status).add_modifier(Modifier::BOLD)),
+        Span::raw(format!(" · {} · {}", latency(shown.latency_us), shown.time.replace('T', " "))),
+    ]));
+    lines.push(Line::from(format!("caller {caller} · identity {}", shown.identity)));
+    if let Some(fault) = &shown.fault {
+        lines.push(Line::from(Span::styled(
+            format!("injected fault: {fault}"),
+            Style::new().fg(Color::Magenta),
+        )));
+    }
+    if let Some(error) = &shown.provider_error {
+        lines.push(Line::from(Span::styled(
+            format!("provider error: {error}"),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines.push(Line::default());
+    lines.push(heading("Request headers"));
+    push_headers(&mut lines, &shown.request_headers);
+    lines.push(heading("Response headers"));
+    push_headers(&mut lines, &shown.response_headers);
+    let body_title = if shown.body_truncated {
+        "Body (truncated)"
+    } else {
+        "Body"
+    };
+    lines.push(heading(body_title));
+    if shown.response_body.is_empty() {
+        lines.push(Line::from(Span::styled("  (empty)", dim())));
+    } else {
+        let body = json::pretty(&shown.response_body).unwrap_or(shown.response_body);
+        lines.extend(body.lines().map(|line| Line::from(format!("  {line}"))));
+    }
+    lines
+}
+
+fn push_headers(lines: &mut Vec<Line<'static>>, headers: &[(String, String)]) {
+    if headers.is_empty() {
+        lines.push(Line::from(Span::styled("  (none)", dim())));
+    }
+    for (name, value) in headers {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {name}: "), dim()),
+            Span::raw(value.clone()),
+        ]));
+    }
+}
+
+pub fn update(app: &mut App, action: Action) {
+    let page = app.detail_rows();
+    let max = app
+        .exchanges()
+        .selected_record()
+        .map_or(0, |record| lines(record, app.reveal).len() as u16)
+        .saturating_sub(1);
+    match action {
+        Action::Up => app.detail_scroll = app.detail_scroll.saturating_sub(1),
+        Action::Down => app.detail_scroll = (app.detail_scroll + 1).min(max),
+        Action::PageUp => app.detail_scroll = app.detail_scroll.saturating_sub(page),
+        Action::PageDown => app.detail_scroll = (app.detail_scroll + page).min(max),
+        Action::Top => app.detail_scroll = 0,
+        Action::ToggleDetail | Action::Back => {
+            app.detail_focused = false;
+            app.detail_scroll = 0;
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,81 @@
+//! The bottom line: the value being typed, a question, a message, or the keys of the
+//! focused pane.
+
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::super::keymap::{footer_entries, Context};
+use super::super::state::{App, Confirm};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let key_style = Style::new().fg(Color::Black).bg(Color::Cyan);
+    if let Some(input) = app.input() {
+        let prompt = format!("{}: ", input.prompt);
+        let text: String = if input.secret {
+            "*".repeat(input.text().chars().count())
+        } else {
+            input.text().to_string()
+        };
+        // Keep the cursor on screen: show the end of a long value.
+        let room = usize::from(area.width).saturating_sub(prompt.chars().count() + 1);
+        let skip = input.cursor().saturating_sub(room);
+        let visible: String = text.chars().skip(skip).take(room).collect();
+        let mut spans = vec![
+            Span::styled(prompt.clone(), Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+            Span::raw(visible),
+        ];
+        if let Some(error) = &input.error {
+            spans.push(Span::styled(format!("  ✗ {error}"), Style::new().fg(Color::Red)));
+        } else {
+            spans.push(Span::styled("  Enter save · Esc cancel", Style::new().fg(Color::DarkGray)));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        let x = area.x + (prompt.chars().count() + input.cursor() - skip) as u16;
+        frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
+        return;
+    }
+    if let Some(Confirm::DeleteIdentity(name)) = &app.confirm {
+        let line = Line::from(vec![
+            Span::styled(
+                format!("Delete identity {name} from the configuration file? "),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(" y ", key_style),
+            Span::raw(" yes  "),
+            Span::styled(" n ", key_style),
+            Span::raw(" no"),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    if app.stopping {
+        frame.render_widget(
+            Paragraph::new("Stopping: broker down, removing the proxy…").style(Style::new().fg(Color::Yellow)),
+            area,
+        );
+        return;
+    }
+    if let Some(message) = app.message() {
+        let style = if message.is_error {
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().fg(Color::Green)
+        };
+        frame.render_widget(Paragraph::new(message.text.clone()).style(style), area);
+        return;
+    }
+    let context = app.contexts()[0];
+    let mut entries = footer_entries(context);
+    if context != Context::Help {
+        entries.extend(footer_entries(Context::Global));
+    }
+    let mut spans = Vec::new();
+    for (key, label) in entries {
+        spans.push(Span::styled(format!(" {key} "), key_style));
+        spans.push(Span::raw(format!(" {label} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,155 @@
+//! The status bar: each part's state, the identity answering, the IMDS mode.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{LineGauge, Paragraph};
+use ratatui::Frame;
+
+use crate::config::{Config, FaultKind};
+
+use super::super::action::{Part, PartState};
+use super::super::state::App;
+use super::super::ui::dim;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let rows = Layout::vertical([Constraint::Length(1); 4]).split(area);
+    for part in Part::ALL {
+        draw_part(frame, rows[part.index()], app, part);
+    }
+    let config = app.config();
+    let line = match app.config_error() {
+        Some(error) => Line::from(vec![
+            Span::styled("config   ", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("not applied, the last good one stays: {error}"),
+                Style::new().fg(Color::Red),
+            ),
+        ]),
+        None => mode_line(&config),
+    };
+    frame.render_widget(Paragraph::new(line), rows[3]);
+}
+
+/// Symbol, word and colour for a part's state.
+fn looks(state: &PartState) -> (&'static str, &'static str, Color, &str) {
+    match state {
+        PartState::Stopped => ("○", "stopped", Color::Gray, ""),
+        PartState::Starting(what) => ("◐", "starting", Color::Yellow, what),
+        PartState::Up(detail) => ("●", "up", Color::Green, detail),
+        PartState::Failed(reason) => ("✗", "failed", Color::Red, reason),
+        PartState::Unavailable(reason) => ("–", "unavailable", Color::DarkGray, reason),
+    }
+}
+
+fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
+    let state = app.part(part);
+    let (symbol, word, color, detail) = looks(state);
+    let mut spans = vec![
+        Span::styled(format!("{:<9}", part.name()), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(format!("{symbol} {word:<12}"), Style::new().fg(color)),
+    ];
+    let detail_style = match state {
+        PartState::Failed(_) => Style::new().fg(Color::Red),
+        PartState::Unavailable(_) => dim(),
+        _ => Style::new(),
+    };
+    let pulling = (part == Part::Proxy)
+        .then_some(app.pull.as_ref())
+        .flatten()
+        .filter(|_| matches!(state, PartState::Starting(_)));
+    let Some(pull) = pulling else {
+        spans.push(Span::styled(detail.to_string(), detail_style));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    };
+    // Pulling: the image name, then a progress bar over the rest of the row.
+    spans.push(Span::raw(format!("pulling {} ", pull.image)));
+    let used: u16 = spans.iter().map(|span| span.width() as u16).sum();
+    let [text, bar] = Layout::horizontal([Constraint::Length(used), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), text);
+    let ratio = if pull.total == 0 {
+        0.0
+    } else {
+        (pull.current as f64 / pull.total as f64).clamp(0.0, 1.0)
+    };
+    let label = if pull.total == 0 {
+        format!("{} so far", megabytes(pull.current))
+    } else {
+        format!(
+            "{:>3.0}% {}/{}",
+            ratio * 100.0,
+            megabytes(pull.current),
+            megabytes(pull.total)
+        )
+    };
+    frame.render_widget(
+        LineGauge::default()
+            .ratio(ratio)
+            .label(label)
+            .filled_style(Style::new().fg(Color::Yellow))
+            .unfilled_style(dim()),
+        bar,
+    );
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// `identity NAME i-… zone │ IMDS on · tokens optional · hop limit 2 · faults …`.
+fn mode_line(config: &Config) -> Line<'static> {
+    let mut spans = vec![Span::styled("identity ", Style::new().add_modifier(Modifier::BOLD))];
+    match config.active() {
+        Some(identity) => {
+            spans.push(Span::styled(
+                identity.name.clone(),
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            ));
+            spans.push(Span::raw(format!(
+                " {} {} │ ",
+                identity.instance_id, identity.availability_zone
+            )));
+        }
+        None => spans.push(Span::styled("none │ ", Style::new().fg(Color::Red))),
+    }
+    let imds = &config.imds;
+    if imds.enabled {
+        spans.push(Span::styled("IMDS on", Style::new().fg(Color::Green)));
+    } else {
+        spans.push(Span::styled("IMDS off", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
+    }
+    spans.push(Span::raw(" · tokens "));
+    let tokens_style = match imds.tokens {
+        crate::config::TokenMode::Required => Style::new().fg(Color::Yellow),
+        crate::config::TokenMode::Optional => Style::new(),
+    };
+    spans.push(Span::styled(imds.tokens.as_str(), tokens_style));
+    let hop_style = if imds.hop_limit < 2 {
+        Style::new().fg(Color::Yellow)
+    } else {
+        Style::new()
+    };
+    spans.push(Span::raw(" · hop limit "));
+    spans.push(Span::styled(imds.hop_limit.to_string(), hop_style));
+    if !config.faults.is_empty() {
+        let names: Vec<String> = config.faults.iter().map(|fault| fault_name(&fault.kind)).collect();
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("faults: {}", names.join(", ")),
+            Style::new().fg(Color::Magenta),
+        ));
+    }
+    Line::from(spans)
+}
+
+pub fn fault_name(kind: &FaultKind) -> String {
+    match kind {
+        FaultKind::Latency { ms } => format!("latency {ms}ms"),
+        FaultKind::Status { status } => format!("status {status}"),
+        FaultKind::Hang => "hang".into(),
+        FaultKind::Drop => "drop".into(),
+        FaultKind::MalformedCredentials => "malformed credentials".into(),
+        FaultKind::ExpiredCredentials => "expired credentials".into(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The session side of the dashboard: a task that owns the run (network, proxy,
+//! broker), carries out the dashboard's effects and reports back in plain messages.
+//! This is the only module that knows the session's API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::broker::Recorder;
+use crate::config::ConfigStore;
+use crate::session::{self, Session, SessionEvent, SessionOptions};
+
+use super::action::{ContainerRow, Effect, Part, PartState, SessionUpdate};
+
+/// How long quitting waits for the session to remove what it started.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the dashboard asks for beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// False (`--no-start`): the broker alone, on loopback.
+    pub start_docker: bool,
+    /// Overrides `[proxy] image`.
+    pub proxy_image: Option<String>,
+}
+
+/// A message from the session task.
+pub enum FromSession {
+    Update(SessionUpdate),
+    /// The running broker's recorder (again after the broker restarted).
+    Recorder(Arc<Recorder>),
+}
+
+enum Command {
+    Effect(Effect),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Handle on the session task.
+pub struct SessionTask {
+    commands: mpsc::UnboundedSender<Command>,
+    updates: mpsc::UnboundedReceiver<FromSession>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SessionTask {
+    pub fn spawn(store: ConfigStore, options: RunOptions) -> SessionTask {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (update_tx, updates) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_session(store, options, command_rx, update_tx));
+        SessionTask {
+            commands,
+            updates,
+            task,
+        }
+    }
+
+    pub async fn next(&mut self) -> Option<FromSession> {
+        self.updates.recv().await
+    }
+
+    pub fn try_next(&mut self) -> Option<FromSession> {
+        self.updates.try_recv().ok()
+    }
+
+    pub fn send(&self, effect: Effect) {
+        let _ = self.commands.send(Command::Effect(effect));
+    }
+
+    /// Stops the broker and removes the proxy; waits for it (bounded).
+    pub async fn shutdown(self) {
+        let (done, finished) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(done)).is_ok() {
+            let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, finished).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+type Updates = mpsc::UnboundedSender<FromSession>;
+
+fn report(updates: &Updates, update: SessionUpdate) {
+    let _ = updates.send(FromSession::Update(update));
+}
+
+fn to_session_part(part: Part) -> session::Part {
+    match part {
+        Part::Network => session::Part::Network,
+        Part::Proxy => session::Part::Proxy,
+        Part::Broker => session::Part::Broker,
+    }
+}
+
+fn from_session_part(part: session::Part) -> Part {
+    match part {
+        session::Part::Network => Part::Network,
+        session::Part::Proxy => Part::Proxy,
+        session::Part::Broker => Part::Broker,
+    }
+}
+
+fn from_session_state(state: session::PartState) -> PartState {
+    match state {
+        session::PartState::Stopped => PartState::Stopped,
+        session::PartState::Starting(what) => PartState::Starting(what),
+        session::PartState::Up(detail) => PartState::Up(detail),
+        session::PartState::Failed(reason) => PartState::Failed(reason),
+        session::PartState::Unavailable(reason) => PartState::Unavailable(reason),
+    }
+}
+
+fn translate(event: SessionEvent) -> SessionUpdate {
+    match event {
+        SessionEvent::Part(part, state) => {
+            SessionUpdate::Part(from_session_part(part), from_session_state(state))
+        }
+        SessionEvent::Pull {
+            image,
+            current,
+            total,
+        } => SessionUpdate::Pull {
+            image,
+            current,
+            total,
+        },
+        SessionEvent::Containers(containers) => SessionUpdate::Containers(
+            containers
+                .into_iter()
+                .map(|container| ContainerRow {
+                    id: container.id,
+                    name: container.name,
+                    image: container.image,
+                    running: container.running,
+                    ip_on_network: container.ip_on_network,
+                    identity_label: container.identity_label,
+                })
+                .collect(),
+        ),
+        SessionEvent::Notice(text) => SessionUpdate::Notice(text),
+    }
+}
+
+/// Owns the session: starts it, carries out effects one after the other, shuts it down.
+/// Session events are forwarded by a task of their own, so progress (image pulls) shows
+/// while a long operation is under way.
+async fn run_session(
+    store: ConfigStore,
+    options: RunOptions,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    updates: Updates,
+) {
+    let (events_tx, mut events) = mpsc::unbounded_channel::<SessionEvent>();
+    let forward_to = updates.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            report(&forward_to, translate(event));
+        }
+    });
+    let session_options = SessionOptions {
+        proxy_image: options.proxy_image,
+        log_each_request: false,
+        log_requests: None,
+        start_docker: options.start_docker,
+    };
+    let mut session = Session::start(store, session_options, events_tx).await;
+    let _ = updates.send(FromSession::Recorder(session.recorder()));
+    report(&updates, SessionUpdate::BrokerAddress(session.broker_addr()));
+    session.refresh_containers().await;
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Effect(effect) => {
+                execute(&mut session, effect, &updates).await;
+                report(&updates, SessionUpdate::BrokerAddress(session.broker_addr()));
+            }
+            Command::Shutdown(done) => {
+                session.shutdown().await;
+                let _ = done.send(());
+                // Let the last part states reach the screen before the channel closes.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                forwarder.abort();
+                return;
+            }
+        }
+    }
+    session.shutdown().await;
+    forwarder.abort();
+}
+
+async fn execute(session: &mut Session, effect: Effect, updates: &Updates) {
+    match effect {
+        Effect::StartPart(part) => session.start_part(to_session_part(part)).await,
+        Effect::StopPart(part) => session.stop_part(to_session_part(part)).await,
+        // Bringing the proxy up brings what it needs (network, broker) up first.
+        Effect::StartAll => session.start_part(session::Part::Proxy).await,
+        // The network stays, as on quit: compose files refer to it.
+        Effect::StopAll => {
+            session.stop_part(session::Part::Proxy).await;
+            session.stop_part(session::Part::Broker).await;
+        }
+        Effect::RefreshContainers => session.refresh_containers().await,
+        Effect::Attach { id, name } => {
+            let result = session.attach(&id).await;
+            connection_result(updates, result, format!("{name} attached to the network"));
+            session.refresh_containers().await;
+        }
+        Effect::Detach { id, name } => {
+            let result = session.detach(&id).await;
+            connection_result(updates, result, format!("{name} detached from the network"));
+            session.refresh_containers().await;
+        }
+        Effect::ForgetCachedCredentials => session.forget_cached_credentials(),
+    }
+}
+
+fn connection_result(updates: &Updates, result: Result<(), String>, done: String) {
+    match result {
+        Ok(()) => report(updates, SessionUpdate::Notice(done)),
+        Err(err) => report(updates, SessionUpdate::Failed(err)),
+    }
+}

@@ -1,0 +1,104 @@
+//! Taking the terminal over and giving it back, also when something panics.
+
+use std::io::{stdout, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, KeyEventKind};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::Terminal;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::state::Event;
+use super::AppError;
+
+pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+static PANIC_HOOK: Once = Once::new();
+
+/// Raw mode, alternate screen, mouse reporting; a panic hook that undoes them first,
+/// so a panic message lands on a usable terminal.
+pub fn enter() -> Result<Screen, AppError> {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            leave();
+            previous(info);
+        }));
+    });
+    let setup = || -> std::io::Result<Screen> {
+        enable_raw_mode()?;
+        execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        Terminal::new(CrosstermBackend::new(stdout()))
+    };
+    setup().map_err(|err| {
+        leave();
+        AppError::Terminal(err)
+    })
+}
+
+/// Gives the terminal back; safe to call more than once.
+pub fn leave() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Reads terminal events on a thread of its own (crossterm's reader blocks) and
+/// forwards them to the event loop.
+pub struct InputReader {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl InputReader {
+    pub fn spawn(events: UnboundedSender<Event>) -> InputReader {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("imds-spoof-input".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    // Polling with a timeout lets the thread notice `stop`.
+                    match event::poll(Duration::from_millis(100)) {
+                        Ok(false) => continue,
+                        Ok(true) => {}
+                        Err(_) => break,
+                    }
+                    let forwarded = match event::read() {
+                        Ok(event::Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                            Some(Event::Key(key))
+                        }
+                        Ok(event::Event::Mouse(mouse)) => Some(Event::Mouse(mouse)),
+                        Ok(event::Event::Resize(width, height)) => Some(Event::Resize(width, height)),
+                        Ok(_) => None,
+                        Err(_) => break,
+                    };
+                    if let Some(event) = forwarded {
+                        if events.send(event).is_err() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .ok();
+        InputReader { stop, thread }
+    }
+
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

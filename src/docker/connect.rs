@@ -1,0 +1,219 @@
+//! Reaching the engine: DOCKER_HOST or the default socket, API version negotiation, and
+//! errors that say whether Docker is off, unreachable or forbidden to us.
+
+use std::io::ErrorKind;
+use std::time::Duration;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use super::DockerError;
+
+const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// Per-request limit inside bollard (seconds). Pulls stream for longer; only the wait for
+/// response headers counts.
+const REQUEST_TIMEOUT_S: u64 = 120;
+/// How long the first exchange may take before we call the engine stuck.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connected engine and what we learnt about it.
+#[derive(Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    /// Where we connected, as the user would write it (for messages).
+    pub host: String,
+    /// Docker Desktop runs containers in a VM: no route from containers to the host's bridge
+    /// addresses, so the broker listens on loopback and nginx uses host.docker.internal.
+    pub desktop: bool,
+    pub server_version: String,
+    pub operating_system: String,
+}
+
+/// Connects to the engine DOCKER_HOST names (default: the local socket) and checks it answers.
+pub async fn connect() -> Result<Engine, DockerError> {
+    let env_host = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|host| !host.trim().is_empty());
+    let host = env_host
+        .clone()
+        .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
+    let docker = open(&host, env_host.is_some())?;
+    let docker = match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.negotiate_version()).await {
+        Ok(Ok(docker)) => docker,
+        Ok(Err(err)) => return Err(classify(&host, err, env_host.is_some())),
+        Err(_) => {
+            return Err(DockerError::Timeout {
+                what: format!("version handshake with {host}"),
+                seconds: HANDSHAKE_TIMEOUT.as_secs(),
+            })
+        }
+    };
+    // `info` tells Docker Desktop apart; an engine whose info we cannot read is treated as
+    // a plain Linux engine (the usual case), which the health check then verifies.
+    let (operating_system, server_version) =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.info()).await {
+            Ok(Ok(info)) => (
+                info.operating_system.unwrap_or_default(),
+                info.server_version.unwrap_or_default(),
+            ),
+            Ok(Err(err)) => {
+                tracing::debug!("docker info unreadable: {err}");
+                (String::new(), String::new())
+            }
+            Err(_) => (String::new(), String::new()),
+        };
+    let desktop = operating_system.contains("Docker Desktop");
+    Ok(Engine {
+        docker,
+        host,
+        desktop,
+        server_version,
+        operating_system,
+    })
+}
+
+fn open(host: &str, from_env: bool) -> Result<Docker, DockerError> {
+    let result = if let Some(path) = host.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
+    } else if host.starts_with('/') {
+        Docker::connect_with_unix(host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") {
+        if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0") {
+            return Err(DockerError::UnsupportedHost {
+                host: format!("{host} with DOCKER_TLS_VERIFY"),
+            });
+        }
+        Docker::connect_with_http(host, REQUEST_TIMEOUT_S, API_DEFAULT_VERSION)
+    } else {
+        return Err(DockerError::UnsupportedHost {
+            host: host.to_string(),
+        });
+    };
+    result.map_err(|err| match err {
+        bollard::errors::Error::SocketNotFoundError(path) => DockerError::NotRunning {
+            host: host.to_string(),
+            reason: format!("there is no socket at {path}"),
+            hint: socket_hint(from_env),
+        },
+        other => classify(host, other, from_env),
+    })
+}
+
+/// Turns a failed first exchange into the situation the user must fix.
+fn classify(host: &str, err: bollard::errors::Error, from_env: bool) -> DockerError {
+    match io_kind(&err) {
+        Some(ErrorKind::PermissionDenied) => DockerError::PermissionDenied {
+            socket: host.trim_start_matches("unix://").to_string(),
+        },
+        Some(kind) => DockerError::NotRunning {
+            host: host.to_string(),
+            reason: describe_kind(kind, &err),
+            hint: socket_hint(from_env),
+        },
+        None => match err {
+            bollard::errors::Error::RequestTimeoutError => DockerError::Timeout {
+                what: format!("first request to {host}"),
+                seconds: REQUEST_TIMEOUT_S,
+            },
+            // Something answered HTTP, but not as an engine does.
+            bollard::errors::Error::DockerResponseServerError { status_code, .. } => {
+                DockerError::NotRunning {
+                    host: host.to_string(),
+                    reason: format!(
+                        "something answers there, but it is not a Docker engine (HTTP {status_code} to GET /version)"
+                    ),
+                    hint: socket_hint(from_env),
+                }
+            }
+            other => DockerError::NotRunning {
+                host: host.to_string(),
+                reason: other.to_string(),
+                hint: socket_hint(from_env),
+            },
+        },
+    }
+}
+
+fn describe_kind(kind: ErrorKind, err: &bollard::errors::Error) -> String {
+    match kind {
+        ErrorKind::ConnectionRefused => "connection refused (nothing listens there)".to_string(),
+        ErrorKind::NotFound => "the socket does not exist".to_string(),
+        _ => innermost(err),
+    }
+}
+
+/// Where else an engine might be, when the default socket failed.
+fn socket_hint(from_env: bool) -> String {
+    if from_env {
+        return " (DOCKER_HOST is set: is it right?)".to_string();
+    }
+    let mut hints = Vec::new();
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
+        let rootless = std::path::Path::new(&runtime).join("docker.sock");
+        if rootless.exists() {
+            hints.push(format!(
+                "a rootless engine's socket exists: DOCKER_HOST=unix://{}",
+                rootless.display()
+            ));
+        }
+    }
+    hints.push(
+        "with a Docker context, use its endpoint: DOCKER_HOST=$(docker context inspect -f '{{.Endpoints.docker.Host}}')"
+            .to_string(),
+    );
+    format!(" ({})", hints.join("; "))
+}
+
+/// The io::Error kind somewhere in the error's source chain.
+fn io_kind(err: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        current = error.source();
+    }
+    None
+}
+
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_socket_is_not_running() {
+        let err = open("unix:///nonexistent/imds-spoof-test.sock", true)
+            .err()
+            .expect("no socket there");
+        assert!(matches!(err, DockerError::NotRunning { .. }), "{err}");
+        assert!(err.to_string().contains("no socket at"), "{err}");
+    }
+
+    #[test]
+    fn ssh_is_explained() {
+        let err = open("ssh://user@host", true).err().expect("unsupported");
+        assert!(matches!(err, DockerError::UnsupportedHost { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn refused_tcp_is_not_running() {
+        // A port nothing listens on: bind, note the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let host = format!("tcp://127.0.0.1:{port}");
+        let docker = open(&host, true).expect("client builds");
+        let err = docker.negotiate_version().await.err().expect("refused");
+        let err = classify(&host, err, true);
+        assert!(matches!(err, DockerError::NotRunning { .. }), "{err}");
+        assert!(err.to_string().contains("connection refused"), "{err}");
+    }
+}

@@ -1,0 +1,368 @@
+//! One imds-spoof "run": network + broker + proxy, shared by `imds-spoof up` and the
+//! dashboard. Progress and state changes go out as [`SessionEvent`]s; the API is the
+//! contract in notes/session-contract.md.
+
+mod monitor;
+mod steps;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::broker::{Broker, BrokerError, Recorder};
+use crate::config::ConfigStore;
+use crate::docker::{CallerCache, DockerError, Engine, NetworkPlan};
+use crate::provider::{BuiltinProvider, Provider};
+
+pub use crate::docker::ContainerInfo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Part {
+    Network,
+    Proxy,
+    Broker,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Network => "network",
+            Part::Proxy => "proxy",
+            Part::Broker => "broker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartState {
+    Stopped,
+    /// What it is doing ("pulling nginx:1.27.5-alpine").
+    Starting(String),
+    /// Detail ("169.254.169.254", "169.254.0.1:1338").
+    Up(String),
+    /// The reason, with what to do.
+    Failed(String),
+    /// Docker parts when no engine: why ("Docker is not running: ...").
+    Unavailable(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    Part(Part, PartState),
+    /// Image pull progress: bytes done/total over all layers (total 0 = unknown).
+    Pull {
+        image: String,
+        current: u64,
+        total: u64,
+    },
+    Containers(Vec<ContainerInfo>),
+    /// Something the user should see in the log pane (also emitted via tracing).
+    Notice(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Overrides [proxy] image.
+    pub proxy_image: Option<String>,
+    /// `up` true, TUI false.
+    pub log_each_request: bool,
+    pub log_requests: Option<PathBuf>,
+    /// false = `--no-start` (broker only on loopback).
+    pub start_docker: bool,
+}
+
+/// Why a strict start (`imds-spoof up`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    // Displayed, not chained: BrokerError already prints its io error in its message.
+    #[error("{0}")]
+    Broker(BrokerError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<BrokerError> for SessionError {
+    fn from(err: BrokerError) -> Self {
+        SessionError::Broker(err)
+    }
+}
+
+impl SessionError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SessionError::Docker(err) => err.exit_code(),
+            SessionError::Broker(err) => broker_exit_code(err),
+            SessionError::Other(_) => crate::docker::exit::FAILURE,
+        }
+    }
+}
+
+fn broker_exit_code(err: &BrokerError) -> u8 {
+    match err {
+        BrokerError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            crate::docker::exit::PORT_IN_USE
+        }
+        _ => crate::docker::exit::FAILURE,
+    }
+}
+
+/// The exit status for an error a subcommand returned (1 unless we know better).
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if let Some(err) = err.downcast_ref::<SessionError>() {
+        return err.exit_code();
+    }
+    if let Some(err) = err.downcast_ref::<DockerError>() {
+        return err.exit_code();
+    }
+    if let Some(err) = err.downcast_ref::<BrokerError>() {
+        return broker_exit_code(err);
+    }
+    crate::docker::exit::FAILURE
+}
+
+/// This run's identity: labels on the proxy, and the secret only nginx and the broker know.
+#[derive(Clone)]
+pub(crate) struct RunIdentity {
+    pub id: String,
+    pub secret: String,
+    pub process: crate::docker::host::ProcessMark,
+}
+
+impl RunIdentity {
+    fn new() -> RunIdentity {
+        RunIdentity {
+            id: random_hex(6),
+            secret: random_hex(24),
+            process: crate::docker::host::ProcessMark::current(),
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Part states, shared with the background tasks that notice changes.
+#[derive(Clone)]
+pub(crate) struct Parts {
+    states: Arc<Mutex<HashMap<Part, PartState>>>,
+    events: UnboundedSender<SessionEvent>,
+}
+
+impl Parts {
+    pub fn set(&self, part: Part, state: PartState) {
+        match &state {
+            PartState::Failed(why) | PartState::Unavailable(why) => {
+                tracing::warn!("{}: {why}", part.name())
+            }
+            PartState::Up(detail) => tracing::info!("{} up: {detail}", part.name()),
+            PartState::Starting(what) => tracing::info!("{}: {what}", part.name()),
+            PartState::Stopped => tracing::info!("{} stopped", part.name()),
+        }
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(part, state.clone());
+        let _ = self.events.send(SessionEvent::Part(part, state));
+    }
+
+    pub fn get(&self, part: Part) -> PartState {
+        self.states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&part)
+            .cloned()
+            .unwrap_or(PartState::Stopped)
+    }
+
+    pub fn notice(&self, text: String) {
+        tracing::warn!("{text}");
+        let _ = self.events.send(SessionEvent::Notice(text));
+    }
+
+    pub fn send(&self, event: SessionEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// Where the broker listens and whom it admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BrokerMode {
+    Loopback,
+    /// Behind the proxy; `route` is how nginx reaches us.
+    Proxy { route: crate::docker::BrokerRoute },
+}
+
+pub struct Session {
+    store: ConfigStore,
+    options: SessionOptions,
+    parts: Parts,
+    run: RunIdentity,
+    recorder: Arc<Recorder>,
+    provider: Arc<dyn Provider>,
+    builtin: Option<Arc<BuiltinProvider>>,
+    callers: Arc<CallerCache>,
+    engine: Option<Engine>,
+    plan: Option<NetworkPlan>,
+    broker: Option<(Broker, BrokerMode)>,
+    /// The proxy container of this run; the monitor clears it when the container dies.
+    proxy_id: Arc<Mutex<Option<String>>>,
+    /// Set while we remove the proxy ourselves, so its death is not reported as a failure.
+    stopping_proxy: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+    monitor: Option<JoinHandle<()>>,
+    /// The request log could not be opened (reported as a notice; fatal for `up`).
+    log_error: Option<BrokerError>,
+}
+
+impl Session {
+    /// Starts everything it can and never fails wholesale: with no Docker engine the broker
+    /// runs on loopback (127.0.0.1:[broker] port) and the Docker parts report Unavailable.
+    pub async fn start(
+        store: ConfigStore,
+        options: SessionOptions,
+        events: UnboundedSender<SessionEvent>,
+    ) -> Session {
+        let mut session = Session::new(store, options, events);
+        if !session.options.start_docker {
+            session.parts.set(Part::Network, PartState::Stopped);
+            session.parts.set(Part::Proxy, PartState::Stopped);
+            session.start_loopback_broker().await;
+            return session;
+        }
+        if let Err(err) = session.bring_up().await {
+            // Without Docker (or our network) the dashboard still serves SDKs on this host.
+            if session.broker.is_none() && !matches!(err, SessionError::Broker(_)) {
+                session.start_loopback_broker().await;
+            }
+        }
+        session
+    }
+
+    /// Like [`Session::start`], but the first failure ends the start (what was started is
+    /// cleaned up) and is returned: `imds-spoof up` exits with it.
+    pub async fn start_strict(
+        store: ConfigStore,
+        options: SessionOptions,
+        events: UnboundedSender<SessionEvent>,
+    ) -> Result<Session, SessionError> {
+        let mut session = Session::new(store, options, events);
+        if let Some(err) = session.log_error.take() {
+            return Err(SessionError::Broker(err));
+        }
+        match session.bring_up().await {
+            Ok(()) => Ok(session),
+            Err(err) => {
+                session.shutdown().await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The recorder of the running broker (ring + broadcast of ExchangeRecord).
+    pub fn recorder(&self) -> Arc<Recorder> {
+        self.recorder.clone()
+    }
+
+    /// Where the broker listens now.
+    pub fn broker_addr(&self) -> Option<SocketAddr> {
+        self.broker.as_ref().map(|(broker, _)| broker.local_addr)
+    }
+
+    /// The state a part is in now.
+    pub fn part_state(&self, part: Part) -> PartState {
+        self.parts.get(part)
+    }
+
+    /// This run's id (the `imds-spoof.run` label of what it creates).
+    pub fn run_id(&self) -> &str {
+        &self.run.id
+    }
+
+    /// Cached credentials of command sources are dropped ("rotate" in the dashboard).
+    pub fn forget_cached_credentials(&self) {
+        if let Some(builtin) = &self.builtin {
+            builtin.credentials().forget_cached();
+        }
+    }
+
+    pub async fn start_part(&mut self, part: Part) {
+        let result = match part {
+            Part::Network => self.bring_network().await,
+            Part::Proxy => self.bring_up().await,
+            Part::Broker => self.restart_broker().await,
+        };
+        if let Err(err) = result {
+            tracing::debug!("start {}: {err}", part.name());
+        }
+    }
+
+    pub async fn stop_part(&mut self, part: Part) {
+        match part {
+            Part::Proxy => self.stop_proxy().await,
+            Part::Broker => {
+                if let Some((broker, _)) = self.broker.take() {
+                    broker.stop().await;
+                }
+                self.parts.set(Part::Broker, PartState::Stopped);
+            }
+            Part::Network => self.stop_network().await,
+        }
+    }
+
+    /// Emits `Containers` with every container the engine knows (but ours).
+    pub async fn refresh_containers(&self) {
+        let (Some(engine), Some(plan)) = (&self.engine, &self.plan) else {
+            return;
+        };
+        monitor::emit_containers(engine, &plan.name, &self.parts).await;
+    }
+
+    pub async fn attach(&self, container_id: &str) -> Result<(), String> {
+        self.connect_container(container_id, true).await
+    }
+
+    pub async fn detach(&self, container_id: &str) -> Result<(), String> {
+        self.connect_container(container_id, false).await
+    }
+
+    /// Stops the broker and removes the proxy (the network stays: compose files use it).
+    pub async fn shutdown(mut self) {
+        self.stop_proxy().await;
+        if let Some(monitor) = self.monitor.take() {
+            monitor.abort();
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        if let Some((broker, _)) = self.broker.take() {
+            broker.stop().await;
+            self.parts.set(Part::Broker, PartState::Stopped);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(monitor) = &self.monitor {
+            monitor.abort();
+        }
+    }
+}
+
+pub(crate) fn stopping(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::SeqCst)
+}

@@ -1,0 +1,545 @@
+//! Bringing the parts up and down, in the order they depend on each other:
+//! engine -> (no live other run) -> network -> broker on the gateway -> image -> proxy.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{
+    monitor, BrokerMode, Part, PartState, Parts, RunIdentity, Session, SessionError,
+    SessionEvent, SessionOptions,
+};
+use crate::broker::{AccessPolicy, Broker, BrokerError, BrokerState, Recorder};
+use crate::config::{ConfigStore, FaultKind};
+use crate::docker::{self, host, BrokerRoute, CallerCache, DockerError, NetworkPlan, ProxySpec};
+use crate::imds::signing::IdentitySigner;
+use crate::provider::{BuiltinProvider, ExternalProvider, Provider};
+
+/// How long the proxy has to answer through to the broker after it starts.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Session {
+    pub(super) fn new(
+        store: ConfigStore,
+        mut options: SessionOptions,
+        events: UnboundedSender<SessionEvent>,
+    ) -> Session {
+        let parts = Parts {
+            states: Arc::default(),
+            events,
+        };
+        let config = store.current();
+        let (provider, builtin) = make_provider(&store, &parts);
+        let mut recorder = Recorder::new(config.broker.record_capacity);
+        let mut log_error = None;
+        if let Some(path) = options.log_requests.take() {
+            match Recorder::new(config.broker.record_capacity).with_log_file(&path) {
+                Ok(with_file) => recorder = with_file,
+                Err(source) => {
+                    let err = BrokerError::RequestLog { path, source };
+                    parts.notice(format!("requests are not logged to a file: {err}"));
+                    log_error = Some(err);
+                }
+            }
+        }
+        let watcher = store.spawn_watcher();
+        Session {
+            store,
+            options,
+            parts,
+            run: RunIdentity::new(),
+            recorder: Arc::new(recorder),
+            provider,
+            builtin,
+            callers: CallerCache::new(),
+            engine: None,
+            plan: None,
+            broker: None,
+            proxy_id: Arc::new(Mutex::new(None)),
+            stopping_proxy: Arc::default(),
+            tasks: vec![watcher],
+            monitor: None,
+            log_error,
+        }
+    }
+
+    /// Engine, network, broker behind the proxy, proxy: the whole chain.
+    pub(super) async fn bring_up(&mut self) -> Result<(), SessionError> {
+        self.bring_network().await?;
+        self.refuse_live_other_run().await?;
+        self.bring_proxy_broker().await?;
+        self.bring_proxy().await
+    }
+
+    async fn ensure_engine(&mut self) -> Result<docker::Engine, SessionError> {
+        if let Some(engine) = &self.engine {
+            return Ok(engine.clone());
+        }
+        self.parts.set(
+            Part::Network,
+            PartState::Starting("connecting to Docker".to_string()),
+        );
+        match docker::connect().await {
+            Ok(engine) => {
+                tracing::info!(
+                    "Docker engine {} ({}) at {}",
+                    engine.server_version,
+                    engine.operating_system,
+                    engine.host
+                );
+                self.engine = Some(engine.clone());
+                Ok(engine)
+            }
+            Err(err) => {
+                let why = err.to_string();
+                self.parts
+                    .set(Part::Network, PartState::Unavailable(why.clone()));
+                self.parts.set(Part::Proxy, PartState::Unavailable(why));
+                Err(err.into())
+            }
+        }
+    }
+
+    pub(super) async fn bring_network(&mut self) -> Result<(), SessionError> {
+        let engine = self.ensure_engine().await?;
+        let result = async {
+            let plan = NetworkPlan::from_settings(&self.store.current().network)?;
+            if docker::find_network(&engine, &plan.name).await?.is_none() {
+                self.warn_if_imds_capture(&plan);
+            }
+            self.parts.set(
+                Part::Network,
+                PartState::Starting(format!("creating network {}", plan.name)),
+            );
+            let state = docker::ensure_network(&engine, &plan, &self.run.id).await?;
+            Ok::<_, DockerError>((plan, state))
+        }
+        .await;
+        match result {
+            Ok((plan, state)) => {
+                let how = if state.created { "created" } else { "reused" };
+                self.parts.set(
+                    Part::Network,
+                    PartState::Up(format!(
+                        "{} {} gateway {} ({how})",
+                        plan.name, plan.subnet, plan.gateway
+                    )),
+                );
+                self.plan = Some(plan);
+                self.start_monitor(&engine);
+                Ok(())
+            }
+            Err(err) => {
+                self.parts.set(Part::Network, PartState::Failed(err.to_string()));
+                Err(err.into())
+            }
+        }
+    }
+
+    /// On an EC2 host the bridge can cut the host off from its own IMDS: say so first.
+    fn warn_if_imds_capture(&self, plan: &NetworkPlan) {
+        let evidence = host::ec2_evidence();
+        let route = host::route_to(Ipv4Addr::new(169, 254, 169, 254));
+        let subnet = plan.subnet.to_string();
+        if let Some(warning) = host::imds_capture_warning(
+            evidence.as_deref(),
+            route.as_ref(),
+            &subnet,
+            plan.subnet.prefix,
+            None,
+        ) {
+            self.parts.notice(warning);
+        }
+    }
+
+    fn start_monitor(&mut self, engine: &docker::Engine) {
+        if self.monitor.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
+        }
+        let Some(plan) = &self.plan else {
+            return;
+        };
+        self.monitor = Some(monitor::spawn(
+            engine.clone(),
+            plan.name.clone(),
+            self.callers.clone(),
+            self.parts.clone(),
+            self.proxy_id.clone(),
+            self.stopping_proxy.clone(),
+        ));
+    }
+
+    /// A proxy of another run: clear it when its process is gone, refuse when it is alive.
+    async fn refuse_live_other_run(&mut self) -> Result<(), SessionError> {
+        let engine = self.ensure_engine().await?;
+        let result = async {
+            let Some(found) = docker::find_proxy(&engine).await? else {
+                return Ok(());
+            };
+            if !found.managed {
+                return Err(DockerError::ProxyNameTaken {
+                    name: docker::PROXY_NAME.to_string(),
+                });
+            }
+            let run = found.run_id.clone().unwrap_or_else(|| "?".to_string());
+            if run == self.run.id {
+                return Ok(());
+            }
+            if !found.orphaned() {
+                let process = found.process.clone();
+                return Err(DockerError::OtherRun {
+                    pid: process
+                        .as_ref()
+                        .map_or_else(|| "?".to_string(), |p| p.pid.to_string()),
+                    host: process
+                        .filter(|p| p.host != host::hostname())
+                        .map(|p| format!(" on {}", p.host))
+                        .unwrap_or_default(),
+                    run,
+                    name: docker::PROXY_NAME.to_string(),
+                });
+            }
+            self.parts.notice(format!(
+                "removing the proxy left by run {run} (its process {} is gone)",
+                found
+                    .process
+                    .as_ref()
+                    .map_or_else(|| "?".to_string(), |p| p.pid.to_string())
+            ));
+            docker::remove_proxy(&engine, &found.id).await
+        }
+        .await;
+        result.map_err(|err| {
+            self.parts.set(Part::Proxy, PartState::Failed(err.to_string()));
+            err.into()
+        })
+    }
+
+    /// The broker where nginx can reach it: the gateway address (Linux), or loopback with
+    /// host.docker.internal when containers cannot reach this host's bridge (Docker Desktop).
+    async fn bring_proxy_broker(&mut self) -> Result<(), SessionError> {
+        let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
+            return Err(SessionError::Other("the network is not up".to_string()));
+        };
+        if let Some((_, BrokerMode::Proxy { .. })) = &self.broker {
+            return Ok(());
+        }
+        if let Some((broker, _)) = self.broker.take() {
+            broker.stop().await;
+        }
+        let port = self.store.current().broker.port;
+        self.parts.set(
+            Part::Broker,
+            PartState::Starting(format!("listening on {}:{port}", plan.gateway)),
+        );
+        let gateway = SocketAddr::from((plan.gateway, port));
+        let result = if engine.desktop {
+            self.start_desktop_broker(port).await
+        } else {
+            let route = BrokerRoute {
+                host: plan.gateway.to_string(),
+                port,
+                via_host_gateway: false,
+            };
+            let policy = self.proxy_policy(Some(IpAddr::V4(plan.proxy_ip)));
+            match self.start_broker(gateway, policy).await {
+                Err(BrokerError::Bind { source, .. })
+                    if source.kind() == std::io::ErrorKind::AddrNotAvailable =>
+                {
+                    self.parts.notice(format!(
+                        "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
+                        plan.gateway, engine.host
+                    ));
+                    self.start_desktop_broker(port).await
+                }
+                other => other.map(|broker| (broker, route)),
+            }
+        };
+        match result {
+            Ok((broker, route)) => {
+                let addr = broker.local_addr;
+                self.broker = Some((broker, BrokerMode::Proxy { route }));
+                self.parts.set(Part::Broker, PartState::Up(addr.to_string()));
+                Ok(())
+            }
+            Err(err) => {
+                self.parts.set(Part::Broker, PartState::Failed(err.to_string()));
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn start_desktop_broker(&self, port: u16) -> Result<(Broker, BrokerRoute), BrokerError> {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        // Through Docker Desktop's port forwarding the peer address is not the proxy's:
+        // the secret alone admits the proxy.
+        let broker = self.start_broker(loopback, self.proxy_policy(None)).await?;
+        let route = BrokerRoute {
+            host: "host.docker.internal".to_string(),
+            port,
+            via_host_gateway: true,
+        };
+        Ok((broker, route))
+    }
+
+    fn proxy_policy(&self, proxy_ip: Option<IpAddr>) -> AccessPolicy {
+        AccessPolicy::Proxy {
+            proxy_ip,
+            secret: self.run.secret.clone(),
+        }
+    }
+
+    async fn start_broker(
+        &self,
+        addr: SocketAddr,
+        access: AccessPolicy,
+    ) -> Result<Broker, BrokerError> {
+        let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
+        state.recorder = self.recorder.clone();
+        state.log_each_request = self.options.log_each_request;
+        let directory: Arc<dyn crate::broker::CallerDirectory> = self.callers.clone();
+        state.callers = Some(directory);
+        Broker::start(addr, Arc::new(state)).await
+    }
+
+    /// The broker alone on 127.0.0.1:[broker] port, for SDKs on this host.
+    pub(super) async fn start_loopback_broker(&mut self) {
+        if let Some((broker, _)) = self.broker.take() {
+            broker.stop().await;
+        }
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, self.store.current().broker.port));
+        match self
+            .start_broker(listen, AccessPolicy::Loopback { listen })
+            .await
+        {
+            Ok(broker) => {
+                self.broker = Some((broker, BrokerMode::Loopback));
+                self.parts
+                    .set(Part::Broker, PartState::Up(format!("{listen} (loopback)")));
+            }
+            Err(err) => self.parts.set(Part::Broker, PartState::Failed(err.to_string())),
+        }
+    }
+
+    /// Starts the broker again where it belongs now.
+    pub(super) async fn restart_broker(&mut self) -> Result<(), SessionError> {
+        let behind_proxy = self.plan.is_some() && self.engine.is_some();
+        if let Some((broker, _)) = self.broker.take() {
+            broker.stop().await;
+        }
+        if behind_proxy {
+            self.bring_proxy_broker().await
+        } else {
+            self.start_loopback_broker().await;
+            Ok(())
+        }
+    }
+
+    async fn bring_proxy(&mut self) -> Result<(), SessionError> {
+        let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
+            return Err(SessionError::Other("the network is not up".to_string()));
+        };
+        let Some((_, BrokerMode::Proxy { route })) = &self.broker else {
+            return Err(SessionError::Other("the broker is not up".to_string()));
+        };
+        let route = route.clone();
+        let running = self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(id) = running {
+            self.stopping_proxy.store(true, Ordering::SeqCst);
+            let _ = docker::remove_proxy(&engine, &id).await;
+        }
+        let config = self.store.current();
+        let image = self
+            .options
+            .proxy_image
+            .clone()
+            .unwrap_or_else(|| config.proxy.image.clone());
+        let result = self.pull_and_start(&engine, &plan, route, &image).await;
+        match result {
+            Ok((id, detail)) => {
+                *self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
+                self.stopping_proxy.store(false, Ordering::SeqCst);
+                self.parts.set(
+                    Part::Proxy,
+                    PartState::Up(format!("{} ({detail})", plan.proxy_ip)),
+                );
+                monitor::emit_containers(&engine, &plan.name, &self.parts).await;
+                Ok(())
+            }
+            Err(err) => {
+                self.parts.set(Part::Proxy, PartState::Failed(err.to_string()));
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn pull_and_start(
+        &self,
+        engine: &docker::Engine,
+        plan: &NetworkPlan,
+        route: BrokerRoute,
+        image: &str,
+    ) -> Result<(String, String), DockerError> {
+        if !docker::image_present(engine, image).await? {
+            self.parts
+                .set(Part::Proxy, PartState::Starting(format!("pulling {image}")));
+            let parts = self.parts.clone();
+            let name = image.to_string();
+            let mut report = move |progress: docker::PullProgress| {
+                parts.send(SessionEvent::Pull {
+                    image: name.clone(),
+                    current: progress.current,
+                    total: progress.total,
+                });
+            };
+            docker::ensure_image(engine, image, &mut report).await?;
+        }
+        self.parts.set(
+            Part::Proxy,
+            PartState::Starting(format!("starting {} at {}", docker::PROXY_NAME, plan.proxy_ip)),
+        );
+        let reachable_from_host = !route.via_host_gateway;
+        let spec = ProxySpec {
+            image: image.to_string(),
+            network: plan.name.clone(),
+            proxy_ip: plan.proxy_ip,
+            route,
+            secret: self.run.secret.clone(),
+            labels: docker::RunLabels {
+                run_id: self.run.id.clone(),
+                process: self.run.process.clone(),
+            },
+        };
+        let id = docker::start_proxy(engine, &spec).await?;
+        let config = self.store.current();
+        let expect_silence = !config.imds.enabled
+            || config.faults.iter().any(|fault| {
+                fault.matches("/latest/meta-data/")
+                    && matches!(
+                        fault.kind,
+                        FaultKind::Hang | FaultKind::Drop | FaultKind::Latency { .. }
+                    )
+            });
+        match docker::wait_healthy(
+            engine,
+            &id,
+            plan.proxy_ip,
+            reachable_from_host,
+            expect_silence,
+            HEALTH_TIMEOUT,
+        )
+        .await
+        {
+            Ok(detail) => Ok((id, detail)),
+            Err(err) => {
+                let _ = docker::remove_proxy(engine, &id).await;
+                Err(err)
+            }
+        }
+    }
+
+    pub(super) async fn stop_proxy(&mut self) {
+        let id = self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (Some(id), Some(engine)) = (id, &self.engine) else {
+            return;
+        };
+        self.stopping_proxy.store(true, Ordering::SeqCst);
+        match docker::remove_proxy(engine, &id).await {
+            Ok(()) => self.parts.set(Part::Proxy, PartState::Stopped),
+            Err(err) => self.parts.set(
+                Part::Proxy,
+                PartState::Failed(format!("could not remove the proxy: {err}")),
+            ),
+        }
+    }
+
+    pub(super) async fn stop_network(&mut self) {
+        self.stop_proxy().await;
+        let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
+            return;
+        };
+        match docker::remove_network(&engine, &plan.name, false).await {
+            Ok(_) => {
+                self.parts.set(Part::Network, PartState::Stopped);
+                self.plan = None;
+                self.callers.clear();
+                if let Some(monitor) = self.monitor.take() {
+                    monitor.abort();
+                }
+                // The gateway address is gone with the network: serve this host instead.
+                if matches!(self.broker, Some((_, BrokerMode::Proxy { .. }))) {
+                    self.start_loopback_broker().await;
+                }
+            }
+            Err(err) => self.parts.set(Part::Network, PartState::Failed(err.to_string())),
+        }
+    }
+
+    pub(super) async fn connect_container(&self, id: &str, attach: bool) -> Result<(), String> {
+        let (Some(engine), Some(plan)) = (&self.engine, &self.plan) else {
+            return Err("the imds-spoof network is not up".to_string());
+        };
+        let result = if attach {
+            let request = NetworkConnectRequest {
+                container: id.to_string(),
+                endpoint_config: None,
+            };
+            engine.docker.connect_network(&plan.name, request).await
+        } else {
+            let request = NetworkDisconnectRequest {
+                container: id.to_string(),
+                force: Some(false),
+            };
+            engine.docker.disconnect_network(&plan.name, request).await
+        };
+        let verb = if attach { "attach" } else { "detach" };
+        result.map_err(|err| format!("cannot {verb} {id}: {err}"))?;
+        self.callers.request_refresh();
+        monitor::emit_containers(engine, &plan.name, &self.parts).await;
+        Ok(())
+    }
+}
+
+/// The provider the configuration asks for, keeping the built-in one's handle for "rotate".
+fn make_provider(
+    store: &ConfigStore,
+    parts: &Parts,
+) -> (Arc<dyn Provider>, Option<Arc<BuiltinProvider>>) {
+    let settings = store.current().provider.clone();
+    if !settings.command.is_empty() {
+        let external = ExternalProvider::new(
+            settings.command,
+            Duration::from_millis(settings.timeout_ms),
+            Duration::from_millis(settings.cache_ms),
+        );
+        return (Arc::new(external), None);
+    }
+    let signer = match crate::commands::open_signer(store) {
+        Ok(signer) => signer,
+        Err(err) => {
+            parts.notice(format!(
+                "identity documents are signed with a throwaway key this run: {err:#}"
+            ));
+            match IdentitySigner::generate() {
+                Ok(signer) => Arc::new(signer),
+                Err(err) => {
+                    parts.notice(format!("no signing key at all: {err}"));
+                    return (
+                        Arc::new(ExternalProvider::new(
+                            vec!["false".to_string()],
+                            Duration::from_secs(1),
+                            Duration::ZERO,
+                        )),
+                        None,
+                    );
+                }
+            }
+        }
+    };
+    let builtin = Arc::new(BuiltinProvider::new(store.clone(), signer));
+    (builtin.clone(), Some(builtin))
+}

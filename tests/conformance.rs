@@ -1,0 +1,29 @@
+//! IMDS conformance suite (imds-protocol.md §8), in-process: the real router and the real
+//! built-in provider, driven with `tower::ServiceExt::oneshot`; a real socket
+//! (`Broker::start` on 127.0.0.1:0) only where a case needs a connection (drop fault,
+//! over-long request heads). Each test is named after its case number.
+//!
+//! Coverage of §8 here: 1–43. Case 44 (botocore and aws-config agree) needs real clients
+//! and lives in tests/real_clients.rs.
+
+#[path = "common/conformance_support.rs"]
+mod support;
+
+#[path = "conformance/access.rs"]
+mod access;
+#[path = "conformance/configuration.rs"]
+mod configuration;
+#[path = "conformance/documents.rs"]
+mod documents;
+#[path = "conformance/events.rs"]
+mod events;
+#[path = "conformance/faults.rs"]
+mod faults;
+#[path = "conformance/providers.rs"]
+mod providers;
+#[path = "conformance/record.rs"]
+mod record;
+#[path = "conformance/tokens.rs"]
+mod tokens;
+#[path = "conformance/tree.rs"]
+mod tree;

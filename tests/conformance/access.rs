@@ -1,0 +1,199 @@
+//! Who may call and how the proxy path behaves: case 41, the hop limit, the proxy secret.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use imds_spoof::broker::{
+    AccessPolicy, Broker, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
+};
+
+use crate::support::{loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
+
+const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
+const SECRET: &str = "per-run-secret-0123456789";
+const CONTAINER_IP: &str = "169.254.0.7";
+const WORKER_IP: &str = "169.254.0.9";
+
+/// The Docker side's view of callers: one container labelled for the worker identity.
+struct Directory;
+
+impl CallerDirectory for Directory {
+    fn lookup(&self, ip: IpAddr) -> CallerInfo {
+        if ip == WORKER_IP.parse::<IpAddr>().expect("ip") {
+            CallerInfo {
+                container: Some("worker-app".to_string()),
+                identity: Some("worker".to_string()),
+            }
+        } else {
+            CallerInfo::default()
+        }
+    }
+}
+
+fn proxied(hop_limit: u8) -> Imds {
+    Imds::build(
+        |config| config.imds.hop_limit = hop_limit,
+        AccessPolicy::Proxy {
+            proxy_ip: None,
+            secret: SECRET.to_string(),
+        },
+        |state| state.callers = Some(Arc::new(Directory)),
+    )
+}
+
+/// What nginx adds to every request it forwards.
+fn via_proxy(builder: RequestBuilder, caller: &str) -> RequestBuilder {
+    builder
+        .header(SECRET_HEADER, SECRET)
+        .header(CALLER_HEADER, caller)
+}
+
+#[tokio::test]
+async fn case_41_loopback_refuses_a_foreign_host() {
+    let imds = Imds::new();
+    for host in [
+        "evil.example",
+        "evil.example:1338",
+        "127.0.0.1:8080",
+        "10.0.0.1:1338",
+    ] {
+        imds.send(request(Method::GET, INSTANCE_ID).host(host).build())
+            .await
+            .assert_error(StatusCode::FORBIDDEN, host);
+        imds.send(
+            request(Method::PUT, TOKEN_PATH)
+                .ttl("60")
+                .host(host)
+                .build(),
+        )
+        .await
+        .assert_error(StatusCode::FORBIDDEN, host);
+    }
+    for host in [
+        "127.0.0.1:1338",
+        "localhost:1338",
+        "169.254.169.254",
+        "169.254.169.254:80",
+    ] {
+        imds.send(request(Method::GET, INSTANCE_ID).host(host).build())
+            .await
+            .assert_ok(host);
+    }
+}
+
+#[tokio::test]
+async fn case_41_loopback_on_port_zero_accepts_the_bound_port_only() {
+    let imds = Imds::build(
+        |_| {},
+        AccessPolicy::Loopback {
+            listen: "127.0.0.1:0".parse().expect("address"),
+        },
+        |_| {},
+    );
+    let broker = Broker::start("127.0.0.1:0".parse().expect("address"), imds.state.clone())
+        .await
+        .expect("start the broker");
+    let addr = broker.local_addr;
+    let ask = |host: String| async move {
+        let head =
+            format!("GET {INSTANCE_ID} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        wire::status(&wire::exchange(addr, head.as_bytes(), Duration::from_secs(5)).await)
+    };
+    assert_eq!(ask(format!("127.0.0.1:{}", addr.port())).await, Some(200));
+    assert_eq!(ask(format!("localhost:{}", addr.port())).await, Some(200));
+    assert_eq!(ask("127.0.0.1:1".to_string()).await, Some(403));
+    assert_eq!(ask("rebinding.example".to_string()).await, Some(403));
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn hop_limit_one_never_answers_a_proxied_token_put() {
+    let imds = proxied(1);
+    let put = via_proxy(request(Method::PUT, TOKEN_PATH).ttl("21600"), CONTAINER_IP).build();
+    assert!(
+        !imds.answers_within_wait(put).await,
+        "a token PUT through the bridge was answered with hop limit 1"
+    );
+    // GETs are not affected: the SDK falls back to IMDSv1 and succeeds.
+    let get = via_proxy(request(Method::GET, INSTANCE_ID), CONTAINER_IP).build();
+    imds.send(get).await.assert_ok("v1 GET with hop limit 1");
+    // A caller on the host itself (loopback policy, no bridge) still gets its token.
+    let local = Imds::with(|config| config.imds.hop_limit = 1);
+    local.token(60).await;
+}
+
+#[tokio::test]
+async fn hop_limit_two_answers_a_proxied_token_put() {
+    let imds = proxied(2);
+    let put = via_proxy(request(Method::PUT, TOKEN_PATH).ttl("21600"), CONTAINER_IP).build();
+    let answer = imds.send(put).await;
+    answer.assert_ok("token PUT with hop limit 2");
+    let token = answer.text().to_string();
+    let get = via_proxy(
+        request(Method::GET, INSTANCE_ID).token(&token),
+        CONTAINER_IP,
+    )
+    .build();
+    imds.send(get).await.assert_ok("v2 GET through the proxy");
+}
+
+#[tokio::test]
+async fn proxy_policy_demands_the_secret_and_a_caller() {
+    let imds = proxied(2);
+    let cases = [
+        (
+            "no secret",
+            request(Method::GET, INSTANCE_ID).header(CALLER_HEADER, CONTAINER_IP),
+        ),
+        (
+            "wrong secret",
+            request(Method::GET, INSTANCE_ID)
+                .header(SECRET_HEADER, "guess")
+                .header(CALLER_HEADER, CONTAINER_IP),
+        ),
+        (
+            "no caller",
+            request(Method::GET, INSTANCE_ID).header(SECRET_HEADER, SECRET),
+        ),
+        (
+            "bad caller",
+            via_proxy(request(Method::GET, INSTANCE_ID), "not-an-ip"),
+        ),
+    ];
+    for (what, builder) in cases {
+        imds.send(builder.build())
+            .await
+            .assert_error(StatusCode::FORBIDDEN, what);
+    }
+}
+
+#[tokio::test]
+async fn the_caller_header_is_trusted_only_with_the_secret() {
+    // Through the proxy, the caller header names the container and picks its identity.
+    let imds = proxied(2);
+    let worker = via_proxy(request(Method::GET, INSTANCE_ID), WORKER_IP).build();
+    assert_eq!(imds.send(worker).await.text(), "i-0fedcba9876543210");
+    let other = via_proxy(request(Method::GET, INSTANCE_ID), CONTAINER_IP).build();
+    assert_eq!(imds.send(other).await.text(), "i-0123456789abcdef0");
+    let records = imds.state.recorder.snapshot();
+    assert_eq!(records[0].caller_ip, Some(WORKER_IP.parse().expect("ip")));
+    assert_eq!(records[0].caller_container.as_deref(), Some("worker-app"));
+    assert_eq!(records[0].identity, "worker");
+
+    // On loopback the same header is the client's own claim: ignored.
+    let local = Imds::build(
+        |_| {},
+        loopback(),
+        |state| state.callers = Some(Arc::new(Directory)),
+    );
+    let forged = request(Method::GET, INSTANCE_ID)
+        .header(CALLER_HEADER, WORKER_IP)
+        .header(SECRET_HEADER, "anything")
+        .build();
+    assert_eq!(local.send(forged).await.text(), "i-0123456789abcdef0");
+    let record = &local.state.recorder.snapshot()[0];
+    assert_eq!(record.caller_ip, Some("127.0.0.1".parse().expect("ip")));
+    assert_eq!(record.identity, "default");
+}

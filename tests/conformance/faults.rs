@@ -1,0 +1,257 @@
+//! Injected faults (case 42) and over-long requests on a real socket (cases 34, 35).
+
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use imds_spoof::broker::Broker;
+use imds_spoof::config::{Fault, FaultKind};
+use time::OffsetDateTime;
+
+use crate::support::{request, wire, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
+
+const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
+
+fn fault(path_prefix: &str, kind: FaultKind) -> Fault {
+    Fault {
+        path_prefix: path_prefix.to_string(),
+        probability: 1.0,
+        kind,
+    }
+}
+
+fn with_faults(faults: Vec<Fault>) -> Imds {
+    Imds::with(move |config| config.faults = faults)
+}
+
+/// A broker on a real loopback socket.
+async fn start(imds: &Imds) -> Broker {
+    let addr = "127.0.0.1:0".parse().expect("address");
+    Broker::start(addr, imds.state.clone())
+        .await
+        .expect("start the broker")
+}
+
+#[tokio::test]
+async fn case_42_latency() {
+    let imds = with_faults(vec![
+        fault(INSTANCE_ID, FaultKind::Latency { ms: 250 }),
+        fault("/latest/meta-data/iam/", FaultKind::Latency { ms: 100 }),
+        fault("/latest/meta-data/iam/", FaultKind::Status { status: 503 }),
+    ]);
+    let started = Instant::now();
+    let answer = imds.get(INSTANCE_ID).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    answer.assert_ok("delayed");
+    assert_eq!(answer.text(), "i-0123456789abcdef0");
+    // Only the prefix is delayed; a delay combines with a replacing fault.
+    imds.get("/latest/meta-data/ami-id")
+        .await
+        .assert_ok("not delayed");
+    let started = Instant::now();
+    imds.get("/latest/meta-data/iam/info")
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "delayed 503");
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    let faults: Vec<Option<String>> = imds
+        .state
+        .recorder
+        .snapshot()
+        .iter()
+        .map(|record| record.fault.clone())
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            Some("latency 250 ms".to_string()),
+            None,
+            Some("latency 100 ms, status 503".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn case_42_status() {
+    let imds = with_faults(vec![fault(
+        "/latest/meta-data/iam/",
+        FaultKind::Status { status: 503 },
+    )]);
+    imds.get(CREDENTIALS_PATH)
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "injected 503");
+    imds.get(INSTANCE_ID).await.assert_ok("outside the prefix");
+    let record = &imds.state.recorder.snapshot()[0];
+    assert_eq!(record.fault.as_deref(), Some("status 503"));
+    // Token requests can be made to fail too (SDKs then fall back to IMDSv1).
+    let tokens = with_faults(vec![fault(
+        "/latest/api/",
+        FaultKind::Status { status: 500 },
+    )]);
+    tokens
+        .send(request(Method::PUT, "/latest/api/token").ttl("60").build())
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "token 500");
+}
+
+#[tokio::test]
+async fn case_42_hang() {
+    let imds = with_faults(vec![fault("", FaultKind::Hang)]);
+    let answered = imds
+        .answers_within_wait(request(Method::GET, INSTANCE_ID).build())
+        .await;
+    assert!(
+        !answered,
+        "a hung request was answered within {NO_ANSWER_WAIT:?}"
+    );
+    assert_eq!(
+        imds.state.recorder.snapshot()[0].fault.as_deref(),
+        Some("hang")
+    );
+}
+
+#[tokio::test]
+async fn case_42_drop_closes_the_connection_without_a_byte() {
+    let imds = with_faults(vec![fault(INSTANCE_ID, FaultKind::Drop)]);
+    let broker = start(&imds).await;
+    let started = Instant::now();
+    let received = wire::exchange(
+        broker.local_addr,
+        &wire::get(INSTANCE_ID, ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(received.is_empty(), "dropped connection sent {received:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "connection was not closed"
+    );
+    // Other paths on new connections are answered.
+    let ok = wire::exchange(
+        broker.local_addr,
+        &wire::get("/latest/meta-data/ami-id", ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(wire::status(&ok), Some(200));
+    assert_eq!(wire::body(&ok), "ami-0abcdef1234567890");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn case_42_malformed_credentials() {
+    let imds = with_faults(vec![fault(
+        "/latest/meta-data/iam/",
+        FaultKind::MalformedCredentials,
+    )]);
+    let answer = imds.get(CREDENTIALS_PATH).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&answer.body).is_err(),
+        "still parses: {}",
+        answer.text()
+    );
+    // Other documents under the prefix are untouched.
+    imds.get("/latest/meta-data/iam/info").await.json();
+    let faults: Vec<Option<String>> = imds
+        .state
+        .recorder
+        .snapshot()
+        .iter()
+        .map(|record| record.fault.clone())
+        .collect();
+    assert_eq!(faults, [Some("malformed-credentials".to_string()), None]);
+}
+
+#[tokio::test]
+async fn case_42_expired_credentials() {
+    let imds = with_faults(vec![fault("", FaultKind::ExpiredCredentials)]);
+    let json = imds.get(CREDENTIALS_PATH).await.json();
+    let expiration =
+        imds_spoof::imds::time::parse_timestamp(json["Expiration"].as_str().unwrap_or(""))
+            .expect("Expiration parses");
+    assert!(expiration < OffsetDateTime::now_utc(), "{expiration}");
+    assert_eq!(json["AccessKeyId"], "ASIAIMDSSPOOFEXAMPLE");
+    let record = &imds.state.recorder.snapshot()[0];
+    assert_eq!(record.fault.as_deref(), Some("expired-credentials"));
+}
+
+#[tokio::test]
+async fn case_42_probability_zero_never_applies() {
+    let never = |kind| Fault {
+        probability: 0.0,
+        ..fault("", kind)
+    };
+    let imds = with_faults(vec![
+        never(FaultKind::Status { status: 503 }),
+        never(FaultKind::Latency { ms: 5_000 }),
+        never(FaultKind::Hang),
+        never(FaultKind::MalformedCredentials),
+    ]);
+    for _ in 0..50 {
+        imds.get(CREDENTIALS_PATH).await.json();
+    }
+    assert!(imds
+        .state
+        .recorder
+        .snapshot()
+        .iter()
+        .all(|r| r.fault.is_none()));
+}
+
+#[tokio::test]
+async fn case_34_an_over_long_path_is_refused_and_the_server_carries_on() {
+    let imds = Imds::new();
+    let broker = start(&imds).await;
+    let long_path = format!("/latest/meta-data/{}", "a".repeat(8 * 1024));
+    let answer = wire::exchange(
+        broker.local_addr,
+        &wire::get(&long_path, ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    let status = wire::status(&answer);
+    assert!(
+        status.is_some_and(|s| (400..500).contains(&s)),
+        "{status:?}"
+    );
+    let ok = wire::exchange(
+        broker.local_addr,
+        &wire::get(INSTANCE_ID, ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(wire::status(&ok), Some(200));
+    assert_eq!(wire::body(&ok), "i-0123456789abcdef0");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
+    let imds = Imds::new();
+    let broker = start(&imds).await;
+    for size in [20 * 1024, 64 * 1024] {
+        let header = format!("X-Padding: {}\r\n", "b".repeat(size));
+        let answer = wire::exchange(
+            broker.local_addr,
+            &wire::get(INSTANCE_ID, &header),
+            Duration::from_secs(5),
+        )
+        .await;
+        let status = wire::status(&answer);
+        assert!(
+            status.is_some_and(|s| (400..500).contains(&s)),
+            "{size}: {status:?}"
+        );
+    }
+    let ok = wire::exchange(
+        broker.local_addr,
+        &wire::get(INSTANCE_ID, ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(wire::status(&ok), Some(200));
+    broker.stop().await;
+}

@@ -1,0 +1,195 @@
+//! Credential commands and external providers: cases 39 and 40.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use imds_spoof::config::CredentialSource;
+use imds_spoof::imds::time::format_timestamp;
+use imds_spoof::provider::{
+    ExternalProvider, Provider, ProviderAnswer, ProviderFuture, ProviderRequest,
+};
+use time::OffsetDateTime;
+
+use crate::support::{loopback, Imds, CREDENTIALS_PATH};
+
+const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
+
+/// The sample with the default role's credentials coming from `command`.
+fn with_command(command: &str, timeout_ms: u64) -> Imds {
+    let command = command.to_string();
+    Imds::with(move |config| {
+        if let Some(role) = config.identities[0].role.as_mut() {
+            role.source = CredentialSource::Command {
+                command,
+                timeout_ms,
+            };
+        }
+    })
+}
+
+/// A credential_process script that counts its runs, one line each, in `counter`.
+fn counting_script(dir: &Path, expiration: &str) -> (String, std::path::PathBuf) {
+    let counter = dir.join("runs");
+    let script = dir.join("credentials.sh");
+    let text = format!(
+        "#!/bin/sh\necho run >> '{counter}'\nsleep 0.2\n\
+         echo '{{\"Version\": 1, \"AccessKeyId\": \"ASIACOMMANDEXAMPLE01\", \
+         \"SecretAccessKey\": \"commandSecret\", \"SessionToken\": \"commandToken\", \
+         \"Expiration\": \"{expiration}\"}}'\n",
+        counter = counter.display()
+    );
+    std::fs::write(&script, text).expect("write script");
+    (format!("sh '{}'", script.display()), counter)
+}
+
+fn runs(counter: &Path) -> usize {
+    std::fs::read_to_string(counter)
+        .map(|text| text.lines().count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_39_a_credential_command_runs_once_for_many_requests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let expiration = format_timestamp(OffsetDateTime::now_utc() + time::Duration::hours(1));
+    let (command, counter) = counting_script(dir.path(), &expiration);
+    let imds = Arc::new(with_command(&command, 5_000));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let imds = imds.clone();
+            tokio::spawn(async move { imds.get(CREDENTIALS_PATH).await })
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.expect("request task");
+        answer.assert_ok("command credentials");
+        let json = answer.json();
+        assert_eq!(json["AccessKeyId"], "ASIACOMMANDEXAMPLE01");
+        assert_eq!(json["Token"], "commandToken");
+        assert_eq!(json["Expiration"], expiration.as_str());
+    }
+    for _ in 0..10 {
+        imds.get(CREDENTIALS_PATH).await.assert_ok("sequential");
+    }
+    assert_eq!(runs(&counter), 1, "the command ran more than once");
+}
+
+#[tokio::test]
+async fn case_39_a_credential_command_runs_again_near_its_expiry() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Refreshed five minutes ahead of expiry: fresh for one to two more seconds.
+    let expiration = format_timestamp(
+        OffsetDateTime::now_utc() + time::Duration::minutes(5) + time::Duration::seconds(2),
+    );
+    let (command, counter) = counting_script(dir.path(), &expiration);
+    let imds = with_command(&command, 5_000);
+    imds.get(CREDENTIALS_PATH).await.assert_ok("first");
+    imds.get(CREDENTIALS_PATH).await.assert_ok("cached");
+    assert_eq!(runs(&counter), 1);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    imds.get(CREDENTIALS_PATH).await.assert_ok("refreshed");
+    assert_eq!(runs(&counter), 2, "not run again near expiry");
+}
+
+/// The 500 EC2 gives when its credential backend fails, then a normal answer.
+async fn fails_then_serves(imds: &Imds, path: &str, timeout: Duration, what: &str) {
+    let started = Instant::now();
+    let answer = imds.get(path).await;
+    let elapsed = started.elapsed();
+    answer.assert_error(StatusCode::INTERNAL_SERVER_ERROR, what);
+    assert!(
+        elapsed < timeout + Duration::from_millis(1500),
+        "{what}: answered after {elapsed:?}"
+    );
+    let record = imds.state.recorder.snapshot();
+    let last = record.last().expect("recorded");
+    assert_eq!(last.status, 500);
+    assert!(
+        last.provider_error.is_some(),
+        "{what}: no provider error recorded"
+    );
+}
+
+#[tokio::test]
+async fn case_40_failing_credential_commands_give_500_and_the_server_keeps_serving() {
+    let timeout = Duration::from_millis(400);
+    for (what, command) in [
+        ("failing", "echo 'no session' >&2; exit 2"),
+        ("garbage", "echo 'this is not JSON'"),
+        ("wrong JSON", "echo '{\"Version\": 1}'"),
+        ("hanging", "sleep 30"),
+    ] {
+        let imds = with_command(command, 400);
+        fails_then_serves(&imds, CREDENTIALS_PATH, timeout, what).await;
+        imds.get(INSTANCE_ID).await.assert_ok(what);
+        // Failures are not cached: the next credentials request tries again (and fails).
+        fails_then_serves(&imds, CREDENTIALS_PATH, timeout, what).await;
+    }
+}
+
+fn external(script: &str, timeout: Duration) -> Imds {
+    let provider = ExternalProvider::new(
+        vec!["sh".into(), "-c".into(), script.into(), "provider".into()],
+        timeout,
+        Duration::ZERO,
+    );
+    let store = Imds::new().store;
+    Imds::from_parts(store, Arc::new(provider), loopback(), |_| {})
+}
+
+#[tokio::test]
+async fn case_40_failing_external_providers_give_500_and_the_server_keeps_serving() {
+    let timeout = Duration::from_millis(400);
+    // Fails on credentials only, so the same server shows it keeps serving.
+    let only_credentials = |failure: &str| {
+        format!(
+            "cat >/dev/null; case \"$4\" in *security-credentials*) {failure};; \
+             *) printf 'i-0123456789abcdef0';; esac"
+        )
+    };
+    for (what, failure) in [
+        ("failing", "echo broken >&2; exit 1"),
+        ("hanging", "sleep 30"),
+        (
+            "bad envelope status",
+            "echo '{\"status\": \"ok\", \"body\": \"x\"}'",
+        ),
+        ("out-of-range status", "echo '{\"status\": 999}'"),
+        ("killed", "kill -9 $$"),
+    ] {
+        let imds = external(&only_credentials(failure), timeout);
+        fails_then_serves(&imds, CREDENTIALS_PATH, timeout, what).await;
+        let answer = imds.get(INSTANCE_ID).await;
+        answer.assert_ok(what);
+        assert_eq!(answer.text(), "i-0123456789abcdef0");
+    }
+    // A 404 from the program becomes EC2's 404 page.
+    let imds = external("cat >/dev/null; exit 4", timeout);
+    imds.get(INSTANCE_ID)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "exit 4");
+}
+
+/// A provider with a bug: it panics on credentials.
+struct PanickingProvider;
+
+impl Provider for PanickingProvider {
+    fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
+        Box::pin(async move {
+            if request.path.contains("security-credentials") {
+                panic!("provider bug");
+            }
+            Ok(ProviderAnswer::ok("i-0123456789abcdef0"))
+        })
+    }
+}
+
+#[tokio::test]
+async fn case_40_a_panicking_provider_gives_500_and_the_server_keeps_serving() {
+    let store = Imds::new().store;
+    let imds = Imds::from_parts(store, Arc::new(PanickingProvider), loopback(), |_| {});
+    fails_then_serves(&imds, CREDENTIALS_PATH, Duration::ZERO, "panic").await;
+    imds.get(INSTANCE_ID).await.assert_ok("after a panic");
+}

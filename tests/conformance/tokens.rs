@@ -1,0 +1,199 @@
+//! IMDSv2 session tokens: cases 16–24 and 36.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use imds_spoof::config::TokenMode;
+
+use crate::support::{request, Answer, Imds, TOKEN_PATH};
+
+const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
+
+async fn put_token(imds: &Imds, ttl: Option<&str>) -> Answer {
+    let mut builder = request(Method::PUT, TOKEN_PATH);
+    if let Some(ttl) = ttl {
+        builder = builder.ttl(ttl);
+    }
+    imds.send(builder.build()).await
+}
+
+#[tokio::test]
+async fn case_16_token_put_echoes_the_ttl() {
+    let imds = Imds::new();
+    for ttl in ["1", "60", "21600"] {
+        let answer = put_token(&imds, Some(ttl)).await;
+        answer.assert_ok(ttl);
+        assert_eq!(
+            answer.header("x-aws-ec2-metadata-token-ttl-seconds"),
+            Some(ttl)
+        );
+        let token = answer.text();
+        assert!(token.len() >= 40, "{token}");
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b)),
+            "{token}"
+        );
+    }
+    // Dated versions hand out tokens too.
+    let dated = imds
+        .send(
+            request(Method::PUT, "/2021-07-15/api/token")
+                .ttl("30")
+                .build(),
+        )
+        .await;
+    dated.assert_ok("dated token path");
+}
+
+#[tokio::test]
+async fn case_17_bad_ttls_are_400() {
+    let imds = Imds::new();
+    for ttl in [
+        Some("0"),
+        Some("21601"),
+        Some("-1"),
+        Some("text"),
+        Some(""),
+        Some("1.5"),
+        None,
+    ] {
+        put_token(&imds, ttl)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, &format!("ttl {ttl:?}"));
+    }
+}
+
+#[tokio::test]
+async fn case_18_token_put_with_x_forwarded_for_is_403() {
+    let imds = Imds::new();
+    let answer = imds
+        .send(
+            request(Method::PUT, TOKEN_PATH)
+                .ttl("60")
+                .header("x-forwarded-for", "203.0.113.9")
+                .build(),
+        )
+        .await;
+    answer.assert_error(StatusCode::FORBIDDEN, "token through a proxy");
+    // GETs carrying it are served: only token requests are refused.
+    let get = imds
+        .send(
+            request(Method::GET, INSTANCE_ID)
+                .header("x-forwarded-for", "203.0.113.9")
+                .build(),
+        )
+        .await;
+    get.assert_ok("GET with X-Forwarded-For");
+}
+
+#[tokio::test]
+async fn case_19_other_methods_on_the_token_path_are_405() {
+    let imds = Imds::new();
+    for method in [Method::GET, Method::POST, Method::DELETE, Method::HEAD] {
+        let answer = imds
+            .send(request(method.clone(), TOKEN_PATH).ttl("60").build())
+            .await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(answer.header("allow"), Some("PUT"), "{method}");
+        if method != Method::HEAD {
+            answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, method.as_str());
+        }
+    }
+}
+
+#[tokio::test]
+async fn case_20_valid_token_is_served() {
+    let imds = Imds::new();
+    let token = imds.token(21600).await;
+    let answer = imds.get_v2(INSTANCE_ID, &token).await;
+    answer.assert_ok("v2 GET");
+    assert_eq!(answer.text(), "i-0123456789abcdef0");
+    // Tokens are not tied to a caller: another address may use it.
+    let elsewhere = imds
+        .send(
+            request(Method::GET, INSTANCE_ID)
+                .token(&token)
+                .peer("127.0.0.2".parse().expect("ip"))
+                .build(),
+        )
+        .await;
+    elsewhere.assert_ok("token from another caller");
+}
+
+#[tokio::test]
+async fn case_21_garbage_token_is_401() {
+    let imds = Imds::new();
+    for token in [
+        "garbage",
+        "",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        imds.get_v2(INSTANCE_ID, token)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, token);
+    }
+}
+
+#[tokio::test]
+async fn case_22_expired_token_is_401() {
+    let imds = Imds::new();
+    let token = imds.token(1).await;
+    imds.get_v2(INSTANCE_ID, &token)
+        .await
+        .assert_ok("fresh token");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    imds.get_v2(INSTANCE_ID, &token)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "expired token");
+}
+
+#[tokio::test]
+async fn case_23_no_token_with_optional_is_served() {
+    let imds = Imds::new();
+    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+}
+
+#[tokio::test]
+async fn case_24_no_token_with_required_is_401() {
+    let imds = Imds::with(|config| config.imds.tokens = TokenMode::Required);
+    for path in [INSTANCE_ID, "/", "/latest/meta-data/", "/latest/nothing"] {
+        imds.get(path)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, path);
+    }
+    let token = imds.token(60).await;
+    imds.get_v2(INSTANCE_ID, &token)
+        .await
+        .assert_ok("v2 in required mode");
+    imds.get_v2(INSTANCE_ID, "garbage")
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "garbage in required mode");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_36_a_thousand_concurrent_token_puts_get_distinct_tokens() {
+    let imds = std::sync::Arc::new(Imds::new());
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let imds = imds.clone();
+            tokio::spawn(async move {
+                let answer = imds
+                    .send(request(Method::PUT, TOKEN_PATH).ttl("21600").build())
+                    .await;
+                assert_eq!(answer.status, StatusCode::OK);
+                answer.text().to_string()
+            })
+        })
+        .collect();
+    let mut tokens = HashSet::new();
+    for task in tasks {
+        tokens.insert(task.await.expect("token task"));
+    }
+    assert_eq!(tokens.len(), 1000, "tokens were not distinct");
+    for token in &tokens {
+        assert_eq!(imds.get_v2(INSTANCE_ID, token).await.status, StatusCode::OK);
+    }
+}

@@ -1,0 +1,352 @@
+//! Shared by the tests that drive the real Docker engine: skip/require logic, the offline
+//! images, a lock (they all use the one network name and subnet), the `up` process, client
+//! containers, and cleanup of every object they create even when an assertion fails.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const NGINX_IMAGE: &str = "imds-spoof/nginx-offline:latest";
+pub const CLIENT_IMAGE: &str = "imds-spoof/client-offline:latest";
+pub const TEST_LABEL: &str = "imds-spoof.test=1";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_imds-spoof"))
+}
+
+/// True when the engine answers; otherwise prints why the test is skipped, or panics when
+/// IMDS_SPOOF_REQUIRE_DOCKER=1.
+pub fn docker_or_skip(test: &str) -> bool {
+    let info = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .env_remove("DOCKER_HOST")
+        .output();
+    let reason = match info {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(err) => format!("no docker CLI: {err}"),
+    };
+    if std::env::var("IMDS_SPOOF_REQUIRE_DOCKER").as_deref() == Ok("1") {
+        panic!("{test}: IMDS_SPOOF_REQUIRE_DOCKER=1 but no Docker engine: {reason}");
+    }
+    eprintln!("skipped {test}: no Docker engine ({reason}); IMDS_SPOOF_REQUIRE_DOCKER=1 makes this a failure");
+    false
+}
+
+/// The venv python for clients inside containers, or None (reason printed; panics when
+/// IMDS_SPOOF_REQUIRE_CLIENTS=1).
+pub fn python_or_skip(what: &str) -> Option<PathBuf> {
+    match std::env::var_os("IMDS_SPOOF_PYTHON").filter(|v| !v.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
+        None if std::env::var("IMDS_SPOOF_REQUIRE_CLIENTS").as_deref() == Ok("1") => {
+            panic!("{what}: IMDS_SPOOF_REQUIRE_CLIENTS=1 but IMDS_SPOOF_PYTHON is unset")
+        }
+        None => {
+            eprintln!("skipped {what}: IMDS_SPOOF_PYTHON is unset (scripts/python-env.sh prints it)");
+            None
+        }
+    }
+}
+
+/// Builds the offline images with scripts/offline-images.sh when either is missing.
+pub fn ensure_images() {
+    let present = |image: &str| {
+        Command::new("docker")
+            .args(["image", "inspect", image])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present(NGINX_IMAGE) && present(CLIENT_IMAGE) {
+        return;
+    }
+    let status = Command::new("bash")
+        .arg(repo().join("scripts/offline-images.sh"))
+        .status()
+        .expect("run scripts/offline-images.sh");
+    assert!(status.success(), "scripts/offline-images.sh failed");
+}
+
+/// Holds an exclusive lock for tests that use the fixed network name and subnet.
+pub struct EngineLock(File);
+
+pub fn lock_engine() -> EngineLock {
+    let path = std::env::temp_dir().join("imds-spoof-docker-tests.lock");
+    let file = File::create(&path).expect("lock file");
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor we own; blocks until the other test releases it.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {}", path.display());
+    EngineLock(file)
+}
+
+/// Removes every container and network carrying our labels, on creation and on drop
+/// (so a failing assertion leaves nothing behind).
+pub struct Cleanup;
+
+impl Cleanup {
+    pub fn new() -> Cleanup {
+        refuse_live_run();
+        sweep();
+        Cleanup
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        sweep();
+    }
+}
+
+/// A developer's live imds-spoof session must not be destroyed by the tests.
+fn refuse_live_run() {
+    let out = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"imds-spoof.pid\"}}",
+        "imds-spoof-proxy",
+    ]);
+    if !out.status.success() {
+        return;
+    }
+    let label = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let pid = label.split(':').next().unwrap_or("");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+    if matches!(state, Some(s) if s != "Z" && s != "X") {
+        panic!("an imds-spoof run (pid {pid}) is live on this engine; stop it before running the Docker tests");
+    }
+}
+
+pub fn sweep() {
+    for label in ["imds-spoof.managed=true", TEST_LABEL] {
+        let filter = format!("label={label}");
+        let ids = docker(&["ps", "-aq", "--filter", &filter]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            docker(&["rm", "-f", id]);
+        }
+    }
+    for label in ["imds-spoof.managed=true", TEST_LABEL] {
+        let filter = format!("label={label}");
+        let ids = docker(&["network", "ls", "-q", "--filter", &filter]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            docker(&["network", "rm", id]);
+        }
+    }
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("run docker")
+}
+
+/// Objects with our labels still on the engine (containers, networks).
+pub fn leftovers() -> (String, String) {
+    let containers = docker(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
+    let networks = docker(&["network", "ls", "-q", "--filter", "label=imds-spoof.managed=true"]);
+    (
+        String::from_utf8_lossy(&containers.stdout).trim().to_string(),
+        String::from_utf8_lossy(&networks.stdout).trim().to_string(),
+    )
+}
+
+/// A free TCP port (probed on loopback).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A config file: the sample with the offline proxy image and the given broker port.
+pub fn write_config(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("config.toml");
+    let text = imds_spoof::config::SAMPLE_CONFIG
+        .replace(
+            "image = \"nginx:1.27.5-alpine\"",
+            &format!("image = \"{NGINX_IMAGE}\""),
+        )
+        .replace("port = 1338", &format!("port = {port}"));
+    assert!(text.contains(NGINX_IMAGE) && text.contains(&format!("port = {port}")));
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Replaces `from` by `to` in the config file (the running process reloads it).
+pub fn edit_config(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read config");
+    assert!(text.contains(from), "config has no {from:?}");
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write config");
+}
+
+/// A running `imds-spoof up`; SIGTERM (then SIGKILL) on drop.
+pub struct Up {
+    pub child: Child,
+    pub ready: serde_json::Value,
+    pub stderr_path: PathBuf,
+}
+
+impl Up {
+    /// Starts `up --json` and waits for its ready line; Err(stderr, exit code) if it exits first.
+    pub fn start(config: &Path, extra: &[&str], stderr_path: &Path) -> Result<Up, (String, i32)> {
+        let stderr = File::create(stderr_path).expect("stderr file");
+        let mut child = Command::new(binary())
+            .arg("--config")
+            .arg(config)
+            .arg("up")
+            .arg("--json")
+            .args(extra)
+            .env_remove("DOCKER_HOST")
+            .env("IMDS_SPOOF_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn imds-spoof up");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(line) = receiver.recv_timeout(Duration::from_millis(50)) {
+                let ready: serde_json::Value =
+                    serde_json::from_str(&line).expect("ready line is JSON");
+                assert_eq!(ready["event"], "ready", "{line}");
+                return Ok(Up {
+                    child,
+                    ready,
+                    stderr_path: stderr_path.to_path_buf(),
+                });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let err = std::fs::read_to_string(stderr_path).unwrap_or_default();
+                return Err((err, status.code().unwrap_or(-1)));
+            }
+            assert!(Instant::now() < deadline, "up not ready after 60 s");
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM and wait; returns the exit code.
+    pub fn stop(mut self) -> i32 {
+        signal(&self.child, libc::SIGTERM);
+        let code = wait_for(&mut self.child, Duration::from_secs(20));
+        code.unwrap_or(-1)
+    }
+
+    pub fn kill9(mut self) {
+        signal(&self.child, libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal(&self.child, libc::SIGTERM);
+            if wait_for(&mut self.child, Duration::from_secs(10)).is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// Runs the imds-spoof binary to completion.
+pub fn imds_spoof(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary());
+    command.arg("--config").arg(config).args(args);
+    command.env_remove("DOCKER_HOST");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run imds-spoof")
+}
+
+/// The `docker run` volume arguments the client image needs (with the venv when given).
+pub fn client_mounts(venv: Option<&Path>) -> Vec<String> {
+    let mut command = Command::new("bash");
+    command
+        .arg(repo().join("scripts/offline-images.sh"))
+        .arg("--print-client-mounts");
+    if let Some(venv) = venv {
+        command.arg(venv);
+    }
+    let out = command.output().expect("print client mounts");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `docker run --rm` of the client image on the imds-spoof network.
+pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) -> Output {
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--rm".into(),
+        "--name".into(),
+        name.into(),
+        "--network".into(),
+        "imds-spoof".into(),
+        "--label".into(),
+        TEST_LABEL.into(),
+    ];
+    for label in labels {
+        args.push("--label".into());
+        args.push((*label).into());
+    }
+    args.push(format!("--volume={}:/clients:ro", repo().join("tests/clients").display()));
+    args.extend(mounts.iter().cloned());
+    args.push(CLIENT_IMAGE.into());
+    args.extend(cmd.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    docker(&refs)
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -1,0 +1,330 @@
+//! `imds-spoof up` / `down` / `status` against the real engine, with real clients (curl,
+//! botocore) in containers on the network. One test function: the scenarios share the
+//! network name and subnet, so they run in sequence (and under a lock shared with the
+//! other Docker tests).
+
+mod docker_support;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use docker_support::*;
+
+const DEFAULT_INSTANCE: &str = "i-0123456789abcdef0";
+const WORKER_INSTANCE: &str = "i-0fedcba9876543210";
+
+/// Every listing under meta-data/ and dynamic/ walked with an IMDSv2 token, each leaf fetched;
+/// prints "STATUS PATH" per request.
+const WALK: &str = r#"
+set -u
+B=http://169.254.169.254
+T=$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' $B/latest/api/token) || { echo "token PUT failed"; exit 2; }
+get() { curl -s -o /dev/null -w '%{http_code}' -H "X-aws-ec2-metadata-token: $T" "$B$1"; }
+walk() {
+  local out code body entry
+  out=$(curl -s -w '\n%{http_code}' -H "X-aws-ec2-metadata-token: $T" "$B$1")
+  code=${out##*$'\n'}; body=${out%$'\n'*}
+  echo "$code $1"
+  [ "$code" = 200 ] || return 0
+  while IFS= read -r entry; do
+    [ -z "$entry" ] && continue
+    entry=${entry%%=*}
+    case "$1$entry" in
+      */) walk "$1$entry" ;;
+      */public-keys/*) walk "$1$entry/" ;;
+      *) echo "$(get "$1$entry") $1$entry" ;;
+    esac
+  done <<< "$body"
+}
+walk /latest/meta-data/
+walk /latest/dynamic/
+echo "$(get /latest/user-data) /latest/user-data"
+echo "instance-id=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/instance-id)"
+ROLE=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/security-credentials/)
+echo "credentials=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/security-credentials/$ROLE | tr -d '\n ')"
+"#;
+
+#[test]
+fn up_down_status_against_the_real_engine() {
+    if !docker_or_skip("up_down_status_against_the_real_engine") {
+        return;
+    }
+    let _lock = lock_engine();
+    ensure_images();
+    let _cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let config = write_config(dir.path(), port);
+    let python = python_or_skip("botocore in a container");
+    let venv = python
+        .as_ref()
+        .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
+    let mounts = client_mounts(venv.as_deref());
+
+    errors_before_up(&config, dir.path());
+
+    let log = dir.path().join("requests.jsonl");
+    let log_arg = log.to_string_lossy().to_string();
+    let up = Up::start(&config, &["--log-requests", &log_arg], &dir.path().join("up1.err"))
+        .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
+    assert_eq!(up.ready["broker"], format!("169.254.0.1:{port}"));
+    let status = imds_spoof(&config, &["status"], &[]);
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("answering through the proxy"),
+        "{}",
+        text(&status)
+    );
+
+    walk_with_curl(&mounts, &log, &up);
+    identity_label_picks_worker(&mounts, &log);
+    if let (Some(python), Some(_)) = (&python, &venv) {
+        botocore_without_env(python, &mounts);
+    }
+    tokens_required(&config, &mounts);
+    hop_limit(&config, &mounts, python.as_deref());
+    a_second_live_run_is_refused(&config, dir.path());
+    down_refuses_while_attached(&config, &mounts);
+
+    // kill -9: the proxy stays behind; the next `up` clears it and works.
+    up.kill9();
+    assert!(!leftovers().0.is_empty(), "the killed run's proxy should remain");
+    let up = Up::start(&config, &[], &dir.path().join("up2.err"))
+        .unwrap_or_else(|(err, code)| panic!("up after kill -9 failed ({code}): {err}"));
+    assert!(up.stderr().contains("removing the proxy left by run"), "{}", up.stderr());
+    let probe = run_client(
+        "imds-spoof-test-after-kill",
+        &[],
+        &mounts,
+        &["curl", "-s", "http://169.254.169.254/latest/meta-data/instance-id"],
+    );
+    assert_eq!(String::from_utf8_lossy(&probe.stdout), DEFAULT_INSTANCE, "{}", text(&probe));
+    assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
+    let (containers, _) = leftovers();
+    assert!(containers.is_empty(), "SIGTERM leaves the proxy: {containers}");
+
+    let down = imds_spoof(&config, &["down"], &[]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(), (String::new(), String::new()), "down leaves objects");
+}
+
+/// Failures that must exit non-zero with a message that says what to do.
+fn errors_before_up(config: &Path, dir: &Path) {
+    let out = imds_spoof(config, &["up"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Docker is not running"), "{}", text(&out));
+    let nowhere = format!("tcp://127.0.0.1:{}", free_port());
+    let out = imds_spoof(config, &["up"], &[("DOCKER_HOST", &nowhere)]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connection refused"), "{}", text(&out));
+
+    // Another network on the subnet: named in the message.
+    let made = docker(&[
+        "network", "create", "--subnet", "169.254.0.0/16", "--label", TEST_LABEL,
+        "imds-spoof-test-other",
+    ]);
+    assert!(made.status.success(), "{}", text(&made));
+    let out = imds_spoof(config, &["up"], &[]);
+    docker(&["network", "rm", "imds-spoof-test-other"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"imds-spoof-test-other\"") && err.contains("docker network rm"), "{err}");
+
+    // The broker port taken by another program.
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    let taken_port = taken.local_addr().expect("addr").port();
+    let other = dir.join("port-taken.toml");
+    std::fs::copy(config, &other).expect("copy config");
+    let current = std::fs::read_to_string(config).expect("read");
+    let port_line = current.lines().find(|l| l.starts_with("port = ")).expect("port line");
+    edit_config(&other, port_line, &format!("port = {taken_port}"));
+    let out = imds_spoof(&other, &["up"], &[]);
+    drop(taken);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("port {taken_port} is taken")), "{}", text(&out));
+
+    // An image that is not there and cannot be pulled: the offline script is named.
+    let out = imds_spoof(config, &["up", "--proxy-image", "imds-spoof/missing-image:1"], &[]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scripts/offline-images.sh"), "{}", text(&out));
+    assert!(leftovers().0.is_empty(), "failed starts leave no proxy");
+}
+
+fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
+    let name = "imds-spoof-test-walk";
+    let out = run_client(name, &[], mounts, &["bash", "-c", WALK]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let fetched: Vec<&str> = stdout.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    let failed: Vec<&&str> = fetched.iter().filter(|l| !l.starts_with("200 ")).collect();
+    assert!(failed.is_empty(), "non-200 answers: {failed:?}\n{stdout}");
+    assert!(fetched.len() >= 40, "walked only {} paths:\n{stdout}", fetched.len());
+    for path in ["/latest/meta-data/iam/info", "/latest/dynamic/instance-identity/document", "/latest/meta-data/placement/region"] {
+        assert!(stdout.contains(&format!("200 {path}")), "{path} not walked:\n{stdout}");
+    }
+    assert!(stdout.contains(&format!("instance-id={DEFAULT_INSTANCE}")), "{stdout}");
+    assert!(stdout.contains("\"AccessKeyId\":\"ASIAIMDSSPOOFEXAMPLE\"") && stdout.contains("\"Code\":\"Success\""), "{stdout}");
+
+    // The broker knew the caller's container, in the request log and in up's JSON lines.
+    let records = wait_for_record(log, |r| r["path"] == "/latest/meta-data/instance-id");
+    assert_eq!(records["caller_container"], name, "{records}");
+    assert_eq!(records["version"], "v2");
+    let stderr = up.stderr();
+    let line = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["target"] == "imds_spoof::requests" && l["fields"]["container"] == name);
+    assert!(line.is_some(), "no request line naming {name} in up's output:\n{stderr}");
+}
+
+fn identity_label_picks_worker(mounts: &[String], log: &Path) {
+    let name = "imds-spoof-test-worker";
+    let out = run_client(
+        name,
+        &["imds-spoof.identity=worker"],
+        mounts,
+        &["curl", "-s", "http://169.254.169.254/latest/meta-data/instance-id"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), WORKER_INSTANCE, "{}", text(&out));
+    let record = wait_for_record(log, |r| r["caller_container"] == name);
+    assert_eq!(record["identity"], "worker", "{record}");
+}
+
+fn botocore_without_env(python: &Path, mounts: &[String]) {
+    let python = python.to_string_lossy();
+    let out = run_client(
+        "imds-spoof-test-botocore",
+        &[],
+        mounts,
+        &[
+            &python, "/clients/botocore_check.py",
+            "--expect-access-key", "ASIAIMDSSPOOFEXAMPLE",
+            "--expect-secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "--expect-token", "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
+            "--expect-region", "us-east-1",
+            "--expect-role", "imds-spoof-dev-role",
+            "--expect-imds-version", "2",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert_eq!(report["endpoint"], serde_json::Value::Null, "no endpoint env var was set");
+    assert_eq!(report["fetcher_base_url"], "http://169.254.169.254/");
+}
+
+fn tokens_required(config: &Path, mounts: &[String]) {
+    edit_config(config, "tokens = \"optional\"", "tokens = \"required\"");
+    wait_until("v1 refused after the edit", || host_get("/latest/meta-data/instance-id") == Some(401));
+    let script = "curl -s -o /dev/null -w '%{http_code} ' http://169.254.169.254/latest/meta-data/instance-id; \
+        T=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token); \
+        curl -s -o /dev/null -w '%{http_code}' -H \"X-aws-ec2-metadata-token: $T\" http://169.254.169.254/latest/meta-data/instance-id";
+    let out = run_client("imds-spoof-test-required", &[], mounts, &["bash", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401 200", "{}", text(&out));
+    edit_config(config, "tokens = \"required\"", "tokens = \"optional\"");
+    wait_until("v1 served again", || host_get("/latest/meta-data/instance-id") == Some(200));
+}
+
+fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
+    edit_config(config, "hop_limit = 2", "hop_limit = 1");
+    std::thread::sleep(Duration::from_millis(600));
+    // The token PUT gets no answer from a bridged container, as on EC2; v1 still works.
+    let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token; echo \"put=$?\"; \
+        curl -s http://169.254.169.254/latest/meta-data/instance-id";
+    let out = run_client("imds-spoof-test-hop1", &[], mounts, &["bash", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("put=28\n{DEFAULT_INSTANCE}"), "{}", text(&out));
+    if let Some(python) = python {
+        let python = python.to_string_lossy();
+        let started = Instant::now();
+        let out = run_client(
+            "imds-spoof-test-hop1-botocore",
+            &[],
+            mounts,
+            &[
+                &python, "/clients/botocore_check.py",
+                "--expect-access-key", "ASIAIMDSSPOOFEXAMPLE",
+                "--expect-secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "--expect-token", "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
+                "--expect-region", "us-east-1",
+                "--expect-imds-version", "1",
+            ],
+        );
+        assert!(out.status.success(), "botocore falls back to v1: {}", text(&out));
+        // Its one-second token timeout is what makes the fallback slow.
+        assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+        let out = run_client(
+            "imds-spoof-test-hop1-v1-disabled",
+            &[],
+            mounts,
+            &[&python, "/clients/botocore_check.py", "--v1-disabled", "--expect-fail"],
+        );
+        assert!(out.status.success(), "with v1 disabled botocore gets nothing: {}", text(&out));
+    }
+    edit_config(config, "hop_limit = 1", "hop_limit = 2");
+    std::thread::sleep(Duration::from_millis(600));
+    let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/api/token";
+    let out = run_client("imds-spoof-test-hop2", &[], mounts, &["bash", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", text(&out));
+}
+
+fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
+    match Up::start(config, &[], &dir.join("second.err")) {
+        Ok(_) => panic!("a second run started while the first is live"),
+        Err((err, code)) => {
+            assert_eq!(code, 8, "{err}");
+            assert!(err.contains("another imds-spoof run (pid"), "{err}");
+        }
+    }
+}
+
+fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
+    let mut args = vec!["run", "-d", "--name", "imds-spoof-test-app", "--label", TEST_LABEL, "--network", "imds-spoof"];
+    args.extend(mounts.iter().map(String::as_str));
+    args.extend([CLIENT_IMAGE, "sleep", "300"]);
+    let app = docker(&args);
+    assert!(app.status.success(), "{}", text(&app));
+    let out = imds_spoof(config, &["down"], &[]);
+    docker(&["rm", "-f", "imds-spoof-test-app"]);
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("imds-spoof-test-app"), "{}", text(&out));
+    assert!(!leftovers().0.is_empty(), "a refused down removes nothing");
+}
+
+/// The first request-log record matching `want`, waiting for the writer.
+fn wait_for_record(log: &Path, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(record) = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|r| want(r))
+        {
+            return record;
+        }
+        assert!(Instant::now() < deadline, "no matching record in {}:\n{text}", log.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_until(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// GET through the proxy from this host (Linux: the host routes to the bridge).
+fn host_get(path: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &"169.254.169.254:80".parse().ok()?,
+        Duration::from_secs(1),
+    )
+    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = String::new();
+    stream.read_to_string(&mut head).ok()?;
+    head.split_whitespace().nth(1)?.parse().ok()
+}
