@@ -19,11 +19,71 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             message: err.message().to_string(),
         }
     })?;
-    validate(&config).map_err(|message| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message,
+    validate(&config).map_err(|message| match locate(text, &message) {
+        Some(line) => ConfigError::InvalidAt {
+            path: path.to_path_buf(),
+            line,
+            message,
+        },
+        None => ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        },
     })?;
     Ok(config)
+}
+
+/// The 1-based line a validation message is about. Messages start with the table they
+/// concern (`[imds] hop_limit = ...`, `[[identity]] #2 (dev): mac ...`), which is enough
+/// to find the line in the text without a span-keeping parser.
+fn locate(text: &str, message: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let header_lines = |header: &str| -> Vec<usize> {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.trim() == header)
+            .map(|(index, _)| index)
+            .collect()
+    };
+    let key_line = |from: usize, key: &str| -> Option<usize> {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take_while(|(index, line)| *index == from || !line.trim_start().starts_with("[["))
+            .find(|(_, line)| {
+                line.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map(|(index, _)| index)
+    };
+    let numbered = |prefix: &str, header: &str| -> Option<(usize, &str)> {
+        let rest = message.strip_prefix(prefix)?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let index: usize = digits.parse().ok()?;
+        let start = *header_lines(header).get(index.checked_sub(1)?)?;
+        Some((start, rest))
+    };
+    let found = if let Some((start, rest)) = numbered("[[identity]] #", "[[identity]]") {
+        let field = rest
+            .split_once(": ")
+            .and_then(|(_, detail)| detail.split_whitespace().next())
+            .unwrap_or("");
+        key_line(start, field).or(Some(start))
+    } else if let Some((start, _)) = numbered("[[fault]] #", "[[fault]]") {
+        Some(start)
+    } else if let Some(rest) = message.strip_prefix("[imds] ") {
+        let key = rest.split_whitespace().next().unwrap_or("");
+        let start = *header_lines("[imds]").first()?;
+        key_line(start, key).or(Some(start))
+    } else if message.starts_with("active_identity") {
+        key_line(0, "active_identity")
+    } else {
+        None
+    };
+    found.map(|index| index + 1)
 }
 
 /// Reads the file at `path`, creating it from the commented sample when it does not exist.
@@ -273,6 +333,20 @@ mod tests {
         let config = parse(Path::new("sample"), super::super::sample::SAMPLE_CONFIG).unwrap();
         assert!(config.active().is_some());
         assert!(config.identities.len() >= 2);
+    }
+
+    #[test]
+    fn validation_errors_name_the_line() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let text = sample.replacen("mac = \"0a:1b:2c:3d:4e:5f\"", "mac = \"nope\"", 1);
+        let expected = text.lines().position(|l| l == "mac = \"nope\"").unwrap() + 1;
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{expected}: ")), "{err}");
+
+        let text = sample.replacen("hop_limit = 2", "hop_limit = 0", 1);
+        let expected = text.lines().position(|l| l == "hop_limit = 0").unwrap() + 1;
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{expected}: ")), "{err}");
     }
 
     #[test]

@@ -36,4 +36,10 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error("{}:{line}: {message}", path.display())]
+    InvalidAt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 }

@@ -89,7 +89,8 @@ impl CredentialResolver {
                 })
             }
             ProfileCredentials::Process(command) => {
-                self.credentials_of_command(&command, PROFILE_PROCESS_TIMEOUT).await
+                self.credentials_of_command(&command, PROFILE_PROCESS_TIMEOUT)
+                    .await
             }
         }
     }
