@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
 # Load benchmark of `imds-spoof serve` against the ceiling of a bare axum server.
 #
-#   bash scripts/bench-serve.sh [--duration SECONDS] [--threads N] [--connections N]
-#                               [--no-pin] [--no-build]
+#   bash scripts/bench-serve.sh [--duration SECONDS] [--rounds N] [--threads N]
+#                               [--connections N] [--no-pin] [--no-build]
 #
-# Measures with wrk (Debian package `wrk`), same parameters for every row:
+# Measures with wrk (Debian package `wrk`), the same parameters for every row:
 #   hello        examples/bench_hello.rs: plain axum::serve, GET / -> "hello"
 #   leaf v1      GET /latest/meta-data/instance-id
 #   leaf v2      the same with an X-aws-ec2-metadata-token obtained first (PUT /latest/api/token)
-#   creds (cmd)  GET /latest/meta-data/iam/security-credentials/ROLE, the role's source is
+#   creds cmd    GET /latest/meta-data/iam/security-credentials/ROLE, the role's source is
 #                "command" (a sh script printing credential_process JSON expiring in 1 h),
 #                so after the first request every answer comes from the credentials cache
-# Each imds-spoof row runs twice: with the default log filter (one log line per request on
-# stderr, what `serve` does out of the box) and quiet (IMDS_SPOOF_LOG=warn).
-# Targets (the issue): leaf v1 >= 70 % of hello; creds >= 90 % of leaf v1 (both default logging).
+# The imds-spoof rows run against two servers: one with the default log filter (a log line
+# per request on stderr, what `serve` does out of the box) and one quiet
+# (IMDS_SPOOF_LOG=warn). Targets (the issue), on the default server:
+#   leaf v1 >= 70 % of hello, creds cmd >= 90 % of leaf v1.
 #
+# All servers run at once; each round measures every row once, in turn, and the table shows
+# each row's median round, so background load drifting during the run hits every row alike.
 # Pinning (default when there are 2+ cores): servers on cpu0, wrk on cpu1, so the load
-# generator never steals the server's core; the servers then see one core and tokio
-# starts one worker, the same for both. --no-pin lets the kernel schedule everything.
-# Server stderr goes to a file (truncated after each run): a real write per log line,
-# cheaper than a terminal. "srv cpu" is the server's CPU use during the run (100 % = one
-# core); "req/cpu-s" is requests per second of server CPU, which does not depend on
-# whether wrk or the server was the bottleneck.
+# generator never steals the server's core; the servers then see one core and tokio starts
+# one worker, the same for all of them. --no-pin lets the kernel schedule everything.
+# Server stderr goes to a file (truncated after each run): a real write per log line.
+# "srv cpu" is the server's CPU use during the run (100 % = one core; below that, the server
+# was not the bottleneck or lost its core to other programs); "req/cpu-s" is requests per
+# second of server CPU, which depends less on who the bottleneck was.
 # Exit status: 0 when every run succeeded (whatever PASS/FAIL says), 1 on a broken run.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DURATION=10
+ROUNDS=3
 THREADS=2
 CONNECTIONS=32
 PIN=1
@@ -38,6 +42,7 @@ usage() { sed -n '3,4p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION="${2:?}"; shift 2 ;;
+    --rounds) ROUNDS="${2:?}"; shift 2 ;;
     --threads) THREADS="${2:?}"; shift 2 ;;
     --connections) CONNECTIONS="${2:?}"; shift 2 ;;
     --no-pin) PIN=0; shift ;;
@@ -46,7 +51,9 @@ while [ $# -gt 0 ]; do
     *) echo "bench-serve: unknown argument $1" >&2; usage ;;
   esac
 done
-[[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -gt 0 ]] || { echo "bench-serve: --duration wants whole seconds" >&2; exit 2; }
+for n in "$DURATION" "$ROUNDS" "$THREADS" "$CONNECTIONS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench-serve: '$n' is not a positive whole number" >&2; exit 2; }
+done
 
 log() { printf 'bench-serve: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -61,9 +68,11 @@ fi
 if [ "$PIN" = 1 ]; then
   SERVER_CPU=(taskset -c 0)
   LOAD_CPU=(taskset -c 1)
+  PINNING="server cpu0, wrk cpu1"
 else
   SERVER_CPU=()
   LOAD_CPU=()
+  PINNING="none"
 fi
 
 BIN_DIR="${CARGO_TARGET_DIR:-$REPO/target}/release"
@@ -76,19 +85,20 @@ HELLO="$BIN_DIR/examples/bench_hello"
 [ -x "$IMDS" ] && [ -x "$HELLO" ] || die "missing $IMDS or $HELLO (build them or drop --no-build)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/imds-spoof-bench.XXXXXX")"
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
 }
-cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ROLE="bench-role"
+INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
 # The credentials command counts its runs, so we can check the cache served the rest.
 cat >"$WORK/creds.sh" <<EOF
 #!/bin/sh
@@ -101,7 +111,7 @@ active_identity = "bench"
 
 [[identity]]
 name = "bench"
-instance_id = "i-0b1e2c3d4e5f6a7b8"
+instance_id = "$INSTANCE_ID"
 instance_type = "m5.large"
 ami_id = "ami-0b1e2c3d4e5f6a7b8"
 account_id = "123456789012"
@@ -117,12 +127,13 @@ command = "sh $WORK/creds.sh"
 EOF
 
 # start_server NAME CMD...: runs CMD (stdout to a file, stderr appended to $WORK/NAME.log),
-# waits for its "serving on http://ADDR" line and sets SERVER_PID and ADDR.
+# waits for its "serving on http://ADDR" line; sets ADDR and SERVER_PID.
 start_server() {
   local name="$1"; shift
   : >"$WORK/$name.out"
   "$@" >"$WORK/$name.out" 2>>"$WORK/$name.log" &
   SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   local i
   for i in $(seq 1 200); do
     ADDR="$(sed -n 's|.*serving on http://\([^ ]*\).*|\1|p' "$WORK/$name.out" | head -n1)"
@@ -133,22 +144,63 @@ start_server() {
   die "$name did not report its address"
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-CLK_TCK="$(getconf CLK_TCK)"
+# Checks that a serve instance answers what the rows measure; prints a session token.
+check_serve() {
+  local base="$1" token
+  [ "$(curl -sf "$base/latest/meta-data/instance-id")" = "$INSTANCE_ID" ] || die "serve: wrong instance-id"
+  token="$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$base/latest/api/token")"
+  [ -n "$token" ] || die "serve: no session token"
+  curl -sf -H "X-aws-ec2-metadata-token: $token" "$base/latest/meta-data/instance-id" >/dev/null \
+    || die "serve: the session token is refused"
+  curl -sf "$base/latest/meta-data/iam/security-credentials/$ROLE" \
+    | grep -q '"AccessKeyId" : "ASIABENCHEXAMPLE0001"' \
+    || die "serve: the credentials command's keys are not served"
+  echo "$token"
+}
 
-# run_wrk LABEL URL [HEADER]: a short warm-up, then the measured run; appends a row.
-ROWS=()
-declare -A RPS P99 CPU REQS
-run_wrk() {
-  local label="$1" url="$2" header="${3:-}"
+start_server hello "${SERVER_CPU[@]}" "$HELLO" 0
+HELLO_PID="$SERVER_PID"; HELLO_URL="http://$ADDR"
+[ "$(curl -sf "$HELLO_URL/")" = "hello" ] || die "bench_hello does not answer hello"
+
+start_server serve-default env -u IMDS_SPOOF_LOG -u RUST_LOG "${SERVER_CPU[@]}" \
+  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
+DEFAULT_PID="$SERVER_PID"; DEFAULT_URL="http://$ADDR"
+DEFAULT_TOKEN="$(check_serve "$DEFAULT_URL")"
+
+start_server serve-quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
+  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
+QUIET_PID="$SERVER_PID"; QUIET_URL="http://$ADDR"
+QUIET_TOKEN="$(check_serve "$QUIET_URL")"
+
+LEAF="/latest/meta-data/instance-id"
+CREDS="/latest/meta-data/iam/security-credentials/$ROLE"
+# label|server pid|log name|url|header
+ROWS=(
+  "hello|$HELLO_PID|hello|$HELLO_URL/|"
+  "leaf v1|$DEFAULT_PID|serve-default|$DEFAULT_URL$LEAF|"
+  "leaf v2|$DEFAULT_PID|serve-default|$DEFAULT_URL$LEAF|X-aws-ec2-metadata-token: $DEFAULT_TOKEN"
+  "creds cmd|$DEFAULT_PID|serve-default|$DEFAULT_URL$CREDS|"
+  "leaf v1 quiet|$QUIET_PID|serve-quiet|$QUIET_URL$LEAF|"
+  "leaf v2 quiet|$QUIET_PID|serve-quiet|$QUIET_URL$LEAF|X-aws-ec2-metadata-token: $QUIET_TOKEN"
+  "creds cmd quiet|$QUIET_PID|serve-quiet|$QUIET_URL$CREDS|"
+)
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+CLK_TCK="$(getconf CLK_TCK)"
+declare -A RESULTS LOG_LINES REQUESTS
+# measure ROUND ROW: a 2 s warm-up, then the measured run; stores "rps p99ms cpu% other%".
+measure() {
+  local round="$1" row="$2" label pid logname url header
+  IFS='|' read -r label pid logname url header <<<"$row"
   local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
   [ -n "$header" ] && args+=(-H "$header")
   "${LOAD_CPU[@]}" wrk "${args[@]}" -d2s "$url" >/dev/null
-  local before after out
-  before="$(cpu_ticks "$SERVER_PID")"
+  local srv0 busy0 srv1 busy1 wrk_pid out
+  srv0="$(cpu_ticks "$pid")"; busy0="$(busy_ticks)"
   out="$("${LOAD_CPU[@]}" wrk "${args[@]}" -d"${DURATION}s" "$url")"
-  after="$(cpu_ticks "$SERVER_PID")"
-  echo "$out" >"$WORK/wrk-$label.txt"
+  srv1="$(cpu_ticks "$pid")"; busy1="$(busy_ticks)"
+  echo "$out" >"$WORK/wrk-$label-$round.txt"
   if grep -q 'Non-2xx or 3xx' <<<"$out"; then
     echo "$out" >&2
     die "$label: the server answered errors under load"
@@ -159,86 +211,77 @@ run_wrk() {
   # wrk prints the percentile with its own unit (us, ms, s); normalise to ms.
   p99="$(awk '$1 == "99%" {v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
           f = (u == "us") ? 0.001 : (u == "s") ? 1000 : 1; printf "%.2f", v * f}' <<<"$out")"
-  [ -n "$rps" ] && [ -n "$p99" ] || { echo "$out" >&2; die "$label: cannot read wrk's output"; }
-  RPS[$label]="$rps"
-  P99[$label]="$p99"
-  CPU[$label]="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v d="$DURATION" \
-    'BEGIN {printf "%.0f", 100 * t / hz / d}')"
-  REQS[$label]="$total"
-  ROWS+=("$label")
-  log "$label: $rps req/s, p99 ${p99} ms, server cpu ${CPU[$label]} %"
+  [ -n "$rps" ] && [ -n "$p99" ] && [ -n "$total" ] || { echo "$out" >&2; die "$label: cannot read wrk's output"; }
+  # "other": CPU used on the machine by anything but this server, beyond wrk's one core.
+  local cpu other
+  cpu="$(awk -v t=$((srv1 - srv0)) -v hz="$CLK_TCK" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * t / hz / d}')"
+  other="$(awk -v b=$((busy1 - busy0)) -v s=$((srv1 - srv0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {o = 100 * (b - s) / hz / d - 100; printf "%.0f", (o < 0) ? 0 : o}')"
+  RESULTS["$label|$round"]="$rps $p99 $cpu $other"
+  REQUESTS[$logname]=$(( ${REQUESTS[$logname]:-0} + total ))
+  local lines
+  lines="$(grep -c 'imds_spoof::requests' "$WORK/$logname.log" || true)"
+  LOG_LINES[$logname]=$(( ${LOG_LINES[$logname]:-0} + lines ))
+  : >"$WORK/$logname.log"
+  log "round $round, $label: $rps req/s, p99 ${p99} ms, server cpu ${cpu} %, other load ${other} %"
 }
 
-log "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency; pinned: $([ "$PIN" = 1 ] && echo 'server cpu0, wrk cpu1' || echo no)"
-
-start_server hello "${SERVER_CPU[@]}" "$HELLO" 0
-[ "$(curl -sf "http://$ADDR/")" = "hello" ] || die "bench_hello does not answer hello"
-run_wrk "hello" "http://$ADDR/"
-stop_server
-
-LEAF="/latest/meta-data/instance-id"
-CREDS="/latest/meta-data/iam/security-credentials/$ROLE"
-for mode in default quiet; do
-  if [ "$mode" = default ]; then
-    start_server "serve-$mode" env -u IMDS_SPOOF_LOG -u RUST_LOG "${SERVER_CPU[@]}" \
-      "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
-    suffix=""
-  else
-    start_server "serve-$mode" env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
-      "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
-    suffix=" quiet"
-  fi
-  base="http://$ADDR"
-  [ "$(curl -sf "$base$LEAF")" = "i-0b1e2c3d4e5f6a7b8" ] || die "serve: wrong instance-id"
-  token="$(curl -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$base/latest/api/token")"
-  [ -n "$token" ] || die "serve: no session token"
-  curl -sf -H "X-aws-ec2-metadata-token: $token" "$base$LEAF" >/dev/null || die "serve: token refused"
-  curl -sf "$base$CREDS" | grep -q '"AccessKeyId" : "ASIABENCHEXAMPLE0001"' \
-    || die "serve: the credentials command's keys are not served"
-  : >"$WORK/serve-$mode.log"
-
-  run_wrk "leaf v1$suffix" "$base$LEAF"
-  lines_v1="$(wc -l <"$WORK/serve-$mode.log")"
-  : >"$WORK/serve-$mode.log"
-  run_wrk "leaf v2$suffix" "$base$LEAF" "X-aws-ec2-metadata-token: $token"
-  : >"$WORK/serve-$mode.log"
-  run_wrk "creds cmd$suffix" "$base$CREDS"
-  : >"$WORK/serve-$mode.log"
-  stop_server
-
-  # Logging must be what the mode says, or the comparison means nothing.
-  if [ "$mode" = default ]; then
-    [ "$lines_v1" -ge "${REQS["leaf v1"]}" ] \
-      || die "default mode logged $lines_v1 lines for ${REQS["leaf v1"]} requests"
-  else
-    [ "$lines_v1" -eq 0 ] || die "quiet mode still logged $lines_v1 lines"
-  fi
+log "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, $ROUNDS rounds; pinning: $PINNING"
+for round in $(seq 1 "$ROUNDS"); do
+  for row in "${ROWS[@]}"; do
+    measure "$round" "$row"
+  done
 done
-runs="$(wc -l <"$WORK/creds-runs")"
-[ "$runs" -eq 2 ] || die "the credentials command ran $runs times for 2 servers: not served from cache"
 
+# The default server must have logged every request and the quiet one none, or the
+# comparison means nothing; the command must have run once per server (cache hits after).
+[ "${LOG_LINES[serve-default]}" -ge "${REQUESTS[serve-default]}" ] \
+  || die "the default server logged ${LOG_LINES[serve-default]} lines for ${REQUESTS[serve-default]} requests"
+[ "${LOG_LINES[serve-quiet]}" -eq 0 ] || die "the quiet server logged ${LOG_LINES[serve-quiet]} request lines"
+runs="$(wc -l <"$WORK/creds-runs")"
+[ "$runs" -eq 2 ] || die "the credentials command ran $runs times for 2 servers: not served from its cache"
+
+# median LABEL FIELD: the FIELD (1 rps, 2 p99, 3 cpu, 4 other) of LABEL's median-rps round.
+median_round() {
+  local label="$1" round
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "${RESULTS["$label|$round"]%% *} $round"
+  done | sort -g | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}'
+}
+field() {
+  local label="$1" n="$2" round
+  round="$(median_round "$label")"
+  awk -v n="$n" '{print $n}' <<<"${RESULTS["$label|$round"]}"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", 100 * a / b}'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN {print (r >= t) ? "PASS" : "FAIL"}'; }
 
 echo
 echo "imds-spoof serve load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "machine: $CORES cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(uname -r)"
-echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after a 2 s warm-up);" \
-  "pinned: $([ "$PIN" = 1 ] && echo 'server cpu0, wrk cpu1' || echo no)"
+echo "machine: $CORES cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
+echo "load: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after a 2 s warm-up;" \
+  "median of $ROUNDS rounds; pinning: $PINNING"
 echo
-printf '%-18s %12s %10s %9s %11s\n' "path" "req/s" "p99 ms" "srv cpu" "req/cpu-s"
-for label in "${ROWS[@]}"; do
-  per_cpu="$(awk -v r="${RPS[$label]}" -v c="${CPU[$label]}" 'BEGIN {printf "%.0f", (c > 0) ? r * 100 / c : 0}')"
-  printf '%-18s %12s %10s %8s%% %11s\n' "$label" "${RPS[$label]}" "${P99[$label]}" "${CPU[$label]}" "$per_cpu"
+printf '%-16s %10s %8s %8s %10s %8s   %s\n' "row" "req/s" "p99 ms" "srv cpu" "req/cpu-s" "other" "req/s of every round"
+for row in "${ROWS[@]}"; do
+  label="${row%%|*}"
+  rps="$(field "$label" 1)"; cpu="$(field "$label" 3)"
+  per_cpu="$(awk -v r="$rps" -v c="$cpu" 'BEGIN {printf "%.0f", (c > 0) ? r * 100 / c : 0}')"
+  all="$(for round in $(seq 1 "$ROUNDS"); do printf '%s ' "${RESULTS["$label|$round"]%% *}"; done)"
+  printf '%-16s %10s %8s %7s%% %10s %7s%%   %s\n' "$label" "$rps" "$(field "$label" 2)" "$cpu" \
+    "$per_cpu" "$(field "$label" 4)" "$all"
 done
 echo
+hello="$(field hello 1)"
 for suffix in "" " quiet"; do
-  v1="$(ratio "${RPS["leaf v1$suffix"]}" "${RPS[hello]}")"
-  v2="$(ratio "${RPS["leaf v2$suffix"]}" "${RPS[hello]}")"
-  cr="$(ratio "${RPS["creds cmd$suffix"]}" "${RPS["leaf v1$suffix"]}")"
+  v1="$(field "leaf v1$suffix" 1)"
   name="${suffix:- default}"; name="${name# }"
-  printf '%-8s leaf v1 / hello   %6s %%  (target >= %d %%)  %s\n' "$name" "$v1" "$LEAF_TARGET" "$(verdict "$v1" "$LEAF_TARGET")"
-  printf '%-8s leaf v2 / hello   %6s %%  (target >= %d %%)  %s\n' "$name" "$v2" "$LEAF_TARGET" "$(verdict "$v2" "$LEAF_TARGET")"
-  printf '%-8s creds / leaf v1   %6s %%  (target >= %d %%)  %s\n' "$name" "$cr" "$CREDS_TARGET" "$(verdict "$cr" "$CREDS_TARGET")"
+  r1="$(ratio "$v1" "$hello")"
+  r2="$(ratio "$(field "leaf v2$suffix" 1)" "$hello")"
+  rc="$(ratio "$(field "creds cmd$suffix" 1)" "$v1")"
+  printf '%-8s leaf v1 / hello   %6s %%  (target >= %d %%)  %s\n' "$name" "$r1" "$LEAF_TARGET" "$(verdict "$r1" "$LEAF_TARGET")"
+  printf '%-8s leaf v2 / hello   %6s %%  (target >= %d %%)  %s\n' "$name" "$r2" "$LEAF_TARGET" "$(verdict "$r2" "$LEAF_TARGET")"
+  printf '%-8s creds / leaf v1   %6s %%  (target >= %d %%)  %s\n' "$name" "$rc" "$CREDS_TARGET" "$(verdict "$rc" "$CREDS_TARGET")"
 done
-echo "(the issue's targets are the 'default' lines: what a user gets out of the box)"
+echo "(the issue's targets apply to the 'default' lines: what a user gets out of the box;"
+echo " 'other' above 10 % means other programs competed for the CPUs and the figures are noisy)"

@@ -30,11 +30,10 @@ walk() {
   while IFS= read -r entry; do
     [ -z "$entry" ] && continue
     entry=${entry%%=*}
-    case "$1$entry" in
-      */) walk "$1$entry" ;;
-      */public-keys/*) walk "$1$entry/" ;;
-      *) echo "$(get "$1$entry") $1$entry" ;;
-    esac
+    if [[ $1 == */public-keys/ ]]; then walk "$1$entry/"
+    elif [[ $entry == */ ]]; then walk "$1$entry"
+    else echo "$(get "$1$entry") $1$entry"
+    fi
   done <<< "$body"
 }
 walk /latest/meta-data/
@@ -66,8 +65,12 @@ fn up_down_status_against_the_real_engine() {
 
     let log = dir.path().join("requests.jsonl");
     let log_arg = log.to_string_lossy().to_string();
-    let up = Up::start(&config, &["--log-requests", &log_arg], &dir.path().join("up1.err"))
-        .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
+    let up = Up::start(
+        &config,
+        &["--log-requests", &log_arg],
+        &dir.path().join("up1.err"),
+    )
+    .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
     assert_eq!(up.ready["broker"], format!("169.254.0.1:{port}"));
     let status = imds_spoof(&config, &["status"], &[]);
     assert!(status.status.success(), "{}", text(&status));
@@ -78,6 +81,7 @@ fn up_down_status_against_the_real_engine() {
     );
 
     walk_with_curl(&mounts, &log, &up);
+    only_the_proxy_reaches_the_broker(&mounts, port, &log);
     identity_label_picks_worker(&mounts, &log);
     if let (Some(python), Some(_)) = (&python, &venv) {
         botocore_without_env(python, &mounts);
@@ -89,39 +93,81 @@ fn up_down_status_against_the_real_engine() {
 
     // kill -9: the proxy stays behind; the next `up` clears it and works.
     up.kill9();
-    assert!(!leftovers().0.is_empty(), "the killed run's proxy should remain");
+    assert!(
+        !leftovers().0.is_empty(),
+        "the killed run's proxy should remain"
+    );
     let up = Up::start(&config, &[], &dir.path().join("up2.err"))
         .unwrap_or_else(|(err, code)| panic!("up after kill -9 failed ({code}): {err}"));
-    assert!(up.stderr().contains("removing the proxy left by run"), "{}", up.stderr());
+    assert!(
+        up.stderr().contains("removing the proxy left by run"),
+        "{}",
+        up.stderr()
+    );
     let probe = run_client(
         "imds-spoof-test-after-kill",
         &[],
         &mounts,
-        &["curl", "-s", "http://169.254.169.254/latest/meta-data/instance-id"],
+        &[
+            "curl",
+            "-s",
+            "http://169.254.169.254/latest/meta-data/instance-id",
+        ],
     );
-    assert_eq!(String::from_utf8_lossy(&probe.stdout), DEFAULT_INSTANCE, "{}", text(&probe));
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout),
+        DEFAULT_INSTANCE,
+        "{}",
+        text(&probe)
+    );
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
     let (containers, _) = leftovers();
-    assert!(containers.is_empty(), "SIGTERM leaves the proxy: {containers}");
+    assert!(
+        containers.is_empty(),
+        "SIGTERM leaves the proxy: {containers}"
+    );
 
     let down = imds_spoof(&config, &["down"], &[]);
     assert!(down.status.success(), "{}", text(&down));
-    assert_eq!(leftovers(), (String::new(), String::new()), "down leaves objects");
+    assert_eq!(
+        leftovers(),
+        (String::new(), String::new()),
+        "down leaves objects"
+    );
 }
 
 /// Failures that must exit non-zero with a message that says what to do.
 fn errors_before_up(config: &Path, dir: &Path) {
-    let out = imds_spoof(config, &["up"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    let out = imds_spoof(
+        config,
+        &["up"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Docker is not running"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Docker is not running"),
+        "{}",
+        text(&out)
+    );
     let nowhere = format!("tcp://127.0.0.1:{}", free_port());
     let out = imds_spoof(config, &["up"], &[("DOCKER_HOST", &nowhere)]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("connection refused"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connection refused"),
+        "{}",
+        text(&out)
+    );
+
+    permission_denied_as_nobody(dir);
 
     // Another network on the subnet: named in the message.
     let made = docker(&[
-        "network", "create", "--subnet", "169.254.0.0/16", "--label", TEST_LABEL,
+        "network",
+        "create",
+        "--subnet",
+        "169.254.0.0/16",
+        "--label",
+        TEST_LABEL,
         "imds-spoof-test-other",
     ]);
     assert!(made.status.success(), "{}", text(&made));
@@ -129,7 +175,10 @@ fn errors_before_up(config: &Path, dir: &Path) {
     docker(&["network", "rm", "imds-spoof-test-other"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("\"imds-spoof-test-other\"") && err.contains("docker network rm"), "{err}");
+    assert!(
+        err.contains("\"imds-spoof-test-other\"") && err.contains("docker network rm"),
+        "{err}"
+    );
 
     // The broker port taken by another program.
     let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
@@ -137,18 +186,73 @@ fn errors_before_up(config: &Path, dir: &Path) {
     let other = dir.join("port-taken.toml");
     std::fs::copy(config, &other).expect("copy config");
     let current = std::fs::read_to_string(config).expect("read");
-    let port_line = current.lines().find(|l| l.starts_with("port = ")).expect("port line");
+    let port_line = current
+        .lines()
+        .find(|l| l.starts_with("port = "))
+        .expect("port line");
     edit_config(&other, port_line, &format!("port = {taken_port}"));
     let out = imds_spoof(&other, &["up"], &[]);
     drop(taken);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("port {taken_port} is taken")), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("port {taken_port} is taken")),
+        "{}",
+        text(&out)
+    );
 
     // An image that is not there and cannot be pulled: the offline script is named.
-    let out = imds_spoof(config, &["up", "--proxy-image", "imds-spoof/missing-image:1"], &[]);
+    let out = imds_spoof(
+        config,
+        &["up", "--proxy-image", "imds-spoof/missing-image:1"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("scripts/offline-images.sh"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("scripts/offline-images.sh"),
+        "{}",
+        text(&out)
+    );
     assert!(leftovers().0.is_empty(), "failed starts leave no proxy");
+}
+
+/// As root, run the binary as `nobody`, who may not open the socket (root always may).
+fn permission_denied_as_nobody(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let runuser = std::path::Path::new("/usr/sbin/runuser").exists()
+        || std::path::Path::new("/sbin/runuser").exists();
+    let over_tcp =
+        std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://"));
+    if !root || !runuser || over_tcp {
+        eprintln!("permission check skipped: needs root, runuser and a unix socket");
+        return;
+    }
+    let shared = dir.join("nobody");
+    std::fs::create_dir_all(&shared).expect("dir");
+    let binary = shared.join("imds-spoof");
+    std::fs::copy(docker_support::binary(), &binary).expect("copy binary");
+    for (path, mode) in [
+        (dir, 0o755),
+        (shared.as_path(), 0o777),
+        (binary.as_path(), 0o755),
+    ] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let out = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&binary)
+        .arg("--config")
+        .arg(shared.join("config.toml"))
+        .arg("up")
+        .output()
+        .expect("runuser");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("permission denied on the Docker socket"),
+        "{}",
+        text(&out)
+    );
 }
 
 fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
@@ -156,15 +260,36 @@ fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
     let out = run_client(name, &[], mounts, &["bash", "-c", WALK]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let fetched: Vec<&str> = stdout.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
+    let fetched: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
     let failed: Vec<&&str> = fetched.iter().filter(|l| !l.starts_with("200 ")).collect();
     assert!(failed.is_empty(), "non-200 answers: {failed:?}\n{stdout}");
-    assert!(fetched.len() >= 40, "walked only {} paths:\n{stdout}", fetched.len());
-    for path in ["/latest/meta-data/iam/info", "/latest/dynamic/instance-identity/document", "/latest/meta-data/placement/region"] {
-        assert!(stdout.contains(&format!("200 {path}")), "{path} not walked:\n{stdout}");
+    assert!(
+        fetched.len() >= 40,
+        "walked only {} paths:\n{stdout}",
+        fetched.len()
+    );
+    for path in [
+        "/latest/meta-data/iam/info",
+        "/latest/dynamic/instance-identity/document",
+        "/latest/meta-data/placement/region",
+    ] {
+        assert!(
+            stdout.contains(&format!("200 {path}")),
+            "{path} not walked:\n{stdout}"
+        );
     }
-    assert!(stdout.contains(&format!("instance-id={DEFAULT_INSTANCE}")), "{stdout}");
-    assert!(stdout.contains("\"AccessKeyId\":\"ASIAIMDSSPOOFEXAMPLE\"") && stdout.contains("\"Code\":\"Success\""), "{stdout}");
+    assert!(
+        stdout.contains(&format!("instance-id={DEFAULT_INSTANCE}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"AccessKeyId\":\"ASIAIMDSSPOOFEXAMPLE\"")
+            && stdout.contains("\"Code\":\"Success\""),
+        "{stdout}"
+    );
 
     // The broker knew the caller's container, in the request log and in up's JSON lines.
     let records = wait_for_record(log, |r| r["path"] == "/latest/meta-data/instance-id");
@@ -175,7 +300,31 @@ fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find(|l| l["target"] == "imds_spoof::requests" && l["fields"]["container"] == name);
-    assert!(line.is_some(), "no request line naming {name} in up's output:\n{stderr}");
+    assert!(
+        line.is_some(),
+        "no request line naming {name} in up's output:\n{stderr}"
+    );
+}
+
+/// A container calling the broker directly gets 403, secret guessed or not; a caller header
+/// sent through the proxy is overwritten by nginx, so the record shows the real address.
+fn only_the_proxy_reaches_the_broker(mounts: &[String], port: u16, log: &Path) {
+    let name = "imds-spoof-test-forger";
+    let script = format!(
+        "curl -s -o /dev/null -w '%{{http_code}} ' http://169.254.0.1:{port}/latest/meta-data/; \
+         curl -s -o /dev/null -w '%{{http_code}} ' -H 'X-Imds-Spoof-Secret: guess' -H 'X-Imds-Spoof-Caller: 169.254.9.9' http://169.254.0.1:{port}/latest/meta-data/; \
+         curl -s -o /dev/null -w '%{{http_code}}' -H 'X-Imds-Spoof-Caller: 169.254.9.9' http://169.254.169.254/2021-07-15/meta-data/ami-id"
+    );
+    let out = run_client(name, &[], mounts, &["bash", "-c", &script]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "403 403 200",
+        "{}",
+        text(&out)
+    );
+    let record = wait_for_record(log, |r| r["path"] == "/2021-07-15/meta-data/ami-id");
+    assert_eq!(record["caller_container"], name, "{record}");
+    assert_ne!(record["caller_ip"], "169.254.9.9", "{record}");
 }
 
 fn identity_label_picks_worker(mounts: &[String], log: &Path) {
@@ -184,9 +333,18 @@ fn identity_label_picks_worker(mounts: &[String], log: &Path) {
         name,
         &["imds-spoof.identity=worker"],
         mounts,
-        &["curl", "-s", "http://169.254.169.254/latest/meta-data/instance-id"],
+        &[
+            "curl",
+            "-s",
+            "http://169.254.169.254/latest/meta-data/instance-id",
+        ],
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), WORKER_INSTANCE, "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        WORKER_INSTANCE,
+        "{}",
+        text(&out)
+    );
     let record = wait_for_record(log, |r| r["caller_container"] == name);
     assert_eq!(record["identity"], "worker", "{record}");
 }
@@ -198,31 +356,56 @@ fn botocore_without_env(python: &Path, mounts: &[String]) {
         &[],
         mounts,
         &[
-            &python, "/clients/botocore_check.py",
-            "--expect-access-key", "ASIAIMDSSPOOFEXAMPLE",
-            "--expect-secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "--expect-token", "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
-            "--expect-region", "us-east-1",
-            "--expect-role", "imds-spoof-dev-role",
-            "--expect-imds-version", "2",
+            &python,
+            "/clients/botocore_check.py",
+            "--expect-access-key",
+            "ASIAIMDSSPOOFEXAMPLE",
+            "--expect-secret",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "--expect-token",
+            "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
+            "--expect-region",
+            "us-east-1",
+            "--expect-role",
+            "imds-spoof-dev-role",
+            "--expect-imds-version",
+            "2",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
-    assert_eq!(report["endpoint"], serde_json::Value::Null, "no endpoint env var was set");
+    assert_eq!(
+        report["endpoint"],
+        serde_json::Value::Null,
+        "no endpoint env var was set"
+    );
     assert_eq!(report["fetcher_base_url"], "http://169.254.169.254/");
 }
 
 fn tokens_required(config: &Path, mounts: &[String]) {
     edit_config(config, "tokens = \"optional\"", "tokens = \"required\"");
-    wait_until("v1 refused after the edit", || host_get("/latest/meta-data/instance-id") == Some(401));
+    wait_until("v1 refused after the edit", || {
+        host_get("/latest/meta-data/instance-id") == Some(401)
+    });
     let script = "curl -s -o /dev/null -w '%{http_code} ' http://169.254.169.254/latest/meta-data/instance-id; \
         T=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token); \
         curl -s -o /dev/null -w '%{http_code}' -H \"X-aws-ec2-metadata-token: $T\" http://169.254.169.254/latest/meta-data/instance-id";
-    let out = run_client("imds-spoof-test-required", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "401 200", "{}", text(&out));
+    let out = run_client(
+        "imds-spoof-test-required",
+        &[],
+        mounts,
+        &["bash", "-c", script],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "401 200",
+        "{}",
+        text(&out)
+    );
     edit_config(config, "tokens = \"required\"", "tokens = \"optional\"");
-    wait_until("v1 served again", || host_get("/latest/meta-data/instance-id") == Some(200));
+    wait_until("v1 served again", || {
+        host_get("/latest/meta-data/instance-id") == Some(200)
+    });
 }
 
 fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
@@ -232,7 +415,12 @@ fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token; echo \"put=$?\"; \
         curl -s http://169.254.169.254/latest/meta-data/instance-id";
     let out = run_client("imds-spoof-test-hop1", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("put=28\n{DEFAULT_INSTANCE}"), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("put=28\n{DEFAULT_INSTANCE}"),
+        "{}",
+        text(&out)
+    );
     if let Some(python) = python {
         let python = python.to_string_lossy();
         let started = Instant::now();
@@ -241,30 +429,58 @@ fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
             &[],
             mounts,
             &[
-                &python, "/clients/botocore_check.py",
-                "--expect-access-key", "ASIAIMDSSPOOFEXAMPLE",
-                "--expect-secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "--expect-token", "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
-                "--expect-region", "us-east-1",
-                "--expect-imds-version", "1",
+                &python,
+                "/clients/botocore_check.py",
+                "--expect-access-key",
+                "ASIAIMDSSPOOFEXAMPLE",
+                "--expect-secret",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "--expect-token",
+                "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
+                "--expect-region",
+                "us-east-1",
+                "--expect-imds-version",
+                "1",
             ],
         );
-        assert!(out.status.success(), "botocore falls back to v1: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "botocore falls back to v1: {}",
+            text(&out)
+        );
         // Its one-second token timeout is what makes the fallback slow.
-        assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
         let out = run_client(
             "imds-spoof-test-hop1-v1-disabled",
             &[],
             mounts,
-            &[&python, "/clients/botocore_check.py", "--v1-disabled", "--expect-fail"],
+            &[
+                &python,
+                "/clients/botocore_check.py",
+                "--v1-disabled",
+                "--expect-fail",
+            ],
         );
-        assert!(out.status.success(), "with v1 disabled botocore gets nothing: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "with v1 disabled botocore gets nothing: {}",
+            text(&out)
+        );
     }
     edit_config(config, "hop_limit = 1", "hop_limit = 2");
     std::thread::sleep(Duration::from_millis(600));
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/api/token";
     let out = run_client("imds-spoof-test-hop2", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "{}",
+        text(&out)
+    );
 }
 
 fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
@@ -278,7 +494,16 @@ fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
 }
 
 fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
-    let mut args = vec!["run", "-d", "--name", "imds-spoof-test-app", "--label", TEST_LABEL, "--network", "imds-spoof"];
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        "imds-spoof-test-app",
+        "--label",
+        TEST_LABEL,
+        "--network",
+        "imds-spoof",
+    ];
     args.extend(mounts.iter().map(String::as_str));
     args.extend([CLIENT_IMAGE, "sleep", "300"]);
     let app = docker(&args);
@@ -286,7 +511,11 @@ fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
     let out = imds_spoof(config, &["down"], &[]);
     docker(&["rm", "-f", "imds-spoof-test-app"]);
     assert_eq!(out.status.code(), Some(10), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("imds-spoof-test-app"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("imds-spoof-test-app"),
+        "{}",
+        text(&out)
+    );
     assert!(!leftovers().0.is_empty(), "a refused down removes nothing");
 }
 
@@ -302,7 +531,11 @@ fn wait_for_record(log: &Path, want: impl Fn(&serde_json::Value) -> bool) -> ser
         {
             return record;
         }
-        assert!(Instant::now() < deadline, "no matching record in {}:\n{text}", log.display());
+        assert!(
+            Instant::now() < deadline,
+            "no matching record in {}:\n{text}",
+            log.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -323,7 +556,11 @@ fn host_get(path: &str) -> Option<u16> {
     )
     .ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = String::new();
     stream.read_to_string(&mut head).ok()?;
     head.split_whitespace().nth(1)?.parse().ok()

@@ -137,8 +137,14 @@ pub enum Effect {
     StartAll,
     StopAll,
     RefreshContainers,
-    Attach { id: String, name: String },
-    Detach { id: String, name: String },
+    Attach {
+        id: String,
+        name: String,
+    },
+    Detach {
+        id: String,
+        name: String,
+    },
     /// Drop cached command credentials so the next request runs the source again.
     ForgetCachedCredentials,
 }

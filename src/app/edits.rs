@@ -79,9 +79,16 @@ pub fn apply_diff(target: &mut dyn TableLike, old: &toml::Table, new: &toml::Tab
             Some(toml::Value::Table(new_table)) => {
                 let empty = toml::Table::new();
                 let old_table = before.and_then(|v| v.as_table()).unwrap_or(&empty);
-                match target.get_mut(key).and_then(|item| item.as_table_like_mut()) {
+                match target
+                    .get_mut(key)
+                    .and_then(|item| item.as_table_like_mut())
+                {
                     Some(sub) => apply_diff(sub, old_table, new_table),
-                    None => set(target, key, to_edit_value(&toml::Value::Table(new_table.clone()))),
+                    None => set(
+                        target,
+                        key,
+                        to_edit_value(&toml::Value::Table(new_table.clone())),
+                    ),
                 }
             }
             Some(value) => set(target, key, to_edit_value(value)),
@@ -104,7 +111,9 @@ fn set(target: &mut dyn TableLike, key: &str, value: toml_edit::Value) {
 pub fn sync_identity(doc: &mut DocumentMut, old: &Identity, new: &Identity) -> Result<(), String> {
     let table = identity_table(doc, &old.name)?;
     apply_diff(table, &fields::as_table(old), &fields::as_table(new));
-    if old.name != new.name && doc.get("active_identity").and_then(|v| v.as_str()) == Some(&old.name) {
+    if old.name != new.name
+        && doc.get("active_identity").and_then(|v| v.as_str()) == Some(&old.name)
+    {
         doc["active_identity"] = toml_edit::value(new.name.as_str());
     }
     Ok(())
@@ -115,10 +124,19 @@ pub fn set_active(doc: &mut DocumentMut, name: &str) {
 }
 
 /// Rewrites a top-level section (`[imds]`, ...) from `old` to `new`.
-pub fn sync_section<T: serde::Serialize>(doc: &mut DocumentMut, section: &str, old: &T, new: &T) -> Result<(), String> {
+pub fn sync_section<T: serde::Serialize>(
+    doc: &mut DocumentMut,
+    section: &str,
+    old: &T,
+    new: &T,
+) -> Result<(), String> {
     let old = toml::Table::try_from(old).map_err(|err| err.to_string())?;
     let new = toml::Table::try_from(new).map_err(|err| err.to_string())?;
-    if doc.get(section).and_then(|item| item.as_table_like()).is_none() {
+    if doc
+        .get(section)
+        .and_then(|item| item.as_table_like())
+        .is_none()
+    {
         doc[section] = Item::Table(toml_edit::Table::new());
     }
     let target = doc[section]
@@ -180,12 +198,18 @@ fn push_identity_table(doc: &mut DocumentMut, mut table: toml_edit::Table) -> Re
 /// Appends a new `[[identity]]` written from the model.
 pub fn add_identity(doc: &mut DocumentMut, identity: &Identity) -> Result<(), String> {
     let text = toml::to_string(identity).map_err(|err| err.to_string())?;
-    let parsed: DocumentMut = text.parse().map_err(|err: toml_edit::TomlError| err.to_string())?;
+    let parsed: DocumentMut = text
+        .parse()
+        .map_err(|err: toml_edit::TomlError| err.to_string())?;
     push_identity_table(doc, parsed.as_table().clone())
 }
 
 /// Appends a copy of the `[[identity]]` named `from` (comments included), changed to `new`.
-pub fn duplicate_identity(doc: &mut DocumentMut, from: &Identity, new: &Identity) -> Result<(), String> {
+pub fn duplicate_identity(
+    doc: &mut DocumentMut,
+    from: &Identity,
+    new: &Identity,
+) -> Result<(), String> {
     let mut table = identity_table(doc, &from.name)?.clone();
     apply_diff(&mut table, &fields::as_table(from), &fields::as_table(new));
     push_identity_table(doc, table)
@@ -264,7 +288,9 @@ fn is_empty_list(item: &Item) -> bool {
 fn append_fault(doc: &mut DocumentMut, fault: &toml::Table) -> Result<(), String> {
     match doc.get_mut("fault") {
         Some(Item::Value(toml_edit::Value::Array(items))) => {
-            if let toml_edit::Value::InlineTable(table) = to_edit_value(&toml::Value::Table(fault.clone())) {
+            if let toml_edit::Value::InlineTable(table) =
+                to_edit_value(&toml::Value::Table(fault.clone()))
+            {
                 items.push(table);
             }
             return Ok(());

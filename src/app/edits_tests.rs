@@ -29,7 +29,13 @@ fn changing_a_field_touches_only_that_line() {
         .zip(text.lines())
         .filter(|(a, b)| a != b)
         .collect();
-    assert_eq!(changed, vec![("instance_id = \"i-0123456789abcdef0\"", "instance_id = \"i-0aaaaaaaaaaaaaaa1\"")]);
+    assert_eq!(
+        changed,
+        vec![(
+            "instance_id = \"i-0123456789abcdef0\"",
+            "instance_id = \"i-0aaaaaaaaaaaaaaa1\""
+        )]
+    );
     assert_eq!(reparse(&doc).identities[0], new);
 }
 
@@ -58,7 +64,10 @@ fn new_and_copied_identities_are_whole_blocks_at_the_end() {
     assert_eq!(edited.identities[2], copy, "the copy keeps tags and role");
     assert_eq!(edited.identities[3], fresh);
     let text = doc.to_string();
-    assert!(text.starts_with(SAMPLE_CONFIG.trim_end()), "earlier text unchanged:\n{text}");
+    assert!(
+        text.starts_with(SAMPLE_CONFIG.trim_end()),
+        "earlier text unchanged:\n{text}"
+    );
     // The copy carries the comments of the role it was copied from.
     assert_eq!(text.matches("# source = \"profile\" reads").count(), 2);
 }
@@ -121,7 +130,9 @@ fn faults_are_appended_changed_and_removed() {
 
 #[test]
 fn a_missing_section_is_created() {
-    let mut doc: DocumentMut = "active_identity = \"a\"\n\n[[identity]]\nname = \"a\"\n".parse().unwrap();
+    let mut doc: DocumentMut = "active_identity = \"a\"\n\n[[identity]]\nname = \"a\"\n"
+        .parse()
+        .unwrap();
     let old = crate::config::ImdsSettings::default();
     let mut new = old.clone();
     new.hop_limit = 1;
@@ -130,4 +141,3 @@ fn a_missing_section_is_created() {
     assert_eq!(value["imds"]["hop_limit"].as_integer(), Some(1));
     assert_eq!(value["identity"][0]["name"].as_str(), Some("a"));
 }
-

@@ -48,15 +48,26 @@ impl Exchanges {
 
     /// Follows a (new) recorder, taking what it already holds.
     fn follow(&mut self, recorder: Arc<Recorder>, app: &mut App) {
-        if self.recorder.as_ref().is_some_and(|old| Arc::ptr_eq(old, &recorder)) {
+        if self
+            .recorder
+            .as_ref()
+            .is_some_and(|old| Arc::ptr_eq(old, &recorder))
+        {
             return;
+        }
+        if self.recorder.is_some() {
+            app.follow_new_recorder();
         }
         self.stream = Some(recorder.subscribe());
         catch_up(&recorder, app);
         self.recorder = Some(recorder);
     }
 
-    fn handle(&mut self, received: Result<Arc<ExchangeRecord>, broadcast::error::RecvError>, app: &mut App) {
+    fn handle(
+        &mut self,
+        received: Result<Arc<ExchangeRecord>, broadcast::error::RecvError>,
+        app: &mut App,
+    ) {
         match received {
             Ok(record) => app.handle(Event::Exchange(record)),
             // The stream dropped some: the recorder's ring still has them.
@@ -72,11 +83,28 @@ impl Exchanges {
     fn try_next(&mut self) -> Option<Result<Arc<ExchangeRecord>, broadcast::error::RecvError>> {
         match self.stream.as_mut()?.try_recv() {
             Ok(record) => Some(Ok(record)),
-            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Err(broadcast::error::RecvError::Lagged(n))),
-            Err(broadcast::error::TryRecvError::Closed) => Some(Err(broadcast::error::RecvError::Closed)),
+            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                Some(Err(broadcast::error::RecvError::Lagged(n)))
+            }
+            Err(broadcast::error::TryRecvError::Closed) => {
+                Some(Err(broadcast::error::RecvError::Closed))
+            }
             Err(broadcast::error::TryRecvError::Empty) => None,
         }
     }
+}
+
+/// The terminal went away (window closed): quit cleanly rather than die with the proxy up.
+async fn hangup() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+            hangup.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 fn catch_up(recorder: &Recorder, app: &mut App) {
@@ -95,7 +123,11 @@ fn on_session(message: FromSession, app: &mut App, exchanges: &mut Exchanges) {
     }
 }
 
-async fn drive(screen: &mut Screen, store: ConfigStore, options: RunOptions) -> Result<(), AppError> {
+async fn drive(
+    screen: &mut Screen,
+    store: ConfigStore,
+    options: RunOptions,
+) -> Result<(), AppError> {
     let (input_tx, mut input) = mpsc::unbounded_channel();
     let reader = InputReader::spawn(input_tx);
     let mut session = SessionTask::spawn(store.clone(), options);
@@ -109,7 +141,12 @@ async fn drive(screen: &mut Screen, store: ConfigStore, options: RunOptions) -> 
     };
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let stop = crate::commands::stop_requested();
+    let stop = async {
+        tokio::select! {
+            _ = crate::commands::stop_requested() => {}
+            _ = hangup() => {}
+        }
+    };
     tokio::pin!(stop);
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -123,12 +160,16 @@ async fn drive(screen: &mut Screen, store: ConfigStore, options: RunOptions) -> 
             dirty = false;
         }
         tokio::select! {
-            Some(event) = input.recv() => {
-                if let Event::Resize(..) = event {
-                    let _ = screen.autoresize();
+            event = input.recv() => match event {
+                Some(event) => {
+                    if let Event::Resize(..) = event {
+                        let _ = screen.autoresize();
+                    }
+                    app.handle(event);
                 }
-                app.handle(event);
-            }
+                // The terminal cannot be read any more: nobody can press q.
+                None => app.update(super::Action::Quit),
+            },
             Some(message) = session.next() => on_session(message, &mut app, &mut exchanges),
             received = exchanges.next() => exchanges.handle(received, &mut app),
             _ = ticker.tick() => app.handle(Event::Tick(OffsetDateTime::now_utc())),

@@ -78,6 +78,11 @@ impl ExchangeList {
         self.last_id
     }
 
+    /// A new recorder numbers its exchanges from 1 again: accept them.
+    pub fn restart_ids(&mut self) {
+        self.last_id = 0;
+    }
+
     pub fn offset(&self) -> usize {
         self.offset
     }
@@ -235,12 +240,16 @@ impl ExchangeList {
         let count = self.matches.len();
         let selected_row = self.selected_row();
         let offset = self.offset.min(count.saturating_sub(rows.max(1)));
-        let offset = if selected_row < offset { selected_row } else { offset };
-        (offset..count.min(offset + rows))
-            .filter_map(move |row| {
-                let seq = self.matches[count - 1 - row];
-                self.record_at_seq(seq).map(|record| (record, row == selected_row))
-            })
+        let offset = if selected_row < offset {
+            selected_row
+        } else {
+            offset
+        };
+        (offset..count.min(offset + rows)).filter_map(move |row| {
+            let seq = self.matches[count - 1 - row];
+            self.record_at_seq(seq)
+                .map(|record| (record, row == selected_row))
+        })
     }
 
     /// The top row `visible` would use, for mapping clicks to rows.
@@ -318,7 +327,11 @@ mod tests {
         assert_eq!(ids(&list, 3)[0], 10, "view did not jump");
         list.select_row(0, 5);
         list.push(record(12, 200));
-        assert_eq!(list.selected_record().unwrap().id, 12, "top follows the newest");
+        assert_eq!(
+            list.selected_record().unwrap().id,
+            12,
+            "top follows the newest"
+        );
     }
 
     #[test]

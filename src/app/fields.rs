@@ -90,7 +90,10 @@ pub fn display_value(identity: &Identity, key: &str) -> String {
         toml::Value::String(text) => text.clone(),
         toml::Value::Array(items) => items
             .iter()
-            .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_string))
+            .map(|item| {
+                item.as_str()
+                    .map_or_else(|| item.to_string(), str::to_string)
+            })
             .collect::<Vec<_>>()
             .join(", "),
         toml::Value::Table(entries) => entries
@@ -98,7 +101,9 @@ pub fn display_value(identity: &Identity, key: &str) -> String {
             .map(|(key, value)| {
                 format!(
                     "{key}={}",
-                    value.as_str().map_or_else(|| value.to_string(), str::to_string)
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_string)
                 )
             })
             .collect::<Vec<_>>()
@@ -154,7 +159,11 @@ pub fn parse_value(key: &str, text: &str) -> Result<Option<toml::Value>, String>
 /// The identity after setting `key` from editor text, checked as the config loader
 /// checks it (instance id shape, zone in region, MAC, ...). A new region moves the zone
 /// along (same letter), since zone and region can only be valid together.
-pub fn with_field(identity: &Identity, key: &str, text: &str) -> Result<(Identity, Vec<String>), String> {
+pub fn with_field(
+    identity: &Identity,
+    key: &str,
+    text: &str,
+) -> Result<(Identity, Vec<String>), String> {
     let mut table = as_table(identity);
     let mut notes = Vec::new();
     match parse_value(key, text)? {
@@ -166,7 +175,11 @@ pub fn with_field(identity: &Identity, key: &str, text: &str) -> Result<(Identit
         }
     }
     if key == "region" {
-        let region = table.get("region").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let region = table
+            .get("region")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
         if check_zone(&region, &identity.availability_zone).is_err() {
             let letter = identity
                 .availability_zone
@@ -177,7 +190,9 @@ pub fn with_field(identity: &Identity, key: &str, text: &str) -> Result<(Identit
             notes.push(format!("availability zone moved to {zone}"));
             table.insert("availability_zone".into(), toml::Value::String(zone));
             if table.remove("availability_zone_id").is_some() {
-                notes.push("availability zone id cleared (it names a zone of the old region)".into());
+                notes.push(
+                    "availability zone id cleared (it names a zone of the old region)".into(),
+                );
             }
         }
     }

@@ -63,7 +63,8 @@ impl Filter {
 }
 
 fn parse_status(value: &str) -> Result<StatusMatch, String> {
-    let bad = || format!("status:{value}: use a status like 404, a class like 4xx, or 0 for no answer");
+    let bad =
+        || format!("status:{value}: use a status like 404, a class like 4xx, or 0 for no answer");
     if let Some(class) = value.strip_suffix("xx") {
         let digit: u16 = class.parse().map_err(|_| bad())?;
         if (1..=5).contains(&digit) {
@@ -139,7 +140,9 @@ mod tests {
         assert!(filter.matches(&web));
         assert!(!filter.matches(&failed));
         assert!(Filter::parse("169.254.0.7").unwrap().matches(&failed));
-        assert!(Filter::parse("status:200 method:get").unwrap().matches(&web));
+        assert!(Filter::parse("status:200 method:get")
+            .unwrap()
+            .matches(&web));
         assert!(Filter::parse("status:abc").is_err());
         assert!(Filter::parse("status:9xx").is_err());
     }

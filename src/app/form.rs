@@ -5,14 +5,22 @@
 pub enum InputTarget {
     Filter,
     /// A field of the named identity.
-    IdentityField { identity: String, key: &'static str },
+    IdentityField {
+        identity: String,
+        key: &'static str,
+    },
     /// A field of the named identity's role.
-    CredentialField { identity: String, field: CredentialField },
+    CredentialField {
+        identity: String,
+        field: CredentialField,
+    },
     Setting(SettingRow),
     /// The name of a new identity.
     NewIdentity,
     /// The name of a copy of the named identity.
-    DuplicateIdentity { from: String },
+    DuplicateIdentity {
+        from: String,
+    },
 }
 
 /// Rows of the credentials editor.
@@ -46,7 +54,10 @@ impl CredentialField {
 
     /// Values hidden unless the user reveals secrets.
     pub fn is_secret(self) -> bool {
-        matches!(self, CredentialField::SecretAccessKey | CredentialField::SessionToken)
+        matches!(
+            self,
+            CredentialField::SecretAccessKey | CredentialField::SessionToken
+        )
     }
 }
 

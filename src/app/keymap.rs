@@ -222,8 +222,8 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Settings, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous setting", false),
     bind(C::Settings, &[ch('j'), plain(K::Down)], Action::Down, "", "Next setting", false),
     bind(C::Settings, &[plain(K::Enter), ch(' ')], Action::Activate, "toggle/edit", "Toggle the setting or edit its value", true),
-    bind(C::Settings, &[ch('+'), ch('l'), plain(K::Right)], Action::Increase, "+", "Increase the value", true),
-    bind(C::Settings, &[ch('-'), ch('h'), plain(K::Left)], Action::Decrease, "-", "Decrease the value", true),
+    bind(C::Settings, &[ch('+'), ch('l'), plain(K::Right)], Action::Increase, "more", "Increase the value", true),
+    bind(C::Settings, &[ch('-'), ch('h'), plain(K::Left)], Action::Decrease, "less", "Decrease the value", true),
 
     bind(C::Events, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous event", false),
     bind(C::Events, &[ch('j'), plain(K::Down)], Action::Down, "", "Next event", false),
@@ -301,7 +301,11 @@ pub fn footer_entries(context: Context) -> Vec<(String, &'static str)> {
         .iter()
         .filter(|binding| binding.context == context && binding.footer)
         .map(|binding| {
-            let first = binding.keys.first().map(|key| key.label()).unwrap_or_default();
+            let first = binding
+                .keys
+                .first()
+                .map(|key| key.label())
+                .unwrap_or_default();
             (first, binding.label)
         })
         .collect()

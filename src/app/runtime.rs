@@ -165,13 +165,19 @@ async fn run_session(
     };
     let mut session = Session::start(store, session_options, events_tx).await;
     let _ = updates.send(FromSession::Recorder(session.recorder()));
-    report(&updates, SessionUpdate::BrokerAddress(session.broker_addr()));
+    report(
+        &updates,
+        SessionUpdate::BrokerAddress(session.broker_addr()),
+    );
     session.refresh_containers().await;
     while let Some(command) = commands.recv().await {
         match command {
             Command::Effect(effect) => {
                 execute(&mut session, effect, &updates).await;
-                report(&updates, SessionUpdate::BrokerAddress(session.broker_addr()));
+                report(
+                    &updates,
+                    SessionUpdate::BrokerAddress(session.broker_addr()),
+                );
             }
             Command::Shutdown(done) => {
                 session.shutdown().await;

@@ -201,7 +201,9 @@ impl App {
     /// The identity the identity and credentials panes show.
     pub fn shown_identity(&self) -> Option<Identity> {
         let config = self.config();
-        let index = self.identity_index.min(config.identities.len().saturating_sub(1));
+        let index = self
+            .identity_index
+            .min(config.identities.len().saturating_sub(1));
         config.identities.get(index).cloned()
     }
 
@@ -232,6 +234,11 @@ impl App {
         {
             self.message = None;
         }
+    }
+
+    /// The exchanges now come from another recorder (its ids start over).
+    pub fn follow_new_recorder(&mut self) {
+        self.exchanges.restart_ids();
     }
 
     /// A new exchange from the broker.

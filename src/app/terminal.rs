@@ -2,8 +2,8 @@
 
 use std::io::{stdout, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, Once};
+use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use ratatui::backend::CrosstermBackend;
@@ -21,6 +21,14 @@ use super::AppError;
 pub type Screen = Terminal<CrosstermBackend<Stdout>>;
 
 static PANIC_HOOK: Once = Once::new();
+/// The thread drawing the dashboard, while it owns the terminal.
+static UI_THREAD: Mutex<Option<ThreadId>> = Mutex::new(None);
+
+fn ui_thread() -> Option<ThreadId> {
+    *UI_THREAD
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
 
 /// Raw mode, alternate screen, mouse reporting; a panic hook that undoes them first,
 /// so a panic message lands on a usable terminal.
@@ -28,10 +36,22 @@ pub fn enter() -> Result<Screen, AppError> {
     PANIC_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            leave();
-            previous(info);
+            match ui_thread() {
+                // A task elsewhere panicked (tokio keeps running): the dashboard goes on,
+                // so the message goes to its log pane instead of over the screen.
+                Some(ui) if ui != std::thread::current().id() => {
+                    tracing::error!("a background task panicked: {info}");
+                }
+                _ => {
+                    leave();
+                    previous(info);
+                }
+            }
         }));
     });
+    *UI_THREAD
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner()) = Some(std::thread::current().id());
     let setup = || -> std::io::Result<Screen> {
         enable_raw_mode()?;
         execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
@@ -45,6 +65,9 @@ pub fn enter() -> Result<Screen, AppError> {
 
 /// Gives the terminal back; safe to call more than once.
 pub fn leave() {
+    *UI_THREAD
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner()) = None;
     let _ = disable_raw_mode();
     let _ = execute!(
         stdout(),
@@ -80,7 +103,9 @@ impl InputReader {
                             Some(Event::Key(key))
                         }
                         Ok(event::Event::Mouse(mouse)) => Some(Event::Mouse(mouse)),
-                        Ok(event::Event::Resize(width, height)) => Some(Event::Resize(width, height)),
+                        Ok(event::Event::Resize(width, height)) => {
+                            Some(Event::Resize(width, height))
+                        }
                         Ok(_) => None,
                         Err(_) => break,
                     };

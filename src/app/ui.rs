@@ -48,7 +48,9 @@ impl App {
         let body = areas(self.screen()).body;
         panes::requests::split(body, self.detail_focused)
             .0
-            .map_or(1, |table| usize::from(table.height.saturating_sub(3)).max(1))
+            .map_or(1, |table| {
+                usize::from(table.height.saturating_sub(3)).max(1)
+            })
     }
 
     /// Lines the detail pane shows at the current size.
@@ -63,7 +65,7 @@ impl App {
     pub(crate) fn tab_at(&self, column: u16) -> Option<Tab> {
         let mut x = 0u16;
         for tab in Tab::ALL {
-            let width = tab_label(tab).chars().count() as u16;
+            let width = tab_label(tab, self.size.0).chars().count() as u16;
             if column >= x && column < x + width {
                 return Some(tab);
             }
@@ -73,8 +75,13 @@ impl App {
     }
 }
 
-fn tab_label(tab: Tab) -> String {
-    format!(" {} {} ", tab.index() + 1, tab.title())
+/// A tab's label; narrow screens get a tighter one so all seven fit in 80 columns.
+fn tab_label(tab: Tab, width: u16) -> String {
+    if width < 90 {
+        format!("{} {} ", tab.index() + 1, tab.title())
+    } else {
+        format!(" {} {} ", tab.index() + 1, tab.title())
+    }
 }
 
 /// Draws the whole screen.
@@ -92,6 +99,24 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tab::Logs => panes::logs::draw(frame, areas.body, app),
     }
     panes::footer::draw(frame, areas.footer, app);
+    if let Some(error) = app.input().and_then(|input| input.error.as_ref()) {
+        // Over the pane's bottom row: the reason must be readable even at 80 columns.
+        let row = Rect::new(
+            areas.body.x,
+            areas.body.bottom().saturating_sub(1),
+            areas.body.width,
+            1,
+        );
+        frame.render_widget(
+            Paragraph::new(format!("✗ {error}")).style(
+                Style::new()
+                    .fg(Color::White)
+                    .bg(Color::Red)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            row,
+        );
+    }
     if app.help_scroll.is_some() {
         panes::help::draw(frame, frame.area(), app);
     }
@@ -102,11 +127,14 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|tab| {
             let style = if *tab == app.tab {
-                Style::new().fg(Color::Black).bg(Color::Cyan).add_modifier(Modifier::BOLD)
+                Style::new()
+                    .fg(Color::Black)
+                    .bg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD)
             } else {
                 Style::new().fg(Color::Gray)
             };
-            Span::styled(tab_label(*tab), style)
+            Span::styled(tab_label(*tab, area.width), style)
         })
         .collect();
     frame.render_widget(
@@ -151,6 +179,10 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
 /// Rows `offset..` that keep `selected` visible in `rows` rows.
 pub fn window(selected: usize, count: usize, rows: usize) -> std::ops::Range<usize> {
     let rows = rows.max(1);
-    let start = if selected >= rows { selected + 1 - rows } else { 0 };
+    let start = if selected >= rows {
+        selected + 1 - rows
+    } else {
+        0
+    };
     start..count.min(start + rows)
 }

@@ -100,7 +100,10 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
             report.line(
                 Level::Ok,
                 "network",
-                format!("{} is free; `imds-spoof up` creates {}", plan.subnet, plan.name),
+                format!(
+                    "{} is free; `imds-spoof up` creates {}",
+                    plan.subnet, plan.name
+                ),
             );
             None
         }
@@ -169,16 +172,21 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
         Some(found) if !found.managed => report.line(
             Level::Fail,
             "proxy",
-            format!("a container named {} exists and is not ours: remove it", docker::PROXY_NAME),
+            format!(
+                "a container named {} exists and is not ours: remove it",
+                docker::PROXY_NAME
+            ),
         ),
         Some(found) if found.orphaned() => report.line(
             Level::Warn,
             "proxy",
             "left by a run whose process is gone: `imds-spoof up` clears it, or `imds-spoof down`",
         ),
-        Some(found) if !found.running => {
-            report.line(Level::Fail, "proxy", "exists but is stopped: `imds-spoof down`, then `up`")
-        }
+        Some(found) if !found.running => report.line(
+            Level::Fail,
+            "proxy",
+            "exists but is stopped: `imds-spoof down`, then `up`",
+        ),
         Some(found) => report.line(
             Level::Ok,
             "proxy",
@@ -279,7 +287,10 @@ async fn container_checks(
         .env
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     for (level, text) in env_findings(&env, plan.proxy_ip) {
         report.line(level, "environment", format!("{name}: {text}"));
@@ -292,13 +303,23 @@ async fn container_checks(
         Some(label) if config.identity(&label).is_none() => report.line(
             Level::Warn,
             "identity",
-            format!("{name} asks for identity {label:?}, which the configuration lacks: it gets {}", config.active_identity),
+            format!(
+                "{name} asks for identity {label:?}, which the configuration lacks: it gets {}",
+                config.active_identity
+            ),
         ),
-        Some(label) => report.line(Level::Ok, "identity", format!("{name} uses identity {label}")),
+        Some(label) => report.line(
+            Level::Ok,
+            "identity",
+            format!("{name} uses identity {label}"),
+        ),
         None => report.line(
             Level::Ok,
             "identity",
-            format!("{name} uses the active identity {} (label {LABEL_IDENTITY}=NAME picks another)", config.active_identity),
+            format!(
+                "{name} uses the active identity {} (label {LABEL_IDENTITY}=NAME picks another)",
+                config.active_identity
+            ),
         ),
     }
 }
@@ -331,18 +352,31 @@ fn env_findings(env: &[(String, String)], imds: Ipv4Addr) -> Vec<(Level, String)
         }
     }
     if get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        findings.push((Level::Fail, "AWS_EC2_METADATA_DISABLED=true: SDKs never ask IMDS. Remove it".to_string()));
+        findings.push((
+            Level::Fail,
+            "AWS_EC2_METADATA_DISABLED=true: SDKs never ask IMDS. Remove it".to_string(),
+        ));
     }
     if let Some(endpoint) = get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
         if !endpoint.contains(&imds.to_string()) {
-            findings.push((Level::Warn, format!("AWS_EC2_METADATA_SERVICE_ENDPOINT={endpoint} points SDKs elsewhere")));
+            findings.push((
+                Level::Warn,
+                format!("AWS_EC2_METADATA_SERVICE_ENDPOINT={endpoint} points SDKs elsewhere"),
+            ));
         }
     }
     if get("AWS_ACCESS_KEY_ID").is_some() || get("AWS_PROFILE").is_some() {
-        findings.push((Level::Warn, "AWS_ACCESS_KEY_ID or AWS_PROFILE is set: SDKs use those before IMDS credentials".to_string()));
+        findings.push((
+            Level::Warn,
+            "AWS_ACCESS_KEY_ID or AWS_PROFILE is set: SDKs use those before IMDS credentials"
+                .to_string(),
+        ));
     }
     if findings.is_empty() {
-        findings.push((Level::Ok, "no proxy or AWS settings that bypass IMDS".to_string()));
+        findings.push((
+            Level::Ok,
+            "no proxy or AWS settings that bypass IMDS".to_string(),
+        ));
     }
     findings
 }
@@ -352,7 +386,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -361,7 +398,10 @@ mod tests {
         let found = env_findings(&env(&[("HTTP_PROXY", "http://p:3128")]), imds);
         assert_eq!(found[0].0, Level::Fail);
         let found = env_findings(
-            &env(&[("http_proxy", "http://p:3128"), ("no_proxy", "localhost,169.254.169.254")]),
+            &env(&[
+                ("http_proxy", "http://p:3128"),
+                ("no_proxy", "localhost,169.254.169.254"),
+            ]),
             imds,
         );
         assert_eq!(found[0].0, Level::Ok);
@@ -373,6 +413,12 @@ mod tests {
         let found = env_findings(&env(&[("AWS_EC2_METADATA_DISABLED", "true")]), imds);
         assert_eq!(found[0].0, Level::Fail);
         let found = env_findings(&env(&[("PATH", "/usr/bin")]), imds);
-        assert_eq!(found, vec![(Level::Ok, "no proxy or AWS settings that bypass IMDS".to_string())]);
+        assert_eq!(
+            found,
+            vec![(
+                Level::Ok,
+                "no proxy or AWS settings that bypass IMDS".to_string()
+            )]
+        );
     }
 }

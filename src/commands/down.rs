@@ -15,7 +15,11 @@ pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
 
     let networks = engine
         .docker
-        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
         .await
         .map_err(docker::api("listing networks"))?;
     let network_names: Vec<String> = networks.into_iter().filter_map(|n| n.name).collect();
@@ -54,10 +58,7 @@ pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| id.clone());
         let labels = container.labels.unwrap_or_default();
         // Looked at before the removal: the owning process exits as soon as its proxy goes.
-        let host = labels
-            .get(docker::LABEL_HOST)
-            .cloned()
-            .unwrap_or_default();
+        let host = labels.get(docker::LABEL_HOST).cloned().unwrap_or_default();
         let live_owner = labels
             .get(LABEL_PID)
             .and_then(|pid| ProcessMark::parse_label(pid, &host))

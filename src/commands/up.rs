@@ -99,18 +99,16 @@ async fn report(
                 image,
                 current,
                 total,
-            } => {
-                if last_pull.elapsed() >= Duration::from_secs(1) {
-                    last_pull = Instant::now();
-                    if total > 0 {
-                        tracing::info!(
-                            "pulling {image}: {:.1} of {:.1} MB",
-                            current as f64 / 1e6,
-                            total as f64 / 1e6
-                        );
-                    } else {
-                        tracing::info!("pulling {image}");
-                    }
+            } if last_pull.elapsed() >= Duration::from_secs(1) => {
+                last_pull = Instant::now();
+                if total > 0 {
+                    tracing::info!(
+                        "pulling {image}: {:.1} of {:.1} MB",
+                        current as f64 / 1e6,
+                        total as f64 / 1e6
+                    );
+                } else {
+                    tracing::info!("pulling {image}");
                 }
             }
             SessionEvent::Part(part, PartState::Failed(reason))

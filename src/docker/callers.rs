@@ -66,7 +66,10 @@ impl CallerCache {
             })
             .collect();
         *self.entries.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-        self.misses.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.generation.send_modify(|generation| *generation += 1);
     }
 

@@ -189,16 +189,18 @@ mod tests {
 
     #[tokio::test]
     async fn missing_socket_is_not_running() {
-        let err = open("unix:///nonexistent/imds-spoof-test.sock", true)
-            .err()
-            .expect("no socket there");
+        let Err(err) = open("unix:///nonexistent/imds-spoof-test.sock", true) else {
+            panic!("no socket there");
+        };
         assert!(matches!(err, DockerError::NotRunning { .. }), "{err}");
         assert!(err.to_string().contains("no socket at"), "{err}");
     }
 
     #[test]
     fn ssh_is_explained() {
-        let err = open("ssh://user@host", true).err().expect("unsupported");
+        let Err(err) = open("ssh://user@host", true) else {
+            panic!("unsupported");
+        };
         assert!(matches!(err, DockerError::UnsupportedHost { .. }), "{err}");
     }
 
@@ -211,7 +213,9 @@ mod tests {
             .expect("free port");
         let host = format!("tcp://127.0.0.1:{port}");
         let docker = open(&host, true).expect("client builds");
-        let err = docker.negotiate_version().await.err().expect("refused");
+        let Err(err) = docker.negotiate_version().await else {
+            panic!("refused");
+        };
         let err = classify(&host, err, true);
         assert!(matches!(err, DockerError::NotRunning { .. }), "{err}");
         assert!(err.to_string().contains("connection refused"), "{err}");

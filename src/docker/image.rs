@@ -44,7 +44,9 @@ pub async fn ensure_image(
         reason,
         offline: OFFLINE_PROXY_IMAGE.to_string(),
     };
-    let mut stream = engine.docker.create_image(Some(builder.build()), None, None);
+    let mut stream = engine
+        .docker
+        .create_image(Some(builder.build()), None, None);
     // Per-layer (current, total): the engine reports each layer separately.
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     while let Some(item) = stream.next().await {

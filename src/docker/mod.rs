@@ -17,12 +17,12 @@ pub use connect::{connect, Engine};
 pub use containers::{list_containers, ContainerInfo};
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
-    attached_app_containers, check_network, ensure_network, find_network, remove_network, NetworkPlan,
-    NetworkState, Subnet,
+    attached_app_containers, check_network, ensure_network, find_network, remove_network,
+    NetworkPlan, NetworkState, Subnet,
 };
 pub use proxy::{
-    find_proxy, probe_imds, remove_proxy, render_nginx_conf, start_proxy, wait_healthy, BrokerRoute,
-    Probe, ProbeError, ProxyLeftover, ProxySpec, RunLabels,
+    find_proxy, probe_imds, remove_proxy, render_nginx_conf, start_proxy, wait_healthy,
+    BrokerRoute, Probe, ProbeError, ProxyLeftover, ProxySpec, RunLabels,
 };
 
 /// Every object we create carries this label set to "true".
@@ -108,10 +108,7 @@ pub enum DockerError {
     #[error("{0}")]
     ProxyGone(String),
     #[error("network {network} still has application containers attached: {}. Stop or disconnect them (`docker network disconnect {network} NAME`), or use `imds-spoof down --force` to disconnect them", names.join(", "))]
-    ContainersAttached {
-        network: String,
-        names: Vec<String>,
-    },
+    ContainersAttached { network: String, names: Vec<String> },
     #[error("container {0:?} not found")]
     NoSuchContainer(String),
     // The engine's error is part of the message, not a `source`: printed once either way.

@@ -36,7 +36,9 @@ impl Subnet {
             prefix,
         };
         if subnet.base != addr {
-            return Err(format!("{text:?} has host bits set (did you mean {subnet}?)"));
+            return Err(format!(
+                "{text:?} has host bits set (did you mean {subnet}?)"
+            ));
         }
         Ok(subnet)
     }
@@ -82,9 +84,14 @@ impl NetworkPlan {
         }
         let subnet = Subnet::parse(&settings.subnet).map_err(|e| bad(format!("subnet: {e}")))?;
         if subnet.prefix > 30 {
-            return Err(bad(format!("subnet {subnet} is too small for a gateway and the proxy")));
+            return Err(bad(format!(
+                "subnet {subnet} is too small for a gateway and the proxy"
+            )));
         }
-        for (what, ip) in [("gateway", settings.gateway), ("proxy_ip", settings.proxy_ip)] {
+        for (what, ip) in [
+            ("gateway", settings.gateway),
+            ("proxy_ip", settings.proxy_ip),
+        ] {
             if !subnet.contains(ip) {
                 return Err(bad(format!("{what} {ip} is not in subnet {subnet}")));
             }

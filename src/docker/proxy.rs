@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::host::ProcessMark;
 use super::{
-    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_HOST, LABEL_PART,
-    LABEL_PID, LABEL_RUN, PROXY_NAME,
+    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_HOST, LABEL_PART, LABEL_PID,
+    LABEL_RUN, PROXY_NAME,
 };
 
 const NGINX_TEMPLATE: &str = include_str!("../../docker/nginx.conf");
@@ -389,7 +389,11 @@ fn tar_one_file(name: &str, content: &[u8], mode: u32) -> Vec<u8> {
     put(&mut header, 100, format!("{mode:07o}\0").as_bytes());
     put(&mut header, 108, b"0000000\0");
     put(&mut header, 116, b"0000000\0");
-    put(&mut header, 124, format!("{:011o}\0", content.len()).as_bytes());
+    put(
+        &mut header,
+        124,
+        format!("{:011o}\0", content.len()).as_bytes(),
+    );
     let mtime = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -438,7 +442,11 @@ mod tests {
             eprintln!("skipped: no tar program");
             return;
         };
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             std::fs::read(dir.path().join("nginx.conf")).unwrap(),
             b"hello\n"

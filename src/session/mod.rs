@@ -2,6 +2,7 @@
 //! dashboard. Progress and state changes go out as [`SessionEvent`]s; the API is the
 //! contract in notes/session-contract.md.
 
+mod broker;
 mod monitor;
 mod steps;
 
@@ -200,7 +201,9 @@ impl Parts {
 pub(crate) enum BrokerMode {
     Loopback,
     /// Behind the proxy; `route` is how nginx reaches us.
-    Proxy { route: crate::docker::BrokerRoute },
+    Proxy {
+        route: crate::docker::BrokerRoute,
+    },
 }
 
 pub struct Session {

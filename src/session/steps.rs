@@ -1,7 +1,7 @@
 //! Bringing the parts up and down, in the order they depend on each other:
-//! engine -> (no live other run) -> network -> broker on the gateway -> image -> proxy.
+//! engine -> network -> (no live other run) -> broker on the gateway -> image -> proxy.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,14 +10,12 @@ use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{
-    monitor, BrokerMode, Part, PartState, Parts, RunIdentity, Session, SessionError,
-    SessionEvent, SessionOptions,
+    monitor, BrokerMode, Part, PartState, Parts, RunIdentity, Session, SessionError, SessionEvent,
+    SessionOptions,
 };
-use crate::broker::{AccessPolicy, Broker, BrokerError, BrokerState, Recorder};
+use crate::broker::{BrokerError, Recorder};
 use crate::config::{ConfigStore, FaultKind};
 use crate::docker::{self, host, BrokerRoute, CallerCache, DockerError, NetworkPlan, ProxySpec};
-use crate::imds::signing::IdentitySigner;
-use crate::provider::{BuiltinProvider, ExternalProvider, Provider};
 
 /// How long the proxy has to answer through to the broker after it starts.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -33,7 +31,7 @@ impl Session {
             events,
         };
         let config = store.current();
-        let (provider, builtin) = make_provider(&store, &parts);
+        let (provider, builtin) = super::broker::make_provider(&store, &parts);
         let mut recorder = Recorder::new(config.broker.record_capacity);
         let mut log_error = None;
         if let Some(path) = options.log_requests.take() {
@@ -134,7 +132,8 @@ impl Session {
                 Ok(())
             }
             Err(err) => {
-                self.parts.set(Part::Network, PartState::Failed(err.to_string()));
+                self.parts
+                    .set(Part::Network, PartState::Failed(err.to_string()));
                 Err(err.into())
             }
         }
@@ -157,7 +156,11 @@ impl Session {
     }
 
     fn start_monitor(&mut self, engine: &docker::Engine) {
-        if self.monitor.as_ref().is_some_and(|task| !task.is_finished()) {
+        if self
+            .monitor
+            .as_ref()
+            .is_some_and(|task| !task.is_finished())
+        {
             return;
         }
         let Some(plan) = &self.plan else {
@@ -214,129 +217,10 @@ impl Session {
         }
         .await;
         result.map_err(|err| {
-            self.parts.set(Part::Proxy, PartState::Failed(err.to_string()));
+            self.parts
+                .set(Part::Proxy, PartState::Failed(err.to_string()));
             err.into()
         })
-    }
-
-    /// The broker where nginx can reach it: the gateway address (Linux), or loopback with
-    /// host.docker.internal when containers cannot reach this host's bridge (Docker Desktop).
-    async fn bring_proxy_broker(&mut self) -> Result<(), SessionError> {
-        let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
-            return Err(SessionError::Other("the network is not up".to_string()));
-        };
-        if let Some((_, BrokerMode::Proxy { .. })) = &self.broker {
-            return Ok(());
-        }
-        if let Some((broker, _)) = self.broker.take() {
-            broker.stop().await;
-        }
-        let port = self.store.current().broker.port;
-        self.parts.set(
-            Part::Broker,
-            PartState::Starting(format!("listening on {}:{port}", plan.gateway)),
-        );
-        let gateway = SocketAddr::from((plan.gateway, port));
-        let result = if engine.desktop {
-            self.start_desktop_broker(port).await
-        } else {
-            let route = BrokerRoute {
-                host: plan.gateway.to_string(),
-                port,
-                via_host_gateway: false,
-            };
-            let policy = self.proxy_policy(Some(IpAddr::V4(plan.proxy_ip)));
-            match self.start_broker(gateway, policy).await {
-                Err(BrokerError::Bind { source, .. })
-                    if source.kind() == std::io::ErrorKind::AddrNotAvailable =>
-                {
-                    self.parts.notice(format!(
-                        "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
-                        plan.gateway, engine.host
-                    ));
-                    self.start_desktop_broker(port).await
-                }
-                other => other.map(|broker| (broker, route)),
-            }
-        };
-        match result {
-            Ok((broker, route)) => {
-                let addr = broker.local_addr;
-                self.broker = Some((broker, BrokerMode::Proxy { route }));
-                self.parts.set(Part::Broker, PartState::Up(addr.to_string()));
-                Ok(())
-            }
-            Err(err) => {
-                self.parts.set(Part::Broker, PartState::Failed(err.to_string()));
-                Err(err.into())
-            }
-        }
-    }
-
-    async fn start_desktop_broker(&self, port: u16) -> Result<(Broker, BrokerRoute), BrokerError> {
-        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        // Through Docker Desktop's port forwarding the peer address is not the proxy's:
-        // the secret alone admits the proxy.
-        let broker = self.start_broker(loopback, self.proxy_policy(None)).await?;
-        let route = BrokerRoute {
-            host: "host.docker.internal".to_string(),
-            port,
-            via_host_gateway: true,
-        };
-        Ok((broker, route))
-    }
-
-    fn proxy_policy(&self, proxy_ip: Option<IpAddr>) -> AccessPolicy {
-        AccessPolicy::Proxy {
-            proxy_ip,
-            secret: self.run.secret.clone(),
-        }
-    }
-
-    async fn start_broker(
-        &self,
-        addr: SocketAddr,
-        access: AccessPolicy,
-    ) -> Result<Broker, BrokerError> {
-        let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
-        state.recorder = self.recorder.clone();
-        state.log_each_request = self.options.log_each_request;
-        let directory: Arc<dyn crate::broker::CallerDirectory> = self.callers.clone();
-        state.callers = Some(directory);
-        Broker::start(addr, Arc::new(state)).await
-    }
-
-    /// The broker alone on 127.0.0.1:[broker] port, for SDKs on this host.
-    pub(super) async fn start_loopback_broker(&mut self) {
-        if let Some((broker, _)) = self.broker.take() {
-            broker.stop().await;
-        }
-        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, self.store.current().broker.port));
-        match self
-            .start_broker(listen, AccessPolicy::Loopback { listen })
-            .await
-        {
-            Ok(broker) => {
-                self.broker = Some((broker, BrokerMode::Loopback));
-                self.parts
-                    .set(Part::Broker, PartState::Up(format!("{listen} (loopback)")));
-            }
-            Err(err) => self.parts.set(Part::Broker, PartState::Failed(err.to_string())),
-        }
-    }
-
-    /// Starts the broker again where it belongs now.
-    pub(super) async fn restart_broker(&mut self) -> Result<(), SessionError> {
-        let behind_proxy = self.plan.is_some() && self.engine.is_some();
-        if let Some((broker, _)) = self.broker.take() {
-            broker.stop().await;
-        }
-        if behind_proxy {
-            self.bring_proxy_broker().await
-        } else {
-            self.start_loopback_broker().await;
-            Ok(())
-        }
     }
 
     async fn bring_proxy(&mut self) -> Result<(), SessionError> {
@@ -347,7 +231,11 @@ impl Session {
             return Err(SessionError::Other("the broker is not up".to_string()));
         };
         let route = route.clone();
-        let running = self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let running = self
+            .proxy_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(id) = running {
             self.stopping_proxy.store(true, Ordering::SeqCst);
             let _ = docker::remove_proxy(&engine, &id).await;
@@ -371,7 +259,8 @@ impl Session {
                 Ok(())
             }
             Err(err) => {
-                self.parts.set(Part::Proxy, PartState::Failed(err.to_string()));
+                self.parts
+                    .set(Part::Proxy, PartState::Failed(err.to_string()));
                 Err(err.into())
             }
         }
@@ -400,7 +289,11 @@ impl Session {
         }
         self.parts.set(
             Part::Proxy,
-            PartState::Starting(format!("starting {} at {}", docker::PROXY_NAME, plan.proxy_ip)),
+            PartState::Starting(format!(
+                "starting {} at {}",
+                docker::PROXY_NAME,
+                plan.proxy_ip
+            )),
         );
         let reachable_from_host = !route.via_host_gateway;
         let spec = ProxySpec {
@@ -443,7 +336,11 @@ impl Session {
     }
 
     pub(super) async fn stop_proxy(&mut self) {
-        let id = self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let id = self
+            .proxy_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let (Some(id), Some(engine)) = (id, &self.engine) else {
             return;
         };
@@ -475,7 +372,9 @@ impl Session {
                     self.start_loopback_broker().await;
                 }
             }
-            Err(err) => self.parts.set(Part::Network, PartState::Failed(err.to_string())),
+            Err(err) => self
+                .parts
+                .set(Part::Network, PartState::Failed(err.to_string())),
         }
     }
 
@@ -502,44 +401,4 @@ impl Session {
         monitor::emit_containers(engine, &plan.name, &self.parts).await;
         Ok(())
     }
-}
-
-/// The provider the configuration asks for, keeping the built-in one's handle for "rotate".
-fn make_provider(
-    store: &ConfigStore,
-    parts: &Parts,
-) -> (Arc<dyn Provider>, Option<Arc<BuiltinProvider>>) {
-    let settings = store.current().provider.clone();
-    if !settings.command.is_empty() {
-        let external = ExternalProvider::new(
-            settings.command,
-            Duration::from_millis(settings.timeout_ms),
-            Duration::from_millis(settings.cache_ms),
-        );
-        return (Arc::new(external), None);
-    }
-    let signer = match crate::commands::open_signer(store) {
-        Ok(signer) => signer,
-        Err(err) => {
-            parts.notice(format!(
-                "identity documents are signed with a throwaway key this run: {err:#}"
-            ));
-            match IdentitySigner::generate() {
-                Ok(signer) => Arc::new(signer),
-                Err(err) => {
-                    parts.notice(format!("no signing key at all: {err}"));
-                    return (
-                        Arc::new(ExternalProvider::new(
-                            vec!["false".to_string()],
-                            Duration::from_secs(1),
-                            Duration::ZERO,
-                        )),
-                        None,
-                    );
-                }
-            }
-        }
-    };
-    let builtin = Arc::new(BuiltinProvider::new(store.clone(), signer));
-    (builtin.clone(), Some(builtin))
 }

@@ -27,7 +27,6 @@ pub fn binary() -> PathBuf {
 pub fn docker_or_skip(test: &str) -> bool {
     let info = Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
-        .env_remove("DOCKER_HOST")
         .output();
     let reason = match info {
         Ok(out) if out.status.success() => return true,
@@ -50,7 +49,9 @@ pub fn python_or_skip(what: &str) -> Option<PathBuf> {
             panic!("{what}: IMDS_SPOOF_REQUIRE_CLIENTS=1 but IMDS_SPOOF_PYTHON is unset")
         }
         None => {
-            eprintln!("skipped {what}: IMDS_SPOOF_PYTHON is unset (scripts/python-env.sh prints it)");
+            eprintln!(
+                "skipped {what}: IMDS_SPOOF_PYTHON is unset (scripts/python-env.sh prints it)"
+            );
             None
         }
     }
@@ -121,7 +122,10 @@ fn refuse_live_run() {
     let label = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let pid = label.split(':').next().unwrap_or("");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|rest| rest.split_whitespace().next());
     if matches!(state, Some(s) if s != "Z" && s != "X") {
         panic!("an imds-spoof run (pid {pid}) is live on this engine; stop it before running the Docker tests");
     }
@@ -147,7 +151,6 @@ pub fn sweep() {
 pub fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
-        .env_remove("DOCKER_HOST")
         .output()
         .expect("run docker")
 }
@@ -155,9 +158,17 @@ pub fn docker(args: &[&str]) -> Output {
 /// Objects with our labels still on the engine (containers, networks).
 pub fn leftovers() -> (String, String) {
     let containers = docker(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
-    let networks = docker(&["network", "ls", "-q", "--filter", "label=imds-spoof.managed=true"]);
+    let networks = docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        "label=imds-spoof.managed=true",
+    ]);
     (
-        String::from_utf8_lossy(&containers.stdout).trim().to_string(),
+        String::from_utf8_lossy(&containers.stdout)
+            .trim()
+            .to_string(),
         String::from_utf8_lossy(&networks.stdout).trim().to_string(),
     )
 }
@@ -208,7 +219,6 @@ impl Up {
             .arg("up")
             .arg("--json")
             .args(extra)
-            .env_remove("DOCKER_HOST")
             .env("IMDS_SPOOF_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -294,7 +304,6 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<i32> {
 pub fn imds_spoof(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(binary());
     command.arg("--config").arg(config).args(args);
-    command.env_remove("DOCKER_HOST");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -311,7 +320,11 @@ pub fn client_mounts(venv: Option<&Path>) -> Vec<String> {
         command.arg(venv);
     }
     let out = command.output().expect("print client mounts");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
@@ -334,7 +347,10 @@ pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) 
         args.push("--label".into());
         args.push((*label).into());
     }
-    args.push(format!("--volume={}:/clients:ro", repo().join("tests/clients").display()));
+    args.push(format!(
+        "--volume={}:/clients:ro",
+        repo().join("tests/clients").display()
+    ));
     args.extend(mounts.iter().cloned());
     args.push(CLIENT_IMAGE.into());
     args.extend(cmd.iter().map(|s| s.to_string()));

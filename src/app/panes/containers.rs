@@ -12,7 +12,10 @@ use super::super::ui::{dim, selected_style, window};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::bordered()
-        .title(Span::styled(" Containers ", Style::new().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            " Containers ",
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
         .border_style(Style::new().fg(Color::Cyan));
     let containers = match &app.containers {
         Some(containers) if !containers.is_empty() => containers,
@@ -24,7 +27,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     .to_string(),
             };
             frame.render_widget(
-                Paragraph::new(text).style(dim()).wrap(Wrap { trim: true }).block(block),
+                Paragraph::new(text)
+                    .style(dim())
+                    .wrap(Wrap { trim: true })
+                    .block(block),
                 area,
             );
             return;
@@ -39,13 +45,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Some(ip) => (format!("attached {ip}"), Style::new().fg(Color::Green)),
                 None => ("-".to_string(), dim()),
             };
-            let state = if container.running { "running" } else { "stopped" };
+            let state = if container.running {
+                "running"
+            } else {
+                "stopped"
+            };
             let row = Row::new(vec![
                 Line::from(container.name.clone()),
                 Line::from(container.image.clone()),
                 Line::from(state),
                 Line::from(Span::styled(network, style)),
-                Line::from(container.identity_label.clone().unwrap_or_else(|| "-".into())),
+                Line::from(
+                    container
+                        .identity_label
+                        .clone()
+                        .unwrap_or_else(|| "-".into()),
+                ),
             ]);
             if index == selected {
                 row.style(selected_style())
@@ -65,8 +80,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ],
     )
     .header(
-        Row::new(vec!["name", "image", "state", "our network", "identity label"])
-            .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)),
+        Row::new(vec![
+            "name",
+            "image",
+            "state",
+            "our network",
+            "identity label",
+        ])
+        .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)),
     )
     .block(block);
     frame.render_widget(table, area);

@@ -1,7 +1,6 @@
 //! The credentials editor: the shown identity's role, where its keys come from, and
 //! the two things developers test against: expiry and rotation.
 
-use rand::Rng;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -10,64 +9,18 @@ use ratatui::Frame;
 use time::OffsetDateTime;
 
 use crate::broker::mask;
-use crate::config::{check_timestamp, validate_identity, CredentialSource, Identity, Role};
+use crate::config::{validate_identity, CredentialSource, Identity, Role};
 use crate::imds::time::{format_timestamp, parse_timestamp};
 
 use super::super::action::{Action, Effect};
 use super::super::edits;
 use super::super::form::{CredentialField, Input, InputTarget};
+use super::super::roles::{
+    fake_static_keys, following_source, raw_value, rows, source_name, with_field,
+};
 use super::super::state::App;
 use super::super::ui::{dim, selected_style};
 use super::identity::draw_list;
-
-const DEFAULT_PROFILE: &str = "default";
-const DEFAULT_COMMAND: &str = "aws configure export-credentials --profile default --format process";
-const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
-
-/// The rows the role's source has.
-pub fn rows(role: Option<&Role>) -> Vec<CredentialField> {
-    use CredentialField as F;
-    match role.map(|role| &role.source) {
-        None => vec![F::RoleName],
-        Some(CredentialSource::Static { .. }) => vec![
-            F::RoleName,
-            F::Source,
-            F::AccessKeyId,
-            F::SecretAccessKey,
-            F::SessionToken,
-            F::Expiration,
-        ],
-        Some(CredentialSource::Profile { .. }) => vec![F::RoleName, F::Source, F::Profile],
-        Some(CredentialSource::Command { .. }) => {
-            vec![F::RoleName, F::Source, F::Command, F::CommandTimeout]
-        }
-    }
-}
-
-/// The field's value as stored (secrets in clear).
-fn raw_value(role: &Role, field: CredentialField) -> String {
-    use CredentialField as F;
-    match (&role.source, field) {
-        (_, F::RoleName) => role.name.clone(),
-        (source, F::Source) => source_name(source).to_string(),
-        (CredentialSource::Static { access_key_id, .. }, F::AccessKeyId) => access_key_id.clone(),
-        (CredentialSource::Static { secret_access_key, .. }, F::SecretAccessKey) => secret_access_key.clone(),
-        (CredentialSource::Static { session_token, .. }, F::SessionToken) => session_token.clone().unwrap_or_default(),
-        (CredentialSource::Static { expiration, .. }, F::Expiration) => expiration.clone().unwrap_or_default(),
-        (CredentialSource::Profile { profile }, F::Profile) => profile.clone(),
-        (CredentialSource::Command { command, .. }, F::Command) => command.clone(),
-        (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => timeout_ms.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn source_name(source: &CredentialSource) -> &'static str {
-    match source {
-        CredentialSource::Static { .. } => "static",
-        CredentialSource::Profile { .. } => "profile",
-        CredentialSource::Command { .. } => "command",
-    }
-}
 
 /// How long until (or since) an expiration, in words.
 fn expiry_words(expiration: &str, now: OffsetDateTime) -> (String, Style) {
@@ -103,10 +56,14 @@ fn span_words(minutes: i64) -> String {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let list_width = if area.width >= 120 { 28 } else { 18 };
-    let [list, main] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(area);
+    let [list, main] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(area);
     draw_list(frame, list, app);
     let Some(identity) = app.shown_identity() else {
-        frame.render_widget(Paragraph::new("No identity.").block(Block::bordered()), main);
+        frame.render_widget(
+            Paragraph::new("No identity.").block(Block::bordered()),
+            main,
+        );
         return;
     };
     let title = Line::from(vec![
@@ -115,12 +72,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Style::new().add_modifier(Modifier::BOLD),
         ),
         if app.reveal {
-            Span::styled(" SECRETS SHOWN (v masks) ", Style::new().fg(Color::Black).bg(Color::Red))
+            Span::styled(
+                " SECRETS SHOWN (v masks) ",
+                Style::new().fg(Color::Black).bg(Color::Red),
+            )
         } else {
             Span::styled("secrets masked (v reveals) ", dim())
         },
     ]);
-    let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
+    let block = Block::bordered()
+        .title(title)
+        .border_style(Style::new().fg(Color::Cyan));
     let inner = block.inner(main);
     frame.render_widget(block, main);
     let lines = body_lines(app, &identity);
@@ -171,7 +133,11 @@ fn body_lines(app: &App, identity: &Identity) -> Vec<Line<'static>> {
     {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(
-            format!("last failure ({}): {}", super::requests::clock(&failure.time), failure.error),
+            format!(
+                "last failure ({}): {}",
+                super::requests::clock(&failure.time),
+                failure.error
+            ),
             Style::new().fg(Color::Red),
         )));
     }
@@ -183,10 +149,9 @@ fn shown_value(app: &App, role: &Role, field: CredentialField) -> (String, Style
     match field {
         CredentialField::SessionToken if value.is_empty() => ("(none)".into(), dim()),
         _ if field.is_secret() && !app.reveal => (mask(&value), Style::new().fg(Color::Yellow)),
-        CredentialField::Expiration if value.is_empty() => (
-            "rolling (6 h from each request; Enter pins it)".into(),
-            Style::new().fg(Color::Green),
-        ),
+        CredentialField::Expiration if value.is_empty() => {
+            ("rolling, 6 h ahead".into(), Style::new().fg(Color::Green))
+        }
         CredentialField::Expiration => {
             let (words, style) = expiry_words(&value, app.now);
             (format!("{value}  {words}"), style)
@@ -223,7 +188,11 @@ fn start_edit(app: &mut App, identity: &Identity, field: CredentialField) {
             identity: identity.name.clone(),
             field: CredentialField::RoleName,
         };
-        app.input = Some(Input::new(target, "name of the new role", format!("{}-role", identity.name)));
+        app.input = Some(Input::new(
+            target,
+            "name of the new role",
+            format!("{}-role", identity.name),
+        ));
         return;
     };
     if field == CredentialField::Source {
@@ -248,12 +217,19 @@ fn save_role(app: &mut App, identity: &Identity, role: Role) -> Result<(), Strin
     let mut updated = identity.clone();
     updated.role = Some(role);
     validate_identity(&updated)?;
-    edits::save(&app.store, |doc| edits::sync_identity(doc, identity, &updated))?;
+    edits::save(&app.store, |doc| {
+        edits::sync_identity(doc, identity, &updated)
+    })?;
     Ok(())
 }
 
 /// Enter on a credentials field.
-pub fn submit_field(app: &mut App, name: &str, field: CredentialField, text: &str) -> Result<(), String> {
+pub fn submit_field(
+    app: &mut App,
+    name: &str,
+    field: CredentialField,
+    text: &str,
+) -> Result<(), String> {
     let identity = app
         .config()
         .identity(name)
@@ -272,53 +248,13 @@ pub fn submit_field(app: &mut App, name: &str, field: CredentialField, text: &st
     Ok(())
 }
 
-fn with_field(role: &Role, field: CredentialField, text: &str) -> Result<Role, String> {
-    use CredentialField as F;
-    let mut role = role.clone();
-    let optional = |text: &str| (!text.is_empty()).then(|| text.to_string());
-    match (&mut role.source, field) {
-        (_, F::RoleName) => role.name = text.to_string(),
-        (CredentialSource::Static { access_key_id, .. }, F::AccessKeyId) => *access_key_id = text.to_string(),
-        (CredentialSource::Static { secret_access_key, .. }, F::SecretAccessKey) => {
-            *secret_access_key = text.to_string();
-        }
-        (CredentialSource::Static { session_token, .. }, F::SessionToken) => *session_token = optional(text),
-        (CredentialSource::Static { expiration, .. }, F::Expiration) => {
-            if !text.is_empty() {
-                check_timestamp("expiration", text)?;
-            }
-            *expiration = optional(text);
-        }
-        (CredentialSource::Profile { profile }, F::Profile) => *profile = text.to_string(),
-        (CredentialSource::Command { command, .. }, F::Command) => *command = text.to_string(),
-        (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => {
-            *timeout_ms = text
-                .parse()
-                .ok()
-                .filter(|ms| *ms > 0)
-                .ok_or_else(|| format!("timeout {text:?}: a number of milliseconds"))?;
-        }
-        _ => return Err(format!("{} does not apply to this source", field.label())),
-    }
-    Ok(role)
-}
-
 /// static → profile → command → static (with fresh fake keys).
 fn next_source(app: &mut App, identity: &Identity) {
     let Some(role) = &identity.role else {
         app.complain("no role yet: Enter on the role name adds one");
         return;
     };
-    let source = match role.source {
-        CredentialSource::Static { .. } => CredentialSource::Profile {
-            profile: DEFAULT_PROFILE.to_string(),
-        },
-        CredentialSource::Profile { .. } => CredentialSource::Command {
-            command: DEFAULT_COMMAND.to_string(),
-            timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
-        },
-        CredentialSource::Command { .. } => fake_static_keys(),
-    };
+    let source = following_source(&role.source);
     let name = source_name(&source);
     let role = Role {
         name: role.name.clone(),
@@ -327,7 +263,10 @@ fn next_source(app: &mut App, identity: &Identity) {
     match save_role(app, identity, role) {
         Ok(()) => {
             app.effects.push(Effect::ForgetCachedCredentials);
-            app.inform(format!("credentials of {} now come from: {name}", identity.name));
+            app.inform(format!(
+                "credentials of {} now come from: {name}",
+                identity.name
+            ));
         }
         Err(err) => app.complain(err),
     }
@@ -348,8 +287,13 @@ fn expire_now(app: &mut App, identity: &Identity) {
         return;
     }
     let past = format_timestamp(app.now - time::Duration::minutes(1));
-    match with_field(role, CredentialField::Expiration, &past).and_then(|role| save_role(app, identity, role)) {
-        Ok(()) => app.inform(format!("credentials of {} expired at {past}", identity.name)),
+    match with_field(role, CredentialField::Expiration, &past)
+        .and_then(|role| save_role(app, identity, role))
+    {
+        Ok(()) => app.inform(format!(
+            "credentials of {} expired at {past}",
+            identity.name
+        )),
         Err(err) => app.complain(err),
     }
 }
@@ -377,24 +321,5 @@ fn rotate(app: &mut App, identity: &Identity) {
     match save_role(app, identity, role) {
         Ok(()) => app.inform(format!("rotated: new access key {key}")),
         Err(err) => app.complain(err),
-    }
-}
-
-fn random_text(length: usize, alphabet: &[u8]) -> String {
-    let mut rng = rand::rng();
-    (0..length)
-        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-        .collect()
-}
-
-/// Keys shaped like STS temporary credentials, which nothing will accept.
-pub fn fake_static_keys() -> CredentialSource {
-    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    CredentialSource::Static {
-        access_key_id: format!("ASIA{}", random_text(16, UPPER)),
-        secret_access_key: random_text(40, BASE64),
-        session_token: Some(format!("IQoJb3JpZ2luX2Vj{}", random_text(112, BASE64))),
-        expiration: None,
     }
 }

@@ -19,7 +19,10 @@ use super::requests::latency;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let focused = app.detail_focused;
     let secrets = if app.reveal {
-        Span::styled(" SECRETS SHOWN (v masks) ", Style::new().fg(Color::Black).bg(Color::Red))
+        Span::styled(
+            " SECRETS SHOWN (v masks) ",
+            Style::new().fg(Color::Black).bg(Color::Red),
+        )
     } else {
         Span::styled(" secrets masked (v reveals) ", dim())
     };
@@ -28,10 +31,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(" Detail ", Style::new().add_modifier(Modifier::BOLD)),
             secrets,
         ]))
-        .border_style(if focused { Style::new().fg(Color::Cyan) } else { dim() });
+        .border_style(if focused {
+            Style::new().fg(Color::Cyan)
+        } else {
+            dim()
+        });
     let Some(record) = app.exchanges().selected_record() else {
         frame.render_widget(
-            Paragraph::new("Select a request to see its headers and body.").style(dim()).block(block),
+            Paragraph::new("Select a request to see its headers and body.")
+                .style(dim())
+                .block(block),
             area,
         );
         return;
@@ -55,15 +64,15 @@ fn heading(text: &str) -> Line<'static> {
 
 /// The detail's text for one exchange.
 pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
-    let shown = if reveal { record.clone() } else { record.masked() };
-    let mut lines = Vec::new();
-    lines.push(Line::from(vec![
-        Span::styled(
-            format!("{} {}", shown.method, shown.path),
-            Style::new().add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!("  {}", shown.version.as_str())),
-    ]));
+    let shown = if reveal {
+        record.clone()
+    } else {
+        record.masked()
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        shown.path.clone(),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))];
     let status = if shown.status == 0 {
         "no answer".to_string()
     } else {
@@ -80,10 +89,21 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
         (None, None) => "unknown".to_string(),
     };
     lines.push(Line::from(vec![
-        Span::styled(status, status_style(shown.status).add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" · {} · {}", latency(shown.latency_us), shown.time.replace('T', " "))),
+        Span::raw(format!("{} {} · ", shown.method, shown.version.as_str())),
+        Span::styled(
+            status,
+            status_style(shown.status).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(
+            " · {} · {}",
+            latency(shown.latency_us),
+            shown.time.replace('T', " ")
+        )),
     ]));
-    lines.push(Line::from(format!("caller {caller} · identity {}", shown.identity)));
+    lines.push(Line::from(format!(
+        "caller {caller} · identity {}",
+        shown.identity
+    )));
     if let Some(fault) = &shown.fault {
         lines.push(Line::from(Span::styled(
             format!("injected fault: {fault}"),

@@ -94,13 +94,19 @@ fn state(events: &Events, row: EventRow) -> Option<String> {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let config = app.config();
     let Some(identity) = config.active() else {
-        frame.render_widget(Paragraph::new("No active identity.").block(Block::bordered()), area);
+        frame.render_widget(
+            Paragraph::new("No active identity.").block(Block::bordered()),
+            area,
+        );
         return;
     };
     let mut lines = Vec::new();
     for (index, row) in ROWS.iter().enumerate() {
         let (text, style) = match state(&identity.events, *row) {
-            Some(text) => (text, Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+            Some(text) => (
+                text,
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
             None => ("none (404)".to_string(), dim()),
         };
         let mut line = Line::from(vec![
@@ -114,7 +120,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let row = ROWS[app.event_row.min(ROWS.len() - 1)];
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(format!("served at /latest/{}", row.path()), dim())));
+    lines.push(Line::from(Span::styled(
+        format!("served at /latest/{}", row.path()),
+        dim(),
+    )));
     lines.push(Line::from(Span::styled(
         "Enter triggers (again: next action or state); x clears. Applies to the next request.",
         dim(),
@@ -124,9 +133,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw(format!("of {} ({}) ", identity.name, identity.instance_id)),
     ]);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan))),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(title)
+                .border_style(Style::new().fg(Color::Cyan)),
+        ),
         area,
     );
 }
@@ -197,7 +208,9 @@ fn apply_trigger(events: &mut Events, row: EventRow, now: OffsetDateTime) {
                 None => LIFECYCLE_STATES[0],
                 Some(current) => {
                     let index = LIFECYCLE_STATES.iter().position(|s| *s == current);
-                    index.map_or(LIFECYCLE_STATES[0], |i| LIFECYCLE_STATES[(i + 1) % LIFECYCLE_STATES.len()])
+                    index.map_or(LIFECYCLE_STATES[0], |i| {
+                        LIFECYCLE_STATES[(i + 1) % LIFECYCLE_STATES.len()]
+                    })
                 }
             };
             events.lifecycle_state = Some(next.to_string());
@@ -219,7 +232,8 @@ fn clear(events: &mut Events, row: EventRow) {
 
 /// A system reboot a day from now, in the time format EC2 uses for scheduled events.
 fn maintenance_event(now: OffsetDateTime) -> MaintenanceEvent {
-    let format = format_description!("[day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    let format =
+        format_description!("[day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     let at = |offset: time::Duration| {
         (now + offset)
             .to_offset(time::UtcOffset::UTC)

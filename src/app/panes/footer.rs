@@ -24,14 +24,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let skip = input.cursor().saturating_sub(room);
         let visible: String = text.chars().skip(skip).take(room).collect();
         let mut spans = vec![
-            Span::styled(prompt.clone(), Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                prompt.clone(),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
             Span::raw(visible),
         ];
-        if let Some(error) = &input.error {
-            spans.push(Span::styled(format!("  ✗ {error}"), Style::new().fg(Color::Red)));
-        } else {
-            spans.push(Span::styled("  Enter save · Esc cancel", Style::new().fg(Color::DarkGray)));
-        }
+        spans.push(Span::styled(
+            "  Enter save · Esc cancel",
+            Style::new().fg(Color::DarkGray),
+        ));
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         let x = area.x + (prompt.chars().count() + input.cursor() - skip) as u16;
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
@@ -53,7 +55,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     if app.stopping {
         frame.render_widget(
-            Paragraph::new("Stopping: broker down, removing the proxy…").style(Style::new().fg(Color::Yellow)),
+            Paragraph::new("Stopping: broker down, removing the proxy…")
+                .style(Style::new().fg(Color::Yellow)),
             area,
         );
         return;

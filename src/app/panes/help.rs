@@ -15,7 +15,10 @@ use super::super::ui::centered;
 pub fn lines() -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for context in Context::HELP_ORDER {
-        let bindings: Vec<_> = BINDINGS.iter().filter(|binding| binding.context == context).collect();
+        let bindings: Vec<_> = BINDINGS
+            .iter()
+            .filter(|binding| binding.context == context)
+            .collect();
         if bindings.is_empty() {
             continue;
         }
@@ -28,13 +31,19 @@ pub fn lines() -> Vec<Line<'static>> {
         )));
         for binding in bindings {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<18}", keys_label(binding)), Style::new().fg(Color::Yellow)),
+                Span::styled(
+                    format!("  {:<18}", keys_label(binding)),
+                    Style::new().fg(Color::Yellow),
+                ),
                 Span::raw(binding.help),
             ]));
         }
         if context == Context::Input {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<18}", "other keys"), Style::new().fg(Color::Yellow)),
+                Span::styled(
+                    format!("  {:<18}", "other keys"),
+                    Style::new().fg(Color::Yellow),
+                ),
                 Span::raw("Type into the value"),
             ]));
         }
@@ -46,7 +55,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let popup = centered(area, 96, area.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
-        .title(Span::styled(" Keys (? or Esc closes) ", Style::new().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            " Keys (? or Esc closes) ",
+            Style::new().add_modifier(Modifier::BOLD),
+        ))
         .border_style(Style::new().fg(Color::Yellow));
     frame.render_widget(
         Paragraph::new(lines())

@@ -74,7 +74,9 @@ fn draw_fields(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("not answering (a: use it) ", dim())
         },
     ]);
-    let block = Block::bordered().title(title).border_style(Style::new().fg(Color::Cyan));
+    let block = Block::bordered()
+        .title(title)
+        .border_style(Style::new().fg(Color::Cyan));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = usize::from(inner.height);
@@ -114,9 +116,10 @@ fn draw_fields(frame: &mut Frame, area: Rect, app: &App) {
 fn derived(identity: &Identity, key: &str) -> String {
     match key {
         "local_hostname" => format!("(derived) {}", identity.effective_local_hostname()),
-        "public_hostname" => identity
-            .effective_public_hostname()
-            .map_or_else(|| "(none: no public IP)".to_string(), |name| format!("(derived) {name}")),
+        "public_hostname" => identity.effective_public_hostname().map_or_else(
+            || "(none: no public IP)".to_string(),
+            |name| format!("(derived) {name}"),
+        ),
         "public_ipv4" => "(none)".to_string(),
         "user_data" => "(none: user-data answers 404)".to_string(),
         _ => "(empty)".to_string(),
@@ -126,16 +129,24 @@ fn derived(identity: &Identity, key: &str) -> String {
 pub fn update(app: &mut App, action: Action) {
     let Some(identity) = app.shown_identity() else {
         if action == Action::NewIdentity {
-            app.input = Some(Input::new(InputTarget::NewIdentity, "name of the new identity", "default"));
+            app.input = Some(Input::new(
+                InputTarget::NewIdentity,
+                "name of the new identity",
+                "default",
+            ));
         }
         return;
     };
     let count = app.config().identities.len();
     match action {
         Action::Up => app.identity_field = app.identity_field.saturating_sub(1),
-        Action::Down => app.identity_field = (app.identity_field + 1).min(IDENTITY_FIELDS.len() - 1),
+        Action::Down => {
+            app.identity_field = (app.identity_field + 1).min(IDENTITY_FIELDS.len() - 1)
+        }
         Action::PageUp => app.identity_field = app.identity_field.saturating_sub(10),
-        Action::PageDown => app.identity_field = (app.identity_field + 10).min(IDENTITY_FIELDS.len() - 1),
+        Action::PageDown => {
+            app.identity_field = (app.identity_field + 10).min(IDENTITY_FIELDS.len() - 1)
+        }
         Action::Top => app.identity_field = 0,
         Action::Bottom => app.identity_field = IDENTITY_FIELDS.len() - 1,
         Action::Left => app.identity_index = app.identity_index.min(count - 1).saturating_sub(1),
@@ -155,7 +166,11 @@ pub fn update(app: &mut App, action: Action) {
         Action::MakeActive => make_active(app, &identity.name),
         Action::NewIdentity => {
             let name = unused_name(app, "identity");
-            app.input = Some(Input::new(InputTarget::NewIdentity, "name of the new identity", name));
+            app.input = Some(Input::new(
+                InputTarget::NewIdentity,
+                "name of the new identity",
+                name,
+            ));
         }
         Action::DuplicateIdentity => {
             let name = unused_name(app, &format!("{}-copy", identity.name));
@@ -247,7 +262,9 @@ pub fn submit_new(app: &mut App, name: &str) -> Result<(), String> {
     let config = app.config();
     let identity = match app.shown_identity() {
         Some(template) => fresh_identity(name, &template),
-        None => return Err("no identity to start from; write one in the configuration file".into()),
+        None => {
+            return Err("no identity to start from; write one in the configuration file".into())
+        }
     };
     crate::config::validate_identity(&identity)?;
     edits::save(&app.store, |doc| edits::add_identity(doc, &identity))?;
@@ -268,16 +285,23 @@ pub fn submit_duplicate(app: &mut App, from: &str, name: &str) -> Result<(), Str
     let mut copy = source.clone();
     copy.name = name.to_string();
     copy.instance_id = random_id("i-");
-    edits::save(&app.store, |doc| edits::duplicate_identity(doc, &source, &copy))?;
+    edits::save(&app.store, |doc| {
+        edits::duplicate_identity(doc, &source, &copy)
+    })?;
     app.identity_index = config.identities.len();
-    app.inform(format!("{from} copied to {name} with instance id {}", copy.instance_id));
+    app.inform(format!(
+        "{from} copied to {name} with instance id {}",
+        copy.instance_id
+    ));
     Ok(())
 }
 
 pub fn delete(app: &mut App, name: &str) {
     match edits::save(&app.store, |doc| edits::delete_identity(doc, name)) {
         Ok(config) => {
-            app.identity_index = app.identity_index.min(config.identities.len().saturating_sub(1));
+            app.identity_index = app
+                .identity_index
+                .min(config.identities.len().saturating_sub(1));
             app.inform(format!("identity {name} deleted"));
         }
         Err(err) => app.complain(err),
@@ -299,7 +323,8 @@ fn fresh_identity(name: &str, template: &Identity) -> Identity {
     let mut identity = template.clone();
     identity.name = name.to_string();
     identity.instance_id = random_id("i-");
-    identity.local_ipv4 = std::net::Ipv4Addr::new(10, 0, rng.random_range(0..=255), rng.random_range(4..=250));
+    identity.local_ipv4 =
+        std::net::Ipv4Addr::new(10, 0, rng.random_range(0..=255), rng.random_range(4..=250));
     identity.local_hostname = String::new();
     identity.public_ipv4 = None;
     identity.public_hostname = String::new();
@@ -313,7 +338,9 @@ fn fresh_identity(name: &str, template: &Identity) -> Identity {
     );
     identity.interface_id = random_id("eni-");
     identity.reservation_id = random_id("r-");
-    identity.tags = [("Name".to_string(), name.to_string())].into_iter().collect();
+    identity.tags = [("Name".to_string(), name.to_string())]
+        .into_iter()
+        .collect();
     identity.user_data = None;
     identity.events = Default::default();
     identity

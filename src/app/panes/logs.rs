@@ -15,7 +15,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let widget = TuiLoggerWidget::default()
         .block(
             Block::bordered()
-                .title(Span::styled(" Logs ", Style::new().add_modifier(Modifier::BOLD)))
+                .title(Span::styled(
+                    " Logs ",
+                    Style::new().add_modifier(Modifier::BOLD),
+                ))
                 .border_style(Style::new().fg(Color::Cyan)),
         )
         .output_separator(' ')

@@ -20,7 +20,8 @@ use super::detail;
 pub fn split(body: Rect, detail_focused: bool) -> (Option<Rect>, Option<Rect>) {
     if body.width >= WIDE {
         let [table, detail] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(body);
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .areas(body);
         (Some(table), Some(detail))
     } else if detail_focused {
         (None, Some(body))
@@ -49,7 +50,11 @@ fn title(app: &App) -> Line<'static> {
     )];
     if !list.filter().is_empty() {
         spans.push(Span::styled(
-            format!("filter: {} ({} match) ", list.filter().text(), list.match_count()),
+            format!(
+                "filter: {} ({} match) ",
+                list.filter().text(),
+                list.match_count()
+            ),
             Style::new().fg(Color::Cyan),
         ));
     }
@@ -66,21 +71,33 @@ fn title(app: &App) -> Line<'static> {
 
 fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let focused = !app.detail_focused;
-    let block = Block::bordered().title(title(app)).border_style(if focused {
-        Style::new().fg(Color::Cyan)
-    } else {
-        dim()
-    });
+    let block = Block::bordered()
+        .title(title(app))
+        .border_style(if focused {
+            Style::new().fg(Color::Cyan)
+        } else {
+            dim()
+        });
     let list = app.exchanges();
     if list.match_count() == 0 {
-        let text = if list.is_empty() {
-            "No requests yet. Containers on the imds-spoof network reach http://169.254.169.254;\n\
-             on this machine: curl http://BROKER/latest/meta-data/ (address in the status bar)."
+        let text = if !list.is_empty() {
+            "No request matches the filter (Esc clears it).".to_string()
         } else {
-            "No request matches the filter (Esc clears it)."
+            match app.broker_addr.filter(|addr| addr.ip().is_loopback()) {
+                Some(addr) => format!(
+                    "No requests yet. Programs on this machine reach the broker at \
+                     http://{addr}/latest/meta-data/ (AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{addr}/)."
+                ),
+                None => "No requests yet. Containers on the imds-spoof network reach \
+                         http://169.254.169.254."
+                    .to_string(),
+            }
         };
         frame.render_widget(
-            Paragraph::new(text).style(dim()).wrap(ratatui::widgets::Wrap { trim: true }).block(block),
+            Paragraph::new(text)
+                .style(dim())
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .block(block),
             area,
         );
         return;
@@ -91,7 +108,11 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         .visible(rows_available)
         .map(|(record, selected)| {
             let style = status_style(record.status);
-            let style = if selected { style.patch(selected_style()) } else { style };
+            let style = if selected {
+                style.patch(selected_style())
+            } else {
+                style
+            };
             row(record, wide).style(style)
         })
         .collect();
@@ -111,7 +132,10 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     widths.push(Constraint::Min(10));
     header.push("path");
     let table = Table::new(rows, widths)
-        .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)))
+        .header(
+            Row::new(header)
+                .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)),
+        )
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
@@ -181,10 +205,8 @@ pub fn update(app: &mut App, action: Action) {
             let current = app.exchanges.filter().text().to_string();
             app.input = Some(Input::new(InputTarget::Filter, "filter", current));
         }
-        Action::Back => {
-            if !app.exchanges.filter().is_empty() {
-                app.exchanges.set_filter(Filter::default());
-            }
+        Action::Back if !app.exchanges.filter().is_empty() => {
+            app.exchanges.set_filter(Filter::default());
         }
         Action::TogglePause => app.exchanges.toggle_pause(),
         Action::ClearExchanges => {
@@ -211,7 +233,11 @@ pub fn click(app: &mut App, column: u16, row: u16, body: Rect) {
         return;
     };
     let first_row = table.y + 2;
-    if column < table.x || column >= table.x + table.width || row < first_row || row >= table.bottom() - 1 {
+    if column < table.x
+        || column >= table.x + table.width
+        || row < first_row
+        || row >= table.bottom() - 1
+    {
         return;
     }
     let rows = app.table_rows();

@@ -25,7 +25,9 @@ fn managed(faults: &[Fault], row: SettingRow) -> Option<usize> {
         everywhere
             && match (row, &fault.kind) {
                 (SettingRow::Latency, FaultKind::Latency { .. }) => true,
-                (SettingRow::ErrorRate | SettingRow::ErrorStatus, FaultKind::Status { status }) => *status != 429,
+                (SettingRow::ErrorRate | SettingRow::ErrorStatus, FaultKind::Status { status }) => {
+                    *status != 429
+                }
                 (SettingRow::Throttling, FaultKind::Status { status }) => *status == 429,
                 _ => false,
             }
@@ -46,7 +48,9 @@ fn number(app: &App, config: &Config, row: SettingRow) -> Option<u64> {
             Some(FaultKind::Latency { ms }) => *ms,
             _ => 0,
         },
-        SettingRow::ErrorRate | SettingRow::Throttling => fault.map_or(0, |f| u64::from(percent(f.probability))),
+        SettingRow::ErrorRate | SettingRow::Throttling => {
+            fault.map_or(0, |f| u64::from(percent(f.probability)))
+        }
         SettingRow::ErrorStatus => match fault.map(|f| &f.kind) {
             Some(FaultKind::Status { status }) => u64::from(*status),
             _ => u64::from(app.error_status),
@@ -61,7 +65,10 @@ fn value(app: &App, config: &Config, row: SettingRow) -> (String, Style) {
     let imds = &config.imds;
     match row {
         SettingRow::Enabled if imds.enabled => ("on".into(), on),
-        SettingRow::Enabled => ("off (the service does not answer)".into(), Style::new().fg(Color::Red)),
+        SettingRow::Enabled => (
+            "off (the service does not answer)".into(),
+            Style::new().fg(Color::Red),
+        ),
         SettingRow::DisabledBehaviour => match imds.disabled_behaviour {
             DisabledBehaviour::NoAnswer => ("no answer (callers time out)".into(), Style::new()),
             DisabledBehaviour::Forbidden => ("403 Forbidden".into(), Style::new()),
@@ -71,7 +78,10 @@ fn value(app: &App, config: &Config, row: SettingRow) -> (String, Style) {
             TokenMode::Required => ("required (IMDSv2 only)".into(), warn),
         },
         SettingRow::HopLimit if imds.hop_limit < 2 => (
-            format!("{} (token answers never reach bridged containers)", imds.hop_limit),
+            format!(
+                "{} (token answers never reach bridged containers)",
+                imds.hop_limit
+            ),
             warn,
         ),
         SettingRow::TagsInMetadata if imds.tags_in_metadata => ("on".into(), on),
@@ -83,17 +93,20 @@ fn value(app: &App, config: &Config, row: SettingRow) -> (String, Style) {
                 n => (format!("{n}% of requests"), warn),
             }
         }
-        _ => (number(app, config, row).unwrap_or(0).to_string(), Style::new()),
+        _ => (
+            number(app, config, row).unwrap_or(0).to_string(),
+            Style::new(),
+        ),
     }
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let config = app.config();
     let mut lines = Vec::new();
-    let path = app
-        .store
-        .path()
-        .map_or_else(|| "(in memory, not saved)".to_string(), |path| path.display().to_string());
+    let saved = app.store.path().map_or_else(
+        || "Not saved: this configuration has no file.".to_string(),
+        |path| format!("Saved to {}", path.display()),
+    );
     for (index, row) in SettingRow::ALL.iter().enumerate() {
         let (text, style) = value(app, &config, *row);
         let mut line = Line::from(vec![
@@ -110,15 +123,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .enumerate()
         .filter(|(index, _)| {
-            ![SettingRow::Latency, SettingRow::ErrorRate, SettingRow::Throttling]
-                .iter()
-                .any(|row| managed(&config.faults, *row) == Some(*index))
+            ![
+                SettingRow::Latency,
+                SettingRow::ErrorRate,
+                SettingRow::Throttling,
+            ]
+            .iter()
+            .any(|row| managed(&config.faults, *row) == Some(*index))
         })
         .map(|(_, fault)| {
             format!(
                 "{} on {} ({}%)",
                 fault_name(&fault.kind),
-                if fault.path_prefix.is_empty() { "every path" } else { &fault.path_prefix },
+                if fault.path_prefix.is_empty() {
+                    "every path"
+                } else {
+                    &fault.path_prefix
+                },
                 percent(fault.probability)
             )
         })
@@ -129,13 +150,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             "Other faults from the file:",
             Style::new().add_modifier(Modifier::BOLD),
         )));
-        lines.extend(others.into_iter().map(|text| Line::from(format!("  {text}"))));
+        lines.extend(
+            others
+                .into_iter()
+                .map(|text| Line::from(format!("  {text}"))),
+        );
     }
-    lines.push(Line::from(Span::styled(format!("Saved to {path}"), dim())));
+    lines.push(Line::from(Span::styled(saved, dim())));
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
-                .title(Span::styled(" Settings ", Style::new().add_modifier(Modifier::BOLD)))
+                .title(Span::styled(
+                    " Settings ",
+                    Style::new().add_modifier(Modifier::BOLD),
+                ))
                 .border_style(Style::new().fg(Color::Cyan)),
         ),
         area,
@@ -165,7 +193,9 @@ fn save_imds(app: &mut App, change: impl FnOnce(&mut ImdsSettings)) -> Result<()
     let old = app.config().imds.clone();
     let mut new = old.clone();
     change(&mut new);
-    edits::save(&app.store, |doc| edits::sync_section(doc, "imds", &old, &new))?;
+    edits::save(&app.store, |doc| {
+        edits::sync_section(doc, "imds", &old, &new)
+    })?;
     Ok(())
 }
 
@@ -195,7 +225,10 @@ fn report(app: &mut App, row: SettingRow, result: Result<(), String>) {
         Ok(()) => {
             let config = app.config();
             let (text, _) = value(app, &config, row);
-            app.inform(format!("{}: {text} (from the next request on)", row.label()));
+            app.inform(format!(
+                "{}: {text} (from the next request on)",
+                row.label()
+            ));
         }
         Err(err) => app.complain(err),
     }
@@ -209,7 +242,10 @@ fn step(app: &mut App, row: SettingRow, direction: i64) {
     };
     let next = match row {
         SettingRow::ErrorStatus => {
-            let index = ERROR_STATUSES.iter().position(|s| u64::from(*s) == current).unwrap_or(0) as i64;
+            let index = ERROR_STATUSES
+                .iter()
+                .position(|s| u64::from(*s) == current)
+                .unwrap_or(0) as i64;
             let len = ERROR_STATUSES.len() as i64;
             u64::from(ERROR_STATUSES[(index + direction).rem_euclid(len) as usize])
         }
@@ -246,11 +282,18 @@ fn set_number(app: &mut App, row: SettingRow, value: u64) -> Result<(), String> 
             save_imds(app, |imds| imds.hop_limit = hops)
         }
         SettingRow::MaxTokenTtl => {
-            let ttl = u32::try_from(value).ok().filter(|v| (1..=21_600).contains(v));
+            let ttl = u32::try_from(value)
+                .ok()
+                .filter(|v| (1..=21_600).contains(v));
             let ttl = ttl.ok_or("max token TTL: from 1 to 21600 seconds")?;
             save_imds(app, |imds| imds.max_token_ttl = ttl)
         }
-        SettingRow::Latency => set_fault(app, row, (value > 0).then_some(FaultKind::Latency { ms: value }), 1.0),
+        SettingRow::Latency => set_fault(
+            app,
+            row,
+            (value > 0).then_some(FaultKind::Latency { ms: value }),
+            1.0,
+        ),
         SettingRow::ErrorRate | SettingRow::Throttling => {
             if value > 100 {
                 return Err(format!("{}: a percentage from 0 to 100", row.label()));
@@ -290,7 +333,12 @@ fn current_error_status(app: &App) -> u16 {
 }
 
 /// Puts the row's fault in force (None removes it), keeping every other fault.
-fn set_fault(app: &mut App, row: SettingRow, kind: Option<FaultKind>, probability: f64) -> Result<(), String> {
+fn set_fault(
+    app: &mut App,
+    row: SettingRow,
+    kind: Option<FaultKind>,
+    probability: f64,
+) -> Result<(), String> {
     let config = app.config();
     let old = config.faults.clone();
     let mut new = old.clone();

@@ -19,14 +19,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let config = app.config();
     let line = match app.config_error() {
-        Some(error) => Line::from(vec![
-            Span::styled("config   ", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
-            Span::styled(
-                format!("not applied, the last good one stays: {error}"),
-                Style::new().fg(Color::Red),
-            ),
-        ]),
-        None => mode_line(&config),
+        Some(error) => {
+            // The file name is enough here; the settings pane shows the whole path.
+            let error = match app.store().path() {
+                Some(path) => {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    error.replace(&path.display().to_string(), &name)
+                }
+                None => error,
+            };
+            Line::from(vec![
+                Span::styled(
+                    "config   ",
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!("not applied, the last good one stays: {error}"),
+                    Style::new().fg(Color::Red),
+                ),
+            ])
+        }
+        None => mode_line(&config, area.width >= 120),
     };
     frame.render_widget(Paragraph::new(line), rows[3]);
 }
@@ -46,7 +62,10 @@ fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
     let state = app.part(part);
     let (symbol, word, color, detail) = looks(state);
     let mut spans = vec![
-        Span::styled(format!("{:<9}", part.name()), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("{:<9}", part.name()),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
         Span::styled(format!("{symbol} {word:<12}"), Style::new().fg(color)),
     ];
     let detail_style = match state {
@@ -66,7 +85,8 @@ fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
     // Pulling: the image name, then a progress bar over the rest of the row.
     spans.push(Span::raw(format!("pulling {} ", pull.image)));
     let used: u16 = spans.iter().map(|span| span.width() as u16).sum();
-    let [text, bar] = Layout::horizontal([Constraint::Length(used), Constraint::Min(0)]).areas(area);
+    let [text, bar] =
+        Layout::horizontal([Constraint::Length(used), Constraint::Min(0)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), text);
     let ratio = if pull.total == 0 {
         0.0
@@ -97,19 +117,30 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
-/// `identity NAME i-… zone │ IMDS on · tokens optional · hop limit 2 · faults …`.
-fn mode_line(config: &Config) -> Line<'static> {
-    let mut spans = vec![Span::styled("identity ", Style::new().add_modifier(Modifier::BOLD))];
+/// `identity NAME i-… zone │ IMDS on · tokens optional · hop limit 2 · faults …`,
+/// shorter when narrow.
+fn mode_line(config: &Config, wide: bool) -> Line<'static> {
+    let mut spans = Vec::new();
+    if wide {
+        spans.push(Span::styled(
+            "identity ",
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    }
     match config.active() {
         Some(identity) => {
             spans.push(Span::styled(
                 identity.name.clone(),
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             ));
-            spans.push(Span::raw(format!(
-                " {} {} │ ",
-                identity.instance_id, identity.availability_zone
-            )));
+            if wide {
+                spans.push(Span::raw(format!(
+                    " {} {} │ ",
+                    identity.instance_id, identity.availability_zone
+                )));
+            } else {
+                spans.push(Span::raw(format!(" {} │ ", identity.instance_id)));
+            }
         }
         None => spans.push(Span::styled("none │ ", Style::new().fg(Color::Red))),
     }
@@ -117,7 +148,10 @@ fn mode_line(config: &Config) -> Line<'static> {
     if imds.enabled {
         spans.push(Span::styled("IMDS on", Style::new().fg(Color::Green)));
     } else {
-        spans.push(Span::styled("IMDS off", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(
+            "IMDS off",
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
     }
     spans.push(Span::raw(" · tokens "));
     let tokens_style = match imds.tokens {
@@ -130,10 +164,20 @@ fn mode_line(config: &Config) -> Line<'static> {
     } else {
         Style::new()
     };
-    spans.push(Span::raw(" · hop limit "));
+    spans.push(Span::raw(if wide { " · hop limit " } else { " · hop " }));
     spans.push(Span::styled(imds.hop_limit.to_string(), hop_style));
-    if !config.faults.is_empty() {
-        let names: Vec<String> = config.faults.iter().map(|fault| fault_name(&fault.kind)).collect();
+    if !config.faults.is_empty() && !wide {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("{} fault(s)", config.faults.len()),
+            Style::new().fg(Color::Magenta),
+        ));
+    } else if !config.faults.is_empty() {
+        let names: Vec<String> = config
+            .faults
+            .iter()
+            .map(|fault| fault_name(&fault.kind))
+            .collect();
         spans.push(Span::raw(" · "));
         spans.push(Span::styled(
             format!("faults: {}", names.join(", ")),

@@ -1,0 +1,139 @@
+//! A role's credential source as the credentials editor sees it: its rows, their
+//! values as text, a row changed from text, the next source, fresh fake keys.
+
+use rand::Rng;
+
+use crate::config::{check_timestamp, CredentialSource, Role};
+
+use super::form::CredentialField;
+
+const DEFAULT_PROFILE: &str = "default";
+const DEFAULT_COMMAND: &str = "aws configure export-credentials --profile default --format process";
+const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
+
+/// The rows the role's source has.
+pub fn rows(role: Option<&Role>) -> Vec<CredentialField> {
+    use CredentialField as F;
+    match role.map(|role| &role.source) {
+        None => vec![F::RoleName],
+        Some(CredentialSource::Static { .. }) => vec![
+            F::RoleName,
+            F::Source,
+            F::AccessKeyId,
+            F::SecretAccessKey,
+            F::SessionToken,
+            F::Expiration,
+        ],
+        Some(CredentialSource::Profile { .. }) => vec![F::RoleName, F::Source, F::Profile],
+        Some(CredentialSource::Command { .. }) => {
+            vec![F::RoleName, F::Source, F::Command, F::CommandTimeout]
+        }
+    }
+}
+
+/// The field's value as stored (secrets in clear).
+pub fn raw_value(role: &Role, field: CredentialField) -> String {
+    use CredentialField as F;
+    match (&role.source, field) {
+        (_, F::RoleName) => role.name.clone(),
+        (source, F::Source) => source_name(source).to_string(),
+        (CredentialSource::Static { access_key_id, .. }, F::AccessKeyId) => access_key_id.clone(),
+        (
+            CredentialSource::Static {
+                secret_access_key, ..
+            },
+            F::SecretAccessKey,
+        ) => secret_access_key.clone(),
+        (CredentialSource::Static { session_token, .. }, F::SessionToken) => {
+            session_token.clone().unwrap_or_default()
+        }
+        (CredentialSource::Static { expiration, .. }, F::Expiration) => {
+            expiration.clone().unwrap_or_default()
+        }
+        (CredentialSource::Profile { profile }, F::Profile) => profile.clone(),
+        (CredentialSource::Command { command, .. }, F::Command) => command.clone(),
+        (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => timeout_ms.to_string(),
+        _ => String::new(),
+    }
+}
+
+pub fn source_name(source: &CredentialSource) -> &'static str {
+    match source {
+        CredentialSource::Static { .. } => "static",
+        CredentialSource::Profile { .. } => "profile",
+        CredentialSource::Command { .. } => "command",
+    }
+}
+
+pub fn with_field(role: &Role, field: CredentialField, text: &str) -> Result<Role, String> {
+    use CredentialField as F;
+    let mut role = role.clone();
+    let optional = |text: &str| (!text.is_empty()).then(|| text.to_string());
+    match (&mut role.source, field) {
+        (_, F::RoleName) => role.name = text.to_string(),
+        (CredentialSource::Static { access_key_id, .. }, F::AccessKeyId) => {
+            *access_key_id = text.to_string()
+        }
+        (
+            CredentialSource::Static {
+                secret_access_key, ..
+            },
+            F::SecretAccessKey,
+        ) => {
+            *secret_access_key = text.to_string();
+        }
+        (CredentialSource::Static { session_token, .. }, F::SessionToken) => {
+            *session_token = optional(text)
+        }
+        (CredentialSource::Static { expiration, .. }, F::Expiration) => {
+            if !text.is_empty() {
+                check_timestamp("expiration", text)?;
+            }
+            *expiration = optional(text);
+        }
+        (CredentialSource::Profile { profile }, F::Profile) => *profile = text.to_string(),
+        (CredentialSource::Command { command, .. }, F::Command) => *command = text.to_string(),
+        (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => {
+            *timeout_ms = text
+                .parse()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .ok_or_else(|| format!("timeout {text:?}: a number of milliseconds"))?;
+        }
+        _ => return Err(format!("{} does not apply to this source", field.label())),
+    }
+    Ok(role)
+}
+
+fn random_text(length: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::rng();
+    (0..length)
+        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+        .collect()
+}
+
+/// Keys shaped like STS temporary credentials, which nothing will accept.
+pub fn fake_static_keys() -> CredentialSource {
+    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    CredentialSource::Static {
+        access_key_id: format!("ASIA{}", random_text(16, UPPER)),
+        secret_access_key: random_text(40, BASE64),
+        session_token: Some(format!("IQoJb3JpZ2luX2Vj{}", random_text(112, BASE64))),
+        expiration: None,
+    }
+}
+
+/// static → profile → command → static (with fresh fake keys).
+pub fn following_source(source: &CredentialSource) -> CredentialSource {
+    match source {
+        CredentialSource::Static { .. } => CredentialSource::Profile {
+            profile: DEFAULT_PROFILE.to_string(),
+        },
+        CredentialSource::Profile { .. } => CredentialSource::Command {
+            command: DEFAULT_COMMAND.to_string(),
+            timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
+        },
+        CredentialSource::Command { .. } => fake_static_keys(),
+    }
+}

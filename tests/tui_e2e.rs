@@ -1,0 +1,328 @@
+//! The dashboard end to end, in a real terminal (tmux): the real binary, requests with
+//! curl, edits typed as keystrokes, the next answer and the file checked, quit.
+//! Without Docker (DOCKER_HOST points nowhere) the broker runs on loopback; a second
+//! variant with the real engine checks that quitting leaves no proxy container.
+
+mod docker_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use docker_support::{
+    docker, docker_or_skip, free_port, leftovers, lock_engine, Cleanup, NGINX_IMAGE,
+};
+
+const NEW_ID: &str = "i-0aaaaaaaaaaaaaaa1";
+
+fn have(program: &str, version_flag: &str) -> bool {
+    Command::new(program)
+        .arg(version_flag)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// tmux and curl, or a printed reason to skip.
+fn tools_or_skip(test: &str) -> bool {
+    for (program, flag) in [("tmux", "-V"), ("curl", "--version")] {
+        if !have(program, flag) {
+            eprintln!("skipped {test}: {program} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(tag: &str, command: &str) -> Tmux {
+        let socket = format!("imds-spoof-e2e-{tag}-{}", std::process::id());
+        let tmux = Tmux { socket };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "-s",
+            "tui",
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "tui"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "tui"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "tui", "-l", text]);
+    }
+
+    /// Waits until the screen shows every one of `texts`; the last screen on timeout.
+    fn wait_for(&self, texts: &[&str], limit: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|text| screen.contains(text)) {
+                return Ok(screen);
+            }
+            if Instant::now() > deadline {
+                return Err(screen);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn curl(url: &str) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "5", "-w", "\n%{http_code}", url])
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "000"));
+    (code.to_string(), body.to_string())
+}
+
+fn wait_for_answer(url: &str, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (code, body) = curl(url);
+        if code == "200" {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer from {url} (last status {code})"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.is_empty() {
+                return Some(text);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+fn config_with_port(dir: &Path, port: u16, proxy_image: Option<&str>) -> PathBuf {
+    let path = dir.join("config.toml");
+    let mut text =
+        imds_spoof::config::SAMPLE_CONFIG.replace("port = 1338", &format!("port = {port}"));
+    if let Some(image) = proxy_image {
+        text = text.replace(
+            "image = \"nginx:1.27.5-alpine\"",
+            &format!("image = \"{image}\""),
+        );
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The shell command tmux runs: the dashboard, then its exit status into a file.
+fn dashboard_command(env: &str, config: &Path, exit_file: &Path) -> String {
+    format!(
+        "env -u DOCKER_HOST {env} IMDS_SPOOF_LOG=info '{}' --config '{}'; echo $? > '{}'",
+        env!("CARGO_BIN_EXE_imds-spoof"),
+        config.display(),
+        exit_file.display()
+    )
+}
+
+/// Types a new instance id for the active identity: pane 2, field 2, Enter, clear, type, Enter.
+fn edit_instance_id(tmux: &Tmux, id: &str) {
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["Identity default"], Duration::from_secs(5))
+        .unwrap_or_else(|screen| panic!("identity pane not shown:\n{screen}"));
+    tmux.keys(&["j", "Enter", "C-u"]);
+    tmux.type_text(id);
+    tmux.keys(&["Enter"]);
+}
+
+#[test]
+fn dashboard_without_docker_edits_the_instance_id() {
+    if !tools_or_skip("dashboard_without_docker_edits_the_instance_id") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = config_with_port(dir.path(), port, None);
+    let exit_file = dir.path().join("exit");
+    let tmux = Tmux::start(
+        "nodocker",
+        &dashboard_command("DOCKER_HOST=unix:///nonexistent", &config, &exit_file),
+    );
+    let url = format!("http://127.0.0.1:{port}/latest/meta-data/instance-id");
+    assert_eq!(
+        wait_for_answer(&url, Duration::from_secs(30)),
+        "i-0123456789abcdef0"
+    );
+
+    // The request's row, and the status bar saying why Docker is unavailable.
+    let screen = tmux
+        .wait_for(
+            &[
+                "/latest/meta-data/instance-id",
+                "200",
+                "unavailable",
+                "broker   ● up",
+            ],
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|screen| panic!("request row not shown:\n{screen}"));
+    assert!(screen.contains(&format!("127.0.0.1:{port}")), "{screen}");
+
+    edit_instance_id(&tmux, NEW_ID);
+    tmux.wait_for(&["instance_id of default saved"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("edit not confirmed:\n{screen}"));
+    assert_eq!(curl(&url), ("200".to_string(), NEW_ID.to_string()));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains(&format!("instance_id = \"{NEW_ID}\"")),
+        "{text}"
+    );
+    for comment in [
+        "# HttpPutResponseHopLimit.",
+        "# imds-spoof configuration.",
+        "# source = \"profile\" reads",
+    ] {
+        assert!(text.contains(comment), "comment {comment:?} lost:\n{text}");
+    }
+
+    tmux.keys(&["q"]);
+    let code = wait_for_file(&exit_file, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("the dashboard did not exit after q:\n{}", tmux.screen()));
+    assert_eq!(code.trim(), "0");
+    assert_ne!(curl(&url).0, "200", "the broker stopped with the dashboard");
+}
+
+#[test]
+fn dashboard_with_docker_leaves_no_proxy_on_quit() {
+    let test = "dashboard_with_docker_leaves_no_proxy_on_quit";
+    if !tools_or_skip(test) || !docker_or_skip(test) {
+        return;
+    }
+    let image_present = docker(&["image", "inspect", NGINX_IMAGE]).status.success();
+    if !image_present {
+        if std::env::var("IMDS_SPOOF_REQUIRE_DOCKER").as_deref() == Ok("1") {
+            panic!("{test}: {NGINX_IMAGE} is missing (scripts/offline-images.sh builds it)");
+        }
+        eprintln!("skipped {test}: {NGINX_IMAGE} is missing; scripts/offline-images.sh builds it");
+        return;
+    }
+    let _lock = lock_engine();
+    let _cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = config_with_port(dir.path(), port, Some(NGINX_IMAGE));
+    let exit_file = dir.path().join("exit");
+    let tmux = Tmux::start("docker", &dashboard_command("", &config, &exit_file));
+    let screen = tmux
+        .wait_for(
+            &["network  ● up", "proxy    ● up", "broker   ● up"],
+            Duration::from_secs(90),
+        )
+        .unwrap_or_else(|screen| panic!("parts not up:\n{screen}"));
+    assert!(screen.contains("169.254.169.254"), "{screen}");
+    let proxy = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        "label=imds-spoof.managed=true",
+        "--filter",
+        "name=imds-spoof-proxy",
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&proxy.stdout).trim().is_empty(),
+        "proxy container running"
+    );
+
+    // Through the proxy from a container on the network, as an SDK would.
+    let client_image = docker(&["image", "inspect", docker_support::CLIENT_IMAGE])
+        .status
+        .success();
+    let ask = |name: &str| {
+        let mounts = docker_support::client_mounts(None);
+        let out = docker_support::run_client(
+            name,
+            &[],
+            &mounts,
+            &[
+                "curl",
+                "-s",
+                "--max-time",
+                "5",
+                "http://169.254.169.254/latest/meta-data/instance-id",
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    if client_image {
+        assert_eq!(ask("imds-spoof-test-tui-1"), "i-0123456789abcdef0");
+        tmux.wait_for(
+            &["imds-spoof-test-tui-1", "/latest/meta-data/instance-id"],
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|screen| panic!("the container's request is not shown:\n{screen}"));
+    } else {
+        eprintln!(
+            "{test}: {} missing, request through the proxy not checked",
+            docker_support::CLIENT_IMAGE
+        );
+    }
+    edit_instance_id(&tmux, NEW_ID);
+    tmux.wait_for(&["instance_id of default saved"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("edit not confirmed:\n{screen}"));
+    if client_image {
+        assert_eq!(ask("imds-spoof-test-tui-2"), NEW_ID);
+    }
+
+    tmux.keys(&["q"]);
+    let code = wait_for_file(&exit_file, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("the dashboard did not exit after q:\n{}", tmux.screen()));
+    assert_eq!(code.trim(), "0");
+    let (containers, _networks) = leftovers();
+    assert!(
+        containers.is_empty(),
+        "containers left after quit: {containers}"
+    );
+}

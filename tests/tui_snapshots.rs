@@ -1,0 +1,406 @@
+//! Every pane drawn at 80x24 and 160x48 from states built by hand (fixed clock, fixed
+//! exchanges): empty, busy (1,000 exchanges) and error states. The snapshots live in
+//! tests/snapshots/; CI must not write new ones (CI=true makes missing ones fail).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::Arc;
+
+use imds_spoof::app::{
+    draw, Action, App, ContainerRow, Event, Part, PartState, SessionUpdate, Tab,
+};
+use imds_spoof::broker::{ExchangeRecord, ImdsVersion};
+use imds_spoof::config::{
+    parse, ConfigStore, CredentialSource, Fault, FaultKind, Role, TokenMode, SAMPLE_CONFIG,
+};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+use ratatui::Terminal;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-24 12:00:00 UTC);
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+const CREDENTIALS: &str = "{\n  \"Code\" : \"Success\",\n  \"LastUpdated\" : \"2026-11-24T11:00:00Z\",\n  \"Type\" : \"AWS-HMAC\",\n  \"AccessKeyId\" : \"ASIAIMDSSPOOFEXAMPLE\",\n  \"SecretAccessKey\" : \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\",\n  \"Token\" : \"IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly\",\n  \"Expiration\" : \"2026-11-24T17:00:00Z\"\n}";
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn sample_store() -> ConfigStore {
+    ConfigStore::in_memory(parse(Path::new("sample"), SAMPLE_CONFIG).unwrap())
+}
+
+fn app_with(store: ConfigStore, width: u16, height: u16) -> App {
+    let mut app = App::new(store, NOW);
+    app.handle(Event::Resize(width, height));
+    app.handle(Event::Tick(NOW));
+    app
+}
+
+fn session(app: &mut App, update: SessionUpdate) {
+    app.handle(Event::Session(update));
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Exchange `id` of a deterministic mix: paths, callers, versions, statuses.
+fn exchange(id: u64) -> ExchangeRecord {
+    const PATHS: [&str; 6] = [
+        "/latest/meta-data/instance-id",
+        "/latest/api/token",
+        "/latest/meta-data/placement/availability-zone",
+        "/latest/meta-data/iam/security-credentials/imds-spoof-dev-role",
+        "/latest/dynamic/instance-identity/document",
+        "/latest/meta-data/tags/instance/Name",
+    ];
+    let path = PATHS[(id % 6) as usize];
+    let millis = id * 37;
+    let time = format!(
+        "2026-11-24T11:{:02}:{:02}.{:03}Z",
+        (millis / 60_000) % 60,
+        (millis / 1_000) % 60,
+        millis % 1_000
+    );
+    let token = path.ends_with("/api/token");
+    let status = match id % 50 {
+        7 => 404,
+        13 => 401,
+        29 => 500,
+        41 => 0,
+        _ => 200,
+    };
+    let container = match id % 3 {
+        0 => Some("web-1".to_string()),
+        1 => Some("worker-2".to_string()),
+        _ => None,
+    };
+    let body = match (status, path) {
+        (200, p) if p.contains("security-credentials") => CREDENTIALS.to_string(),
+        (200, _) if token => "AQAEAFakeTokenValueForTheSnapshotTestsOnly0123==".to_string(),
+        (200, p) if p.ends_with("instance-id") => "i-0123456789abcdef0".to_string(),
+        (200, p) if p.ends_with("document") => {
+            "{\"accountId\":\"123456789012\",\"region\":\"us-east-1\",\"instanceId\":\"i-0123456789abcdef0\"}".to_string()
+        }
+        (200, _) => "us-east-1a".to_string(),
+        _ => String::new(),
+    };
+    let mut request_headers = vec![
+        ("host".to_string(), "169.254.169.254".to_string()),
+        (
+            "user-agent".to_string(),
+            "aws-sdk-rust/1.3 os/linux".to_string(),
+        ),
+    ];
+    if token {
+        request_headers.push((
+            "x-aws-ec2-metadata-token-ttl-seconds".to_string(),
+            "21600".to_string(),
+        ));
+    } else if id % 2 == 0 {
+        request_headers.push((
+            "x-aws-ec2-metadata-token".to_string(),
+            "AQAEAFakeTokenValueForTheSnapshotTestsOnly0123==".to_string(),
+        ));
+    }
+    ExchangeRecord {
+        id,
+        time,
+        caller_ip: Some(IpAddr::V4(Ipv4Addr::new(169, 254, 0, 2 + (id % 3) as u8))),
+        caller_container: container,
+        identity: if id % 4 == 0 { "worker" } else { "default" }.to_string(),
+        method: if token { "PUT" } else { "GET" }.to_string(),
+        path: path.to_string(),
+        version: if token {
+            ImdsVersion::TokenRequest
+        } else if id % 2 == 0 {
+            ImdsVersion::V2
+        } else {
+            ImdsVersion::V1
+        },
+        status,
+        latency_us: 90 + (id * 7919) % 4_000,
+        request_headers,
+        response_headers: if status == 0 {
+            vec![]
+        } else {
+            vec![
+                ("server".to_string(), "EC2ws".to_string()),
+                ("content-type".to_string(), "text/plain".to_string()),
+                ("content-length".to_string(), body.len().to_string()),
+            ]
+        },
+        response_body: body,
+        body_truncated: false,
+        provider_error: (status == 500).then(|| {
+            "credentials from command `aws configure export-credentials`: exit status 255"
+                .to_string()
+        }),
+        fault: None,
+    }
+}
+
+fn build_empty(width: u16, height: u16) -> App {
+    let mut app = app_with(sample_store(), width, height);
+    for part in Part::ALL {
+        session(&mut app, SessionUpdate::Part(part, PartState::Stopped));
+    }
+    app
+}
+
+fn build_busy(width: u16, height: u16) -> App {
+    let store = sample_store();
+    let mut config = (*store.current()).clone();
+    config.imds.tokens = TokenMode::Required;
+    config.faults.push(Fault {
+        path_prefix: String::new(),
+        probability: 1.0,
+        kind: FaultKind::Latency { ms: 1500 },
+    });
+    config.faults.push(Fault {
+        path_prefix: "/latest/meta-data/iam/".into(),
+        probability: 0.5,
+        kind: FaultKind::Status { status: 503 },
+    });
+    let events = &mut config.identities[0].events;
+    events.spot_action = Some("terminate".into());
+    events.spot_time = Some("2026-11-24T12:02:00Z".into());
+    events.lifecycle_state = Some("InService".into());
+    // Expired a minute before the fixed clock, as "expire now" leaves it.
+    if let Some(Role {
+        source: CredentialSource::Static { expiration, .. },
+        ..
+    }) = &mut config.identities[0].role
+    {
+        *expiration = Some("2026-11-24T11:59:00Z".into());
+    }
+    store.replace(config);
+    let mut app = app_with(store, width, height);
+    session(
+        &mut app,
+        SessionUpdate::Part(
+            Part::Network,
+            PartState::Up("imds-spoof 169.254.0.0/16".into()),
+        ),
+    );
+    session(
+        &mut app,
+        SessionUpdate::Part(Part::Broker, PartState::Up("169.254.0.1:1338".into())),
+    );
+    session(
+        &mut app,
+        SessionUpdate::Part(
+            Part::Proxy,
+            PartState::Starting("pulling nginx:1.27.5-alpine".into()),
+        ),
+    );
+    session(
+        &mut app,
+        SessionUpdate::Pull {
+            image: "nginx:1.27.5-alpine".into(),
+            current: 12_345_678,
+            total: 27_000_000,
+        },
+    );
+    session(
+        &mut app,
+        SessionUpdate::BrokerAddress(Some("169.254.0.1:1338".parse().unwrap())),
+    );
+    let containers = (1..=6)
+        .map(|n| ContainerRow {
+            id: format!("{n:012x}"),
+            name: format!("app-{n}"),
+            image: if n % 2 == 0 {
+                "python:3.12-slim"
+            } else {
+                "amazon/aws-cli:2.17"
+            }
+            .into(),
+            running: n != 6,
+            ip_on_network: (n % 3 != 0).then(|| Ipv4Addr::new(169, 254, 0, 1 + n as u8)),
+            identity_label: (n == 2).then(|| "worker".to_string()),
+        })
+        .collect();
+    session(&mut app, SessionUpdate::Containers(containers));
+    for id in 1..=999 {
+        app.push_exchange(Arc::new(exchange(id)));
+    }
+    // The newest: a credentials document, to show masking and pretty JSON.
+    let mut newest = exchange(1000);
+    newest.path = "/latest/meta-data/iam/security-credentials/imds-spoof-dev-role".into();
+    newest.status = 200;
+    newest.response_body = CREDENTIALS.into();
+    newest.provider_error = None;
+    app.push_exchange(Arc::new(newest));
+    app
+}
+
+/// A file-backed store whose file turned invalid after loading, at a fixed relative path
+/// (tests run in the package directory) so the snapshot does not depend on the machine.
+fn broken_store(name: &str) -> ConfigStore {
+    let dir = Path::new("target").join("tui-snapshots").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    let store = ConfigStore::from_file(&path, None).unwrap();
+    std::fs::write(
+        &path,
+        SAMPLE_CONFIG.replace("hop_limit = 2", "hop_limit = \"two\""),
+    )
+    .unwrap();
+    assert!(store.reload().is_err());
+    store
+}
+
+fn build_error(name: &str, width: u16, height: u16) -> App {
+    let mut app = app_with(broken_store(name), width, height);
+    let docker = "Docker is not running or not reachable at unix:///var/run/docker.sock: connection refused. Start Docker (for example `sudo systemctl start docker`)";
+    session(
+        &mut app,
+        SessionUpdate::Part(Part::Network, PartState::Unavailable(docker.into())),
+    );
+    session(
+        &mut app,
+        SessionUpdate::Part(Part::Proxy, PartState::Unavailable(docker.into())),
+    );
+    session(
+        &mut app,
+        SessionUpdate::Part(
+            Part::Broker,
+            PartState::Failed("cannot listen on 127.0.0.1:1338: address in use (another imds-spoof? set [broker] port)".into()),
+        ),
+    );
+    for id in [29, 79, 129] {
+        app.push_exchange(Arc::new(exchange(id)));
+    }
+    session(
+        &mut app,
+        SessionUpdate::Failed("attach app-3: no such container".into()),
+    );
+    app
+}
+
+fn snapshot_tabs(state: &str, build: &dyn Fn(u16, u16) -> App) {
+    for (width, height) in SIZES {
+        for tab in Tab::ALL {
+            let mut app = build(width, height);
+            app.update(Action::GoTab(tab));
+            let name = format!("{state}_{}_{width}x{height}", tab.title().to_lowercase());
+            insta::assert_snapshot!(name, render(&app, width, height));
+        }
+    }
+}
+
+#[test]
+fn empty_state() {
+    snapshot_tabs("empty", &build_empty);
+}
+
+#[test]
+fn busy_state() {
+    snapshot_tabs("busy", &build_busy);
+}
+
+#[test]
+fn error_state() {
+    snapshot_tabs("error", &|width, height| {
+        build_error(&format!("error-{width}"), width, height)
+    });
+}
+
+#[test]
+fn help_lists_every_key() {
+    for (width, height) in SIZES {
+        let mut app = build_empty(width, height);
+        key(&mut app, KeyCode::Char('?'));
+        insta::assert_snapshot!(
+            format!("help_{width}x{height}"),
+            render(&app, width, height)
+        );
+    }
+    let text = render(&build_empty(160, 48), 160, 48);
+    assert!(!text.contains("Keys (?"), "help closed by default");
+}
+
+#[test]
+fn focused_detail_and_revealed_secrets() {
+    for (width, height) in SIZES {
+        let mut app = build_busy(width, height);
+        key(&mut app, KeyCode::Enter);
+        let masked = render(&app, width, height);
+        assert!(
+            !masked.contains("wJalrXUtnFEMI"),
+            "secret shown while masked"
+        );
+        insta::assert_snapshot!(format!("busy_detail_{width}x{height}"), masked);
+        key(&mut app, KeyCode::Char('v'));
+        if height < 30 {
+            // The body is below the fold on a small screen.
+            key(&mut app, KeyCode::PageDown);
+        }
+        let revealed = render(&app, width, height);
+        assert!(
+            revealed.contains("wJalrXUtnFEMI"),
+            "reveal shows the secret"
+        );
+        insta::assert_snapshot!(format!("busy_detail_revealed_{width}x{height}"), revealed);
+    }
+}
+
+#[test]
+fn filtered_and_paused_table() {
+    let mut app = build_busy(160, 48);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "status:5xx".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('p'));
+    app.push_exchange(Arc::new(exchange(1001)));
+    insta::assert_snapshot!("busy_filtered_paused_160x48", render(&app, 160, 48));
+}
+
+#[test]
+fn a_refused_edit_shows_why() {
+    for (width, height) in SIZES {
+        let mut app = build_error(&format!("refused-{width}"), width, height);
+        key(&mut app, KeyCode::Char('2'));
+        key(&mut app, KeyCode::Char('j'));
+        key(&mut app, KeyCode::Enter);
+        app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        for c in "i-NOTHEX".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        insta::assert_snapshot!(
+            format!("error_refused_edit_{width}x{height}"),
+            render(&app, width, height)
+        );
+    }
+}
+
+#[test]
+fn rows_are_coloured_by_status() {
+    let app = build_busy(160, 48);
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    terminal.draw(|frame| draw(frame, &app)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let colour_of = |status: &str| {
+        (0..48u16).find_map(|y| {
+            let line: String = (1..20u16)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            // The status column starts after the 12-character time and a space.
+            (line.get(13..16) == Some(status)).then(|| buffer[(14, y)].fg)
+        })
+    };
+    assert_eq!(colour_of("200"), Some(Color::Green));
+    assert_eq!(colour_of("401"), Some(Color::Yellow));
+    assert_eq!(colour_of("500"), Some(Color::Red));
+    assert_eq!(colour_of("---"), Some(Color::Magenta));
+}

@@ -1,0 +1,416 @@
+//! Dashboard action sequences change the state, the configuration file, and the very
+//! next answer of a real broker router built over the same configuration store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use imds_spoof::app::{App, Effect, Tab};
+use imds_spoof::broker::{router, AccessPolicy, BrokerState};
+use imds_spoof::config::ConfigStore;
+use imds_spoof::imds::signing::IdentitySigner;
+use imds_spoof::provider::BuiltinProvider;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    broker: Arc<BrokerState>,
+    app: App,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let store = ConfigStore::from_file(&path, None).unwrap();
+    let signer = Arc::new(IdentitySigner::load_or_create(dir.path()).unwrap());
+    let provider = Arc::new(BuiltinProvider::new(store.clone(), signer));
+    let listen: SocketAddr = "127.0.0.1:1338".parse().unwrap();
+    let broker = Arc::new(BrokerState::new(
+        store.clone(),
+        provider,
+        AccessPolicy::Loopback { listen },
+    ));
+    let app = App::new(store, OffsetDateTime::now_utc());
+    Fixture {
+        _dir: dir,
+        path,
+        broker,
+        app,
+    }
+}
+
+impl Fixture {
+    /// One request through the real router, as the next SDK call would make it.
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = router(self.broker.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn press(&mut self, code: KeyCode) {
+        self.app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.press(KeyCode::Char(c));
+        }
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.app
+            .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    }
+
+    fn file(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+
+    fn credentials_path(&self) -> String {
+        let role = self.app.config().active().unwrap().role.clone().unwrap();
+        format!("/latest/meta-data/iam/security-credentials/{}", role.name)
+    }
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
+}
+
+#[tokio::test]
+async fn editing_the_instance_id_changes_the_next_answer_and_the_file() {
+    let mut f = fixture();
+    assert_eq!(
+        f.get("/latest/meta-data/instance-id").await.1,
+        "i-0123456789abcdef0"
+    );
+    f.keys("2"); // identity pane, first field is the name
+    assert_eq!(f.app.tab(), Tab::Identity);
+    f.keys("j");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.app.input().unwrap().text(), "i-0123456789abcdef0");
+    f.ctrl('u');
+    f.keys("i-0aaaaaaaaaaaaaaa1");
+    f.press(KeyCode::Enter);
+    assert!(f.app.input().is_none(), "the value was accepted");
+    assert_eq!(
+        f.app.config().active().unwrap().instance_id,
+        "i-0aaaaaaaaaaaaaaa1"
+    );
+    assert_eq!(
+        f.get("/latest/meta-data/instance-id").await,
+        (StatusCode::OK, "i-0aaaaaaaaaaaaaaa1".to_string())
+    );
+    let text = f.file();
+    assert!(text.contains("instance_id = \"i-0aaaaaaaaaaaaaaa1\""));
+    assert!(text.contains("# HttpPutResponseHopLimit."), "comments kept");
+    // A restart reads the same file.
+    let reopened = ConfigStore::from_file(&f.path, None).unwrap();
+    assert_eq!(
+        reopened.current().active().unwrap().instance_id,
+        "i-0aaaaaaaaaaaaaaa1"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_value_is_refused_and_nothing_changes() {
+    let mut f = fixture();
+    let before = f.file();
+    f.keys("2j");
+    f.press(KeyCode::Enter);
+    f.ctrl('u');
+    f.keys("i-NOTHEX");
+    f.press(KeyCode::Enter);
+    let input = f.app.input().expect("the input stays open");
+    assert!(
+        input.error.as_deref().unwrap().contains("hex"),
+        "{:?}",
+        input.error
+    );
+    f.press(KeyCode::Esc);
+    assert!(f.app.input().is_none());
+    assert_eq!(f.file(), before);
+    assert_eq!(
+        f.get("/latest/meta-data/instance-id").await.1,
+        "i-0123456789abcdef0"
+    );
+    // The zone must belong to the region.
+    for _ in 0..5 {
+        f.keys("j");
+    }
+    f.press(KeyCode::Enter);
+    f.ctrl('u');
+    f.keys("eu-west-1a");
+    f.press(KeyCode::Enter);
+    assert!(f
+        .app
+        .input()
+        .unwrap()
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("region us-east-1"));
+}
+
+#[tokio::test]
+async fn switching_identity_answers_the_next_request_as_the_other_instance() {
+    let mut f = fixture();
+    f.keys("2l"); // the next identity: worker
+    f.keys("a");
+    assert_eq!(f.app.config().active_identity, "worker");
+    assert_eq!(
+        f.get("/latest/meta-data/instance-id").await.1,
+        "i-0fedcba9876543210"
+    );
+    assert_eq!(
+        f.get("/latest/meta-data/placement/availability-zone")
+            .await
+            .1,
+        "eu-west-1b"
+    );
+    assert!(f.file().contains("active_identity = \"worker\""));
+}
+
+#[tokio::test]
+async fn expire_now_serves_an_expiration_in_the_past() {
+    let mut f = fixture();
+    let path = f.credentials_path();
+    let before = json(&f.get(&path).await.1);
+    let expires = time::OffsetDateTime::parse(
+        before["Expiration"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(expires > OffsetDateTime::now_utc());
+    f.keys("3e");
+    let (status, body) = f.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let after = json(&body);
+    let expired = time::OffsetDateTime::parse(
+        after["Expiration"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(expired < OffsetDateTime::now_utc(), "{body}");
+    assert_eq!(after["Code"], "Success");
+}
+
+#[tokio::test]
+async fn rotate_serves_new_keys_and_drops_cached_credentials() {
+    let mut f = fixture();
+    let path = f.credentials_path();
+    let old_key = json(&f.get(&path).await.1)["AccessKeyId"].clone();
+    f.keys("3e"); // pinned in the past first: rotation must roll it again
+    f.keys("r");
+    assert!(f
+        .app
+        .take_effects()
+        .contains(&Effect::ForgetCachedCredentials));
+    let served = json(&f.get(&path).await.1);
+    assert_ne!(served["AccessKeyId"], old_key);
+    let config = f.app.config();
+    let role = config.active().unwrap().role.as_ref().unwrap();
+    let imds_spoof::config::CredentialSource::Static {
+        access_key_id,
+        expiration,
+        ..
+    } = &role.source
+    else {
+        panic!("still static");
+    };
+    assert_eq!(served["AccessKeyId"], access_key_id.as_str());
+    assert!(expiration.is_none(), "rolling expiration again");
+}
+
+#[tokio::test]
+async fn switching_the_credential_source_is_saved_and_served() {
+    let mut f = fixture();
+    f.keys("3s"); // static -> profile
+    let config = f.app.config();
+    let role = config.active().unwrap().role.as_ref().unwrap();
+    assert!(matches!(
+        role.source,
+        imds_spoof::config::CredentialSource::Profile { .. }
+    ));
+    assert!(f.file().contains("source = \"profile\""));
+    assert!(
+        !f.file().contains("ASIAIMDSSPOOFEXAMPLE"),
+        "old keys removed"
+    );
+}
+
+#[tokio::test]
+async fn settings_change_the_protocol_at_once() {
+    let mut f = fixture();
+    assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
+    f.keys("4jj"); // tokens row
+    f.press(KeyCode::Enter);
+    assert_eq!(
+        f.get("/latest/meta-data/ami-id").await.0,
+        StatusCode::UNAUTHORIZED,
+        "IMDSv1 refused once tokens are required"
+    );
+    assert!(f.file().contains("tokens = \"required\""));
+    f.press(KeyCode::Enter);
+    assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
+
+    // Error rate 100%: every answer is the error status.
+    f.keys("jjjjj"); // error rate row
+    f.press(KeyCode::Enter);
+    f.ctrl('u');
+    f.keys("100");
+    f.press(KeyCode::Enter);
+    assert_eq!(
+        f.get("/latest/meta-data/ami-id").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    f.keys("j+"); // error status 500 -> 502
+    assert_eq!(
+        f.get("/latest/meta-data/ami-id").await.0,
+        StatusCode::BAD_GATEWAY
+    );
+    f.keys("k");
+    f.press(KeyCode::Enter);
+    f.ctrl('u');
+    f.keys("0");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
+    assert!(f.app.config().faults.is_empty());
+
+    // Throttling 100%: 429.
+    f.keys("jj+");
+    assert_eq!(f.app.config().faults.len(), 1);
+    f.press(KeyCode::Enter);
+    f.ctrl('u');
+    f.keys("100");
+    f.press(KeyCode::Enter);
+    assert_eq!(
+        f.get("/latest/meta-data/ami-id").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn events_are_triggered_and_cleared() {
+    let mut f = fixture();
+    let spot = "/latest/meta-data/spot/instance-action";
+    assert_eq!(f.get(spot).await.0, StatusCode::NOT_FOUND);
+    f.keys("5");
+    f.press(KeyCode::Enter);
+    let (status, body) = f.get(spot).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body)["action"], "terminate");
+    f.press(KeyCode::Enter);
+    assert_eq!(json(&f.get(spot).await.1)["action"], "stop");
+    f.keys("x");
+    assert_eq!(f.get(spot).await.0, StatusCode::NOT_FOUND);
+
+    let rebalance = "/latest/meta-data/events/recommendations/rebalance";
+    f.keys("j");
+    f.press(KeyCode::Enter);
+    assert!(json(&f.get(rebalance).await.1)["noticeTime"].is_string());
+
+    let scheduled = "/latest/meta-data/events/maintenance/scheduled";
+    f.keys("j");
+    f.press(KeyCode::Enter);
+    let events = json(&f.get(scheduled).await.1);
+    assert_eq!(events[0]["Code"], "system-reboot");
+    f.keys("x");
+    assert_eq!(f.get(scheduled).await.1, "[]");
+
+    let lifecycle = "/latest/meta-data/autoscaling/target-lifecycle-state";
+    f.keys("j");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.get(lifecycle).await.1, "InService");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.get(lifecycle).await.1, "Standby");
+}
+
+#[tokio::test]
+async fn identities_are_added_duplicated_and_deleted() {
+    let mut f = fixture();
+    f.keys("2n");
+    f.press(KeyCode::Enter); // default name "identity"
+    assert_eq!(f.app.config().identities.len(), 3);
+    assert_eq!(f.app.shown_identity().unwrap().name, "identity");
+    f.keys("d");
+    f.press(KeyCode::Enter); // "identity-copy"
+    let config = f.app.config();
+    assert_eq!(config.identities.len(), 4);
+    let copy = config.identity("identity-copy").unwrap();
+    assert_ne!(
+        copy.instance_id,
+        config.identity("identity").unwrap().instance_id
+    );
+    // The copy answers once active.
+    f.keys("a");
+    assert_eq!(
+        f.get("/latest/meta-data/instance-id").await.1,
+        copy.instance_id
+    );
+    // The active identity cannot be deleted; another can, after confirmation.
+    f.keys("x");
+    assert!(f.app.message().unwrap().is_error);
+    f.keys("h");
+    f.keys("x");
+    f.keys("y");
+    assert!(f.app.config().identity("identity").is_none());
+    assert!(ConfigStore::from_file(&f.path, None).is_ok());
+}
+
+#[tokio::test]
+async fn the_request_table_filters_real_exchanges() {
+    let mut f = fixture();
+    for path in [
+        "/latest/meta-data/instance-id",
+        "/latest/meta-data/nothing-here",
+        "/latest/meta-data/ami-id",
+    ] {
+        f.get(path).await;
+    }
+    for record in f.broker.recorder.snapshot() {
+        f.app.push_exchange(record);
+    }
+    assert_eq!(f.app.exchanges().len(), 3);
+    f.keys("/status:4xx");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.app.exchanges().match_count(), 1);
+    assert_eq!(
+        f.app.exchanges().selected_record().unwrap().path,
+        "/latest/meta-data/nothing-here"
+    );
+    f.press(KeyCode::Esc);
+    assert_eq!(f.app.exchanges().match_count(), 3);
+    f.keys("p");
+    f.get("/latest/meta-data/hostname").await;
+    for record in f.broker.recorder.snapshot() {
+        f.app.push_exchange(record);
+    }
+    assert_eq!(f.app.exchanges().len(), 3, "paused");
+    f.keys("p");
+    assert_eq!(f.app.exchanges().len(), 4);
+    assert_eq!(
+        f.app.exchanges().selected_record().unwrap().path,
+        "/latest/meta-data/hostname"
+    );
+    f.keys("c");
+    assert!(f.app.exchanges().is_empty());
+}
+
+#[test]
+fn quit_keys_end_the_dashboard() {
+    let mut f = fixture();
+    f.keys("q");
+    assert!(f.app.should_quit());
+    let mut f = fixture();
+    f.ctrl('c');
+    assert!(f.app.should_quit());
+}
