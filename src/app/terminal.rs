@@ -120,10 +120,19 @@ impl InputReader {
         InputReader { stop, thread }
     }
 
+    /// Asks the reader to stop and waits for it briefly. When the terminal has gone away
+    /// crossterm's read can spin without returning, so the thread is left to die with the
+    /// process rather than joined forever.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            let deadline = std::time::Instant::now() + Duration::from_millis(300);
+            while !thread.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
         }
     }
 }
