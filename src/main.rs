@@ -33,8 +33,22 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("imds-spoof: {err:#}");
+            eprintln!("imds-spoof: {}", explain(&err));
             ExitCode::from(imds_spoof::session::exit_code(&err))
         }
     }
+}
+
+/// The error and its causes, skipping causes whose text the message already shows
+/// (our error types name their cause in their own message, with its context).
+fn explain(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }
