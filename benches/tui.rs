@@ -212,7 +212,9 @@ fn main() {
         peak as f64 / 1024.0,
         if ok { "ok" } else { "OVER 30 MB" }
     );
-    if failed {
+    // `cargo test --all-targets` runs this binary too (unoptimised, without `--bench`):
+    // there it only proves the benchmark runs; budgets are judged by `cargo bench`.
+    if failed && std::env::args().any(|arg| arg == "--bench") {
         std::process::exit(1);
     }
 }
