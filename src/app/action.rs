@@ -48,67 +48,8 @@ impl Tab {
     }
 }
 
-/// The three things a run brings up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Part {
-    Network,
-    Proxy,
-    Broker,
-}
-
-impl Part {
-    pub const ALL: [Part; 3] = [Part::Network, Part::Proxy, Part::Broker];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Network => "network",
-            Part::Proxy => "proxy",
-            Part::Broker => "broker",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        match self {
-            Part::Network => 0,
-            Part::Proxy => 1,
-            Part::Broker => 2,
-        }
-    }
-}
-
-/// What a part is doing, as the session reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PartState {
-    Stopped,
-    /// What it is doing ("pulling nginx:1.27.5-alpine").
-    Starting(String),
-    /// Detail ("169.254.169.254", "169.254.0.1:1338").
-    Up(String),
-    /// The reason, with what to do.
-    Failed(String),
-    /// Docker parts when there is no engine: why.
-    Unavailable(String),
-}
-
-impl PartState {
-    /// Up or on its way up: the part's toggle key stops it.
-    pub fn is_running(&self) -> bool {
-        matches!(self, PartState::Up(_) | PartState::Starting(_))
-    }
-}
-
-/// A container as the containers pane lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerRow {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub running: bool,
-    /// Address on our network when attached.
-    pub ip_on_network: Option<std::net::Ipv4Addr>,
-    /// The `imds-spoof.identity` label.
-    pub identity_label: Option<String>,
-}
+// The dashboard shows the session's own view of parts and containers.
+pub use crate::session::{ContainerInfo as ContainerRow, Part, PartState};
 
 /// News from the session side, already translated out of the session's own types.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use crate::broker::Recorder;
 use crate::config::ConfigStore;
 use crate::session::{self, Session, SessionEvent, SessionOptions};
 
-use super::action::{ContainerRow, Effect, Part, PartState, SessionUpdate};
+use super::action::{Effect, SessionUpdate};
 
 /// How long quitting waits for the session to remove what it started.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -84,37 +84,9 @@ fn report(updates: &Updates, update: SessionUpdate) {
     let _ = updates.send(FromSession::Update(update));
 }
 
-fn to_session_part(part: Part) -> session::Part {
-    match part {
-        Part::Network => session::Part::Network,
-        Part::Proxy => session::Part::Proxy,
-        Part::Broker => session::Part::Broker,
-    }
-}
-
-fn from_session_part(part: session::Part) -> Part {
-    match part {
-        session::Part::Network => Part::Network,
-        session::Part::Proxy => Part::Proxy,
-        session::Part::Broker => Part::Broker,
-    }
-}
-
-fn from_session_state(state: session::PartState) -> PartState {
-    match state {
-        session::PartState::Stopped => PartState::Stopped,
-        session::PartState::Starting(what) => PartState::Starting(what),
-        session::PartState::Up(detail) => PartState::Up(detail),
-        session::PartState::Failed(reason) => PartState::Failed(reason),
-        session::PartState::Unavailable(reason) => PartState::Unavailable(reason),
-    }
-}
-
 fn translate(event: SessionEvent) -> SessionUpdate {
     match event {
-        SessionEvent::Part(part, state) => {
-            SessionUpdate::Part(from_session_part(part), from_session_state(state))
-        }
+        SessionEvent::Part(part, state) => SessionUpdate::Part(part, state),
         SessionEvent::Pull {
             image,
             current,
@@ -124,19 +96,7 @@ fn translate(event: SessionEvent) -> SessionUpdate {
             current,
             total,
         },
-        SessionEvent::Containers(containers) => SessionUpdate::Containers(
-            containers
-                .into_iter()
-                .map(|container| ContainerRow {
-                    id: container.id,
-                    name: container.name,
-                    image: container.image,
-                    running: container.running,
-                    ip_on_network: container.ip_on_network,
-                    identity_label: container.identity_label,
-                })
-                .collect(),
-        ),
+        SessionEvent::Containers(containers) => SessionUpdate::Containers(containers),
         SessionEvent::Notice(text) => SessionUpdate::Notice(text),
     }
 }
@@ -195,8 +155,8 @@ async fn run_session(
 
 async fn execute(session: &mut Session, effect: Effect, updates: &Updates) {
     match effect {
-        Effect::StartPart(part) => session.start_part(to_session_part(part)).await,
-        Effect::StopPart(part) => session.stop_part(to_session_part(part)).await,
+        Effect::StartPart(part) => session.start_part(part).await,
+        Effect::StopPart(part) => session.stop_part(part).await,
         // Bringing the proxy up brings what it needs (network, broker) up first.
         Effect::StartAll => session.start_part(session::Part::Proxy).await,
         // The network stays, as on quit: compose files refer to it.

@@ -30,6 +30,17 @@ pub enum Part {
 }
 
 impl Part {
+    pub const ALL: [Part; 3] = [Part::Network, Part::Proxy, Part::Broker];
+
+    /// Position in [`Part::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Part::Network => 0,
+            Part::Proxy => 1,
+            Part::Broker => 2,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Part::Network => "network",
@@ -50,6 +61,13 @@ pub enum PartState {
     Failed(String),
     /// Docker parts when no engine: why ("Docker is not running: ...").
     Unavailable(String),
+}
+
+impl PartState {
+    /// Up or on its way up: stopping it makes sense.
+    pub fn is_running(&self) -> bool {
+        matches!(self, PartState::Up(_) | PartState::Starting(_))
+    }
 }
 
 #[derive(Debug, Clone)]
