@@ -16,12 +16,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Some(Command::Serve(args)) => {
-                commands::init_logging(args.json);
+                let _log = commands::init_logging(args.json);
                 commands::serve::run(&cli.global, args).await
             }
             Some(Command::Provider(args)) => commands::provider::run(&cli.global, args).await,
             Some(Command::Up(args)) => {
-                commands::init_logging(args.json);
+                let _log = commands::init_logging(args.json);
                 commands::up::run(&cli.global, args).await
             }
             Some(Command::Down(args)) => commands::down::run(&cli.global, args).await,

@@ -75,16 +75,28 @@ pub async fn stop_requested() {
 }
 
 /// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
-pub fn init_logging(json: bool) {
+///
+/// Lines go through a writer thread so a request never waits on a `write(2)` to the
+/// terminal or a pipe; nothing is dropped (lossy off). Keep the returned guard alive until
+/// the process ends: dropping it flushes what is still queued.
+pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
+
     let filter = std::env::var("IMDS_SPOOF_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_string());
+    let colour = std::io::stderr().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr);
+        .with_ansi(colour)
+        .with_writer(writer);
     if json {
         let _ = builder.json().try_init();
     } else {
         let _ = builder.try_init();
     }
+    guard
 }

@@ -20,11 +20,20 @@ pub struct SignedDocument {
 
 /// Pretty-prints an object as EC2 does: `{\n  "Key" : value,\n ... }`.
 pub fn ec2_json(fields: &[(&str, Value)]) -> String {
-    let body: Vec<String> = fields
-        .iter()
-        .map(|(key, value)| format!("  {} : {}", Value::from(*key), value))
-        .collect();
-    format!("{{\n{}\n}}", body.join(",\n"))
+    let mut out: Vec<u8> = Vec::with_capacity(64 * fields.len().max(1));
+    out.extend_from_slice(b"{\n");
+    for (index, (key, value)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(b"  ");
+        // Writing JSON into a Vec cannot fail; serde_json does the escaping.
+        let _ = serde_json::to_writer(&mut out, key);
+        out.extend_from_slice(b" : ");
+        let _ = serde_json::to_writer(&mut out, value);
+    }
+    out.extend_from_slice(b"\n}");
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `dynamic/instance-identity/document`; `pending` is when the instance "launched".

@@ -21,6 +21,8 @@ pub struct Dir {
     entries: Vec<DirEntry>,
     /// Listings at the version level name directories without a slash, as EC2 does.
     plain_names: bool,
+    /// The listing, made on first request: trees are built once per configuration version.
+    rendered: std::sync::OnceLock<bytes::Bytes>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +35,8 @@ struct DirEntry {
 /// What a leaf answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Leaf {
-    Text(String),
+    /// Bytes, so answering clones a reference count rather than the text.
+    Text(bytes::Bytes),
     /// Role credentials JSON from the identity's credential source.
     RoleCredentials,
     /// The instance identity role's credentials (not usable for API calls on EC2 either).
@@ -53,7 +56,8 @@ impl Dir {
     }
 
     fn text(mut self, segment: &str, value: impl Into<String>) -> Self {
-        self.push(segment, None, Node::Leaf(Leaf::Text(value.into())));
+        let text: String = value.into();
+        self.push(segment, None, Node::Leaf(Leaf::Text(text.into())));
         self
     }
 
@@ -78,6 +82,13 @@ impl Dir {
             listed_as,
             node,
         });
+    }
+
+    /// The listing as served, computed once.
+    pub fn listing_bytes(&self) -> bytes::Bytes {
+        self.rendered
+            .get_or_init(|| bytes::Bytes::from(self.listing()))
+            .clone()
     }
 
     /// The listing text: one entry a line, directories with a trailing slash, no final newline.

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::config::{Config, ConfigStore};
-use crate::imds::documents::signed_identity_document;
+use crate::imds::documents::{signed_identity_document, Credentials};
 use crate::imds::signing::IdentitySigner;
 use crate::imds::tree::{self, Dir, Leaf, Node};
 
@@ -21,6 +22,9 @@ pub struct BuiltinProvider {
     launched: OffsetDateTime,
     credentials: CredentialResolver,
     trees: Mutex<TreeCache>,
+    /// The last credentials served per identity and their JSON: SDKs poll the same
+    /// credentials many times, and rendering them costs more than the rest of a request.
+    rendered_credentials: Mutex<HashMap<String, (Credentials, Bytes)>>,
 }
 
 /// Trees built for the configuration version they were built from.
@@ -40,6 +44,7 @@ impl BuiltinProvider {
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
             credentials: CredentialResolver::default(),
             trees: Mutex::new(TreeCache::default()),
+            rendered_credentials: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,6 +78,22 @@ impl BuiltinProvider {
         Ok(tree)
     }
 
+    /// The JSON of `credentials`, reused while an identity's credentials stay the same.
+    fn render_credentials(&self, identity: &str, credentials: Credentials) -> Bytes {
+        let mut rendered = self
+            .rendered_credentials
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some((seen, body)) = rendered.get(identity) {
+            if *seen == credentials {
+                return body.clone();
+            }
+        }
+        let body = Bytes::from(credentials.to_imds_json());
+        rendered.insert(identity.to_string(), (credentials, body.clone()));
+        body
+    }
+
     async fn answer_path(
         &self,
         request: &ProviderRequest,
@@ -88,11 +109,11 @@ impl BuiltinProvider {
         }
         let root = self.tree(&config, &request.identity)?;
         if rest.trim_matches('/').is_empty() {
-            return Ok(ProviderAnswer::ok(root.listing()));
+            return Ok(ProviderAnswer::ok(root.listing_bytes()));
         }
         match tree::lookup(&root, rest) {
             None => Ok(ProviderAnswer::not_found()),
-            Some(Node::Dir(dir)) => Ok(ProviderAnswer::ok(dir.listing())),
+            Some(Node::Dir(dir)) => Ok(ProviderAnswer::ok(dir.listing_bytes())),
             Some(Node::Leaf(Leaf::Text(text))) => Ok(ProviderAnswer::ok(text.clone())),
             Some(Node::Leaf(Leaf::RoleCredentials)) => {
                 let role = config
@@ -100,7 +121,9 @@ impl BuiltinProvider {
                     .and_then(|identity| identity.role.as_ref())
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
                 let credentials = self.credentials.resolve(role).await?;
-                Ok(ProviderAnswer::ok(credentials.to_imds_json()))
+                Ok(ProviderAnswer::ok(
+                    self.render_credentials(&request.identity, credentials),
+                ))
             }
             Some(Node::Leaf(Leaf::IdentityCredentials)) => {
                 let identity = config
