@@ -117,13 +117,16 @@ pub fn admit(
 fn host_names_us(host: &str, listen: SocketAddr) -> bool {
     let (name, port) = split_host_port(host);
     let port_ok = |default: u16| port.unwrap_or(default) == listen.port();
-    let listen_ip = match listen.ip() {
-        IpAddr::V6(v6) => format!("[{v6}]"),
-        IpAddr::V4(v4) => v4.to_string(),
-    };
-    (name == listen_ip && port_ok(80))
+    // Parsed rather than formatted: this runs on every request.
+    let ip = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok();
+    (ip == Some(listen.ip()) && port_ok(80))
         || (name.eq_ignore_ascii_case("localhost") && port_ok(80))
-        || (name == IMDS_ADDRESS.to_string() && (port.is_none() || port == Some(80) || port_ok(80)))
+        || (ip == Some(IpAddr::V4(IMDS_ADDRESS))
+            && (port.is_none() || port == Some(80) || port_ok(80)))
 }
 
 fn split_host_port(host: &str) -> (&str, Option<u16>) {
