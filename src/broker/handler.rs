@@ -146,7 +146,10 @@ async fn decide(
 
     if !config.imds.enabled {
         return match config.imds.disabled_behaviour {
-            DisabledBehaviour::NoAnswer => Outcome::NoAnswer,
+            DisabledBehaviour::NoAnswer => {
+                faults::note(&mut exchange.fault, "IMDS disabled: no answer");
+                Outcome::NoAnswer
+            }
             DisabledBehaviour::Forbidden => {
                 Outcome::Answer(responses::error(StatusCode::FORBIDDEN))
             }
@@ -167,7 +170,15 @@ async fn decide(
 
     if is_token_path(path) {
         exchange.version = ImdsVersion::TokenRequest;
-        return token_request(state, config, method, headers, &caller);
+        let outcome = token_request(state, config, method, headers, &caller);
+        if matches!(outcome, Outcome::NoAnswer) {
+            // Recorded so the dashboard can say why the caller got nothing.
+            faults::note(
+                &mut exchange.fault,
+                "hop limit 1: answer dropped before the container",
+            );
+        }
+        return outcome;
     }
     if method != Method::GET && method != Method::HEAD {
         return Outcome::Answer(responses::method_not_allowed("GET, HEAD"));

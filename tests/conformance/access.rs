@@ -116,6 +116,17 @@ async fn hop_limit_one_never_answers_a_proxied_token_put() {
         !imds.answers_within_wait(put).await,
         "a token PUT through the bridge was answered with hop limit 1"
     );
+    let dropped = imds.state.recorder.snapshot();
+    let dropped = dropped.last().expect("the dropped token PUT is recorded");
+    assert_eq!(dropped.status, 0);
+    assert!(
+        dropped
+            .fault
+            .as_deref()
+            .is_some_and(|why| why.contains("hop limit")),
+        "the record says why nothing was answered: {:?}",
+        dropped.fault
+    );
     // GETs are not affected: the SDK falls back to IMDSv1 and succeeds.
     let get = via_proxy(request(Method::GET, INSTANCE_ID), CONTAINER_IP).build();
     imds.send(get).await.assert_ok("v1 GET with hop limit 1");
