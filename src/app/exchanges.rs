@@ -263,26 +263,12 @@ impl ExchangeList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::ImdsVersion;
 
     fn record(id: u64, status: u16) -> Arc<ExchangeRecord> {
         Arc::new(ExchangeRecord {
-            id,
-            time: String::new(),
-            caller_ip: None,
-            caller_container: None,
-            identity: "default".into(),
-            method: "GET".into(),
             path: format!("/latest/meta-data/{id}"),
-            version: ImdsVersion::V1,
             status,
-            latency_us: 1,
-            request_headers: vec![],
-            response_headers: vec![],
-            response_body: String::new(),
-            body_truncated: false,
-            provider_error: None,
-            fault: None,
+            ..ExchangeRecord::sample(id)
         })
     }
 

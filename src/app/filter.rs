@@ -106,26 +106,14 @@ fn term_matches(term: &Term, record: &ExchangeRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::ImdsVersion;
 
     fn record(path: &str, status: u16, container: Option<&str>) -> ExchangeRecord {
         ExchangeRecord {
-            id: 1,
-            time: String::new(),
             caller_ip: Some("169.254.0.7".parse().unwrap()),
             caller_container: container.map(str::to_string),
-            identity: "default".into(),
-            method: "GET".into(),
             path: path.into(),
-            version: ImdsVersion::V1,
             status,
-            latency_us: 1,
-            request_headers: vec![],
-            response_headers: vec![],
-            response_body: String::new(),
-            body_truncated: false,
-            provider_error: None,
-            fault: None,
+            ..ExchangeRecord::sample(1)
         }
     }
 

@@ -205,30 +205,8 @@ async fn write_log(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_credentials_in_bodies() {
-        let body = "{\n  \"AccessKeyId\" : \"AKIAEXAMPLE\",\n  \"SecretAccessKey\" : \"verysecretvalue1234\",\n  \"Token\" : \"tokentokentoken9876\"\n}";
-        let masked = mask_json_secrets(body);
-        assert!(masked.contains("AKIAEXAMPLE"));
-        assert!(!masked.contains("verysecret"));
-        assert!(masked.contains("****1234"));
-        assert!(masked.contains("****9876"));
-    }
-
-    #[test]
-    fn ring_is_bounded() {
-        let recorder = Recorder::new(2);
-        for _ in 0..3 {
-            let id = recorder.next_id();
-            recorder.record(sample(id));
-        }
-        let ids: Vec<u64> = recorder.snapshot().iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![2, 3]);
-    }
-
+impl ExchangeRecord {
+    /// A plain answered v1 `GET /`, for tests to adjust with struct update syntax.
     pub(crate) fn sample(id: u64) -> ExchangeRecord {
         ExchangeRecord {
             id,
@@ -248,5 +226,31 @@ mod tests {
             provider_error: None,
             fault: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_credentials_in_bodies() {
+        let body = "{\n  \"AccessKeyId\" : \"AKIAEXAMPLE\",\n  \"SecretAccessKey\" : \"verysecretvalue1234\",\n  \"Token\" : \"tokentokentoken9876\"\n}";
+        let masked = mask_json_secrets(body);
+        assert!(masked.contains("AKIAEXAMPLE"));
+        assert!(!masked.contains("verysecret"));
+        assert!(masked.contains("****1234"));
+        assert!(masked.contains("****9876"));
+    }
+
+    #[test]
+    fn ring_is_bounded() {
+        let recorder = Recorder::new(2);
+        for _ in 0..3 {
+            let id = recorder.next_id();
+            recorder.record(ExchangeRecord::sample(id));
+        }
+        let ids: Vec<u64> = recorder.snapshot().iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![2, 3]);
     }
 }
