@@ -44,6 +44,18 @@ ROLE=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/securit
 echo "credentials=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/security-credentials/$ROLE | tr -d '\n ')"
 "#;
 
+/// botocore_check.py arguments for the sample config's default identity.
+const DEFAULT_IDENTITY_EXPECTATIONS: &[&str] = &[
+    "--expect-access-key",
+    "ASIAIMDSSPOOFEXAMPLE",
+    "--expect-secret",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "--expect-token",
+    "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
+    "--expect-region",
+    "us-east-1",
+];
+
 #[test]
 fn up_down_status_against_the_real_engine() {
     if !docker_or_skip("up_down_status_against_the_real_engine") {
@@ -356,21 +368,16 @@ fn botocore_without_env(python: &Path, mounts: &[String]) {
         &[],
         mounts,
         &[
-            &python,
-            "/clients/botocore_check.py",
-            "--expect-access-key",
-            "ASIAIMDSSPOOFEXAMPLE",
-            "--expect-secret",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "--expect-token",
-            "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
-            "--expect-region",
-            "us-east-1",
-            "--expect-role",
-            "imds-spoof-dev-role",
-            "--expect-imds-version",
-            "2",
-        ],
+            &[&python, "/clients/botocore_check.py"][..],
+            DEFAULT_IDENTITY_EXPECTATIONS,
+            &[
+                "--expect-role",
+                "imds-spoof-dev-role",
+                "--expect-imds-version",
+                "2",
+            ],
+        ]
+        .concat(),
     );
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
@@ -429,19 +436,11 @@ fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
             &[],
             mounts,
             &[
-                &python,
-                "/clients/botocore_check.py",
-                "--expect-access-key",
-                "ASIAIMDSSPOOFEXAMPLE",
-                "--expect-secret",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "--expect-token",
-                "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
-                "--expect-region",
-                "us-east-1",
-                "--expect-imds-version",
-                "1",
-            ],
+                &[&python, "/clients/botocore_check.py"][..],
+                DEFAULT_IDENTITY_EXPECTATIONS,
+                &["--expect-imds-version", "1"],
+            ]
+            .concat(),
         );
         assert!(
             out.status.success(),
