@@ -143,7 +143,7 @@ async fn drive(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let stop = async {
         tokio::select! {
-            _ = crate::commands::stop_requested() => {}
+            _ = crate::session::stop_requested() => {}
             _ = hangup() => {}
         }
     };

@@ -51,29 +51,6 @@ pub fn make_provider(store: &ConfigStore, signer: Arc<IdentitySigner>) -> Arc<dy
     }
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-pub async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut terminate = match signal(SignalKind::terminate()) {
-            Ok(terminate) => terminate,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
 ///
 /// Lines go through a writer thread so a request never waits on a `write(2)` to the

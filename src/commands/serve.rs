@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         );
         let _ = stdout.flush();
     }
-    super::stop_requested().await;
+    crate::session::stop_requested().await;
     tracing::info!("stopping");
     watcher.abort();
     broker.stop().await;

@@ -30,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let session = tokio::select! {
         result = Session::start_strict(store.clone(), options, sender) => result?,
-        _ = super::stop_requested() => {
+        _ = crate::session::stop_requested() => {
             // Interrupted half-way: the start future is gone, so clear what it created.
             remove_own_proxy().await;
             tracing::info!("interrupted while starting");
@@ -41,7 +41,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
     print_ready(&session, &config, args.json, started.elapsed());
 
     let failure = tokio::select! {
-        _ = super::stop_requested() => None,
+        _ = crate::session::stop_requested() => None,
         reason = fatal => reason.ok(),
     };
     tracing::info!("stopping: removing {}", docker::PROXY_NAME);

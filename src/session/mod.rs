@@ -4,6 +4,7 @@
 
 mod broker;
 mod monitor;
+mod signals;
 mod steps;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use crate::docker::{CallerCache, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
+pub use signals::stop_requested;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
