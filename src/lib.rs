@@ -1,4 +1,9 @@
 //! imds-spoof: a faithful local AWS EC2 Instance Metadata Service for Docker containers.
+//!
+//! Layers, highest first: a module may import only modules listed after it
+//! (`tests/layers.rs` checks this):
+//!
+//! commands, cli, app, session, docker, broker, provider, imds, config
 
 pub mod app;
 pub mod broker;
