@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("imds-spoof: {}", explain(&err));
-            ExitCode::from(imds_spoof::session::exit_code(&err))
+            ExitCode::from(commands::exit::exit_status(&err))
         }
     }
 }

@@ -4,11 +4,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use bollard::query_parameters::InspectContainerOptions;
-
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
-use crate::docker::{self, host, Engine, NetworkPlan, LABEL_IDENTITY};
+use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, LABEL_IDENTITY};
+use crate::session::probe_imds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -86,8 +85,24 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
 }
 
 async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, report: &mut Report) {
-    // Subnet: ours, free, or taken by another network.
-    let ours = match docker::check_network(engine, plan).await {
+    let ours = check_subnet(engine, plan, report).await;
+    check_ec2_host(plan, ours.as_ref(), report);
+    check_image(engine, &config.proxy.image, report).await;
+    let Some(proxy_running) = check_proxy(engine, plan, config, report).await else {
+        return;
+    };
+    if proxy_running && !engine.desktop {
+        check_broker(plan, config, report).await;
+    }
+}
+
+/// The subnet: ours, free, or taken by another network.
+async fn check_subnet(
+    engine: &Engine,
+    plan: &NetworkPlan,
+    report: &mut Report,
+) -> Option<NetworkState> {
+    match docker::check_network(engine, plan).await {
         Ok(Some(network)) => {
             report.line(
                 Level::Ok,
@@ -111,12 +126,12 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
             report.line(Level::Fail, "network", err.to_string());
             None
         }
-    };
+    }
+}
 
-    // An EC2 host whose route to the real IMDS the bridge captures (or would).
-    let bridge = ours
-        .as_ref()
-        .map(|n| format!("br-{}", n.id.chars().take(12).collect::<String>()));
+/// An EC2 host whose route to the real IMDS the bridge captures (or would).
+fn check_ec2_host(plan: &NetworkPlan, ours: Option<&NetworkState>, report: &mut Report) {
+    let bridge = ours.map(|n| format!("br-{}", n.id.chars().take(12).collect::<String>()));
     let evidence = host::ec2_evidence();
     let route = host::route_to(Ipv4Addr::new(169, 254, 169, 254));
     match host::imds_capture_warning(
@@ -136,9 +151,9 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
             None => report.line(Level::Ok, "ec2 host", "not an EC2 instance"),
         },
     }
+}
 
-    // Image.
-    let image = &config.proxy.image;
+async fn check_image(engine: &Engine, image: &str, report: &mut Report) {
     match docker::image_present(engine, image).await {
         Ok(true) => report.line(Level::Ok, "image", format!("{image} is present")),
         Ok(false) => report.line(
@@ -151,13 +166,20 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
         ),
         Err(err) => report.line(Level::Fail, "image", err.to_string()),
     }
+}
 
-    // Proxy, and the broker behind it.
+/// The proxy container; `Some(running)`, or None when the engine would not say.
+async fn check_proxy(
+    engine: &Engine,
+    plan: &NetworkPlan,
+    config: &Config,
+    report: &mut Report,
+) -> Option<bool> {
     let proxy = match docker::find_proxy(engine).await {
         Ok(proxy) => proxy,
         Err(err) => {
             report.line(Level::Fail, "proxy", err.to_string());
-            return;
+            return None;
         }
     };
     match &proxy {
@@ -193,27 +215,30 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
             format!("running at {} ({})", plan.proxy_ip, found.image),
         ),
     }
-    if proxy.as_ref().is_some_and(|found| found.running) && !engine.desktop {
-        match docker::probe_imds(plan.proxy_ip, Duration::from_secs(2)).await {
-            Ok(probe) if probe.from_broker => report.line(
-                Level::Ok,
-                "broker",
-                format!(
-                    "answers through the proxy (GET /latest/meta-data/ -> {} in {:.1} ms)",
-                    probe.status,
-                    probe.elapsed.as_secs_f64() * 1000.0
-                ),
+    Some(proxy.is_some_and(|found| found.running))
+}
+
+/// The broker behind the running proxy.
+async fn check_broker(plan: &NetworkPlan, config: &Config, report: &mut Report) {
+    match probe_imds(plan.proxy_ip, Duration::from_secs(2)).await {
+        Ok(probe) if probe.from_broker => report.line(
+            Level::Ok,
+            "broker",
+            format!(
+                "answers through the proxy (GET /latest/meta-data/ -> {} in {:.1} ms)",
+                probe.status,
+                probe.elapsed.as_secs_f64() * 1000.0
             ),
-            Ok(probe) => report.line(
-                Level::Fail,
-                "broker",
-                format!(
-                    "nginx answered {} itself: it cannot reach the broker at {}:{}; is the imds-spoof process running, and does a firewall drop traffic from the bridge to that port?",
-                    probe.status, plan.gateway, config.broker.port
-                ),
+        ),
+        Ok(probe) => report.line(
+            Level::Fail,
+            "broker",
+            format!(
+                "nginx answered {} itself: it cannot reach the broker at {}:{}; is the imds-spoof process running, and does a firewall drop traffic from the bridge to that port?",
+                probe.status, plan.gateway, config.broker.port
             ),
-            Err(err) => report.line(Level::Fail, "broker", format!("no answer through the proxy: {err}")),
-        }
+        ),
+        Err(err) => report.line(Level::Fail, "broker", format!("no answer through the proxy: {err}")),
     }
 }
 
@@ -248,30 +273,18 @@ async fn container_checks(
     name: &str,
     report: &mut Report,
 ) {
-    let inspect = match engine
-        .docker
-        .inspect_container(name, None::<InspectContainerOptions>)
-        .await
-    {
-        Ok(inspect) => inspect,
+    let container = match docker::inspect_container(engine, name).await {
+        Ok(container) => container,
         Err(err) => {
             report.line(Level::Fail, "container", format!("{name}: {err}"));
             return;
         }
     };
-    let attached = inspect
-        .network_settings
-        .and_then(|settings| settings.networks)
-        .and_then(|mut networks| networks.remove(&plan.name));
-    match attached {
-        Some(endpoint) => report.line(
+    match container.addresses.get(&plan.name) {
+        Some(ip) => report.line(
             Level::Ok,
             "attached",
-            format!(
-                "{name} is on {} at {}",
-                plan.name,
-                endpoint.ip_address.unwrap_or_default()
-            ),
+            format!("{name} is on {} at {ip}", plan.name),
         ),
         None => report.line(
             Level::Fail,
@@ -282,40 +295,26 @@ async fn container_checks(
             ),
         ),
     }
-    let container_config = inspect.config.unwrap_or_default();
-    let env: Vec<(String, String)> = container_config
-        .env
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|pair| {
-            pair.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
-    for (level, text) in env_findings(&env, plan.proxy_ip) {
+    for (level, text) in env_findings(&container.env, plan.proxy_ip) {
         report.line(level, "environment", format!("{name}: {text}"));
     }
-    let identity = container_config
-        .labels
-        .unwrap_or_default()
-        .remove(LABEL_IDENTITY);
-    match identity {
-        Some(label) if config.identity(&label).is_none() => report.line(
+    let (level, text) = identity_finding(config, name, container.labels.get(LABEL_IDENTITY));
+    report.line(level, "identity", text);
+}
+
+/// Which identity the container's label asks for, and whether the configuration has it.
+fn identity_finding(config: &Config, name: &str, label: Option<&String>) -> (Level, String) {
+    match label {
+        Some(label) if config.identity(label).is_none() => (
             Level::Warn,
-            "identity",
             format!(
                 "{name} asks for identity {label:?}, which the configuration lacks: it gets {}",
                 config.active_identity
             ),
         ),
-        Some(label) => report.line(
+        Some(label) => (Level::Ok, format!("{name} uses identity {label}")),
+        None => (
             Level::Ok,
-            "identity",
-            format!("{name} uses identity {label}"),
-        ),
-        None => report.line(
-            Level::Ok,
-            "identity",
             format!(
                 "{name} uses the active identity {} (label {LABEL_IDENTITY}=NAME picks another)",
                 config.active_identity

@@ -1,32 +1,16 @@
 //! `imds-spoof down`: removes the proxy and network of any run, found by label.
 //! Refuses (changing nothing) while application containers are attached, unless --force.
 
-use std::collections::HashMap;
-
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
-
 use crate::cli::{DownArgs, GlobalArgs};
-use crate::docker::{self, host::ProcessMark, DockerError, LABEL_MANAGED, LABEL_PID, LABEL_RUN};
+use crate::docker::{self, DockerError, ManagedContainer};
 
 pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
     let engine = docker::connect().await?;
-    let managed = format!("{LABEL_MANAGED}=true");
-    let filters = HashMap::from([("label", vec![managed.as_str()])]);
-
-    let networks = engine
-        .docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(docker::api("listing networks"))?;
-    let network_names: Vec<String> = networks.into_iter().filter_map(|n| n.name).collect();
+    let managed = docker::list_managed(&engine).await?;
 
     // Look at every network before touching anything: a refusal leaves all as it was.
     if !args.force {
-        for name in &network_names {
+        for name in &managed.networks {
             let attached = docker::attached_app_containers(&engine, name).await?;
             if !attached.is_empty() {
                 return Err(DockerError::ContainersAttached {
@@ -38,43 +22,19 @@ pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
         }
     }
 
-    let containers = engine
-        .docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(docker::api("listing containers"))?;
     let mut removed = 0;
-    for container in containers {
-        let id = container.id.unwrap_or_default();
-        let name = container
-            .names
-            .and_then(|names| names.into_iter().next())
-            .map(|name| name.trim_start_matches('/').to_string())
-            .unwrap_or_else(|| id.clone());
-        let labels = container.labels.unwrap_or_default();
+    for container in &managed.containers {
         // Looked at before the removal: the owning process exits as soon as its proxy goes.
-        let host = labels.get(docker::LABEL_HOST).cloned().unwrap_or_default();
-        let live_owner = labels
-            .get(LABEL_PID)
-            .and_then(|pid| ProcessMark::parse_label(pid, &host))
-            .filter(|process| process.host == docker::host::hostname() && process.alive());
-        docker::remove_proxy(&engine, &id).await?;
+        let live_owner = live_local_owner(container);
+        docker::remove_proxy(&engine, &container.id).await?;
         removed += 1;
-        let run = labels.get(LABEL_RUN).map(String::as_str).unwrap_or("?");
-        println!("removed container {name} (run {run})");
-        if let Some(process) = live_owner {
-            println!(
-                "  note: its imds-spoof process (pid {}) was still running; it stops with an error",
-                process.pid
-            );
+        let run = container.run_id.as_deref().unwrap_or("?");
+        println!("removed container {} (run {run})", container.name);
+        if let Some(pid) = live_owner {
+            println!("  note: its imds-spoof process (pid {pid}) was still running; it stops with an error");
         }
     }
-    for name in &network_names {
+    for name in &managed.networks {
         let disconnected = docker::remove_network(&engine, name, args.force).await?;
         removed += 1;
         for container in &disconnected {
@@ -86,4 +46,13 @@ pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
         println!("nothing to remove: no imds-spoof containers or networks");
     }
     Ok(())
+}
+
+/// The pid of the process that served through this proxy, if it still runs on this host.
+fn live_local_owner(container: &ManagedContainer) -> Option<u32> {
+    container
+        .owner
+        .as_ref()
+        .filter(|process| process.host == docker::host::hostname() && process.alive())
+        .map(|process| process.pid)
 }

@@ -2,6 +2,7 @@
 
 pub mod doctor;
 pub mod down;
+pub mod exit;
 pub mod provider;
 pub mod serve;
 pub mod status;
@@ -9,12 +10,9 @@ pub mod tui;
 pub mod up;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::cli::GlobalArgs;
 use crate::config::{self, ConfigStore};
-use crate::imds::signing::IdentitySigner;
-use crate::provider::{BuiltinProvider, ExternalProvider, Provider};
 
 /// The configuration file the global arguments name.
 pub fn config_path(global: &GlobalArgs) -> PathBuf {
@@ -25,30 +23,6 @@ pub fn config_path(global: &GlobalArgs) -> PathBuf {
 pub fn open_store(global: &GlobalArgs) -> anyhow::Result<ConfigStore> {
     let path = config_path(global);
     Ok(ConfigStore::from_file(&path, global.identity.clone())?)
-}
-
-/// The identity-document signing key, kept beside the configuration file.
-pub fn open_signer(store: &ConfigStore) -> anyhow::Result<Arc<IdentitySigner>> {
-    let dir = store
-        .path()
-        .and_then(|path| path.parent())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Arc::new(IdentitySigner::load_or_create(&dir)?))
-}
-
-/// The provider the configuration asks for: an external program, or the built-in one.
-pub fn make_provider(store: &ConfigStore, signer: Arc<IdentitySigner>) -> Arc<dyn Provider> {
-    let settings = store.current().provider.clone();
-    if settings.command.is_empty() {
-        Arc::new(BuiltinProvider::new(store.clone(), signer))
-    } else {
-        Arc::new(ExternalProvider::new(
-            settings.command,
-            std::time::Duration::from_millis(settings.timeout_ms),
-            std::time::Duration::from_millis(settings.cache_ms),
-        ))
-    }
 }
 
 /// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.

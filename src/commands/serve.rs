@@ -8,8 +8,10 @@ use crate::cli::{GlobalArgs, ServeArgs};
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let store = super::open_store(global)?;
-    let signer = super::open_signer(&store)?;
-    let provider = super::make_provider(&store, signer);
+    let built = crate::provider::build_provider(&store);
+    for warning in &built.warnings {
+        tracing::warn!("{warning}");
+    }
     let watcher = store.spawn_watcher();
 
     // Bind first: with port 0 the Host check must use the port actually bound.
@@ -17,7 +19,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
     let mut state = BrokerState::new(
         store.clone(),
-        provider,
+        built.provider,
         AccessPolicy::Loopback { listen: local_addr },
     );
     state.log_each_request = true;

@@ -310,7 +310,7 @@ fn check_role(role: &super::model::Role) -> Result<(), String> {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, the only timestamp form IMDS serves.
 pub fn check_timestamp(field: &str, value: &str) -> Result<(), String> {
-    crate::imds::time::parse_timestamp(value)
+    super::time::parse_timestamp(value)
         .map(|_| ())
         .ok_or_else(|| format!("{field} {value:?}: must look like 2026-11-24T12:00:00Z"))
 }

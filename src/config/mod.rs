@@ -6,6 +6,7 @@ mod load;
 mod model;
 mod sample;
 mod store;
+pub mod time;
 mod write;
 
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub use load::{
 pub use model::*;
 pub use sample::SAMPLE_CONFIG;
 pub use store::ConfigStore;
-pub use write::write_atomically;
+pub use write::{write_atomically, write_file_atomically};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -1,53 +1,86 @@
-//! Writing the configuration file: atomically, owner-only, never half-written.
+//! The one way imds-spoof writes a file that must never be half-written or briefly
+//! readable by others: the configuration and the signing key.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ConfigError;
 
-/// Writes `text` to `path` through a temporary file in the same directory and a rename,
-/// with mode 0600 because the file may hold secret keys.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
-    let io_error = |source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
+/// Writes `contents` to `path` atomically with `mode`: a temporary file in the same
+/// directory gets the mode before any byte is written, is synced, renamed over the target,
+/// and the directory is synced so the rename survives a crash. A symlinked `path` keeps
+/// its link: the file it points to is replaced.
+pub fn write_file_atomically(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
+    let target = resolve_links(path)?;
+    let dir = target
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_error)?;
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config.toml".to_string());
-    let temp_path = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = open_private(&temp_path)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temp_path, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp_path);
+    std::fs::create_dir_all(dir)?;
+    let prefix = format!(
+        ".{}.",
+        target
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
-    result.map_err(io_error)
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(contents)?;
+    temp.as_file().sync_all()?;
+    temp.persist(&target).map_err(|err| err.error)?;
+    sync_dir(dir)
+}
+
+/// Writes the configuration text (owner-only: it may hold secret keys).
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
+    write_file_atomically(path, text.as_bytes(), 0o600).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The file a chain of symlinks ends at (the path itself when it is not a link or does not
+/// exist yet). Relative link targets are taken from the link's own directory.
+fn resolve_links(path: &Path) -> std::io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // A loop of links ends in an error rather than spinning: 40 is the kernel's own limit.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let next = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(parent) if next.is_relative() => parent.join(next),
+                    _ => next,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{}: too many levels of symbolic links",
+        path.display()
+    )))
 }
 
 #[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -67,5 +100,33 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let leftovers = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_stays_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles").join("config.toml");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, "a = 1\n").unwrap();
+        let link = dir.path().join("config.toml");
+        std::os::unix::fs::symlink("dotfiles/config.toml", &link).unwrap();
+        write_atomically(&link, "a = 2\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "a = 2\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_mode_is_set_before_the_contents_arrive() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cert.pem");
+        write_file_atomically(&path, b"public", 0o644).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
     }
 }

@@ -18,7 +18,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connected engine and what we learnt about it.
 #[derive(Clone)]
 pub struct Engine {
-    pub docker: Docker,
+    /// Private to this layer: everything above talks to the engine through `docker::`.
+    pub(super) docker: Docker,
     /// Where we connected, as the user would write it (for messages).
     pub host: String,
     /// Docker Desktop runs containers in a VM: no route from containers to the host's bridge

@@ -14,15 +14,19 @@ use std::collections::HashMap;
 
 pub use callers::{follow, CallerCache, DockerEvent};
 pub use connect::{connect, Engine};
-pub use containers::{list_containers, ContainerInfo};
+pub use containers::{
+    inspect_container, list_containers, list_managed, ContainerDetails, ContainerInfo,
+    ManagedContainer, ManagedObjects,
+};
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
-    attached_app_containers, check_network, ensure_network, find_network, remove_network,
-    NetworkPlan, NetworkState, Subnet,
+    attached_app_containers, check_network, connect_container, disconnect_container,
+    ensure_network, find_network, remove_network, NetworkPlan, NetworkState, NetworkSummary,
+    Subnet,
 };
 pub use proxy::{
-    find_proxy, probe_imds, remove_proxy, render_nginx_conf, start_proxy, wait_healthy,
-    BrokerRoute, Probe, ProbeError, ProxyLeftover, ProxySpec, RunLabels,
+    container_exit, container_log_tail, find_proxy, remove_proxy, render_nginx_conf, start_proxy,
+    BrokerRoute, ProxyLeftover, ProxySpec, RunLabels,
 };
 
 /// Every object we create carries this label set to "true".
@@ -42,20 +46,6 @@ pub const LABEL_IDENTITY: &str = "imds-spoof.identity";
 pub const PROXY_NAME: &str = "imds-spoof-proxy";
 /// What `scripts/offline-images.sh` builds, for the offline hint.
 pub const OFFLINE_PROXY_IMAGE: &str = "imds-spoof/nginx-offline:latest";
-
-/// Exit statuses of the subcommands, one per situation the user can act on
-/// (documented in docs/docker.md).
-pub mod exit {
-    pub const FAILURE: u8 = 1;
-    pub const ENGINE_UNREACHABLE: u8 = 3;
-    pub const PERMISSION_DENIED: u8 = 4;
-    pub const NETWORK_CONFLICT: u8 = 5;
-    pub const PORT_IN_USE: u8 = 6;
-    pub const IMAGE_UNAVAILABLE: u8 = 7;
-    pub const OTHER_RUN: u8 = 8;
-    pub const PROXY_FAILED: u8 = 9;
-    pub const CONTAINERS_ATTACHED: u8 = 10;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -109,6 +99,8 @@ pub enum DockerError {
     ProxyGone(String),
     #[error("network {network} still has application containers attached: {}. Stop or disconnect them (`docker network disconnect {network} NAME`), or use `imds-spoof down --force` to disconnect them", names.join(", "))]
     ContainersAttached { network: String, names: Vec<String> },
+    #[error("cannot build the archive that carries nginx.conf into the proxy: {0}")]
+    Archive(String),
     #[error("container {0:?} not found")]
     NoSuchContainer(String),
     // The engine's error is part of the message, not a `source`: printed once either way.
@@ -120,25 +112,6 @@ pub enum DockerError {
 }
 
 impl DockerError {
-    /// The process exit status for this failure.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            DockerError::NotRunning { .. }
-            | DockerError::UnsupportedHost { .. }
-            | DockerError::Timeout { .. } => exit::ENGINE_UNREACHABLE,
-            DockerError::PermissionDenied { .. } => exit::PERMISSION_DENIED,
-            DockerError::SubnetTaken { .. }
-            | DockerError::NetworkNameTaken { .. }
-            | DockerError::BadNetworkSettings(_)
-            | DockerError::AddressTaken { .. } => exit::NETWORK_CONFLICT,
-            DockerError::ImageUnavailable { .. } => exit::IMAGE_UNAVAILABLE,
-            DockerError::ProxyNameTaken { .. } | DockerError::OtherRun { .. } => exit::OTHER_RUN,
-            DockerError::ProxyUnhealthy { .. } | DockerError::ProxyGone(_) => exit::PROXY_FAILED,
-            DockerError::ContainersAttached { .. } => exit::CONTAINERS_ATTACHED,
-            DockerError::NoSuchContainer(_) | DockerError::Api { .. } => exit::FAILURE,
-        }
-    }
-
     /// Whether the engine itself is missing (as opposed to a problem with our objects).
     pub fn engine_unavailable(&self) -> bool {
         matches!(

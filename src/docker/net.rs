@@ -4,10 +4,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, NetworkDisconnectRequest};
+use bollard::models::{
+    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    NetworkInspect,
+};
 use bollard::query_parameters::{InspectNetworkOptions, ListContainersOptionsBuilder};
 
-use super::{api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_PART};
+use super::{api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_PART, LABEL_RUN};
 use crate::config::NetworkSettings;
 
 /// An IPv4 subnet in CIDR form.
@@ -268,11 +271,55 @@ fn gateways(ipam: Option<&Ipam>) -> Vec<Ipv4Addr> {
         .collect()
 }
 
+/// A network as `status` shows it: plain data, no engine types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSummary {
+    pub id: String,
+    pub name: String,
+    /// "SUBNET gateway GATEWAY" for each address pool.
+    pub pools: Vec<String>,
+    /// Created by imds-spoof (it carries our label).
+    pub managed: bool,
+    /// The run that created it, when ours.
+    pub run_id: Option<String>,
+}
+
 /// The network called `name`, if it exists.
 pub async fn find_network(
     engine: &Engine,
     name: &str,
-) -> Result<Option<bollard::models::NetworkInspect>, DockerError> {
+) -> Result<Option<NetworkSummary>, DockerError> {
+    let Some(network) = inspect_network(engine, name).await? else {
+        return Ok(None);
+    };
+    let pools = network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|pool| {
+            format!(
+                "{} gateway {}",
+                pool.subnet.unwrap_or_default(),
+                pool.gateway.unwrap_or_default()
+            )
+        })
+        .collect();
+    let labels = network.labels.unwrap_or_default();
+    Ok(Some(NetworkSummary {
+        id: network.id.unwrap_or_default(),
+        name: network.name.unwrap_or_else(|| name.to_string()),
+        pools,
+        managed: is_managed(Some(&labels)),
+        run_id: labels.get(LABEL_RUN).cloned(),
+    }))
+}
+
+/// The engine's whole view of a network, for this module's own lookups.
+pub(super) async fn inspect_network(
+    engine: &Engine,
+    name: &str,
+) -> Result<Option<NetworkInspect>, DockerError> {
     match engine
         .docker
         .inspect_network(name, None::<InspectNetworkOptions>)
@@ -282,6 +329,40 @@ pub async fn find_network(
         Err(err) if status_of(&err) == Some(404) => Ok(None),
         Err(err) => Err(api(format!("inspecting network {name}"))(err)),
     }
+}
+
+/// Connects a container to the network (attach in the dashboard).
+pub async fn connect_container(
+    engine: &Engine,
+    network: &str,
+    id: &str,
+) -> Result<(), DockerError> {
+    let request = NetworkConnectRequest {
+        container: id.to_string(),
+        endpoint_config: None,
+    };
+    engine
+        .docker
+        .connect_network(network, request)
+        .await
+        .map_err(api(format!("attaching {id} to {network}")))
+}
+
+/// Disconnects a container from the network, letting it finish what it is doing.
+pub async fn disconnect_container(
+    engine: &Engine,
+    network: &str,
+    id: &str,
+) -> Result<(), DockerError> {
+    let request = NetworkDisconnectRequest {
+        container: id.to_string(),
+        force: Some(false),
+    };
+    engine
+        .docker
+        .disconnect_network(network, request)
+        .await
+        .map_err(api(format!("detaching {id} from {network}")))
 }
 
 /// Running containers on the network that are not ours (the proxy is), as (id, name).

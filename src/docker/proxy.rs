@@ -2,8 +2,7 @@
 //! before start), checked healthy by asking the broker through it.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::net::Ipv4Addr;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
@@ -13,7 +12,6 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::host::ProcessMark;
 use super::{
@@ -164,7 +162,8 @@ async fn configure_and_start(
     spec: &ProxySpec,
 ) -> Result<(), DockerError> {
     let conf = render_nginx_conf(&spec.route.host, spec.route.port, &spec.secret);
-    let archive = tar_one_file("nginx.conf", conf.as_bytes(), 0o644);
+    let archive = tar_one_file("nginx.conf", conf.as_bytes(), 0o644)
+        .map_err(|err| DockerError::Archive(err.to_string()))?;
     let options = UploadToContainerOptionsBuilder::default()
         .path("/etc/nginx")
         .build();
@@ -193,7 +192,7 @@ async fn configure_and_start(
 
 /// The container that holds `ip` on `network`.
 async fn holder_of(engine: &Engine, network: &str, ip: Ipv4Addr) -> Option<String> {
-    let network = super::find_network(engine, network).await.ok()??;
+    let network = super::net::inspect_network(engine, network).await.ok()??;
     network.containers?.into_values().find_map(|endpoint| {
         let address = endpoint.ipv4_address?;
         (address.split('/').next()? == ip.to_string()).then_some(endpoint.name?)
@@ -214,66 +213,13 @@ pub async fn remove_proxy(engine: &Engine, id_or_name: &str) -> Result<(), Docke
     }
 }
 
-/// Waits until the broker answers through the proxy (or, on Docker Desktop where the host
-/// cannot reach container addresses, until the container has been running for a moment).
-/// `expect_silence`: the configuration makes the broker hold answers back (IMDS disabled,
-/// a hang fault), so an accepted but unanswered probe counts as healthy.
-pub async fn wait_healthy(
-    engine: &Engine,
-    id: &str,
-    proxy_ip: Ipv4Addr,
-    reachable_from_host: bool,
-    expect_silence: bool,
-    timeout: Duration,
-) -> Result<String, DockerError> {
-    let deadline = Instant::now() + timeout;
-    let mut last: String;
-    loop {
-        if let Some(exit) = exited(engine, id).await? {
-            return Err(DockerError::ProxyUnhealthy {
-                reason: format!("nginx exited ({exit})"),
-                logs: tail_logs(engine, id).await,
-            });
-        }
-        if !reachable_from_host {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            if exited(engine, id).await?.is_none() {
-                return Ok("running (Docker Desktop: not probed from the host)".to_string());
-            }
-            continue;
-        }
-        match probe_imds(proxy_ip, Duration::from_millis(800)).await {
-            Ok(probe) if probe.from_broker => {
-                return Ok(format!("broker answered {} through the proxy", probe.status))
-            }
-            Ok(probe) => {
-                last = format!(
-                    "nginx answered {} itself: it cannot reach the broker (a firewall on this host dropping traffic from the bridge to the broker port?)",
-                    probe.status
-                )
-            }
-            Err(ProbeError::Silent) if expect_silence => {
-                return Ok("proxy accepts; the broker holds answers back as configured".to_string())
-            }
-            Err(err) => last = err.to_string(),
-        }
-        if Instant::now() >= deadline {
-            return Err(DockerError::ProxyUnhealthy {
-                reason: format!("after {} s: {last}", timeout.as_secs()),
-                logs: tail_logs(engine, id).await,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The container's exit description if it is no longer running.
-async fn exited(engine: &Engine, id: &str) -> Result<Option<String>, DockerError> {
+pub async fn container_exit(engine: &Engine, id: &str) -> Result<Option<String>, DockerError> {
     let inspect = engine
         .docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
-        .map_err(api(format!("inspecting {PROXY_NAME}")))?;
+        .map_err(api(format!("inspecting {id}")))?;
     let state = inspect.state.unwrap_or_default();
     if state.running.unwrap_or(false) {
         return Ok(None);
@@ -288,129 +234,37 @@ async fn exited(engine: &Engine, id: &str) -> Result<Option<String>, DockerError
     )))
 }
 
-async fn tail_logs(engine: &Engine, id: &str) -> String {
+/// The last `lines` lines a container printed (stdout and stderr), trimmed; empty when
+/// there are none or the engine will not say.
+pub async fn container_log_tail(engine: &Engine, id: &str, lines: usize) -> String {
     let options = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
-        .tail("20")
+        .tail(&lines.to_string())
         .build();
     let mut stream = engine.docker.logs(id, Some(options));
     let mut text = String::new();
     while let Some(Ok(chunk)) = stream.next().await {
         text.push_str(&chunk.to_string());
     }
-    let text = text.trim();
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!("; nginx says:\n{text}")
-    }
+    text.trim().to_string()
 }
 
-/// What a probe request through the proxy got.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    pub status: u16,
-    /// The answer came from the broker (`Server: EC2ws`), not from nginx itself.
-    pub from_broker: bool,
-    pub elapsed: Duration,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    #[error("cannot connect to the proxy at {0}: {1}")]
-    Connect(SocketAddr, std::io::Error),
-    #[error("the proxy accepted the probe but nothing answered")]
-    Silent,
-    #[error("unreadable answer from the proxy: {0}")]
-    Garbled(String),
-}
-
-/// `GET /latest/meta-data/` to http://IP/ from this host, as an SDK would send it.
-pub async fn probe_imds(ip: Ipv4Addr, timeout: Duration) -> Result<Probe, ProbeError> {
-    let started = Instant::now();
-    let addr = SocketAddr::from((ip, 80));
-    let connect = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await;
-    let mut stream = match connect {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(err)) => return Err(ProbeError::Connect(addr, err)),
-        Err(_) => {
-            let err = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
-            return Err(ProbeError::Connect(addr, err));
-        }
-    };
-    let request = format!(
-        "GET /latest/meta-data/ HTTP/1.1\r\nHost: {ip}\r\nUser-Agent: imds-spoof-health\r\nConnection: close\r\n\r\n"
-    );
-    let exchange = async {
-        stream.write_all(request.as_bytes()).await?;
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        Ok::<_, std::io::Error>(head)
-    };
-    let head = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(head)) if !head.is_empty() => head,
-        Ok(Ok(_)) | Err(_) => return Err(ProbeError::Silent),
-        Ok(Err(err)) => return Err(ProbeError::Garbled(err.to_string())),
-    };
-    let head = String::from_utf8_lossy(&head);
-    let status = head
-        .lines()
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| ProbeError::Garbled(head.lines().next().unwrap_or("").to_string()))?;
-    let from_broker = head.lines().any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.eq_ignore_ascii_case("server") && value.trim() == crate::broker::SERVER
-        })
-    });
-    Ok(Probe {
-        status,
-        from_broker,
-        elapsed: started.elapsed(),
-    })
-}
-
-/// A POSIX tar archive holding one regular file (what the archive upload API takes).
-fn tar_one_file(name: &str, content: &[u8], mode: u32) -> Vec<u8> {
-    let mut header = [0u8; 512];
-    let put = |header: &mut [u8; 512], at: usize, bytes: &[u8]| {
-        header[at..at + bytes.len()].copy_from_slice(bytes);
-    };
-    put(&mut header, 0, name.as_bytes());
-    put(&mut header, 100, format!("{mode:07o}\0").as_bytes());
-    put(&mut header, 108, b"0000000\0");
-    put(&mut header, 116, b"0000000\0");
-    put(
-        &mut header,
-        124,
-        format!("{:011o}\0", content.len()).as_bytes(),
-    );
+/// A tar archive holding one regular file (what the archive upload API takes).
+fn tar_one_file(name: &str, content: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(content.len() as u64);
+    header.set_mode(mode);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_entry_type(tar::EntryType::Regular);
     let mtime = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    put(&mut header, 136, format!("{mtime:011o}\0").as_bytes());
-    put(&mut header, 148, b"        ");
-    header[156] = b'0';
-    put(&mut header, 257, b"ustar\0");
-    put(&mut header, 263, b"00");
-    put(&mut header, 265, b"root");
-    put(&mut header, 297, b"root");
-    let checksum: u32 = header.iter().map(|b| u32::from(*b)).sum();
-    put(&mut header, 148, format!("{checksum:06o}\0 ").as_bytes());
-    let mut archive = header.to_vec();
-    archive.extend_from_slice(content);
-    archive.resize(archive.len().div_ceil(512) * 512, 0);
-    archive.extend_from_slice(&[0u8; 1024]);
-    archive
+    header.set_mtime(mtime);
+    let mut archive = tar::Builder::new(Vec::new());
+    archive.append_data(&mut header, name, content)?;
+    archive.into_inner()
 }
 
 #[cfg(test)]
@@ -427,7 +281,7 @@ mod tests {
 
     #[test]
     fn tar_is_readable_by_tar() {
-        let archive = tar_one_file("nginx.conf", b"hello\n", 0o644);
+        let archive = tar_one_file("nginx.conf", b"hello\n", 0o644).unwrap();
         assert_eq!(archive.len() % 512, 0);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.tar");
@@ -437,11 +291,8 @@ mod tests {
             .arg(&path)
             .arg("-C")
             .arg(dir.path())
-            .output();
-        let Ok(out) = out else {
-            eprintln!("skipped: no tar program");
-            return;
-        };
+            .output()
+            .expect("tar (Debian essential) runs");
         assert!(
             out.status.success(),
             "{}",

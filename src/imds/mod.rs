@@ -2,5 +2,7 @@
 
 pub mod documents;
 pub mod signing;
-pub mod time;
 pub mod tree;
+
+/// Timestamps live with the configuration (its lowest user); the model serves them too.
+pub use crate::config::time;

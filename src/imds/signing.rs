@@ -15,7 +15,6 @@
 //!   On EC2 the two differ in the AWS key that signs (DSA vs. RSA-2048); here one RSA-2048
 //!   key with SHA-256 signs both.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
@@ -419,50 +418,11 @@ fn read_optional(path: &Path) -> Result<Option<String>, SigningError> {
     }
 }
 
-/// Writes through a temporary file in the same directory and a rename, so a crash never
-/// leaves a truncated key behind, and the key is never readable by others, not even briefly.
+/// Never leaves a truncated key behind, and the key is never readable by others, not
+/// even briefly (the configuration's one atomic writer).
 fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), SigningError> {
-    let temp_path = temp_path_for(path);
-    let result = (|| {
-        let mut file = create_with_mode(&temp_path, mode)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temp_path, path)
-    })();
-    if result.is_err() {
-        // Best effort: the original error is the one worth reporting.
-        let _ = std::fs::remove_file(&temp_path);
-    }
-    result.map_err(|source| io_error("write", path, source))
-}
-
-fn temp_path_for(path: &Path) -> PathBuf {
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()))
-}
-
-/// Creates `path` fresh with `mode`. A stale temp file from a crashed run is removed first:
-/// reusing it would keep its old permissions.
-#[cfg(unix)]
-fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-        _ => {}
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_with_mode(path: &Path, _mode: u32) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
+    crate::config::write_file_atomically(path, contents, mode)
+        .map_err(|source| io_error("write", path, source))
 }
 
 fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> SigningError {

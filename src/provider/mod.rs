@@ -6,6 +6,7 @@ mod cache;
 mod command;
 mod credentials;
 mod external;
+mod factory;
 mod profile;
 
 use std::future::Future;
@@ -19,6 +20,7 @@ pub use builtin::BuiltinProvider;
 pub use cache::SingleFlightCache;
 pub use credentials::CredentialResolver;
 pub use external::{envelope_json, ExternalProvider, NOT_FOUND_EXIT_CODE};
+pub use factory::{build_provider, open_signer, BuiltProvider, UnavailableProvider};
 pub use profile::{read_profile, ProfileCredentials};
 
 /// A request as the provider sees it: always a read, the path as the caller sent it.
@@ -65,6 +67,8 @@ pub enum ProviderError {
     Credentials { source_name: String, reason: String },
     #[error("provider program {program}: {reason}")]
     External { program: String, reason: String },
+    #[error("no provider: {0}")]
+    Unavailable(String),
     #[error("{what} did not finish within {timeout_ms} ms")]
     Timeout { what: String, timeout_ms: u64 },
 }

@@ -3,14 +3,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::{BrokerMode, Part, PartState, Parts, Session, SessionError};
+use super::{BrokerMode, Part, PartState, Session, SessionError};
 use crate::broker::{AccessPolicy, Broker, BrokerError, BrokerState};
-use crate::config::ConfigStore;
 use crate::docker::BrokerRoute;
-use crate::imds::signing::IdentitySigner;
-use crate::provider::{BuiltinProvider, ExternalProvider, Provider};
 
 impl Session {
     /// The broker where nginx can reach it: the gateway address (Linux), or loopback with
@@ -136,44 +132,4 @@ impl Session {
             Ok(())
         }
     }
-}
-
-/// The provider the configuration asks for, keeping the built-in one's handle for "rotate".
-pub(super) fn make_provider(
-    store: &ConfigStore,
-    parts: &Parts,
-) -> (Arc<dyn Provider>, Option<Arc<BuiltinProvider>>) {
-    let settings = store.current().provider.clone();
-    if !settings.command.is_empty() {
-        let external = ExternalProvider::new(
-            settings.command,
-            Duration::from_millis(settings.timeout_ms),
-            Duration::from_millis(settings.cache_ms),
-        );
-        return (Arc::new(external), None);
-    }
-    let signer = match crate::commands::open_signer(store) {
-        Ok(signer) => signer,
-        Err(err) => {
-            parts.notice(format!(
-                "identity documents are signed with a throwaway key this run: {err:#}"
-            ));
-            match IdentitySigner::generate() {
-                Ok(signer) => Arc::new(signer),
-                Err(err) => {
-                    parts.notice(format!("no signing key at all: {err}"));
-                    return (
-                        Arc::new(ExternalProvider::new(
-                            vec!["false".to_string()],
-                            Duration::from_secs(1),
-                            Duration::ZERO,
-                        )),
-                        None,
-                    );
-                }
-            }
-        }
-    };
-    let builtin = Arc::new(BuiltinProvider::new(store.clone(), signer));
-    (builtin.clone(), Some(builtin))
 }

@@ -4,6 +4,7 @@
 
 mod broker;
 mod monitor;
+mod probe;
 mod signals;
 mod steps;
 
@@ -22,6 +23,7 @@ use crate::docker::{CallerCache, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
+pub use probe::{probe_imds, Probe, ProbeError};
 pub use signals::stop_requested;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,39 +115,6 @@ impl From<BrokerError> for SessionError {
     fn from(err: BrokerError) -> Self {
         SessionError::Broker(err)
     }
-}
-
-impl SessionError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            SessionError::Docker(err) => err.exit_code(),
-            SessionError::Broker(err) => broker_exit_code(err),
-            SessionError::Other(_) => crate::docker::exit::FAILURE,
-        }
-    }
-}
-
-fn broker_exit_code(err: &BrokerError) -> u8 {
-    match err {
-        BrokerError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
-            crate::docker::exit::PORT_IN_USE
-        }
-        _ => crate::docker::exit::FAILURE,
-    }
-}
-
-/// The exit status for an error a subcommand returned (1 unless we know better).
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if let Some(err) = err.downcast_ref::<SessionError>() {
-        return err.exit_code();
-    }
-    if let Some(err) = err.downcast_ref::<DockerError>() {
-        return err.exit_code();
-    }
-    if let Some(err) = err.downcast_ref::<BrokerError>() {
-        return broker_exit_code(err);
-    }
-    crate::docker::exit::FAILURE
 }
 
 /// This run's identity: labels on the proxy, and the secret only nginx and the broker know.

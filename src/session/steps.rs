@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::models::{NetworkConnectRequest, NetworkDisconnectRequest};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{
@@ -31,7 +30,10 @@ impl Session {
             events,
         };
         let config = store.current();
-        let (provider, builtin) = super::broker::make_provider(&store, &parts);
+        let built = crate::provider::build_provider(&store);
+        for warning in built.warnings {
+            parts.notice(warning);
+        }
         let mut recorder = Recorder::new(config.broker.record_capacity);
         let mut log_error = None;
         if let Some(path) = options.log_requests.take() {
@@ -51,8 +53,8 @@ impl Session {
             parts,
             run: RunIdentity::new(),
             recorder: Arc::new(recorder),
-            provider,
-            builtin,
+            provider: built.provider,
+            builtin: built.builtin,
             callers: CallerCache::new(),
             engine: None,
             plan: None,
@@ -317,7 +319,7 @@ impl Session {
                         FaultKind::Hang | FaultKind::Drop | FaultKind::Latency { .. }
                     )
             });
-        match docker::wait_healthy(
+        match super::probe::wait_healthy(
             engine,
             &id,
             plan.proxy_ip,
@@ -383,17 +385,9 @@ impl Session {
             return Err("the imds-spoof network is not up".to_string());
         };
         let result = if attach {
-            let request = NetworkConnectRequest {
-                container: id.to_string(),
-                endpoint_config: None,
-            };
-            engine.docker.connect_network(&plan.name, request).await
+            docker::connect_container(engine, &plan.name, id).await
         } else {
-            let request = NetworkDisconnectRequest {
-                container: id.to_string(),
-                force: Some(false),
-            };
-            engine.docker.disconnect_network(&plan.name, request).await
+            docker::disconnect_container(engine, &plan.name, id).await
         };
         let verb = if attach { "attach" } else { "detach" };
         result.map_err(|err| format!("cannot {verb} {id}: {err}"))?;

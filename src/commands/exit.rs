@@ -1,0 +1,93 @@
+//! Exit statuses of the subcommands, one per situation the user can act on (documented in
+//! docs/docker.md), and the mapping from the errors the lower layers return.
+
+use crate::broker::BrokerError;
+use crate::docker::DockerError;
+use crate::session::SessionError;
+
+pub const FAILURE: u8 = 1;
+pub const ENGINE_UNREACHABLE: u8 = 3;
+pub const PERMISSION_DENIED: u8 = 4;
+pub const NETWORK_CONFLICT: u8 = 5;
+pub const PORT_IN_USE: u8 = 6;
+pub const IMAGE_UNAVAILABLE: u8 = 7;
+pub const OTHER_RUN: u8 = 8;
+pub const PROXY_FAILED: u8 = 9;
+pub const CONTAINERS_ATTACHED: u8 = 10;
+
+/// The exit status for an error a subcommand returned (1 unless we know better).
+pub fn exit_status(err: &anyhow::Error) -> u8 {
+    if let Some(err) = err.downcast_ref::<SessionError>() {
+        return session_status(err);
+    }
+    if let Some(err) = err.downcast_ref::<DockerError>() {
+        return docker_status(err);
+    }
+    if let Some(err) = err.downcast_ref::<BrokerError>() {
+        return broker_status(err);
+    }
+    FAILURE
+}
+
+fn session_status(err: &SessionError) -> u8 {
+    match err {
+        SessionError::Docker(err) => docker_status(err),
+        SessionError::Broker(err) => broker_status(err),
+        SessionError::Other(_) => FAILURE,
+    }
+}
+
+fn broker_status(err: &BrokerError) -> u8 {
+    match err {
+        BrokerError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            PORT_IN_USE
+        }
+        _ => FAILURE,
+    }
+}
+
+fn docker_status(err: &DockerError) -> u8 {
+    match err {
+        DockerError::NotRunning { .. }
+        | DockerError::UnsupportedHost { .. }
+        | DockerError::Timeout { .. } => ENGINE_UNREACHABLE,
+        DockerError::PermissionDenied { .. } => PERMISSION_DENIED,
+        DockerError::SubnetTaken { .. }
+        | DockerError::NetworkNameTaken { .. }
+        | DockerError::BadNetworkSettings(_)
+        | DockerError::AddressTaken { .. } => NETWORK_CONFLICT,
+        DockerError::ImageUnavailable { .. } => IMAGE_UNAVAILABLE,
+        DockerError::ProxyNameTaken { .. } | DockerError::OtherRun { .. } => OTHER_RUN,
+        DockerError::ProxyUnhealthy { .. } | DockerError::ProxyGone(_) => PROXY_FAILED,
+        DockerError::ContainersAttached { .. } => CONTAINERS_ATTACHED,
+        DockerError::NoSuchContainer(_) | DockerError::Archive(_) | DockerError::Api { .. } => {
+            FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_cause_through_the_layers() {
+        let taken = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let bind = BrokerError::Bind {
+            addr: "127.0.0.1:1338".parse().unwrap(),
+            source: taken,
+            hint: String::new(),
+        };
+        assert_eq!(exit_status(&anyhow::Error::new(bind)), PORT_IN_USE);
+        let attached = DockerError::ContainersAttached {
+            network: "imds-spoof".into(),
+            names: vec!["app".into()],
+        };
+        let session = SessionError::Docker(attached);
+        assert_eq!(
+            exit_status(&anyhow::Error::new(session)),
+            CONTAINERS_ATTACHED
+        );
+        assert_eq!(exit_status(&anyhow::anyhow!("anything else")), FAILURE);
+    }
+}
