@@ -36,14 +36,20 @@ enum Outcome {
     Drop,
 }
 
-/// The facts of one exchange gathered while it is handled.
-struct Exchange {
-    caller: Option<Caller>,
-    caller_container: Option<String>,
-    identity: String,
-    version: ImdsVersion,
-    provider_error: Option<String>,
-    fault: Option<String>,
+/// One exchange: the request as it came, and the facts gathered while it is handled.
+pub(super) struct Exchange {
+    pub started: Instant,
+    pub peer: SocketAddr,
+    pub local: Option<SocketAddr>,
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub caller: Option<Caller>,
+    pub caller_container: Option<String>,
+    pub identity: String,
+    pub version: ImdsVersion,
+    pub provider_error: Option<String>,
+    pub fault: Option<String>,
 }
 
 pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request) -> Response<Body> {
@@ -54,14 +60,15 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |peer| peer.0);
     let local = request.extensions().get::<LocalAddr>().map(|local| local.0);
     let control = request.extensions().get::<ConnectionControl>().cloned();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    // Taken, not cloned: the request is dropped right after.
-    let headers = std::mem::take(request.headers_mut());
-    drop(request);
-
     let config = state.store.current();
     let mut exchange = Exchange {
+        started,
+        peer,
+        local,
+        method: request.method().clone(),
+        path: request.uri().path().to_string(),
+        // Taken, not cloned: the request is dropped right after.
+        headers: std::mem::take(request.headers_mut()),
         caller: None,
         caller_container: None,
         identity: config.active_identity.clone(),
@@ -69,24 +76,13 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         provider_error: None,
         fault: None,
     };
-    let outcome = decide(
-        &state,
-        &config,
-        (peer, local),
-        &method,
-        &path,
-        &headers,
-        &mut exchange,
-    )
-    .await;
-    let response = match outcome {
+    drop(request);
+
+    let response = match decide(&state, &config, &mut exchange).await {
         Outcome::Answer(response) => response,
-        Outcome::NoAnswer | Outcome::Drop => {
-            let dropped = matches!(outcome, Outcome::Drop);
-            record(
-                &state, &config, &exchange, &method, &path, &headers, None, started,
-            );
-            if dropped {
+        outcome @ (Outcome::NoAnswer | Outcome::Drop) => {
+            record(&state, &config, &exchange, None);
+            if matches!(outcome, Outcome::Drop) {
                 if let Some(control) = &control {
                     control.close_now();
                 }
@@ -100,16 +96,7 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         .await
         .unwrap_or_default();
     let response = Response::from_parts(parts, Body::from(body.clone()));
-    record(
-        &state,
-        &config,
-        &exchange,
-        &method,
-        &path,
-        &headers,
-        Some((&response, &body)),
-        started,
-    );
+    record(&state, &config, &exchange, Some((&response, &body)));
     response
 }
 
@@ -118,22 +105,42 @@ async fn wait_forever(state: &BrokerState) {
     state.shutdown.cancelled().await;
 }
 
-async fn decide(
-    state: &BrokerState,
-    config: &Config,
-    (peer, local): (SocketAddr, Option<SocketAddr>),
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
-    exchange: &mut Exchange,
-) -> Outcome {
-    let caller = match access::admit(&state.access, peer, local, headers) {
+/// admit -> identify -> gate -> token -> provider: each step answers or passes on.
+async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
+    let caller = match admit(state, exchange) {
         Ok(caller) => caller,
-        Err(refusal) => {
-            tracing::warn!(peer = %peer, "refused: {refusal}");
-            return Outcome::Answer(responses::error(StatusCode::FORBIDDEN));
-        }
+        Err(outcome) => return outcome,
     };
+    identify(state, config, exchange, &caller).await;
+    let plan = match gate(config, exchange).await {
+        Ok(plan) => plan,
+        Err(outcome) => return outcome,
+    };
+    if is_token_path(&exchange.path) {
+        return token_step(state, config, exchange, &caller);
+    }
+    if let Err(outcome) = check_token(state, config, exchange) {
+        return outcome;
+    }
+    ask_provider(state, exchange, &caller, &plan).await
+}
+
+/// Who may ask at all (the access policy: loopback Host check, proxy secret).
+fn admit(state: &BrokerState, exchange: &Exchange) -> Result<Caller, Outcome> {
+    access::admit(
+        &state.access,
+        exchange.peer,
+        exchange.local,
+        &exchange.headers,
+    )
+    .map_err(|refusal| {
+        tracing::warn!(peer = %exchange.peer, "refused: {refusal}");
+        Outcome::Answer(responses::error(StatusCode::FORBIDDEN))
+    })
+}
+
+/// Which container is calling, and so which identity answers.
+async fn identify(state: &BrokerState, config: &Config, exchange: &mut Exchange, caller: &Caller) {
     let info = match &state.callers {
         Some(directory) => directory.resolve(caller.ip).await,
         None => Default::default(),
@@ -143,9 +150,12 @@ async fn decide(
     }
     exchange.caller_container = info.container;
     exchange.caller = Some(caller.clone());
+}
 
+/// IMDS switched off, an over-long path, and the faults that act before any answer.
+async fn gate(config: &Config, exchange: &mut Exchange) -> Result<FaultPlan, Outcome> {
     if !config.imds.enabled {
-        return match config.imds.disabled_behaviour {
+        return Err(match config.imds.disabled_behaviour {
             DisabledBehaviour::NoAnswer => {
                 faults::note(&mut exchange.fault, "IMDS disabled: no answer");
                 Outcome::NoAnswer
@@ -153,55 +163,78 @@ async fn decide(
             DisabledBehaviour::Forbidden => {
                 Outcome::Answer(responses::error(StatusCode::FORBIDDEN))
             }
-        };
+        });
     }
-    if path.len() > MAX_PATH_LEN {
-        return Outcome::Answer(responses::error(StatusCode::URI_TOO_LONG));
+    if exchange.path.len() > MAX_PATH_LEN {
+        return Err(Outcome::Answer(responses::error(StatusCode::URI_TOO_LONG)));
     }
-
-    let plan = faults::plan(&config.faults, path);
+    let plan = faults::plan(&config.faults, &exchange.path);
     if let Some(ms) = plan.latency_ms {
         faults::note(&mut exchange.fault, &format!("latency {ms} ms"));
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    if let Some(outcome) = early_fault(&plan, exchange) {
-        return outcome;
+    match early_fault(&plan, exchange) {
+        Some(outcome) => Err(outcome),
+        None => Ok(plan),
     }
+}
 
-    if is_token_path(path) {
-        exchange.version = ImdsVersion::TokenRequest;
-        let outcome = token_request(state, config, method, headers, &caller);
-        if matches!(outcome, Outcome::NoAnswer) {
-            // Recorded so the dashboard can say why the caller got nothing.
-            faults::note(
-                &mut exchange.fault,
-                "hop limit 1: answer dropped before the container",
-            );
-        }
-        return outcome;
+/// A token request, answered by the token rules alone.
+fn token_step(
+    state: &BrokerState,
+    config: &Config,
+    exchange: &mut Exchange,
+    caller: &Caller,
+) -> Outcome {
+    exchange.version = ImdsVersion::TokenRequest;
+    let outcome = token_request(state, config, &exchange.method, &exchange.headers, caller);
+    if matches!(outcome, Outcome::NoAnswer) {
+        // Recorded so the dashboard can say why the caller got nothing.
+        faults::note(
+            &mut exchange.fault,
+            "hop limit 1: answer dropped before the container",
+        );
     }
-    if method != Method::GET && method != Method::HEAD {
-        return Outcome::Answer(responses::method_not_allowed("GET, HEAD"));
+    outcome
+}
+
+/// A read: the method, then the token it carries (IMDSv2) or the lack of one (IMDSv1).
+fn check_token(
+    state: &BrokerState,
+    config: &Config,
+    exchange: &mut Exchange,
+) -> Result<(), Outcome> {
+    if exchange.method != Method::GET && exchange.method != Method::HEAD {
+        return Err(Outcome::Answer(responses::method_not_allowed("GET, HEAD")));
     }
-    match headers.get(TOKEN_HEADER) {
+    match exchange.headers.get(TOKEN_HEADER) {
         Some(token) => {
             exchange.version = ImdsVersion::V2;
             let valid = token
                 .to_str()
                 .is_ok_and(|token| state.tokens.check(token) == TokenCheck::Valid);
             if !valid {
-                return Outcome::Answer(responses::error(StatusCode::UNAUTHORIZED));
+                return Err(Outcome::Answer(responses::error(StatusCode::UNAUTHORIZED)));
             }
         }
         None if config.imds.tokens == TokenMode::Required => {
-            return Outcome::Answer(responses::error(StatusCode::UNAUTHORIZED));
+            return Err(Outcome::Answer(responses::error(StatusCode::UNAUTHORIZED)));
         }
         None => exchange.version = ImdsVersion::V1,
     }
+    Ok(())
+}
 
+/// The provider's answer, shaped by credential faults; its failure is EC2's 500.
+async fn ask_provider(
+    state: &BrokerState,
+    exchange: &mut Exchange,
+    caller: &Caller,
+    plan: &FaultPlan,
+) -> Outcome {
     let request = ProviderRequest {
         method: "GET".to_string(),
-        path: path.to_string(),
+        path: exchange.path.clone(),
         identity: exchange.identity.clone(),
         caller_ip: Some(caller.ip),
         caller_container: exchange.caller_container.clone(),
@@ -213,13 +246,14 @@ async fn decide(
         .map_err(|_| "provider panicked".to_string())
         .and_then(|answer| answer.map_err(|err| err.to_string()))
         .and_then(|answer| {
-            let answer = faults::shape_credentials(&plan, path, answer, &mut exchange.fault);
+            let answer =
+                faults::shape_credentials(plan, &exchange.path, answer, &mut exchange.fault);
             provider_response(answer)
         });
     match answer {
         Ok(response) => Outcome::Answer(response),
         Err(reason) => {
-            tracing::error!(path, identity = %exchange.identity, "provider failed: {reason}");
+            tracing::error!(path = %exchange.path, identity = %exchange.identity, "provider failed: {reason}");
             exchange.provider_error = Some(reason);
             Outcome::Answer(responses::error(StatusCode::INTERNAL_SERVER_ERROR))
         }
@@ -322,16 +356,13 @@ fn provider_response(answer: ProviderAnswer) -> Result<Response<Body>, String> {
     Ok(response)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Records the exchange (and logs its line when asked): `response` is None when the
+/// caller got no answer.
 fn record(
     state: &BrokerState,
     config: &Config,
     exchange: &Exchange,
-    method: &Method,
-    path: &str,
-    headers: &HeaderMap,
     response: Option<(&Response<Body>, &Bytes)>,
-    started: Instant,
 ) {
     let limit = config.broker.record_body_limit;
     let (status, response_headers, body) = match response {
@@ -350,12 +381,13 @@ fn record(
         caller_ip: exchange.caller.as_ref().map(|caller| caller.ip),
         caller_container: exchange.caller_container.clone(),
         identity: exchange.identity.clone(),
-        method: method.as_str().to_owned(),
-        path: truncate_chars(path, 512),
+        method: exchange.method.as_str().to_owned(),
+        path: truncate_chars(&exchange.path, 512),
         version: exchange.version,
         status,
-        latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        request_headers: headers
+        latency_us: u64::try_from(exchange.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        request_headers: exchange
+            .headers
             .iter()
             .filter(|(name, _)| name.as_str() != CALLER_HEADER && name.as_str() != SECRET_HEADER)
             .map(header_pair)
