@@ -3,6 +3,7 @@
 //! It knows HTTP and IMDS, not the dashboard or Docker.
 
 mod access;
+mod exchange;
 mod faults;
 mod handler;
 mod record;
