@@ -6,6 +6,9 @@
 //! Coverage of §8 here: 1–43. Case 44 (botocore and aws-config agree) needs real clients
 //! and lives in tests/real_clients.rs.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "common/conformance_support.rs"]
 mod support;
 

@@ -3,6 +3,9 @@
 //! container list, attach/detach, caller names in the recorder, parts stopped and started.
 //! One test function: it changes DOCKER_HOST for the process and uses the fixed network.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod docker_support;
 
 use std::net::SocketAddr;

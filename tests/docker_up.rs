@@ -3,6 +3,9 @@
 //! network name and subnet, so they run in sequence (and under a lock shared with the
 //! other Docker tests).
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod docker_support;
 
 use std::io::{Read, Write};

@@ -3,6 +3,9 @@
 //! IMDS_SPOOF_PYTHON), the Rust SDK's `aws-config`, curl, and raw sockets.
 //! Every test starts its own server, so they run in parallel.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 #[path = "real_clients/rust_sdk.rs"]

@@ -3,6 +3,9 @@
 //! Without Docker (DOCKER_HOST points nowhere) the broker runs on loopback; a second
 //! variant with the real engine checks that quitting leaves no proxy container.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod docker_support;
 
 use std::path::{Path, PathBuf};

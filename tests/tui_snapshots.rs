@@ -2,6 +2,9 @@
 //! exchanges): empty, busy (1,000 exchanges) and error states. The snapshots live in
 //! tests/snapshots/; CI must not write new ones (CI=true makes missing ones fail).
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;

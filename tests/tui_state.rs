@@ -1,6 +1,9 @@
 //! Dashboard action sequences change the state, the configuration file, and the very
 //! next answer of a real broker router built over the same configuration store.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

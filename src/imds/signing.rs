@@ -220,6 +220,8 @@ impl IdentitySigner {
     /// # Panics
     ///
     /// Under the same (impossible in practice) conditions as [`Self::pkcs7`].
+    // Not an input path: the only failure is an encoder bug, documented above.
+    #[allow(clippy::expect_used)]
     pub fn pkcs7_at(&self, document: &[u8], signing_time: SystemTime) -> String {
         self.try_pkcs7(document, signing_time)
             .expect("CMS signing with a valid RSA key and detached content cannot fail")

@@ -93,7 +93,10 @@ pub async fn run_shell(
     .await
 }
 
+// The crate's one `unsafe` site: std can signal a child but not its process group, and a
+// shell's children (the helper it started) must die with it at the deadline.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid.and_then(|pid| i32::try_from(pid).ok()) {
         // SAFETY: kill(2) with a negative pid signals the process group we created.
