@@ -10,7 +10,8 @@ pub mod broker;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod docker;
+// Only the session and the commands drive the engine; nothing outside the crate does.
+mod docker;
 pub mod imds;
 pub mod provider;
 pub mod session;

@@ -15,18 +15,16 @@ use std::collections::HashMap;
 pub use callers::{follow, CallerCache, DockerEvent};
 pub use connect::{connect, Engine};
 pub use containers::{
-    inspect_container, list_containers, list_managed, ContainerDetails, ContainerInfo,
-    ManagedContainer, ManagedObjects,
+    inspect_container, list_containers, list_managed, ContainerInfo, ManagedContainer,
 };
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
     attached_app_containers, check_network, connect_container, disconnect_container,
-    ensure_network, find_network, remove_network, NetworkPlan, NetworkState, NetworkSummary,
-    Subnet,
+    ensure_network, find_network, remove_network, NetworkPlan, NetworkState,
 };
 pub use proxy::{
-    container_exit, container_log_tail, find_proxy, remove_proxy, render_nginx_conf, start_proxy,
-    BrokerRoute, ProxyLeftover, ProxySpec, RunLabels,
+    container_exit, container_log_tail, find_proxy, remove_proxy, start_proxy, BrokerRoute,
+    ProxyLeftover, ProxySpec, RunLabels,
 };
 
 /// Every object we create carries this label set to "true".

@@ -1,6 +1,6 @@
 //! One imds-spoof "run": network + broker + proxy, shared by `imds-spoof up` and the
 //! dashboard. Progress and state changes go out as [`SessionEvent`]s; the API is the
-//! contract in notes/session-contract.md.
+//! contract in docs/session-contract.md.
 
 mod broker;
 mod monitor;

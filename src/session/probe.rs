@@ -10,6 +10,9 @@ use hyper_util::rt::TokioIo;
 
 use crate::docker::{self, DockerError, Engine};
 
+/// What the probe asks for: a listing every configuration serves.
+pub(super) const PROBE_PATH: &str = "/latest/meta-data/";
+
 /// What a probe request through the proxy got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
@@ -46,7 +49,7 @@ pub async fn probe_imds(ip: Ipv4Addr, timeout: Duration) -> Result<Probe, ProbeE
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // The connection task ends with the exchange (the request asks to close).
         tokio::spawn(connection);
-        let request = hyper::Request::get("/latest/meta-data/")
+        let request = hyper::Request::get(PROBE_PATH)
             .header(hyper::header::HOST, ip.to_string())
             .header(hyper::header::USER_AGENT, "imds-spoof-health")
             .header(hyper::header::CONNECTION, "close")

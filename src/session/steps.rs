@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::probe::PROBE_PATH;
 use super::{
     monitor, BrokerMode, Part, PartState, Parts, RunIdentity, Session, SessionError, SessionEvent,
     SessionOptions,
 };
 use crate::broker::{BrokerError, Recorder};
-use crate::config::{ConfigStore, FaultKind};
-use crate::docker::{self, host, BrokerRoute, CallerCache, DockerError, NetworkPlan, ProxySpec};
+use crate::config::{Config, ConfigStore, FaultKind};
+use crate::docker::{
+    self, host, BrokerRoute, CallerCache, DockerError, NetworkPlan, ProxyLeftover, ProxySpec,
+};
 
 /// How long the proxy has to answer through to the broker after it starts.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -185,37 +188,16 @@ impl Session {
             let Some(found) = docker::find_proxy(&engine).await? else {
                 return Ok(());
             };
-            if !found.managed {
-                return Err(DockerError::ProxyNameTaken {
-                    name: docker::PROXY_NAME.to_string(),
-                });
+            match leftover_verdict(&found, &self.run.id, &host::hostname()) {
+                Leftover::Ours => Ok(()),
+                Leftover::Refuse(err) => Err(err),
+                Leftover::Clear { run, pid } => {
+                    self.parts.notice(format!(
+                        "removing the proxy left by run {run} (its process {pid} is gone)"
+                    ));
+                    docker::remove_proxy(&engine, &found.id).await
+                }
             }
-            let run = found.run_id.clone().unwrap_or_else(|| "?".to_string());
-            if run == self.run.id {
-                return Ok(());
-            }
-            if !found.orphaned() {
-                let process = found.process.clone();
-                return Err(DockerError::OtherRun {
-                    pid: process
-                        .as_ref()
-                        .map_or_else(|| "?".to_string(), |p| p.pid.to_string()),
-                    host: process
-                        .filter(|p| p.host != host::hostname())
-                        .map(|p| format!(" on {}", p.host))
-                        .unwrap_or_default(),
-                    run,
-                    name: docker::PROXY_NAME.to_string(),
-                });
-            }
-            self.parts.notice(format!(
-                "removing the proxy left by run {run} (its process {} is gone)",
-                found
-                    .process
-                    .as_ref()
-                    .map_or_else(|| "?".to_string(), |p| p.pid.to_string())
-            ));
-            docker::remove_proxy(&engine, &found.id).await
         }
         .await;
         result.map_err(|err| {
@@ -310,15 +292,7 @@ impl Session {
             },
         };
         let id = docker::start_proxy(engine, &spec).await?;
-        let config = self.store.current();
-        let expect_silence = !config.imds.enabled
-            || config.faults.iter().any(|fault| {
-                fault.matches("/latest/meta-data/")
-                    && matches!(
-                        fault.kind,
-                        FaultKind::Hang | FaultKind::Drop | FaultKind::Latency { .. }
-                    )
-            });
+        let expect_silence = probe_may_go_unanswered(&self.store.current());
         match super::probe::wait_healthy(
             engine,
             &id,
@@ -394,5 +368,137 @@ impl Session {
         self.callers.request_refresh();
         monitor::emit_containers(engine, &plan.name, &self.parts).await;
         Ok(())
+    }
+}
+
+/// What to do about a proxy container found at start.
+#[derive(Debug)]
+enum Leftover {
+    /// This run's own proxy (a restart of the proxy part).
+    Ours,
+    /// A dead run's: remove it and go on.
+    Clear { run: String, pid: String },
+    /// Someone else's, or a live run's: stop here.
+    Refuse(DockerError),
+}
+
+fn leftover_verdict(found: &ProxyLeftover, run_id: &str, this_host: &str) -> Leftover {
+    if !found.managed {
+        return Leftover::Refuse(DockerError::ProxyNameTaken {
+            name: docker::PROXY_NAME.to_string(),
+        });
+    }
+    let run = found.run_id.clone().unwrap_or_else(|| "?".to_string());
+    if run == run_id {
+        return Leftover::Ours;
+    }
+    let pid = found
+        .process
+        .as_ref()
+        .map_or_else(|| "?".to_string(), |p| p.pid.to_string());
+    if found.orphaned() {
+        return Leftover::Clear { run, pid };
+    }
+    Leftover::Refuse(DockerError::OtherRun {
+        pid,
+        host: found
+            .process
+            .as_ref()
+            .filter(|p| p.host != this_host)
+            .map(|p| format!(" on {}", p.host))
+            .unwrap_or_default(),
+        run,
+        name: docker::PROXY_NAME.to_string(),
+    })
+}
+
+/// The configuration makes the broker hold the readiness probe's answer back (IMDS off,
+/// or a hang, drop or latency fault on the probed path): silence then means healthy.
+fn probe_may_go_unanswered(config: &Config) -> bool {
+    !config.imds.enabled
+        || config.faults.iter().any(|fault| {
+            fault.matches(PROBE_PATH)
+                && matches!(
+                    fault.kind,
+                    FaultKind::Hang | FaultKind::Drop | FaultKind::Latency { .. }
+                )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::host::ProcessMark;
+
+    fn leftover(managed: bool, run: &str, process: Option<ProcessMark>) -> ProxyLeftover {
+        ProxyLeftover {
+            id: "c0ffee".into(),
+            managed,
+            run_id: Some(run.into()),
+            process,
+            running: true,
+            image: "nginx".into(),
+        }
+    }
+
+    #[test]
+    fn a_foreign_container_with_our_name_is_refused() {
+        let verdict = leftover_verdict(&leftover(false, "r1", None), "r1", "here");
+        assert!(matches!(
+            verdict,
+            Leftover::Refuse(DockerError::ProxyNameTaken { .. })
+        ));
+    }
+
+    #[test]
+    fn our_own_proxy_is_kept_and_a_dead_runs_is_cleared() {
+        assert!(matches!(
+            leftover_verdict(&leftover(true, "r1", None), "r1", "here"),
+            Leftover::Ours
+        ));
+        // A pid beyond the kernel's limit on this very host: certainly gone.
+        let here = host::hostname();
+        let dead = ProcessMark::parse_label("999999999:1", &here);
+        match leftover_verdict(&leftover(true, "old", dead), "r1", &here) {
+            Leftover::Clear { run, pid } => {
+                assert_eq!((run.as_str(), pid.as_str()), ("old", "999999999"))
+            }
+            other => panic!("expected Clear, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_live_run_is_refused_and_named() {
+        let me = ProcessMark::current();
+        match leftover_verdict(&leftover(true, "other", Some(me.clone())), "r1", &me.host) {
+            Leftover::Refuse(err @ DockerError::OtherRun { .. }) => {
+                let text = err.to_string();
+                assert!(
+                    text.contains(&me.pid.to_string()) && text.contains("run other"),
+                    "{text}"
+                );
+                assert!(!text.contains(" on "), "same host is not named: {text}");
+            }
+            other => panic!("expected OtherRun, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn silence_is_healthy_only_when_the_config_asks_for_it() {
+        let mut config = crate::config::parse(
+            std::path::Path::new("sample.toml"),
+            crate::config::SAMPLE_CONFIG,
+        )
+        .unwrap();
+        assert!(!probe_may_go_unanswered(&config));
+        config.imds.enabled = false;
+        assert!(probe_may_go_unanswered(&config));
+        config.imds.enabled = true;
+        config.faults.push(crate::config::Fault {
+            path_prefix: "/latest/".into(),
+            probability: 1.0,
+            kind: FaultKind::Hang,
+        });
+        assert!(probe_may_go_unanswered(&config));
     }
 }
