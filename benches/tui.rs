@@ -39,7 +39,7 @@ fn record(recorder: &Recorder, n: u64) -> ExchangeRecord {
         3 => ("/latest/meta-data/placement/region", "us-east-1".to_string(), ImdsVersion::V1),
         _ => ("/latest/dynamic/instance-identity/document", "{\"accountId\":\"123456789012\",\"architecture\":\"x86_64\",\"availabilityZone\":\"us-east-1a\",\"imageId\":\"ami-0abcdef1234567890\",\"instanceId\":\"i-0123456789abcdef0\",\"instanceType\":\"m5.large\",\"pendingTime\":\"2026-11-24T10:00:00Z\",\"privateIp\":\"172.31.0.10\",\"region\":\"us-east-1\",\"version\":\"2017-09-30\"}".to_string(), ImdsVersion::V2),
     };
-    let status = if n % 97 == 0 { 500 } else { 200 };
+    let status = if n.is_multiple_of(97) { 500 } else { 200 };
     ExchangeRecord {
         id: recorder.next_id(),
         time: format!(

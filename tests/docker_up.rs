@@ -234,6 +234,7 @@ fn errors_before_up(config: &Path, dir: &Path) {
 fn permission_denied_as_nobody(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     // SAFETY: geteuid has no preconditions.
+    #[allow(unsafe_code)] // until the test support drops libc
     let root = unsafe { libc::geteuid() } == 0;
     let runuser = std::path::Path::new("/usr/sbin/runuser").exists()
         || std::path::Path::new("/sbin/runuser").exists();

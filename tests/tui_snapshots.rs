@@ -105,7 +105,7 @@ fn exchange(id: u64) -> ExchangeRecord {
             "x-aws-ec2-metadata-token-ttl-seconds".to_string(),
             "21600".to_string(),
         ));
-    } else if id % 2 == 0 {
+    } else if id.is_multiple_of(2) {
         request_headers.push((
             "x-aws-ec2-metadata-token".to_string(),
             "AQAEAFakeTokenValueForTheSnapshotTestsOnly0123==".to_string(),
@@ -116,12 +116,12 @@ fn exchange(id: u64) -> ExchangeRecord {
         time,
         caller_ip: Some(IpAddr::V4(Ipv4Addr::new(169, 254, 0, 2 + (id % 3) as u8))),
         caller_container: container,
-        identity: if id % 4 == 0 { "worker" } else { "default" }.to_string(),
+        identity: if id.is_multiple_of(4) { "worker" } else { "default" }.to_string(),
         method: if token { "PUT" } else { "GET" }.to_string(),
         path: path.to_string(),
         version: if token {
             ImdsVersion::TokenRequest
-        } else if id % 2 == 0 {
+        } else if id.is_multiple_of(2) {
             ImdsVersion::V2
         } else {
             ImdsVersion::V1

@@ -85,6 +85,7 @@ pub fn lock_engine() -> EngineLock {
     let file = File::create(&path).expect("lock file");
     use std::os::unix::io::AsRawFd;
     // SAFETY: flock on a descriptor we own; blocks until the other test releases it.
+    #[allow(unsafe_code)] // until the test support drops libc
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
     assert_eq!(rc, 0, "flock {}", path.display());
     EngineLock(file)
@@ -284,6 +285,7 @@ impl Drop for Up {
 
 fn signal(child: &Child, sig: i32) {
     // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    #[allow(unsafe_code)] // until the test support drops libc
     unsafe {
         libc::kill(child.id() as i32, sig);
     }

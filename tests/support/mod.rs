@@ -179,6 +179,7 @@ impl Server {
         // If the test binary is killed (Ctrl-C, a CI timeout) Drop never runs: have the
         // kernel stop the server when the thread that started it goes away.
         // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+        #[allow(unsafe_code)] // until the test support drops libc
         unsafe {
             use std::os::unix::process::CommandExt;
             command.pre_exec(|| {
