@@ -60,6 +60,45 @@ pub fn identity_table<'a>(
         .ok_or_else(|| format!("no [[identity]] named {name:?}"))
 }
 
+/// Makes the container named `container` play `identity` (a `[[container]]` rule by name),
+/// or with `None` removes that rule so its label or the active identity applies again.
+/// Other rules, and every comment, stay as they are.
+pub fn set_container_rule(
+    document: &mut DocumentMut,
+    container: &str,
+    identity: Option<&str>,
+) -> Result<(), String> {
+    let rules = document
+        .entry("container")
+        .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
+        .as_array_of_tables_mut()
+        .ok_or("`container` in the configuration is not a list of [[container]] tables")?;
+    let position = rules
+        .iter()
+        .position(|table| table.get("name").and_then(|v| v.as_str()) == Some(container));
+    match (identity, position) {
+        (Some(identity), Some(index)) => {
+            if let Some(table) = rules.get_mut(index) {
+                table["identity"] = toml_edit::value(identity);
+            }
+        }
+        (Some(identity), None) => {
+            let mut table = toml_edit::Table::new();
+            table["name"] = toml_edit::value(container);
+            table["identity"] = toml_edit::value(identity);
+            rules.push(table);
+        }
+        (None, Some(index)) => {
+            rules.remove(index);
+        }
+        (None, None) => {}
+    }
+    if rules.is_empty() {
+        document.remove("container");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +126,33 @@ mod tests {
         });
         assert!(refused.is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn container_rules_are_set_replaced_and_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        write::write_atomically(&path, super::super::SAMPLE_CONFIG).unwrap();
+        let worker = super::super::SAMPLE_CONFIG.contains("name = \"worker\"");
+        let identity = if worker { "worker" } else { "default" };
+
+        let config = edit_file(&path, |doc| set_container_rule(doc, "app-1", Some(identity)))
+            .unwrap();
+        assert_eq!(config.rule_for_name("app-1").unwrap().identity, identity);
+        let config =
+            edit_file(&path, |doc| set_container_rule(doc, "app-1", Some("default"))).unwrap();
+        assert_eq!(config.container_rules.len(), 1, "replaced, not added");
+        assert_eq!(config.rule_for_name("app-1").unwrap().identity, "default");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# HttpPutResponseHopLimit."), "comments kept");
+
+        let config = edit_file(&path, |doc| set_container_rule(doc, "app-1", None)).unwrap();
+        assert!(config.container_rules.is_empty());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.lines().any(|line| line.trim() == "[[container]]"), "{text}");
+
+        let refused = edit_file(&path, |doc| set_container_rule(doc, "app-1", Some("nobody")));
+        let err = refused.unwrap_err().to_string();
+        assert!(err.contains("names no [[identity]]") && err.contains(":"), "{err}");
     }
 }

@@ -74,6 +74,12 @@ fn locate(text: &str, message: &str) -> Option<usize> {
         key_line(start, field).or(Some(start))
     } else if let Some((start, _)) = numbered("[[fault]] #", "[[fault]]") {
         Some(start)
+    } else if let Some((start, rest)) = numbered("[[container]] #", "[[container]]") {
+        let field = rest
+            .split_once(": ")
+            .and_then(|(_, detail)| detail.split_whitespace().next())
+            .unwrap_or("");
+        key_line(start, field).or(Some(start))
     } else if let Some(rest) = message.strip_prefix("[imds] ") {
         let key = rest.split_whitespace().next().unwrap_or("");
         let start = *header_lines("[imds]").first()?;
@@ -164,6 +170,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
             }
         ));
     }
+    validate_container_rules(config)?;
     for (index, fault) in config.faults.iter().enumerate() {
         if let super::model::FaultKind::Status { status } = fault.kind {
             if !(100..=599).contains(&status) {
@@ -172,6 +179,33 @@ pub fn validate(config: &Config) -> Result<(), String> {
                     index + 1
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Each `[[container]]` names a container one way and an identity that exists.
+fn validate_container_rules(config: &Config) -> Result<(), String> {
+    for (index, rule) in config.container_rules.iter().enumerate() {
+        let number = index + 1;
+        match (&rule.name, &rule.compose_service) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "[[container]] #{number}: name and compose_service both set: a rule matches one way"
+                ))
+            }
+            (None, None) => {
+                return Err(format!(
+                    "[[container]] #{number}: identity needs a name or a compose_service to match"
+                ))
+            }
+            _ => {}
+        }
+        if config.identity(&rule.identity).is_none() {
+            return Err(format!(
+                "[[container]] #{number}: identity {:?} names no [[identity]]",
+                rule.identity
+            ));
         }
     }
     Ok(())

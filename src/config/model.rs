@@ -26,6 +26,11 @@ pub struct Config {
     pub faults: Vec<Fault>,
     #[serde(default, rename = "identity")]
     pub identities: Vec<Identity>,
+    #[serde(default)]
+    pub containers: ContainerSettings,
+    /// Which identity a container plays, by name or compose service (DESIGN §11).
+    #[serde(default, rename = "container")]
+    pub container_rules: Vec<ContainerRule>,
 }
 
 fn default_identity_name() -> String {
@@ -384,4 +389,105 @@ pub struct MaintenanceEvent {
 
 fn default_event_state() -> String {
     "active".to_string()
+}
+
+/// How callers on the network are treated as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContainerSettings {
+    /// What a caller on our network gets when the engine cannot say which container it is.
+    pub unresolved: UnresolvedPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnresolvedPolicy {
+    /// EC2's 500, which SDKs retry: never someone else's credentials.
+    #[default]
+    Refuse,
+    /// The active identity, as if the caller had no label (for engines that hide names).
+    Active,
+}
+
+/// `[[container]]`: a container, by name or compose service, plays `identity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRule {
+    /// The container's name (as `docker ps` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The `com.docker.compose.service` label: every replica of a compose service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_service: Option<String>,
+    pub identity: String,
+}
+
+impl ContainerRule {
+    /// Does this rule name this container?
+    pub fn matches(&self, container: &ContainerFacts) -> bool {
+        match (&self.name, &self.compose_service) {
+            (Some(name), _) => container.name.as_deref() == Some(name.as_str()),
+            (None, Some(service)) => container.compose_service.as_deref() == Some(service.as_str()),
+            (None, None) => false,
+        }
+    }
+}
+
+/// What is known of a calling container, for choosing its identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerFacts {
+    pub name: Option<String>,
+    pub compose_service: Option<String>,
+    /// The `imds-spoof.identity` label.
+    pub identity_label: Option<String>,
+}
+
+/// Why a caller got the identity it got: shown next to it wherever it is shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityOrigin {
+    /// A `[[container]]` rule of the configuration.
+    Rule,
+    /// The container's `imds-spoof.identity` label.
+    Label,
+    /// Nothing chose one: the configuration's `active_identity`.
+    #[default]
+    Active,
+}
+
+impl IdentityOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityOrigin::Rule => "rule",
+            IdentityOrigin::Label => "label",
+            IdentityOrigin::Active => "active",
+        }
+    }
+}
+
+impl Config {
+    /// The identity a container plays: rule > label > active identity. A label naming no
+    /// identity is passed over (the container still gets an answer, `doctor` says why).
+    pub fn identity_for(&self, container: &ContainerFacts) -> (&str, IdentityOrigin) {
+        if let Some(rule) = self.container_rules.iter().find(|rule| rule.matches(container)) {
+            if self.identity(&rule.identity).is_some() {
+                return (&rule.identity, IdentityOrigin::Rule);
+            }
+        }
+        if let Some(identity) = container
+            .identity_label
+            .as_deref()
+            .and_then(|label| self.identity(label))
+        {
+            return (&identity.name, IdentityOrigin::Label);
+        }
+        (&self.active_identity, IdentityOrigin::Active)
+    }
+
+    /// The rule naming this container by name, if any.
+    pub fn rule_for_name(&self, name: &str) -> Option<&ContainerRule> {
+        self.container_rules
+            .iter()
+            .find(|rule| rule.name.as_deref() == Some(name))
+    }
 }

@@ -116,4 +116,18 @@ source = "static"
 access_key_id = "ASIAIMDSSPOOFWORKER1"
 secret_access_key = "workerSecretKeyEXAMPLEimdsSpoofLocalOnly1"
 session_token = "IQoJb3JpZ2luX2VjWORKERTOKENimdsSpoofLocalOnly"
+
+# Which identity each container plays: a [[container]] rule (by container name, or by
+# compose service for every replica) wins over the container's imds-spoof.identity label,
+# which wins over active_identity. The dashboard (Containers pane) and
+# `imds-spoof assign CONTAINER IDENTITY` write these rules for you.
+# [[container]]
+# compose_service = "billing"
+# identity = "worker"
+
+[containers]
+# A caller on the imds-spoof network that the Docker engine cannot name (engine
+# unreachable): "refuse" answers EC2's 500, which SDKs retry; "active" answers with
+# active_identity.
+unresolved = "refuse"
 "##;
