@@ -49,6 +49,8 @@ pub enum Command {
     Status,
     /// Check what usually goes wrong.
     Doctor(DoctorArgs),
+    /// Make a container play an identity (a [[container]] rule), or clear its rule.
+    Assign(AssignArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -94,6 +96,18 @@ pub struct DownArgs {
     /// Remove the network even while application containers are attached (they are disconnected).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["identity", "clear"])))]
+pub struct AssignArgs {
+    /// The container, by name (as `docker ps` shows it).
+    pub container: String,
+    /// The identity it plays from its next request on.
+    pub identity: Option<String>,
+    /// Remove the container's rule: its label, or the active identity, applies again.
+    #[arg(long)]
+    pub clear: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             Some(Command::Down(args)) => commands::down::run(&cli.global, args).await,
             Some(Command::Status) => commands::status::run(&cli.global).await,
             Some(Command::Doctor(args)) => commands::doctor::run(&cli.global, args).await,
+            Some(Command::Assign(args)) => commands::assign::run(&cli.global, args),
             None => commands::tui::run(&cli.global).await,
         }
     });

@@ -116,7 +116,12 @@ fn exchange(id: u64) -> ExchangeRecord {
         time,
         caller_ip: Some(IpAddr::V4(Ipv4Addr::new(169, 254, 0, 2 + (id % 3) as u8))),
         caller_container: container,
-        identity: if id.is_multiple_of(4) { "worker" } else { "default" }.to_string(),
+        identity: if id.is_multiple_of(4) {
+            "worker"
+        } else {
+            "default"
+        }
+        .to_string(),
         method: if token { "PUT" } else { "GET" }.to_string(),
         path: path.to_string(),
         version: if token {

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::http::HeaderMap;
 
+use crate::config::ContainerFacts;
+
 pub const CALLER_HEADER: &str = "x-imds-spoof-caller";
 pub const SECRET_HEADER: &str = "x-imds-spoof-secret";
 /// The address EC2 serves IMDS on; SDK requests carry it as Host.
@@ -25,26 +27,24 @@ pub enum AccessPolicy {
     },
 }
 
-/// What the Docker side knows of a caller's address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallerInfo {
-    pub container: Option<String>,
-    /// The `imds-spoof.identity` label of the container.
-    pub identity: Option<String>,
+/// Who a caller is, as far as choosing its identity goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerInfo {
+    /// Loopback, the host, anything that cannot be a container: the active identity.
+    NotAContainer,
+    /// The container holding the caller's address.
+    Container { name: String, facts: ContainerFacts },
+    /// On our network, but the engine cannot say who (why): `[containers] unresolved`.
+    Unresolved { reason: String },
 }
 
-/// Maps caller addresses to containers (implemented by the Docker layer).
+/// Maps caller addresses to containers (implemented by the session over Docker).
 pub trait CallerDirectory: Send + Sync {
-    fn lookup(&self, ip: IpAddr) -> CallerInfo;
-
-    /// Like `lookup`, but may wait a moment for the directory to catch up with an address it
-    /// does not know yet (a container that started an instant ago). The default does not wait.
+    /// Who holds `ip`; known callers answer at once, others may wait for the engine.
     fn resolve(
         &self,
         ip: IpAddr,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
-        Box::pin(std::future::ready(self.lookup(ip)))
-    }
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>>;
 }
 
 /// An admitted caller.

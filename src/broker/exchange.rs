@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use crate::config::Config;
+use crate::config::{Config, IdentityOrigin};
 
 use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
@@ -26,6 +26,7 @@ pub(super) struct Exchange {
     pub caller: Option<Caller>,
     pub caller_container: Option<String>,
     pub identity: String,
+    pub identity_origin: IdentityOrigin,
     pub version: ImdsVersion,
     pub provider_error: Option<String>,
     pub fault: Option<String>,

@@ -14,10 +14,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Response, StatusCode};
 use futures_util::FutureExt;
 
-use crate::config::{Config, DisabledBehaviour, FaultKind, TokenMode};
+use crate::config::{
+    Config, DisabledBehaviour, FaultKind, IdentityOrigin, TokenMode, UnresolvedPolicy,
+};
 use crate::provider::{ProviderAnswer, ProviderRequest};
 
-use super::access::{self, Caller};
+use super::access::{self, Caller, CallerInfo};
 use super::exchange::{record, Exchange};
 use super::faults::{self, FaultPlan};
 use super::record::ImdsVersion;
@@ -59,6 +61,7 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         caller: None,
         caller_container: None,
         identity: config.active_identity.clone(),
+        identity_origin: IdentityOrigin::Active,
         version: ImdsVersion::V1,
         provider_error: None,
         fault: None,
@@ -98,7 +101,9 @@ async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -
         Ok(caller) => caller,
         Err(outcome) => return outcome,
     };
-    identify(state, config, exchange, &caller).await;
+    if let Err(outcome) = identify(state, config, exchange, &caller).await {
+        return outcome;
+    }
     let plan = match gate(config, exchange).await {
         Ok(plan) => plan,
         Err(outcome) => return outcome,
@@ -126,17 +131,49 @@ fn admit(state: &BrokerState, exchange: &Exchange) -> Result<Caller, Outcome> {
     })
 }
 
-/// Which container is calling, and so which identity answers.
-async fn identify(state: &BrokerState, config: &Config, exchange: &mut Exchange, caller: &Caller) {
+/// Which container is calling, and so which identity answers: rule > label > active.
+/// A caller on our network that the engine cannot name is never given someone else's
+/// identity silently: `[containers] unresolved` decides.
+async fn identify(
+    state: &BrokerState,
+    config: &Config,
+    exchange: &mut Exchange,
+    caller: &Caller,
+) -> Result<(), Outcome> {
+    exchange.caller = Some(caller.clone());
     let info = match &state.callers {
         Some(directory) => directory.resolve(caller.ip).await,
-        None => Default::default(),
+        None => CallerInfo::NotAContainer,
     };
-    if let Some(label) = info.identity.filter(|name| config.identity(name).is_some()) {
-        exchange.identity = label;
+    match info {
+        CallerInfo::NotAContainer => {}
+        CallerInfo::Container { name, facts } => {
+            let (identity, origin) = config.identity_for(&facts);
+            if origin != IdentityOrigin::Active {
+                exchange.identity = identity.to_string();
+            }
+            exchange.identity_origin = origin;
+            exchange.caller_container = Some(name);
+        }
+        CallerInfo::Unresolved { reason } => match config.containers.unresolved {
+            UnresolvedPolicy::Refuse => {
+                tracing::warn!(caller = %caller.ip, "caller not identified ({reason}): refused");
+                exchange.provider_error = Some(format!(
+                    "caller not identified ({reason}); [containers] unresolved = \"refuse\""
+                ));
+                return Err(Outcome::Answer(responses::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                )));
+            }
+            UnresolvedPolicy::Active => {
+                faults::note(
+                    &mut exchange.fault,
+                    &format!("caller not identified ({reason}): active identity"),
+                );
+            }
+        },
     }
-    exchange.caller_container = info.container;
-    exchange.caller = Some(caller.clone());
+    Ok(())
 }
 
 /// IMDS switched off, an over-long path, and the faults that act before any answer.

@@ -1,5 +1,6 @@
 //! The subcommands: each takes plain arguments and returns an exit status.
 
+pub mod assign;
 pub mod doctor;
 pub mod down;
 pub mod exit;

@@ -136,11 +136,15 @@ mod tests {
         let worker = super::super::SAMPLE_CONFIG.contains("name = \"worker\"");
         let identity = if worker { "worker" } else { "default" };
 
-        let config = edit_file(&path, |doc| set_container_rule(doc, "app-1", Some(identity)))
-            .unwrap();
+        let config = edit_file(&path, |doc| {
+            set_container_rule(doc, "app-1", Some(identity))
+        })
+        .unwrap();
         assert_eq!(config.rule_for_name("app-1").unwrap().identity, identity);
-        let config =
-            edit_file(&path, |doc| set_container_rule(doc, "app-1", Some("default"))).unwrap();
+        let config = edit_file(&path, |doc| {
+            set_container_rule(doc, "app-1", Some("default"))
+        })
+        .unwrap();
         assert_eq!(config.container_rules.len(), 1, "replaced, not added");
         assert_eq!(config.rule_for_name("app-1").unwrap().identity, "default");
         let text = std::fs::read_to_string(&path).unwrap();
@@ -149,10 +153,18 @@ mod tests {
         let config = edit_file(&path, |doc| set_container_rule(doc, "app-1", None)).unwrap();
         assert!(config.container_rules.is_empty());
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.lines().any(|line| line.trim() == "[[container]]"), "{text}");
+        assert!(
+            !text.lines().any(|line| line.trim() == "[[container]]"),
+            "{text}"
+        );
 
-        let refused = edit_file(&path, |doc| set_container_rule(doc, "app-1", Some("nobody")));
+        let refused = edit_file(&path, |doc| {
+            set_container_rule(doc, "app-1", Some("nobody"))
+        });
         let err = refused.unwrap_err().to_string();
-        assert!(err.contains("names no [[identity]]") && err.contains(":"), "{err}");
+        assert!(
+            err.contains("names no [[identity]]") && err.contains(":"),
+            "{err}"
+        );
     }
 }

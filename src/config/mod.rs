@@ -11,7 +11,7 @@ mod write;
 
 use std::path::PathBuf;
 
-pub use edit::{edit_file, identity_table, EditError};
+pub use edit::{edit_file, identity_table, set_container_rule, EditError};
 pub use load::{
     check_instance_id, check_timestamp, check_zone, default_path, load, load_or_create, parse,
     validate, validate_identity,

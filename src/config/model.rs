@@ -469,7 +469,11 @@ impl Config {
     /// The identity a container plays: rule > label > active identity. A label naming no
     /// identity is passed over (the container still gets an answer, `doctor` says why).
     pub fn identity_for(&self, container: &ContainerFacts) -> (&str, IdentityOrigin) {
-        if let Some(rule) = self.container_rules.iter().find(|rule| rule.matches(container)) {
+        if let Some(rule) = self
+            .container_rules
+            .iter()
+            .find(|rule| rule.matches(container))
+        {
             if self.identity(&rule.identity).is_some() {
                 return (&rule.identity, IdentityOrigin::Rule);
             }

@@ -1,150 +1,299 @@
-//! Who is calling: caller IP -> container name and identity label, kept fresh from the
-//! engine's events stream. A caller we cannot place stays unresolved rather than guessed.
+//! Who is calling: the container that holds an address on our network *now*.
+//!
+//! The book is filled from what the engine says is connected to our network (network
+//! inspect, then the container's labels), kept in step by the events stream, and asked
+//! directly on a miss: a container is connected before its process runs, so its first
+//! request finds it even when the `connect` event is still on its way. An address is
+//! dropped the moment its container disconnects or dies, so a reused address is never
+//! credited to the container that left it. A miss is remembered only until the next
+//! container connects.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
-use std::pin::Pin;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::models::EventMessageTypeEnum;
-use bollard::query_parameters::EventsOptionsBuilder;
+use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions};
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::mpsc;
 
-use super::{list_containers, ContainerInfo, Engine};
-use crate::broker::{CallerDirectory, CallerInfo};
+use super::{api, net, DockerError, Engine, LABEL_IDENTITY};
 
-/// How long a request from an unknown address waits for the directory to catch up.
-/// SDKs give IMDS about a second; a container that just started is usually known well
-/// within this.
-const MISS_WAIT: Duration = Duration::from_millis(250);
-/// An address that stayed unknown after a refresh is not waited for again for this long
-/// (the host itself, through the bridge, is never a container).
-const NEGATIVE_TTL: Duration = Duration::from_secs(2);
+/// The label compose puts on every container of a service.
+pub const LABEL_COMPOSE_SERVICE: &str = "com.docker.compose.service";
 /// Pause before reconnecting to the events stream.
 const EVENTS_RETRY: Duration = Duration::from_secs(1);
+/// Misses remembered at most; beyond this the memory is simply cleared (an address
+/// flood must not grow it).
+const MAX_MISSES: usize = 4096;
 
+/// A container on our network, as far as choosing its identity goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    id: String,
-    name: String,
-    identity: Option<String>,
+pub struct Holder {
+    pub id: String,
+    pub name: String,
+    /// The `com.docker.compose.service` label.
+    pub compose_service: Option<String>,
+    /// The `imds-spoof.identity` label.
+    pub identity_label: Option<String>,
 }
 
-/// The address book, shared between the broker (lookups) and the Docker follower (updates).
-pub struct CallerCache {
-    entries: RwLock<HashMap<Ipv4Addr, Entry>>,
-    /// Bumped after every refresh, so a waiting lookup knows when to look again.
-    generation: watch::Sender<u64>,
-    wanted: Notify,
-    misses: Mutex<HashMap<IpAddr, Instant>>,
+/// What the book says of an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Container(Arc<Holder>),
+    /// The engine says no container holds it.
+    Nobody,
+    /// The engine could not be asked (why).
+    Unreachable(String),
 }
 
-impl CallerCache {
-    pub fn new() -> Arc<CallerCache> {
-        Arc::new(CallerCache {
-            entries: RwLock::new(HashMap::new()),
-            generation: watch::channel(0).0,
-            wanted: Notify::new(),
-            misses: Mutex::new(HashMap::new()),
-        })
+/// Where the book asks on a miss: the engine and our network's name.
+#[derive(Clone)]
+struct Source {
+    engine: Engine,
+    network: String,
+}
+
+/// The address book, shared between the broker (lookups) and the follower (updates).
+#[derive(Default)]
+pub struct CallerBook {
+    entries: RwLock<HashMap<IpAddr, Arc<Holder>>>,
+    /// Bumped whenever a container connects or the book is rebuilt: a miss recorded under
+    /// an older value says nothing any more.
+    epoch: AtomicU64,
+    misses: Mutex<HashMap<IpAddr, u64>>,
+    source: RwLock<Option<Source>>,
+    /// The events stream is running: without it the book cannot learn of departures, so
+    /// it keeps nothing and asks the engine every time.
+    following: AtomicBool,
+    /// One engine lookup at a time: concurrent misses wait for it and then read the book.
+    asking: tokio::sync::Mutex<()>,
+}
+
+impl CallerBook {
+    pub fn new() -> Arc<CallerBook> {
+        Arc::new(CallerBook::default())
     }
 
-    /// Replaces the book with the containers attached to our network.
-    pub fn replace(&self, attached: &[ContainerInfo]) {
-        let fresh: HashMap<Ipv4Addr, Entry> = attached
-            .iter()
-            .filter_map(|c| {
-                let entry = Entry {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    identity: c.identity_label.clone(),
-                };
-                Some((c.ip_on_network?, entry))
-            })
-            .collect();
-        *self.entries.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-        self.misses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.generation.send_modify(|generation| *generation += 1);
-    }
-
-    /// Drops a container at once (it died or left): its address may be reused by the next
-    /// container before the refresh, and must not be credited to the old one.
-    pub fn forget_container(&self, id: &str) {
+    /// The hot path: the holder of `ip` when the book knows it. Never waits on the engine.
+    pub fn known(&self, ip: IpAddr) -> Option<Arc<Holder>> {
         self.entries
-            .write()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, entry| entry.id != id);
+            .get(&ip)
+            .cloned()
     }
 
+    /// The holder of `ip`, asking the engine when the book does not know it.
+    pub async fn resolve(&self, ip: IpAddr) -> Lookup {
+        if let Some(holder) = self.known(ip) {
+            return Lookup::Container(holder);
+        }
+        let _turn = self.asking.lock().await;
+        // Someone else's lookup may have answered while we waited for our turn.
+        if let Some(holder) = self.known(ip) {
+            return Lookup::Container(holder);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if self.missed_since(ip, epoch) {
+            return Lookup::Nobody;
+        }
+        let source = self
+            .source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(source) = source else {
+            return Lookup::Unreachable("the imds-spoof network is not up".to_string());
+        };
+        match holder_of(&source, ip).await {
+            Ok(Some(holder)) => {
+                let holder = Arc::new(holder);
+                if self.following.load(Ordering::SeqCst) {
+                    self.insert(ip, holder.clone());
+                }
+                Lookup::Container(holder)
+            }
+            Ok(None) => {
+                self.remember_miss(ip, epoch);
+                Lookup::Nobody
+            }
+            Err(err) => Lookup::Unreachable(err.to_string()),
+        }
+    }
+
+    /// Forgets everything (the network went away, or we stop following it).
     pub fn clear(&self) {
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Asks the follower for a refresh (coalesced).
-    pub fn request_refresh(&self) {
-        self.wanted.notify_one();
+    /// Stops asking the engine (the session stopped the network).
+    pub fn detach(&self) {
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.following.store(false, Ordering::SeqCst);
+        self.clear();
     }
 
-    fn get(&self, ip: IpAddr) -> Option<CallerInfo> {
-        let IpAddr::V4(v4) = ip else {
-            return None;
-        };
-        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        entries.get(&v4).map(|entry| CallerInfo {
-            container: Some(entry.name.clone()),
-            identity: entry.identity.clone(),
-        })
+    fn insert(&self, ip: IpAddr, holder: Arc<Holder>) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(ip, holder);
     }
 
-    fn recently_missed(&self, ip: IpAddr) -> bool {
-        let misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
-        misses
-            .get(&ip)
-            .is_some_and(|when| when.elapsed() < NEGATIVE_TTL)
+    /// Drops a container at once: its address may go to the next container.
+    fn forget_container(&self, id: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, holder| holder.id != id);
     }
 
-    async fn resolve_waiting(&self, ip: IpAddr) -> CallerInfo {
-        if let Some(info) = self.get(ip) {
-            return info;
-        }
-        if self.recently_missed(ip) {
-            return CallerInfo::default();
-        }
-        let mut generation = self.generation.subscribe();
-        generation.mark_unchanged();
-        self.request_refresh();
-        let _ = tokio::time::timeout(MISS_WAIT, generation.changed()).await;
-        if let Some(info) = self.get(ip) {
-            return info;
-        }
+    /// A container connected: misses recorded before now may be its address.
+    fn connected(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn missed_since(&self, ip: IpAddr, epoch: u64) -> bool {
         self.misses
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(ip, Instant::now());
-        CallerInfo::default()
+            .get(&ip)
+            .is_some_and(|missed| *missed == epoch)
+    }
+
+    fn remember_miss(&self, ip: IpAddr, epoch: u64) {
+        let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+        if misses.len() >= MAX_MISSES {
+            misses.clear();
+        }
+        misses.insert(ip, epoch);
+    }
+
+    /// Replaces the book with what the engine says is connected now.
+    async fn rebuild(&self, source: &Source) -> Result<(), DockerError> {
+        let attached = attached_holders(source).await?;
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        *entries = attached
+            .into_iter()
+            .map(|(ip, holder)| (ip, Arc::new(holder)))
+            .collect();
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Learns one container that just connected (or was renamed).
+    async fn learn(&self, source: &Source, id: &str) {
+        match inspect_holder(source, id).await {
+            Ok(Some((addresses, holder))) => {
+                let holder = Arc::new(holder);
+                self.forget_container(id);
+                for ip in addresses {
+                    self.insert(ip, holder.clone());
+                }
+            }
+            Ok(None) => {}
+            Err(err) => tracing::debug!("caller book: cannot inspect {id}: {err}"),
+        }
     }
 }
 
-impl CallerDirectory for CallerCache {
-    fn lookup(&self, ip: IpAddr) -> CallerInfo {
-        self.get(ip).unwrap_or_else(|| {
-            self.request_refresh();
-            CallerInfo::default()
-        })
+/// Every container on the network with its addresses there.
+async fn attached_holders(source: &Source) -> Result<Vec<(IpAddr, Holder)>, DockerError> {
+    let Some(network) = net::inspect_network(&source.engine, &source.network).await? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for id in network.containers.unwrap_or_default().into_keys() {
+        if let Some((addresses, holder)) = inspect_holder(source, &id).await? {
+            found.extend(addresses.into_iter().map(|ip| (ip, holder.clone())));
+        }
     }
+    Ok(found)
+}
 
-    fn resolve(&self, ip: IpAddr) -> Pin<Box<dyn Future<Output = CallerInfo> + Send + '_>> {
-        Box::pin(self.resolve_waiting(ip))
+/// The container that holds `ip` on the network right now, by the engine's word.
+async fn holder_of(source: &Source, ip: IpAddr) -> Result<Option<Holder>, DockerError> {
+    let Some(network) = net::inspect_network(&source.engine, &source.network).await? else {
+        return Ok(None);
+    };
+    let id = network
+        .containers
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(_, endpoint)| {
+            [&endpoint.ipv4_address, &endpoint.ipv6_address]
+                .into_iter()
+                .flatten()
+                .any(|address| address_of(address) == Some(ip))
+        })
+        .map(|(id, _)| id);
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(inspect_holder(source, &id)
+        .await?
+        .filter(|(addresses, _)| addresses.contains(&ip))
+        .map(|(_, holder)| holder))
+}
+
+/// A container's addresses on our network and what names it; None when it is not on it
+/// (or is ours: the proxy is never a caller).
+async fn inspect_holder(
+    source: &Source,
+    id: &str,
+) -> Result<Option<(Vec<IpAddr>, Holder)>, DockerError> {
+    let inspect = match source
+        .engine
+        .docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(inspect) => inspect,
+        Err(err) if super::status_of(&err) == Some(404) => return Ok(None),
+        Err(err) => return Err(api(format!("inspecting container {id}"))(err)),
+    };
+    let labels = inspect
+        .config
+        .and_then(|config| config.labels)
+        .unwrap_or_default();
+    if super::is_managed(Some(&labels)) {
+        return Ok(None);
     }
+    let Some(endpoint) = inspect
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .and_then(|mut networks| networks.remove(&source.network))
+    else {
+        return Ok(None);
+    };
+    let addresses: Vec<IpAddr> = [endpoint.ip_address, endpoint.global_ipv6_address]
+        .into_iter()
+        .flatten()
+        .filter_map(|address| address_of(&address))
+        .collect();
+    let holder = Holder {
+        id: inspect.id.unwrap_or_else(|| id.to_string()),
+        name: inspect
+            .name
+            .map(|name| name.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| id.chars().take(12).collect()),
+        compose_service: labels.get(LABEL_COMPOSE_SERVICE).cloned(),
+        identity_label: labels.get(LABEL_IDENTITY).cloned(),
+    };
+    Ok(Some((addresses, holder)))
+}
+
+/// "169.254.0.2/16" or "169.254.0.2" as an address.
+fn address_of(text: &str) -> Option<IpAddr> {
+    text.split('/').next()?.parse().ok()
 }
 
 /// A container or network event that concerns the session.
@@ -158,39 +307,33 @@ pub struct DockerEvent {
     pub exit_code: Option<String>,
 }
 
-/// Keeps `cache` in step with the engine until aborted: refreshes on request and on every
-/// container/network event, and forwards the events to `sink`.
+/// Keeps `book` in step with the engine until aborted, and forwards the events to `sink`.
 pub fn follow(
     engine: Engine,
     network: String,
-    cache: Arc<CallerCache>,
+    book: Arc<CallerBook>,
     sink: mpsc::UnboundedSender<DockerEvent>,
 ) -> tokio::task::JoinHandle<()> {
+    let source = Source { engine, network };
+    *book.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source.clone());
     tokio::spawn(async move {
-        let refresher = refresh_loop(engine.clone(), network.clone(), cache.clone());
-        let events = events_loop(engine, network, cache, sink);
-        tokio::join!(refresher, events);
+        loop {
+            follow_once(&source, &book, &sink).await;
+            book.following.store(false, Ordering::SeqCst);
+            book.clear();
+            if sink.is_closed() {
+                return;
+            }
+            tokio::time::sleep(EVENTS_RETRY).await;
+        }
     })
 }
 
-async fn refresh_loop(engine: Engine, network: String, cache: Arc<CallerCache>) {
-    loop {
-        cache.wanted.notified().await;
-        match list_containers(&engine, &network, true).await {
-            Ok(attached) => cache.replace(&attached),
-            Err(err) => {
-                tracing::debug!("caller directory refresh failed: {err}");
-                tokio::time::sleep(EVENTS_RETRY).await;
-            }
-        }
-    }
-}
-
-async fn events_loop(
-    engine: Engine,
-    network: String,
-    cache: Arc<CallerCache>,
-    sink: mpsc::UnboundedSender<DockerEvent>,
+/// One subscription to the events stream, until it breaks.
+async fn follow_once(
+    source: &Source,
+    book: &Arc<CallerBook>,
+    sink: &mpsc::UnboundedSender<DockerEvent>,
 ) {
     let filters = HashMap::from([
         ("type", vec!["container", "network"]),
@@ -199,57 +342,73 @@ async fn events_loop(
             vec!["start", "die", "destroy", "connect", "disconnect", "rename"],
         ),
     ]);
-    loop {
-        let options = EventsOptionsBuilder::default().filters(&filters).build();
-        let mut stream = engine.docker.events(Some(options));
-        // Whatever happened while we were not subscribed.
-        cache.request_refresh();
-        while let Some(item) = stream.next().await {
-            let message = match item {
-                Ok(message) => message,
-                Err(err) => {
-                    tracing::debug!("Docker events stream ended: {err}");
-                    break;
-                }
-            };
-            let attributes = message
-                .actor
-                .as_ref()
-                .and_then(|actor| actor.attributes.clone())
-                .unwrap_or_default();
-            let action = message.action.clone().unwrap_or_default();
-            let event = match message.typ {
-                Some(EventMessageTypeEnum::NETWORK) => {
-                    let name = attributes.get("name").cloned();
-                    if name.as_deref() != Some(network.as_str()) {
-                        continue;
-                    }
-                    DockerEvent {
-                        action,
-                        container_id: attributes.get("container").cloned(),
-                        network: name,
-                        exit_code: None,
-                    }
-                }
-                Some(EventMessageTypeEnum::CONTAINER) => DockerEvent {
-                    action,
-                    container_id: message.actor.and_then(|actor| actor.id),
-                    network: None,
-                    exit_code: attributes.get("exitCode").cloned(),
-                },
-                _ => continue,
-            };
-            if matches!(event.action.as_str(), "die" | "destroy" | "disconnect") {
-                if let Some(id) = &event.container_id {
-                    cache.forget_container(id);
-                }
-            }
-            cache.request_refresh();
-            if sink.send(event).is_err() {
+    let options = EventsOptionsBuilder::default().filters(&filters).build();
+    let mut stream = source.engine.docker.events(Some(options));
+    // Subscribed first, then read the present: nothing can fall between the two.
+    if let Err(err) = book.rebuild(source).await {
+        tracing::debug!("caller book: cannot read the network: {err}");
+        return;
+    }
+    book.following.store(true, Ordering::SeqCst);
+    while let Some(item) = stream.next().await {
+        let message = match item {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!("Docker events stream ended: {err}");
                 return;
             }
+        };
+        let attributes = message
+            .actor
+            .as_ref()
+            .and_then(|actor| actor.attributes.clone())
+            .unwrap_or_default();
+        let action = message.action.clone().unwrap_or_default();
+        let event = match message.typ {
+            Some(EventMessageTypeEnum::NETWORK) => {
+                let name = attributes.get("name").cloned();
+                if name.as_deref() != Some(source.network.as_str()) {
+                    continue;
+                }
+                DockerEvent {
+                    action,
+                    container_id: attributes.get("container").cloned(),
+                    network: name,
+                    exit_code: None,
+                }
+            }
+            Some(EventMessageTypeEnum::CONTAINER) => DockerEvent {
+                action,
+                container_id: message.actor.and_then(|actor| actor.id),
+                network: None,
+                exit_code: attributes.get("exitCode").cloned(),
+            },
+            _ => continue,
+        };
+        apply(source, book, &event);
+        if sink.send(event).is_err() {
+            return;
         }
-        tokio::time::sleep(EVENTS_RETRY).await;
+    }
+}
+
+/// What an event changes in the book. Departures apply before the next event is read;
+/// arrivals are learnt in the background (a first request asks the engine itself).
+fn apply(source: &Source, book: &Arc<CallerBook>, event: &DockerEvent) {
+    let Some(id) = event.container_id.clone() else {
+        if event.action == "destroy" && event.network.is_some() {
+            book.clear();
+        }
+        return;
+    };
+    match (event.action.as_str(), event.network.is_some()) {
+        ("disconnect", true) | ("die" | "destroy", false) => book.forget_container(&id),
+        ("connect", true) | ("rename", false) => {
+            book.connected();
+            let (book, source) = (book.clone(), source.clone());
+            tokio::spawn(async move { book.learn(&source, &id).await });
+        }
+        _ => {}
     }
 }
 
@@ -257,49 +416,48 @@ async fn events_loop(
 mod tests {
     use super::*;
 
-    fn container(id: &str, ip: [u8; 4], identity: Option<&str>) -> ContainerInfo {
-        ContainerInfo {
+    fn holder(id: &str) -> Arc<Holder> {
+        Arc::new(Holder {
             id: id.into(),
             name: format!("name-{id}"),
-            image: "img".into(),
-            running: true,
-            ip_on_network: Some(Ipv4Addr::from(ip)),
-            identity_label: identity.map(Into::into),
-        }
+            compose_service: None,
+            identity_label: Some("worker".into()),
+        })
     }
 
     #[tokio::test]
-    async fn lookups_hit_miss_and_forget() {
-        let cache = CallerCache::new();
-        cache.replace(&[container("a", [169, 254, 0, 2], Some("prod"))]);
-        let hit = cache.lookup("169.254.0.2".parse().unwrap());
-        assert_eq!(hit.container.as_deref(), Some("name-a"));
-        assert_eq!(hit.identity.as_deref(), Some("prod"));
-        // Nobody refreshes here: a miss waits MISS_WAIT then stays unresolved.
-        let started = Instant::now();
-        let miss = cache.resolve("169.254.0.9".parse().unwrap()).await;
-        assert_eq!(miss, CallerInfo::default());
-        assert!(started.elapsed() >= MISS_WAIT);
-        // ...and is not waited for again right away.
-        let started = Instant::now();
-        let _ = cache.resolve("169.254.0.9".parse().unwrap()).await;
-        assert!(started.elapsed() < MISS_WAIT);
-        cache.forget_container("a");
-        assert_eq!(
-            cache.lookup("169.254.0.2".parse().unwrap()),
-            CallerInfo::default()
-        );
+    async fn known_addresses_answer_and_departures_are_forgotten() {
+        let book = CallerBook::new();
+        let ip: IpAddr = "169.254.0.2".parse().unwrap();
+        book.insert(ip, holder("a"));
+        assert_eq!(book.known(ip).unwrap().name, "name-a");
+        assert_eq!(book.resolve(ip).await, Lookup::Container(holder("a")));
+        book.forget_container("a");
+        assert!(book.known(ip).is_none());
     }
 
     #[tokio::test]
-    async fn a_refresh_during_the_wait_resolves_the_caller() {
-        let cache = CallerCache::new();
-        let refresher = cache.clone();
-        tokio::spawn(async move {
-            refresher.wanted.notified().await;
-            refresher.replace(&[container("b", [169, 254, 0, 3], None)]);
-        });
-        let info = cache.resolve("169.254.0.3".parse().unwrap()).await;
-        assert_eq!(info.container.as_deref(), Some("name-b"));
+    async fn without_an_engine_a_miss_is_unreachable_not_nobody() {
+        let book = CallerBook::new();
+        let lookup = book.resolve("169.254.0.9".parse().unwrap()).await;
+        assert!(matches!(lookup, Lookup::Unreachable(_)), "{lookup:?}");
+    }
+
+    #[test]
+    fn a_miss_lasts_only_until_the_next_connect() {
+        let book = CallerBook::new();
+        let ip: IpAddr = "169.254.0.9".parse().unwrap();
+        let epoch = book.epoch.load(Ordering::SeqCst);
+        book.remember_miss(ip, epoch);
+        assert!(book.missed_since(ip, book.epoch.load(Ordering::SeqCst)));
+        book.connected();
+        assert!(!book.missed_since(ip, book.epoch.load(Ordering::SeqCst)));
+    }
+
+    #[test]
+    fn addresses_parse_with_or_without_a_prefix() {
+        assert_eq!(address_of("169.254.0.2/16"), "169.254.0.2".parse().ok());
+        assert_eq!(address_of("fd00:ec2::5/64"), "fd00:ec2::5".parse().ok());
+        assert_eq!(address_of(""), None);
     }
 }

@@ -12,7 +12,7 @@ mod proxy;
 
 use std::collections::HashMap;
 
-pub use callers::{follow, CallerCache, DockerEvent};
+pub use callers::{follow, CallerBook, DockerEvent, Holder, Lookup};
 pub use connect::{connect, Engine};
 pub use containers::{
     inspect_container, list_containers, list_managed, ContainerInfo, ManagedContainer,

@@ -93,7 +93,7 @@ impl Session {
         let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
         state.recorder = self.recorder.clone();
         state.log_each_request = self.options.log_each_request;
-        let directory: Arc<dyn crate::broker::CallerDirectory> = self.callers.clone();
+        let directory: Arc<dyn crate::broker::CallerDirectory> = self.directory.clone();
         state.callers = Some(directory);
         Broker::start(addr, Arc::new(state)).await
     }

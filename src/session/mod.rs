@@ -3,6 +3,7 @@
 //! contract in docs/session-contract.md.
 
 mod broker;
+mod callers;
 mod monitor;
 mod probe;
 mod signals;
@@ -19,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::broker::{Broker, BrokerError, Recorder};
 use crate::config::ConfigStore;
-use crate::docker::{CallerCache, DockerError, Engine, NetworkPlan};
+use crate::docker::{CallerBook, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
@@ -203,7 +204,9 @@ pub struct Session {
     recorder: Arc<Recorder>,
     provider: Arc<dyn Provider>,
     builtin: Option<Arc<BuiltinProvider>>,
-    callers: Arc<CallerCache>,
+    callers: Arc<CallerBook>,
+    /// The broker's view of the book: which addresses can be containers at all.
+    directory: Arc<callers::Directory>,
     engine: Option<Engine>,
     plan: Option<NetworkPlan>,
     broker: Option<(Broker, BrokerMode)>,

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{stopping, Part, PartState, Parts, SessionEvent};
-use crate::docker::{self, CallerCache, DockerEvent, Engine};
+use crate::docker::{self, CallerBook, DockerEvent, Engine};
 
 /// Events arriving in a burst (a compose project starting) produce one container list.
 const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -26,7 +26,7 @@ impl Drop for AbortOnDrop {
 pub(super) fn spawn(
     engine: Engine,
     network: String,
-    callers: Arc<CallerCache>,
+    callers: Arc<CallerBook>,
     parts: Parts,
     proxy_id: Arc<Mutex<Option<String>>>,
     stopping_proxy: Arc<AtomicBool>,

@@ -16,7 +16,7 @@ use super::{
 use crate::broker::{BrokerError, Recorder};
 use crate::config::{Config, ConfigStore, FaultKind};
 use crate::docker::{
-    self, host, BrokerRoute, CallerCache, DockerError, NetworkPlan, ProxyLeftover, ProxySpec,
+    self, host, BrokerRoute, CallerBook, DockerError, NetworkPlan, ProxyLeftover, ProxySpec,
 };
 
 /// How long the proxy has to answer through to the broker after it starts.
@@ -50,6 +50,8 @@ impl Session {
             }
         }
         let watcher = store.spawn_watcher();
+        let callers = CallerBook::new();
+        let directory = super::callers::Directory::new(callers.clone(), parts.clone());
         Session {
             store,
             options,
@@ -58,7 +60,8 @@ impl Session {
             recorder: Arc::new(recorder),
             provider: built.provider,
             builtin: built.builtin,
-            callers: CallerCache::new(),
+            directory,
+            callers,
             engine: None,
             plan: None,
             broker: None,
@@ -132,6 +135,7 @@ impl Session {
                         plan.name, plan.subnet, plan.gateway
                     )),
                 );
+                self.directory.set_network(Some(plan.clone()));
                 self.plan = Some(plan);
                 self.start_monitor(&engine);
                 Ok(())
@@ -339,7 +343,8 @@ impl Session {
             Ok(_) => {
                 self.parts.set(Part::Network, PartState::Stopped);
                 self.plan = None;
-                self.callers.clear();
+                self.callers.detach();
+                self.directory.set_network(None);
                 if let Some(monitor) = self.monitor.take() {
                     monitor.abort();
                 }
@@ -365,7 +370,6 @@ impl Session {
         };
         let verb = if attach { "attach" } else { "detach" };
         result.map_err(|err| format!("cannot {verb} {id}: {err}"))?;
-        self.callers.request_refresh();
         monitor::emit_containers(engine, &plan.name, &self.parts).await;
         Ok(())
     }

@@ -8,6 +8,7 @@ use axum::http::{Method, StatusCode};
 use imds_spoof::broker::{
     AccessPolicy, Broker, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
 };
+use imds_spoof::config::ContainerFacts;
 
 use crate::support::{loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
 
@@ -20,15 +21,23 @@ const WORKER_IP: &str = "169.254.0.9";
 struct Directory;
 
 impl CallerDirectory for Directory {
-    fn lookup(&self, ip: IpAddr) -> CallerInfo {
-        if ip == WORKER_IP.parse::<IpAddr>().expect("ip") {
-            CallerInfo {
-                container: Some("worker-app".to_string()),
-                identity: Some("worker".to_string()),
+    fn resolve(
+        &self,
+        ip: IpAddr,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
+        let info = if ip == WORKER_IP.parse::<IpAddr>().expect("ip") {
+            CallerInfo::Container {
+                name: "worker-app".to_string(),
+                facts: ContainerFacts {
+                    name: Some("worker-app".to_string()),
+                    compose_service: None,
+                    identity_label: Some("worker".to_string()),
+                },
             }
         } else {
-            CallerInfo::default()
-        }
+            CallerInfo::NotAContainer
+        };
+        Box::pin(std::future::ready(info))
     }
 }
 
