@@ -269,6 +269,11 @@ impl Session {
         self.recorder.clone()
     }
 
+    /// Who is calling, as the broker asks it (benchmarks and diagnostics).
+    pub fn caller_directory(&self) -> Arc<dyn crate::broker::CallerDirectory> {
+        self.directory.clone()
+    }
+
     /// Where the broker listens now.
     pub fn broker_addr(&self) -> Option<SocketAddr> {
         self.broker.as_ref().map(|(broker, _)| broker.local_addr)
