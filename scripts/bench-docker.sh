@@ -64,7 +64,7 @@ trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 serve_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" --config "$tmp/config.toml" provider --path /latest/meta-data/instance-id >/dev/null
-sed -i "s|^image = .*|image = \"$PROXY_IMAGE\"|; s|^port = 1338|port = $port|" "$tmp/config.toml"
+sed -i "s|^image = .*|image = \"$PROXY_IMAGE\"|; s|^port = 1338|port = $port|; s|^allow_host = false|allow_host = true|" "$tmp/config.toml"
 grep -q "port = $port" "$tmp/config.toml" || die "could not set the broker port in the sample config"
 
 start_up() {

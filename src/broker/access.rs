@@ -5,7 +5,7 @@
 //! the proxy may call, proving it with a per-run secret, and it names the caller in a
 //! header that it always overwrites, so a container cannot pose as another.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::http::HeaderMap;
 
@@ -15,15 +15,20 @@ pub const CALLER_HEADER: &str = "x-imds-spoof-caller";
 pub const SECRET_HEADER: &str = "x-imds-spoof-secret";
 /// The address EC2 serves IMDS on; SDK requests carry it as Host.
 pub const IMDS_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+/// IMDS's IPv6 address (Nitro instances).
+pub const IMDS_ADDRESS_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessPolicy {
     /// Callers on this machine; the Host header must be the listen address or IMDS's.
     Loopback { listen: SocketAddr },
-    /// Only the proxy (from `proxy_ip` when known) carrying `secret`.
+    /// Only the proxy (from `proxy_ip` when known) carrying `secret`, for a Host that is
+    /// IMDS's; a caller at `host_ip` (the host itself, through the gateway) only when the
+    /// configuration allows the host.
     Proxy {
         proxy_ip: Option<IpAddr>,
         secret: String,
+        host_ip: Option<IpAddr>,
     },
 }
 
@@ -65,6 +70,10 @@ pub enum Refusal {
     MissingSecret,
     #[error("proxy request without a valid caller header")]
     MissingCaller,
+    #[error("Host header {0:?} is not an IMDS address (DNS rebinding?)")]
+    NotImdsHost(String),
+    #[error("the host itself ({0}) is not a caller unless [broker] allow_host = true")]
+    HostCaller(IpAddr),
 }
 
 /// Admits a request from `peer` that reached `local` (None in-process).
@@ -73,6 +82,7 @@ pub fn admit(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     headers: &HeaderMap,
+    allow_host: bool,
 ) -> Result<Caller, Refusal> {
     match policy {
         AccessPolicy::Loopback { listen } => {
@@ -92,7 +102,11 @@ pub fn admit(
                 via_proxy: false,
             })
         }
-        AccessPolicy::Proxy { proxy_ip, secret } => {
+        AccessPolicy::Proxy {
+            proxy_ip,
+            secret,
+            host_ip,
+        } => {
             if proxy_ip.is_some_and(|proxy| proxy != peer.ip()) {
                 return Err(Refusal::NotFromProxy(peer.ip()));
             }
@@ -105,6 +119,17 @@ pub fn admit(
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<IpAddr>().ok())
                 .ok_or(Refusal::MissingCaller)?;
+            // A browser on the host reaches 169.254.169.254 through the bridge: its page
+            // names its own host (rebinding), and the host is no container anyway.
+            if let Some(host) = headers.get(axum::http::header::HOST) {
+                let host = host.to_str().unwrap_or("");
+                if !names_imds(host) {
+                    return Err(Refusal::NotImdsHost(host.to_string()));
+                }
+            }
+            if !allow_host && *host_ip == Some(ip) {
+                return Err(Refusal::HostCaller(ip));
+            }
             Ok(Caller {
                 ip,
                 via_proxy: true,
@@ -127,6 +152,22 @@ fn host_names_us(host: &str, listen: SocketAddr) -> bool {
         || (name.eq_ignore_ascii_case("localhost") && port_ok(80))
         || (ip == Some(IpAddr::V4(IMDS_ADDRESS))
             && (port.is_none() || port == Some(80) || port_ok(80)))
+}
+
+/// Is `host` one of the names SDKs and tools use for IMDS, on port 80?
+fn names_imds(host: &str) -> bool {
+    let (name, port) = split_host_port(host);
+    if port.is_some_and(|port| port != 80) {
+        return false;
+    }
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip == IpAddr::V4(IMDS_ADDRESS) || ip == IpAddr::V6(IMDS_ADDRESS_V6),
+        Err(_) => {
+            name.eq_ignore_ascii_case("instance-data")
+                || name.eq_ignore_ascii_case("instance-data.ec2.internal")
+        }
+    }
 }
 
 fn split_host_port(host: &str) -> (&str, Option<u16>) {
@@ -164,13 +205,13 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
         for ok in ["127.0.0.1:1338", "localhost:1338", "169.254.169.254"] {
             assert!(
-                admit(&policy, peer, None, &headers(&[("host", ok)])).is_ok(),
+                admit(&policy, peer, None, &headers(&[("host", ok)]), false).is_ok(),
                 "{ok}"
             );
         }
         for bad in ["evil.example:1338", "127.0.0.1:80", "127.0.0.1"] {
             assert!(
-                admit(&policy, peer, None, &headers(&[("host", bad)])).is_err(),
+                admit(&policy, peer, None, &headers(&[("host", bad)]), false).is_err(),
                 "{bad}"
             );
         }
@@ -184,8 +225,8 @@ mod tests {
         let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
         let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
         let host = |value| headers(&[("host", value)]);
-        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40123")).is_ok());
-        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40124")).is_err());
+        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40123"), false).is_ok());
+        assert!(admit(&policy, peer, Some(bound), &host("127.0.0.1:40124"), false).is_err());
     }
 
     #[test]
@@ -193,20 +234,66 @@ mod tests {
         let policy = AccessPolicy::Proxy {
             proxy_ip: Some("169.254.169.254".parse().unwrap()),
             secret: "s3cret".into(),
+            host_ip: Some("169.254.0.1".parse().unwrap()),
         };
         let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
         let good = headers(&[(SECRET_HEADER, "s3cret"), (CALLER_HEADER, "169.254.0.7")]);
-        let caller = admit(&policy, proxy, None, &good).unwrap();
+        let caller = admit(&policy, proxy, None, &good, false).unwrap();
         assert_eq!(caller.ip, "169.254.0.7".parse::<IpAddr>().unwrap());
         let other: SocketAddr = "169.254.0.9:40000".parse().unwrap();
         assert_eq!(
-            admit(&policy, other, None, &good),
+            admit(&policy, other, None, &good, false),
             Err(Refusal::NotFromProxy(other.ip()))
         );
         let forged = headers(&[(SECRET_HEADER, "guess"), (CALLER_HEADER, "169.254.0.7")]);
         assert_eq!(
-            admit(&policy, proxy, None, &forged),
+            admit(&policy, proxy, None, &forged, false),
             Err(Refusal::MissingSecret)
         );
+    }
+
+    #[test]
+    fn proxy_mode_refuses_foreign_hosts_and_the_host_itself() {
+        let policy = AccessPolicy::Proxy {
+            proxy_ip: None,
+            secret: "s3cret".into(),
+            host_ip: Some("169.254.0.1".parse().unwrap()),
+        };
+        let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
+        let from = |caller: &str, host: &str| {
+            headers(&[
+                (SECRET_HEADER, "s3cret"),
+                (CALLER_HEADER, caller),
+                ("host", host),
+            ])
+        };
+        for host in [
+            "169.254.169.254",
+            "169.254.169.254:80",
+            "[fd00:ec2::254]",
+            "[fd00:ec2::254]:80",
+            "instance-data",
+            "instance-data.ec2.internal:80",
+        ] {
+            let admitted = admit(&policy, proxy, None, &from("169.254.0.7", host), false);
+            assert!(admitted.is_ok(), "{host}: {admitted:?}");
+        }
+        for host in [
+            "evil.com",
+            "169.254.169.254:8080",
+            "rebind.example:80",
+            "127.0.0.1",
+        ] {
+            assert_eq!(
+                admit(&policy, proxy, None, &from("169.254.0.7", host), false),
+                Err(Refusal::NotImdsHost(host.to_string()))
+            );
+        }
+        let host_call = from("169.254.0.1", "169.254.169.254");
+        assert_eq!(
+            admit(&policy, proxy, None, &host_call, false),
+            Err(Refusal::HostCaller("169.254.0.1".parse().unwrap()))
+        );
+        assert!(admit(&policy, proxy, None, &host_call, true).is_ok());
     }
 }

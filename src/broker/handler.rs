@@ -97,7 +97,7 @@ async fn wait_forever(state: &BrokerState) {
 
 /// admit -> identify -> gate -> token -> provider: each step answers or passes on.
 async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
-    let caller = match admit(state, exchange) {
+    let caller = match admit(state, config, exchange) {
         Ok(caller) => caller,
         Err(outcome) => return outcome,
     };
@@ -118,12 +118,13 @@ async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -
 }
 
 /// Who may ask at all (the access policy: loopback Host check, proxy secret).
-fn admit(state: &BrokerState, exchange: &Exchange) -> Result<Caller, Outcome> {
+fn admit(state: &BrokerState, config: &Config, exchange: &Exchange) -> Result<Caller, Outcome> {
     access::admit(
         &state.access,
         exchange.peer,
         exchange.local,
         &exchange.headers,
+        config.broker.allow_host,
     )
     .map_err(|refusal| {
         tracing::warn!(peer = %exchange.peer, "refused: {refusal}");

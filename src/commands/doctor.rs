@@ -224,11 +224,7 @@ async fn check_broker(plan: &NetworkPlan, config: &Config, report: &mut Report) 
         Ok(probe) if probe.from_broker => report.line(
             Level::Ok,
             "broker",
-            format!(
-                "answers through the proxy (GET /latest/meta-data/ -> {} in {:.1} ms)",
-                probe.status,
-                probe.elapsed.as_secs_f64() * 1000.0
-            ),
+            format!("answers through the proxy ({})", probe.describe()),
         ),
         Ok(probe) => report.line(
             Level::Fail,

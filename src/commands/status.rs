@@ -82,9 +82,8 @@ async fn show_broker(config: &Config, proxy_running: bool) -> bool {
     match probe_imds(config.network.proxy_ip, Duration::from_secs(2)).await {
         Ok(probe) if probe.from_broker => {
             println!(
-                "broker   {broker_at}: answering through the proxy (GET /latest/meta-data/ -> {} in {:.1} ms)",
-                probe.status,
-                probe.elapsed.as_secs_f64() * 1000.0
+                "broker   {broker_at}: answering through the proxy ({})",
+                probe.describe()
             );
             true
         }

@@ -153,6 +153,9 @@ pub struct BrokerSettings {
     pub record_body_limit: usize,
     /// Exchanges kept in memory for the dashboard.
     pub record_capacity: usize,
+    /// Answer the host itself (a caller from the network's gateway address). Off by
+    /// default: a web page in the host's browser must not read credentials (DESIGN §13).
+    pub allow_host: bool,
 }
 
 impl Default for BrokerSettings {
@@ -161,6 +164,7 @@ impl Default for BrokerSettings {
             port: 1338,
             record_body_limit: 4096,
             record_capacity: 10_000,
+            allow_host: false,
         }
     }
 }

@@ -36,6 +36,9 @@ image = "nginx:1.27.5-alpine"
 [broker]
 # Port the broker listens on, at the network's gateway address.
 port = 1338
+# Answer requests from this host itself through 169.254.169.254. Off: a web page in your
+# browser could otherwise read credentials (DNS rebinding). Containers are not affected.
+allow_host = false
 
 # An external program can answer instead of the built-in provider:
 # [provider]

@@ -82,6 +82,7 @@ impl Session {
         AccessPolicy::Proxy {
             proxy_ip,
             secret: self.run.secret.clone(),
+            host_ip: self.plan.as_ref().map(|plan| IpAddr::V4(plan.gateway)),
         }
     }
 

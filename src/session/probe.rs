@@ -22,6 +22,22 @@ pub struct Probe {
     pub elapsed: Duration,
 }
 
+impl Probe {
+    /// "GET /latest/meta-data/ -> 200 in 1.2 ms", saying why a 403 is still healthy.
+    pub fn describe(&self) -> String {
+        let why = if self.status == 403 {
+            " (the host itself is refused unless [broker] allow_host = true)"
+        } else {
+            ""
+        };
+        format!(
+            "GET {PROBE_PATH} -> {} in {:.1} ms{why}",
+            self.status,
+            self.elapsed.as_secs_f64() * 1000.0
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("cannot connect to the proxy at {0}: {1}")]

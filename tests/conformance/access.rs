@@ -47,6 +47,7 @@ fn proxied(hop_limit: u8) -> Imds {
         AccessPolicy::Proxy {
             proxy_ip: None,
             secret: SECRET.to_string(),
+            host_ip: Some("169.254.0.1".parse().expect("ip")),
         },
         |state| state.callers = Some(Arc::new(Directory)),
     )
