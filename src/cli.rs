@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Address to listen on (loopback; never every interface).
     #[arg(long, default_value = "127.0.0.1:1338")]
     pub listen: SocketAddr,
+    /// Accept a --listen address other than loopback: every machine that reaches it can
+    /// read the credentials it serves.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Append every exchange as a JSON line (secrets masked) to this file.
     #[arg(long, value_name = "FILE")]
     pub log_requests: Option<PathBuf>,

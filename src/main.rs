@@ -6,6 +6,7 @@ use imds_spoof::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let raised = commands::raise_open_files_limit();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -17,11 +18,13 @@ fn main() -> ExitCode {
         match &cli.command {
             Some(Command::Serve(args)) => {
                 let _log = commands::init_logging(args.json);
+                log_raised(raised);
                 commands::serve::run(&cli.global, args).await
             }
             Some(Command::Provider(args)) => commands::provider::run(&cli.global, args).await,
             Some(Command::Up(args)) => {
                 let _log = commands::init_logging(args.json);
+                log_raised(raised);
                 commands::up::run(&cli.global, args).await
             }
             Some(Command::Down(args)) => commands::down::run(&cli.global, args).await,
@@ -37,6 +40,12 @@ fn main() -> ExitCode {
             eprintln!("imds-spoof: {}", explain(&err));
             ExitCode::from(commands::exit::exit_status(&err))
         }
+    }
+}
+
+fn log_raised(raised: Option<(u64, u64)>) {
+    if let Some((before, after)) = raised {
+        tracing::debug!("open-files limit raised from {before} to {after}");
     }
 }
 

@@ -14,6 +14,9 @@ use tower::ServiceExt;
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Idle keep-alive connections are closed after this.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pauses after a failed accept (out of descriptors): from this, doubling, up to the max.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(200);
 
 /// The address of the connection's peer, as a request extension.
 #[derive(Debug, Clone, Copy)]
@@ -35,19 +38,28 @@ impl ConnectionControl {
 
 /// Serves `router` on `listener` until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) {
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!("accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors and the like: wait for connections to close
+                    // instead of spinning, longer while it lasts, and say so once a round.
+                    if backoff == ACCEPT_BACKOFF_MIN {
+                        tracing::warn!("accept failed: {err}; backing off");
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
         };
+        backoff = ACCEPT_BACKOFF_MIN;
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().ok();
         let router = router.clone();

@@ -26,6 +26,18 @@ pub fn open_store(global: &GlobalArgs) -> anyhow::Result<ConfigStore> {
     Ok(ConfigStore::from_file(&path, global.identity.clone())?)
 }
 
+/// Raises the open-files soft limit to the hard one. Desktops often start processes at
+/// 1,024, which a few hundred idle keep-alive connections and a load test exhaust; the
+/// hard limit is ours to take. Returns (before, after) when it changed anything.
+pub fn raise_open_files_limit() -> Option<(u64, u64)> {
+    let (soft, hard) = rlimit::Resource::NOFILE.get().ok()?;
+    if soft >= hard {
+        return None;
+    }
+    rlimit::Resource::NOFILE.set(hard, hard).ok()?;
+    Some((soft, hard))
+}
+
 /// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
 ///
 /// Lines go through a writer thread so a request never waits on a `write(2)` to the

@@ -7,6 +7,18 @@ use crate::broker::{AccessPolicy, Broker, BrokerState, Recorder};
 use crate::cli::{GlobalArgs, ServeArgs};
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    if !args.listen.ip().is_loopback() {
+        if !args.allow_remote {
+            anyhow::bail!(
+                "--listen {} is not a loopback address: other machines could read the credentials served there. Use 127.0.0.1, or add --allow-remote if that is really meant",
+                args.listen
+            );
+        }
+        tracing::warn!(
+            "serving on {} (--allow-remote): every machine that reaches this address can read the credentials",
+            args.listen
+        );
+    }
     let store = super::open_store(global)?;
     let built = crate::provider::build_provider(&store);
     for warning in &built.warnings {
