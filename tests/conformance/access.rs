@@ -9,7 +9,7 @@ use imds_spoof::broker::{
     AccessPolicy, Broker, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
 };
 
-use crate::support::{loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
+use crate::support::{identity, loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const SECRET: &str = "per-run-secret-0123456789";
@@ -185,9 +185,15 @@ async fn the_caller_header_is_trusted_only_with_the_secret() {
     // Through the proxy, the caller header names the container and picks its identity.
     let imds = proxied(2);
     let worker = via_proxy(request(Method::GET, INSTANCE_ID), WORKER_IP).build();
-    assert_eq!(imds.send(worker).await.text(), "i-0fedcba9876543210");
+    assert_eq!(
+        imds.send(worker).await.text(),
+        identity(1).instance_id.as_str()
+    );
     let other = via_proxy(request(Method::GET, INSTANCE_ID), CONTAINER_IP).build();
-    assert_eq!(imds.send(other).await.text(), "i-0123456789abcdef0");
+    assert_eq!(
+        imds.send(other).await.text(),
+        identity(0).instance_id.as_str()
+    );
     let records = imds.state.recorder.snapshot();
     assert_eq!(records[0].caller_ip, Some(WORKER_IP.parse().expect("ip")));
     assert_eq!(records[0].caller_container.as_deref(), Some("worker-app"));
@@ -203,7 +209,10 @@ async fn the_caller_header_is_trusted_only_with_the_secret() {
         .header(CALLER_HEADER, WORKER_IP)
         .header(SECRET_HEADER, "anything")
         .build();
-    assert_eq!(local.send(forged).await.text(), "i-0123456789abcdef0");
+    assert_eq!(
+        local.send(forged).await.text(),
+        identity(0).instance_id.as_str()
+    );
     let record = &local.state.recorder.snapshot()[0];
     assert_eq!(record.caller_ip, Some("127.0.0.1".parse().expect("ip")));
     assert_eq!(record.identity, "default");

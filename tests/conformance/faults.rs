@@ -7,7 +7,7 @@ use imds_spoof::broker::Broker;
 use imds_spoof::config::{Fault, FaultKind};
 use time::OffsetDateTime;
 
-use crate::support::{request, wire, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
+use crate::support::{identity, request, wire, Expected, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -46,7 +46,7 @@ async fn case_42_latency() {
         started.elapsed()
     );
     answer.assert_ok("delayed");
-    assert_eq!(answer.text(), "i-0123456789abcdef0");
+    assert_eq!(answer.text(), identity(0).instance_id.as_str());
     // Only the prefix is delayed; a delay combines with a replacing fault.
     imds.get("/latest/meta-data/ami-id")
         .await
@@ -136,7 +136,7 @@ async fn case_42_drop_closes_the_connection_without_a_byte() {
     )
     .await;
     assert_eq!(wire::status(&ok), Some(200));
-    assert_eq!(wire::body(&ok), "ami-0abcdef1234567890");
+    assert_eq!(wire::body(&ok), identity(0).ami_id.as_str());
     broker.stop().await;
 }
 
@@ -173,7 +173,10 @@ async fn case_42_expired_credentials() {
         imds_spoof::imds::time::parse_timestamp(json["Expiration"].as_str().unwrap_or(""))
             .expect("Expiration parses");
     assert!(expiration < OffsetDateTime::now_utc(), "{expiration}");
-    assert_eq!(json["AccessKeyId"], "ASIAIMDSSPOOFEXAMPLE");
+    assert_eq!(
+        json["AccessKeyId"],
+        Expected::sample_identity(0).access_key.as_str()
+    );
     let record = &imds.state.recorder.snapshot()[0];
     assert_eq!(record.fault.as_deref(), Some("expired-credentials"));
 }
@@ -247,5 +250,5 @@ async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
 async fn assert_still_serving(addr: std::net::SocketAddr) {
     let ok = wire::exchange(addr, &wire::get(INSTANCE_ID, ""), Duration::from_secs(5)).await;
     assert_eq!(wire::status(&ok), Some(200));
-    assert_eq!(wire::body(&ok), "i-0123456789abcdef0");
+    assert_eq!(wire::body(&ok), identity(0).instance_id.as_str());
 }
