@@ -94,7 +94,7 @@ pub fn require(need: Need, test: &str) -> bool {
     }
     report_skip(
         test,
-        &format!("{reason} (set {}=1 to fail)", need.variable()),
+        &format!("{reason}; {}=1 makes this a failure", need.variable()),
     );
     false
 }
@@ -115,7 +115,9 @@ pub fn python(test: &str) -> Option<PathBuf> {
 /// Writes `SKIPPED <test>: <reason>` to the real stderr. For a part of a test that cannot
 /// run here for a reason no [`Need`] covers (not root, say); prefer [`require`].
 pub fn report_skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "{SKIPPED} {test}: {reason}");
+    // One write of the whole line, so it does not interleave with libtest's own output.
+    let line = format!("{SKIPPED} {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 fn flag(variable: &str) -> bool {
