@@ -14,7 +14,7 @@ use std::time::Duration;
 use imds_spoof::config::ConfigStore;
 use imds_spoof::session::{Part, PartState, Session, SessionEvent, SessionOptions};
 use support::docker::*;
-use support::{describe as text, require, Expected, Need};
+use support::{require, Expected, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -92,21 +92,11 @@ async fn session_parts_containers_and_callers() {
     drain(&mut events);
 
     // A container on the default bridge, attached and detached through the session.
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
+    let id = start_idle_client(
         "imds-spoof-test-attach",
-        "--label",
-        TEST_LABEL,
-        "--label",
-        "imds-spoof.identity=worker",
-    ];
-    args.extend(mounts.iter().map(String::as_str));
-    args.extend([CLIENT_IMAGE, "sleep", "300"]);
-    let run = docker(&args);
-    assert!(run.status.success(), "{}", text(&run));
-    let id = String::from_utf8_lossy(&run.stdout).trim().to_string();
+        &["--label", "imds-spoof.identity=worker"],
+        &mounts,
+    );
     session.attach(&id).await.expect("attach");
     let listed = wait_containers(&mut events, |list| {
         list.iter().any(|c| c.id == id && c.ip_on_network.is_some())
@@ -117,19 +107,10 @@ async fn session_parts_containers_and_callers() {
     assert_eq!(info.identity_label.as_deref(), Some("worker"));
     assert!(info.running);
 
-    let out = docker(&[
-        "exec",
-        "imds-spoof-test-attach",
-        "curl",
-        "-s",
-        "http://169.254.169.254/latest/meta-data/instance-id",
-    ]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        Expected::sample_identity(1).instance_id,
-        "{}",
-        text(&out)
-    );
+    let mut exec = vec!["exec", "imds-spoof-test-attach"];
+    exec.extend(CURL_INSTANCE_ID);
+    let out = docker(&exec);
+    assert_stdout(&out, &Expected::sample_identity(1).instance_id);
     let record = session
         .recorder()
         .snapshot()

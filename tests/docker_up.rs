@@ -119,18 +119,9 @@ fn up_down_status_against_the_real_engine() {
         "imds-spoof-test-after-kill",
         &[],
         &mounts,
-        &[
-            "curl",
-            "-s",
-            "http://169.254.169.254/latest/meta-data/instance-id",
-        ],
+        &CURL_INSTANCE_ID,
     );
-    assert_eq!(
-        String::from_utf8_lossy(&probe.stdout),
-        default_identity().instance_id,
-        "{}",
-        text(&probe)
-    );
+    assert_stdout(&probe, &default_identity().instance_id);
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
     let (containers, _) = leftovers();
     assert!(
@@ -330,12 +321,7 @@ fn only_the_proxy_reaches_the_broker(mounts: &[String], port: u16, log: &Path) {
          curl -s -o /dev/null -w '%{{http_code}}' -H 'X-Imds-Spoof-Caller: 169.254.9.9' http://169.254.169.254/2021-07-15/meta-data/ami-id"
     );
     let out = run_client(name, &[], mounts, &["bash", "-c", &script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "403 403 200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "403 403 200");
     let record = wait_for_record(log, |r| r["path"] == "/2021-07-15/meta-data/ami-id");
     assert_eq!(record["caller_container"], name, "{record}");
     assert_ne!(record["caller_ip"], "169.254.9.9", "{record}");
@@ -347,18 +333,9 @@ fn identity_label_picks_worker(mounts: &[String], log: &Path) {
         name,
         &["imds-spoof.identity=worker"],
         mounts,
-        &[
-            "curl",
-            "-s",
-            "http://169.254.169.254/latest/meta-data/instance-id",
-        ],
+        &CURL_INSTANCE_ID,
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        Expected::sample_identity(1).instance_id,
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, &Expected::sample_identity(1).instance_id);
     let record = wait_for_record(log, |r| r["caller_container"] == name);
     assert_eq!(record["identity"], "worker", "{record}");
 }
@@ -402,12 +379,7 @@ fn tokens_required(config: &Path, mounts: &[String]) {
         mounts,
         &["bash", "-c", script],
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "401 200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "401 200");
     edit_config(config, "tokens = \"required\"", "tokens = \"optional\"");
     wait_for_change("v1 served again", || {
         host_get("/latest/meta-data/instance-id") == Some(200)
@@ -420,12 +392,7 @@ fn hop_limit(up: &Up, config: &Path, mounts: &[String], python: Option<&Path>) {
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token; echo \"put=$?\"; \
         curl -s http://169.254.169.254/latest/meta-data/instance-id";
     let out = run_client("imds-spoof-test-hop1", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("put=28\n{}", default_identity().instance_id),
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, &format!("put=28\n{}", default_identity().instance_id));
     if let Some(python) = python {
         let command = botocore_command(python, &["--expect-imds-version", "1"]);
         let command: Vec<&str> = command.iter().map(String::as_str).collect();
@@ -462,12 +429,7 @@ fn hop_limit(up: &Up, config: &Path, mounts: &[String], python: Option<&Path>) {
     up.edit_config(config, "hop_limit = 1", "hop_limit = 2");
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/api/token";
     let out = run_client("imds-spoof-test-hop2", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "200");
 }
 
 fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
@@ -481,20 +443,7 @@ fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
 }
 
 fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
-        "imds-spoof-test-app",
-        "--label",
-        TEST_LABEL,
-        "--network",
-        "imds-spoof",
-    ];
-    args.extend(mounts.iter().map(String::as_str));
-    args.extend([CLIENT_IMAGE, "sleep", "300"]);
-    let app = docker(&args);
-    assert!(app.status.success(), "{}", text(&app));
+    start_idle_client("imds-spoof-test-app", &["--network", "imds-spoof"], mounts);
     let out = imds_spoof(config, &["down"], &[]);
     docker(&["rm", "-f", "imds-spoof-test-app"]);
     assert_eq!(out.status.code(), Some(10), "{}", text(&out));

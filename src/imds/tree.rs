@@ -531,17 +531,30 @@ mod tests {
         let config = sample();
         let identity = &config.identities[0];
         let root = root();
-        assert_eq!(text(&root, "meta-data/instance-id"), identity.instance_id);
-        assert_eq!(text(&root, "meta-data/instance-id/"), identity.instance_id);
-        assert_eq!(text(&root, "/meta-data//placement/region"), identity.region);
-        assert_eq!(
-            text(&root, "meta-data/placement/availability-zone"),
-            identity.availability_zone
-        );
-        assert_eq!(
-            text(&root, "meta-data/security-groups"),
-            identity.security_groups.join("\n")
-        );
+        let leaves = [
+            ("meta-data/instance-id", identity.instance_id.clone()),
+            ("meta-data/instance-id/", identity.instance_id.clone()),
+            ("/meta-data//placement/region", identity.region.clone()),
+            (
+                "meta-data/placement/availability-zone",
+                identity.availability_zone.clone(),
+            ),
+            (
+                "meta-data/security-groups",
+                identity.security_groups.join("\n"),
+            ),
+            (
+                "dynamic/instance-identity/document",
+                "{document}".to_string(),
+            ),
+            (
+                "dynamic/instance-identity/signature",
+                "signature".to_string(),
+            ),
+        ];
+        for (path, expected) in leaves {
+            assert_eq!(text(&root, path), expected, "{path}");
+        }
         let role = identity.role.as_ref().expect("sample role");
         assert_eq!(
             listing(&root, "meta-data/iam/security-credentials"),
@@ -561,14 +574,6 @@ mod tests {
             ),
             Some(Node::Leaf(Leaf::IdentityCredentials))
         ));
-        assert_eq!(
-            text(&root, "dynamic/instance-identity/document"),
-            "{document}"
-        );
-        assert_eq!(
-            text(&root, "dynamic/instance-identity/signature"),
-            "signature"
-        );
     }
 
     #[test]

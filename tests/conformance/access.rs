@@ -53,23 +53,24 @@ fn via_proxy(builder: RequestBuilder, caller: &str) -> RequestBuilder {
 #[tokio::test]
 async fn case_41_loopback_refuses_a_foreign_host() {
     let imds = Imds::new();
+    let get = |host: &str| request(Method::GET, INSTANCE_ID).host(host).build();
+    let put = |host: &str| {
+        request(Method::PUT, TOKEN_PATH)
+            .ttl("60")
+            .host(host)
+            .build()
+    };
     for host in [
         "evil.example",
         "evil.example:1338",
         "127.0.0.1:8080",
         "10.0.0.1:1338",
     ] {
-        imds.send(request(Method::GET, INSTANCE_ID).host(host).build())
-            .await
-            .assert_error(StatusCode::FORBIDDEN, host);
-        imds.send(
-            request(Method::PUT, TOKEN_PATH)
-                .ttl("60")
-                .host(host)
-                .build(),
-        )
-        .await
-        .assert_error(StatusCode::FORBIDDEN, host);
+        for refused in [get(host), put(host)] {
+            imds.send(refused)
+                .await
+                .assert_error(StatusCode::FORBIDDEN, host);
+        }
     }
     for host in [
         "127.0.0.1:1338",
@@ -77,9 +78,7 @@ async fn case_41_loopback_refuses_a_foreign_host() {
         "169.254.169.254",
         "169.254.169.254:80",
     ] {
-        imds.send(request(Method::GET, INSTANCE_ID).host(host).build())
-            .await
-            .assert_ok(host);
+        imds.send(get(host)).await.assert_ok(host);
     }
 }
 

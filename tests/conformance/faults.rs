@@ -56,13 +56,7 @@ async fn case_42_latency() {
         .await
         .assert_error(StatusCode::SERVICE_UNAVAILABLE, "delayed 503");
     assert!(started.elapsed() >= Duration::from_millis(100));
-    let faults: Vec<Option<String>> = imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .map(|record| record.fault.clone())
-        .collect();
+    let faults = imds.recorded_faults();
     assert_eq!(
         faults,
         [
@@ -155,13 +149,7 @@ async fn case_42_malformed_credentials() {
     );
     // Other documents under the prefix are untouched.
     imds.get("/latest/meta-data/iam/info").await.json();
-    let faults: Vec<Option<String>> = imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .map(|record| record.fault.clone())
-        .collect();
+    let faults = imds.recorded_faults();
     assert_eq!(faults, [Some("malformed-credentials".to_string()), None]);
 }
 
@@ -196,12 +184,7 @@ async fn case_42_probability_zero_never_applies() {
     for _ in 0..50 {
         imds.get(CREDENTIALS_PATH).await.json();
     }
-    assert!(imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .all(|r| r.fault.is_none()));
+    assert!(imds.recorded_faults().iter().all(Option::is_none));
 }
 
 #[tokio::test]
@@ -209,17 +192,7 @@ async fn case_34_an_over_long_path_is_refused_and_the_server_carries_on() {
     let imds = Imds::new();
     let broker = start(&imds).await;
     let long_path = format!("/latest/meta-data/{}", "a".repeat(8 * 1024));
-    let answer = wire::exchange(
-        broker.local_addr,
-        &wire::get(&long_path, ""),
-        Duration::from_secs(5),
-    )
-    .await;
-    let status = wire::status(&answer);
-    assert!(
-        status.is_some_and(|s| (400..500).contains(&s)),
-        "{status:?}"
-    );
+    assert_refused(broker.local_addr, &wire::get(&long_path, ""), "8 KiB path").await;
     assert_still_serving(broker.local_addr).await;
     broker.stop().await;
 }
@@ -230,20 +203,21 @@ async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
     let broker = start(&imds).await;
     for size in [20 * 1024, 64 * 1024] {
         let header = format!("X-Padding: {}\r\n", "b".repeat(size));
-        let answer = wire::exchange(
-            broker.local_addr,
-            &wire::get(INSTANCE_ID, &header),
-            Duration::from_secs(5),
-        )
-        .await;
-        let status = wire::status(&answer);
-        assert!(
-            status.is_some_and(|s| (400..500).contains(&s)),
-            "{size}: {status:?}"
-        );
+        let head = wire::get(INSTANCE_ID, &header);
+        assert_refused(broker.local_addr, &head, &size.to_string()).await;
     }
     assert_still_serving(broker.local_addr).await;
     broker.stop().await;
+}
+
+/// `head` on a new connection is answered with a 4xx status.
+async fn assert_refused(addr: std::net::SocketAddr, head: &[u8], what: &str) {
+    let answer = wire::exchange(addr, head, Duration::from_secs(5)).await;
+    let status = wire::status(&answer);
+    assert!(
+        status.is_some_and(|s| (400..500).contains(&s)),
+        "{what}: {status:?}"
+    );
 }
 
 /// A normal request on a new connection is still answered.

@@ -88,6 +88,16 @@ impl Imds {
         self.store.replace(config);
     }
 
+    /// The fault applied to each recorded exchange, oldest first.
+    pub fn recorded_faults(&self) -> Vec<Option<String>> {
+        self.state
+            .recorder
+            .snapshot()
+            .iter()
+            .map(|record| record.fault.clone())
+            .collect()
+    }
+
     /// Sends one request through the router. Every answer must carry `Server: EC2ws` (case 9).
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let (request_path, method) = (request.uri().path().to_string(), request.method().clone());

@@ -43,6 +43,8 @@ pub fn run_script(python: &Path, name: &str, args: &[String]) -> ScriptRun {
     let output = Command::new(python)
         .arg(script(name))
         .args(args)
+        // The scripts import check_common.py: leave no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap_or_else(|err| panic!("cannot run {} {name}: {err}", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -15,6 +15,12 @@ use super::{repo, sample};
 pub const NGINX_IMAGE: &str = "imds-spoof/nginx-offline:latest";
 pub const CLIENT_IMAGE: &str = "imds-spoof/client-offline:latest";
 pub const TEST_LABEL: &str = "imds-spoof.test=1";
+/// The command a client container runs to ask IMDS for its instance id.
+pub const CURL_INSTANCE_ID: [&str; 3] = [
+    "curl",
+    "-s",
+    "http://169.254.169.254/latest/meta-data/instance-id",
+];
 
 /// Builds the offline images with scripts/offline-images.sh when either is missing.
 pub fn ensure_images() {
@@ -299,6 +305,18 @@ pub fn client_mounts(venv: Option<&Path>) -> Vec<String> {
         .collect()
 }
 
+/// Starts a client container that idles (`sleep 300`) with our test label, `extra` docker
+/// run arguments (labels, a network) and the client mounts; returns its id.
+pub fn start_idle_client(name: &str, extra: &[&str], mounts: &[String]) -> String {
+    let mut args = vec!["run", "-d", "--name", name, "--label", TEST_LABEL];
+    args.extend(extra);
+    args.extend(mounts.iter().map(String::as_str));
+    args.extend([CLIENT_IMAGE, "sleep", "300"]);
+    let run = docker(&args);
+    assert!(run.status.success(), "{}", super::describe(&run));
+    String::from_utf8_lossy(&run.stdout).trim().to_string()
+}
+
 /// `docker run --rm` of the client image on the imds-spoof network.
 pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) -> Output {
     let mut args: Vec<String> = vec![
@@ -324,4 +342,14 @@ pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) 
     args.extend(cmd.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     docker(&refs)
+}
+
+/// Asserts what a finished command printed, showing all of its output when it differs.
+pub fn assert_stdout(out: &Output, expected: &str) {
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        expected,
+        "{}",
+        super::describe(out)
+    );
 }
