@@ -13,21 +13,29 @@
 # 4. cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --all-targets.
 #
 # Every step runs even after an earlier one failed, so one run shows every problem; the
-# exit status is non-zero when any step failed. With CI=true, tests that need the Python
-# clients fail instead of skipping (IMDS_SPOOF_REQUIRE_CLIENTS=1).
+# exit status is non-zero when any step failed.
+#
+# Tests that need something this machine lacks (a Docker engine, the Python clients, tmux,
+# curl, openssl, the offline images) skip: libtest still shows them `ok`, but each writes
+# `SKIPPED <test>: <reason>` (tests/support/need.rs), and the summary ends with a line
+# `skipped N tests: NAME (REASON), ...`. A need fails instead of skipping when required:
+# IMDS_SPOOF_REQUIRE_DOCKER=1 (engine, images), IMDS_SPOOF_REQUIRE_CLIENTS=1 (Python
+# clients), IMDS_SPOOF_REQUIRE_TOOLS=1 (tmux, curl, openssl); CI=true requires them all.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 1
 
 if [ "${CI:-}" = "true" ]; then
-    export IMDS_SPOOF_REQUIRE_CLIENTS=1
+    export IMDS_SPOOF_REQUIRE_DOCKER=1 IMDS_SPOOF_REQUIRE_CLIENTS=1 IMDS_SPOOF_REQUIRE_TOOLS=1
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 failed=()
 summary=()
 script_started=$SECONDS
+test_log="$(mktemp -t imds-spoof-test.XXXXXX)"
+trap 'rm -f "$test_log"' EXIT
 
 section() { printf '\n======== %s ========\n' "$*"; }
 note() { printf 'test.sh: %s\n' "$*"; }
@@ -108,13 +116,35 @@ step "python clients venv" python_env
 step "offline docker images" docker_images
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
-step "cargo test --all-targets" cargo test --all-targets
+# The output is shown as it comes and kept, to count the skipped tests afterwards.
+run_tests() {
+    cargo test --all-targets 2>&1 | tee "$test_log"
+}
+
+# "skipped N tests: NAME (REASON), ..." from the SKIPPED lines of the test output (a line
+# may follow libtest's "test NAME ... " on the same line); nothing when none skipped.
+skipped_line() {
+    local lines
+    lines="$(grep -o 'SKIPPED .*' "$test_log" | sed -E 's/^SKIPPED ([^:]*): ([^;]*).*$/\1 (\2)/')"
+    [ -n "$lines" ] || return 0
+    local count
+    count="$(printf '%s\n' "$lines" | wc -l)"
+    printf 'skipped %s tests: %s\n' "$count" "$(printf '%s\n' "$lines" | paste -sd ',' | sed 's/,/, /g')"
+}
+
+step "cargo test --all-targets" run_tests
 
 section "summary"
 printf '%s\n' "${summary[@]}"
 printf 'total %ss\n' "$((SECONDS - script_started))"
+skipped="$(skipped_line)"
+status=0
 if [ "${#failed[@]}" -gt 0 ]; then
     note "failed: ${failed[*]}"
-    exit 1
+    status=1
+else
+    note "all steps passed"
 fi
-note "all steps passed"
+# Last, so that a run that skipped tests says so where the eye lands.
+[ -z "$skipped" ] || note "$skipped"
+exit "$status"

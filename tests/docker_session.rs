@@ -6,14 +6,15 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod docker_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use docker_support::*;
 use imds_spoof::config::ConfigStore;
 use imds_spoof::session::{Part, PartState, Session, SessionEvent, SessionOptions};
+use support::docker::*;
+use support::{require, Expected, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -21,7 +22,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 async fn session_parts_containers_and_callers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let config = write_config(dir.path(), port);
+    let config = config_for_engine(dir.path(), port);
     let store = ConfigStore::from_file(&config, None).expect("config");
 
     // No engine: the broker serves this host on loopback, the Docker parts say why not.
@@ -55,11 +56,15 @@ async fn session_parts_containers_and_callers() {
         "/latest/meta-data/instance-id",
     )
     .await;
-    assert_eq!((status, body.as_str()), (200, "i-0123456789abcdef0"));
+    let default = Expected::sample_identity(0);
+    assert_eq!((status, body.as_str()), (200, default.instance_id.as_str()));
     assert_eq!(session.recorder().snapshot().len(), 1);
     session.shutdown().await;
 
-    if !docker_or_skip("session_parts_containers_and_callers (engine part)") {
+    if !require(
+        Need::Docker,
+        "session_parts_containers_and_callers (engine part)",
+    ) {
         return;
     }
     let _lock = lock_engine();
@@ -87,21 +92,11 @@ async fn session_parts_containers_and_callers() {
     drain(&mut events);
 
     // A container on the default bridge, attached and detached through the session.
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
+    let id = start_idle_client(
         "imds-spoof-test-attach",
-        "--label",
-        TEST_LABEL,
-        "--label",
-        "imds-spoof.identity=worker",
-    ];
-    args.extend(mounts.iter().map(String::as_str));
-    args.extend([CLIENT_IMAGE, "sleep", "300"]);
-    let run = docker(&args);
-    assert!(run.status.success(), "{}", text(&run));
-    let id = String::from_utf8_lossy(&run.stdout).trim().to_string();
+        &["--label", "imds-spoof.identity=worker"],
+        &mounts,
+    );
     session.attach(&id).await.expect("attach");
     let listed = wait_containers(&mut events, |list| {
         list.iter().any(|c| c.id == id && c.ip_on_network.is_some())
@@ -112,19 +107,10 @@ async fn session_parts_containers_and_callers() {
     assert_eq!(info.identity_label.as_deref(), Some("worker"));
     assert!(info.running);
 
-    let out = docker(&[
-        "exec",
-        "imds-spoof-test-attach",
-        "curl",
-        "-s",
-        "http://169.254.169.254/latest/meta-data/instance-id",
-    ]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "i-0fedcba9876543210",
-        "{}",
-        text(&out)
-    );
+    let mut exec = vec!["exec", "imds-spoof-test-attach"];
+    exec.extend(CURL_INSTANCE_ID);
+    let out = docker(&exec);
+    assert_stdout(&out, &Expected::sample_identity(1).instance_id);
     let record = session
         .recorder()
         .snapshot()

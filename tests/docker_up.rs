@@ -6,16 +6,24 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod docker_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use docker_support::*;
+use support::clients::expectation_args;
+use support::docker::*;
+use support::need::{python, report_skip};
+use support::wait::wait_for;
+use support::{describe as text, require, wait_until, Expected, Need, BIN};
 
-const DEFAULT_INSTANCE: &str = "i-0123456789abcdef0";
-const WORKER_INSTANCE: &str = "i-0fedcba9876543210";
+const TEST: &str = "up_down_status_against_the_real_engine";
+
+/// The sample's default identity, which a container without a label gets.
+fn default_identity() -> Expected {
+    Expected::sample_identity(0)
+}
 
 /// Every listing under meta-data/ and dynamic/ walked with an IMDSv2 token, each leaf fetched;
 /// prints "STATUS PATH" per request.
@@ -47,21 +55,9 @@ ROLE=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/securit
 echo "credentials=$(curl -s -H "X-aws-ec2-metadata-token: $T" $B/latest/meta-data/iam/security-credentials/$ROLE | tr -d '\n ')"
 "#;
 
-/// botocore_check.py arguments for the sample config's default identity.
-const DEFAULT_IDENTITY_EXPECTATIONS: &[&str] = &[
-    "--expect-access-key",
-    "ASIAIMDSSPOOFEXAMPLE",
-    "--expect-secret",
-    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "--expect-token",
-    "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly",
-    "--expect-region",
-    "us-east-1",
-];
-
 #[test]
 fn up_down_status_against_the_real_engine() {
-    if !docker_or_skip("up_down_status_against_the_real_engine") {
+    if !require(Need::Docker, TEST) {
         return;
     }
     let _lock = lock_engine();
@@ -69,8 +65,8 @@ fn up_down_status_against_the_real_engine() {
     let _cleanup = Cleanup::new();
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let config = write_config(dir.path(), port);
-    let python = python_or_skip("botocore in a container");
+    let config = config_for_engine(dir.path(), port);
+    let python = python(&format!("{TEST} (botocore in a container)"));
     let venv = python
         .as_ref()
         .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
@@ -102,7 +98,7 @@ fn up_down_status_against_the_real_engine() {
         botocore_without_env(python, &mounts);
     }
     tokens_required(&config, &mounts);
-    hop_limit(&config, &mounts, python.as_deref());
+    hop_limit(&up, &config, &mounts, python.as_deref());
     a_second_live_run_is_refused(&config, dir.path());
     down_refuses_while_attached(&config, &mounts);
 
@@ -123,18 +119,9 @@ fn up_down_status_against_the_real_engine() {
         "imds-spoof-test-after-kill",
         &[],
         &mounts,
-        &[
-            "curl",
-            "-s",
-            "http://169.254.169.254/latest/meta-data/instance-id",
-        ],
+        &CURL_INSTANCE_ID,
     );
-    assert_eq!(
-        String::from_utf8_lossy(&probe.stdout),
-        DEFAULT_INSTANCE,
-        "{}",
-        text(&probe)
-    );
+    assert_stdout(&probe, &default_identity().instance_id);
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
     let (containers, _) = leftovers();
     assert!(
@@ -233,21 +220,22 @@ fn errors_before_up(config: &Path, dir: &Path) {
 /// As root, run the binary as `nobody`, who may not open the socket (root always may).
 fn permission_denied_as_nobody(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    // SAFETY: geteuid has no preconditions.
-    #[allow(unsafe_code)] // until the test support drops libc
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = effective_uid() == Some(0);
     let runuser = std::path::Path::new("/usr/sbin/runuser").exists()
         || std::path::Path::new("/sbin/runuser").exists();
     let over_tcp =
         std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://"));
     if !root || !runuser || over_tcp {
-        eprintln!("permission check skipped: needs root, runuser and a unix socket");
+        report_skip(
+            &format!("{TEST} (permission denied as nobody)"),
+            "needs root, runuser and a unix socket",
+        );
         return;
     }
     let shared = dir.join("nobody");
     std::fs::create_dir_all(&shared).expect("dir");
     let binary = shared.join("imds-spoof");
-    std::fs::copy(docker_support::binary(), &binary).expect("copy binary");
+    std::fs::copy(BIN, &binary).expect("copy binary");
     for (path, mode) in [
         (dir, 0o755),
         (shared.as_path(), 0o777),
@@ -297,12 +285,13 @@ fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
             "{path} not walked:\n{stdout}"
         );
     }
+    let expected = default_identity();
     assert!(
-        stdout.contains(&format!("instance-id={DEFAULT_INSTANCE}")),
+        stdout.contains(&format!("instance-id={}", expected.instance_id)),
         "{stdout}"
     );
     assert!(
-        stdout.contains("\"AccessKeyId\":\"ASIAIMDSSPOOFEXAMPLE\"")
+        stdout.contains(&format!("\"AccessKeyId\":\"{}\"", expected.access_key))
             && stdout.contains("\"Code\":\"Success\""),
         "{stdout}"
     );
@@ -332,12 +321,7 @@ fn only_the_proxy_reaches_the_broker(mounts: &[String], port: u16, log: &Path) {
          curl -s -o /dev/null -w '%{{http_code}}' -H 'X-Imds-Spoof-Caller: 169.254.9.9' http://169.254.169.254/2021-07-15/meta-data/ami-id"
     );
     let out = run_client(name, &[], mounts, &["bash", "-c", &script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "403 403 200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "403 403 200");
     let record = wait_for_record(log, |r| r["path"] == "/2021-07-15/meta-data/ami-id");
     assert_eq!(record["caller_container"], name, "{record}");
     assert_ne!(record["caller_ip"], "169.254.9.9", "{record}");
@@ -349,40 +333,28 @@ fn identity_label_picks_worker(mounts: &[String], log: &Path) {
         name,
         &["imds-spoof.identity=worker"],
         mounts,
-        &[
-            "curl",
-            "-s",
-            "http://169.254.169.254/latest/meta-data/instance-id",
-        ],
+        &CURL_INSTANCE_ID,
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        WORKER_INSTANCE,
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, &Expected::sample_identity(1).instance_id);
     let record = wait_for_record(log, |r| r["caller_container"] == name);
     assert_eq!(record["identity"], "worker", "{record}");
 }
 
+/// `python /clients/botocore_check.py` expecting the default identity, then `extra`.
+fn botocore_command(python: &Path, extra: &[&str]) -> Vec<String> {
+    let mut command = vec![
+        python.to_string_lossy().into_owned(),
+        "/clients/botocore_check.py".to_string(),
+    ];
+    command.extend(expectation_args(&default_identity()));
+    command.extend(extra.iter().map(|arg| arg.to_string()));
+    command
+}
+
 fn botocore_without_env(python: &Path, mounts: &[String]) {
-    let python = python.to_string_lossy();
-    let out = run_client(
-        "imds-spoof-test-botocore",
-        &[],
-        mounts,
-        &[
-            &[&python, "/clients/botocore_check.py"][..],
-            DEFAULT_IDENTITY_EXPECTATIONS,
-            &[
-                "--expect-role",
-                "imds-spoof-dev-role",
-                "--expect-imds-version",
-                "2",
-            ],
-        ]
-        .concat(),
-    );
+    let command = botocore_command(python, &["--expect-imds-version", "2"]);
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let out = run_client("imds-spoof-test-botocore", &[], mounts, &command);
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report JSON");
     assert_eq!(
@@ -395,7 +367,7 @@ fn botocore_without_env(python: &Path, mounts: &[String]) {
 
 fn tokens_required(config: &Path, mounts: &[String]) {
     edit_config(config, "tokens = \"optional\"", "tokens = \"required\"");
-    wait_until("v1 refused after the edit", || {
+    wait_for_change("v1 refused after the edit", || {
         host_get("/latest/meta-data/instance-id") == Some(401)
     });
     let script = "curl -s -o /dev/null -w '%{http_code} ' http://169.254.169.254/latest/meta-data/instance-id; \
@@ -407,45 +379,25 @@ fn tokens_required(config: &Path, mounts: &[String]) {
         mounts,
         &["bash", "-c", script],
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "401 200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "401 200");
     edit_config(config, "tokens = \"required\"", "tokens = \"optional\"");
-    wait_until("v1 served again", || {
+    wait_for_change("v1 served again", || {
         host_get("/latest/meta-data/instance-id") == Some(200)
     });
 }
 
-fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
-    edit_config(config, "hop_limit = 2", "hop_limit = 1");
-    std::thread::sleep(Duration::from_millis(600));
+fn hop_limit(up: &Up, config: &Path, mounts: &[String], python: Option<&Path>) {
+    up.edit_config(config, "hop_limit = 2", "hop_limit = 1");
     // The token PUT gets no answer from a bridged container, as on EC2; v1 still works.
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token; echo \"put=$?\"; \
         curl -s http://169.254.169.254/latest/meta-data/instance-id";
     let out = run_client("imds-spoof-test-hop1", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("put=28\n{DEFAULT_INSTANCE}"),
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, &format!("put=28\n{}", default_identity().instance_id));
     if let Some(python) = python {
-        let python = python.to_string_lossy();
+        let command = botocore_command(python, &["--expect-imds-version", "1"]);
+        let command: Vec<&str> = command.iter().map(String::as_str).collect();
         let started = Instant::now();
-        let out = run_client(
-            "imds-spoof-test-hop1-botocore",
-            &[],
-            mounts,
-            &[
-                &[&python, "/clients/botocore_check.py"][..],
-                DEFAULT_IDENTITY_EXPECTATIONS,
-                &["--expect-imds-version", "1"],
-            ]
-            .concat(),
-        );
+        let out = run_client("imds-spoof-test-hop1-botocore", &[], mounts, &command);
         assert!(
             out.status.success(),
             "botocore falls back to v1: {}",
@@ -462,7 +414,7 @@ fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
             &[],
             mounts,
             &[
-                &python,
+                &python.to_string_lossy(),
                 "/clients/botocore_check.py",
                 "--v1-disabled",
                 "--expect-fail",
@@ -474,16 +426,10 @@ fn hop_limit(config: &Path, mounts: &[String], python: Option<&Path>) {
             text(&out)
         );
     }
-    edit_config(config, "hop_limit = 1", "hop_limit = 2");
-    std::thread::sleep(Duration::from_millis(600));
+    up.edit_config(config, "hop_limit = 1", "hop_limit = 2");
     let script = "curl -s -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/api/token";
     let out = run_client("imds-spoof-test-hop2", &[], mounts, &["bash", "-c", script]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "200",
-        "{}",
-        text(&out)
-    );
+    assert_stdout(&out, "200");
 }
 
 fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
@@ -497,20 +443,7 @@ fn a_second_live_run_is_refused(config: &Path, dir: &Path) {
 }
 
 fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
-        "imds-spoof-test-app",
-        "--label",
-        TEST_LABEL,
-        "--network",
-        "imds-spoof",
-    ];
-    args.extend(mounts.iter().map(String::as_str));
-    args.extend([CLIENT_IMAGE, "sleep", "300"]);
-    let app = docker(&args);
-    assert!(app.status.success(), "{}", text(&app));
+    start_idle_client("imds-spoof-test-app", &["--network", "imds-spoof"], mounts);
     let out = imds_spoof(config, &["down"], &[]);
     docker(&["rm", "-f", "imds-spoof-test-app"]);
     assert_eq!(out.status.code(), Some(10), "{}", text(&out));
@@ -524,31 +457,35 @@ fn down_refuses_while_attached(config: &Path, mounts: &[String]) {
 
 /// The first request-log record matching `want`, waiting for the writer.
 fn wait_for_record(log: &Path, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(record) = text
+    let read = || {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .find(|r| want(r))
-        {
-            return record;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no matching record in {}:\n{text}",
-            log.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    wait_for(Duration::from_secs(5), read).unwrap_or_else(|| {
+        panic!(
+            "no matching record in {}:\n{}",
+            log.display(),
+            support::read_lossy(log)
+        )
+    })
 }
 
-fn wait_until(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until `check` holds, failing the test after 5 s.
+fn wait_for_change(what: &str, check: impl Fn() -> bool) {
+    assert!(
+        wait_until(Duration::from_secs(5), check),
+        "timed out waiting: {what}"
+    );
+}
+
+/// The effective user id of this process, from /proc/self/status (`Uid: real effective ..`).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// GET through the proxy from this host (Linux: the host routes to the bridge).

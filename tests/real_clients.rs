@@ -15,8 +15,9 @@ mod sockets;
 #[path = "real_clients/sources.rs"]
 mod sources;
 
-use support::clients::{self, botocore_args, run_script};
-use support::{serve_sample, Expected, ServeOptions};
+use support::clients::{botocore_args, run_script};
+use support::need::python;
+use support::{identity, serve_sample, Expected, ServeOptions};
 
 /// Runs botocore_check.py expecting the default identity's credentials.
 fn botocore_expecting_default(
@@ -24,7 +25,7 @@ fn botocore_expecting_default(
     edit: impl FnOnce(&mut toml_edit::DocumentMut),
     extra: &[&str],
 ) {
-    let Some(python) = clients::python(test) else {
+    let Some(python) = python(test) else {
         return;
     };
     let server = serve_sample(edit, ServeOptions::default());
@@ -64,7 +65,7 @@ fn botocore_works_with_v1_disabled() {
 #[test]
 fn botocore_falls_back_to_v1_only_when_allowed() {
     let test = "botocore v1 fallback";
-    let Some(python) = clients::python(test) else {
+    let Some(python) = python(test) else {
         return;
     };
     let server = serve_sample(
@@ -109,25 +110,28 @@ fn ec2_metadata_args(endpoint: &str, tags_on: bool) -> Vec<String> {
     for name in ABSENT_IN_SAMPLE {
         args.extend(["--expect-absent".to_string(), name.to_string()]);
     }
-    for (name, key) in [
-        ("instance_id", "instance_id"),
-        ("instance_type", "instance_type"),
-        ("region", "region"),
-        ("availability_zone", "availability_zone"),
-        ("account_id", "account_id"),
-        ("mac", "mac"),
-        ("instance_profile_name", "role.name"),
+    let default = identity(0);
+    let role = default
+        .role
+        .as_ref()
+        .expect("the sample's default identity has a role");
+    for (name, value) in [
+        ("instance_id", &default.instance_id),
+        ("instance_type", &default.instance_type),
+        ("region", &default.region),
+        ("availability_zone", &default.availability_zone),
+        ("account_id", &default.account_id),
+        ("mac", &default.mac),
+        ("instance_profile_name", &role.name),
     ] {
-        args.extend([
-            "--expect".to_string(),
-            format!("{name}={}", support::sample_value(0, key)),
-        ]);
+        args.extend(["--expect".to_string(), format!("{name}={value}")]);
     }
     if tags_on {
-        args.extend([
-            "--expect".to_string(),
-            "tags[Name]=imds-spoof-dev".to_string(),
-        ]);
+        let name = default
+            .tags
+            .get("Name")
+            .expect("the sample tags its instance");
+        args.extend(["--expect".to_string(), format!("tags[Name]={name}")]);
     } else {
         args.extend(["--expect-fail".to_string(), "tags".to_string()]);
     }
@@ -136,7 +140,7 @@ fn ec2_metadata_args(endpoint: &str, tags_on: bool) -> Vec<String> {
 
 #[test]
 fn ec2_metadata_reads_every_attribute_with_tags_off() {
-    let Some(python) = clients::python("ec2-metadata tags off") else {
+    let Some(python) = python("ec2-metadata tags off") else {
         return;
     };
     let server = serve_sample(|_| {}, ServeOptions::default());
@@ -156,7 +160,7 @@ fn ec2_metadata_reads_every_attribute_with_tags_off() {
 
 #[test]
 fn ec2_metadata_reads_every_attribute_with_tags_on() {
-    let Some(python) = clients::python("ec2-metadata tags on") else {
+    let Some(python) = python("ec2-metadata tags on") else {
         return;
     };
     let server = serve_sample(

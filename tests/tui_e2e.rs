@@ -6,34 +6,22 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod docker_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use docker_support::{
-    docker, docker_or_skip, free_port, leftovers, lock_engine, Cleanup, NGINX_IMAGE,
+use support::docker::{
+    self as docker_support, docker, free_port, leftovers, lock_engine, Cleanup, NGINX_IMAGE,
 };
+use support::{require, require_all, Need};
 
 const NEW_ID: &str = "i-0aaaaaaaaaaaaaaa1";
 
-fn have(program: &str, version_flag: &str) -> bool {
-    Command::new(program)
-        .arg(version_flag)
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-/// tmux and curl, or a printed reason to skip.
+/// tmux and curl, or a reported skip (a failure when required).
 fn tools_or_skip(test: &str) -> bool {
-    for (program, flag) in [("tmux", "-V"), ("curl", "--version")] {
-        if !have(program, flag) {
-            eprintln!("skipped {test}: {program} is not installed");
-            return false;
-        }
-    }
-    true
+    require_all(&[Need::Tmux, Need::Curl], test)
 }
 
 /// A tmux server of our own (its own socket), killed on drop.
@@ -241,15 +229,7 @@ fn dashboard_without_docker_edits_the_instance_id() {
 #[test]
 fn dashboard_with_docker_leaves_no_proxy_on_quit() {
     let test = "dashboard_with_docker_leaves_no_proxy_on_quit";
-    if !tools_or_skip(test) || !docker_or_skip(test) {
-        return;
-    }
-    let image_present = docker(&["image", "inspect", NGINX_IMAGE]).status.success();
-    if !image_present {
-        if std::env::var("IMDS_SPOOF_REQUIRE_DOCKER").as_deref() == Ok("1") {
-            panic!("{test}: {NGINX_IMAGE} is missing (scripts/offline-images.sh builds it)");
-        }
-        eprintln!("skipped {test}: {NGINX_IMAGE} is missing; scripts/offline-images.sh builds it");
+    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
         return;
     }
     let _lock = lock_engine();

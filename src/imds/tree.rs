@@ -409,3 +409,339 @@ fn servable_tag_key(key: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-=.,_:@".contains(c))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{self, MaintenanceEvent};
+
+    fn sample() -> Config {
+        config::parse(Path::new("sample.toml"), config::SAMPLE_CONFIG).expect("sample parses")
+    }
+
+    fn signed() -> documents::SignedDocument {
+        documents::SignedDocument {
+            document: "{document}".to_string(),
+            signature: "signature".to_string(),
+            pkcs7: "pkcs7".to_string(),
+            rsa2048: "rsa2048".to_string(),
+        }
+    }
+
+    /// The `/latest/` root of identity `index` after `edit`.
+    fn root_with(index: usize, edit: impl FnOnce(&mut Config)) -> Dir {
+        let mut config = sample();
+        edit(&mut config);
+        build(&config, &config.identities[index], &signed())
+    }
+
+    fn root() -> Dir {
+        root_with(0, |_| {})
+    }
+
+    fn text(root: &Dir, path: &str) -> String {
+        match lookup(root, path) {
+            Some(Node::Leaf(Leaf::Text(bytes))) => {
+                String::from_utf8(bytes.to_vec()).expect("UTF-8")
+            }
+            other => panic!("{path} is not a text leaf: {other:?}"),
+        }
+    }
+
+    fn listing(root: &Dir, path: &str) -> String {
+        let dir = if path.is_empty() {
+            root
+        } else {
+            match lookup(root, path) {
+                Some(Node::Dir(dir)) => dir,
+                other => panic!("{path} is not a directory: {other:?}"),
+            }
+        };
+        let listing = dir.listing();
+        assert_eq!(
+            dir.listing_bytes(),
+            listing.as_bytes(),
+            "{path}: cached listing"
+        );
+        listing
+    }
+
+    #[test]
+    fn the_version_root_lists_its_directories_without_slashes() {
+        assert_eq!(listing(&root(), ""), "dynamic\nmeta-data\nuser-data");
+        let worker = root_with(1, |_| {});
+        assert_eq!(listing(&worker, ""), "dynamic\nmeta-data", "no user-data");
+        assert_eq!(
+            text(&root(), "user-data"),
+            "#!/bin/bash\necho hello from imds-spoof\n"
+        );
+    }
+
+    #[test]
+    fn listings_mark_directories_and_end_without_a_newline() {
+        let root = root();
+        let meta = listing(&root, "meta-data");
+        assert!(!meta.ends_with('\n'), "{meta:?}");
+        let lines: Vec<&str> = meta.lines().collect();
+        for dir in [
+            "block-device-mapping/",
+            "events/",
+            "iam/",
+            "network/",
+            "placement/",
+        ] {
+            assert!(lines.contains(&dir), "{dir} in {meta:?}");
+        }
+        for leaf in [
+            "ami-id",
+            "instance-id",
+            "local-ipv4",
+            "mac",
+            "security-groups",
+        ] {
+            assert!(lines.contains(&leaf), "{leaf} in {meta:?}");
+        }
+        // Every listed entry is a node of the kind its listing says.
+        let Some(Node::Dir(dir)) = lookup(&root, "meta-data") else {
+            panic!("meta-data is a directory");
+        };
+        for segment in dir.segments() {
+            let node = lookup(&root, &format!("meta-data/{segment}")).expect("listed entry");
+            let is_dir = matches!(node, Node::Dir(_));
+            let name = if is_dir && segment != "public-keys" {
+                format!("{segment}/")
+            } else {
+                segment.to_string()
+            };
+            assert!(
+                lines.contains(&name.as_str()) || segment == "public-keys",
+                "{name}"
+            );
+        }
+        assert_eq!(
+            listing(&root, "meta-data/placement"),
+            "availability-zone\navailability-zone-id\nregion"
+        );
+    }
+
+    #[test]
+    fn leaves_carry_the_identity_and_lookups_ignore_empty_segments() {
+        let config = sample();
+        let identity = &config.identities[0];
+        let root = root();
+        let leaves = [
+            ("meta-data/instance-id", identity.instance_id.clone()),
+            ("meta-data/instance-id/", identity.instance_id.clone()),
+            ("/meta-data//placement/region", identity.region.clone()),
+            (
+                "meta-data/placement/availability-zone",
+                identity.availability_zone.clone(),
+            ),
+            (
+                "meta-data/security-groups",
+                identity.security_groups.join("\n"),
+            ),
+            (
+                "dynamic/instance-identity/document",
+                "{document}".to_string(),
+            ),
+            (
+                "dynamic/instance-identity/signature",
+                "signature".to_string(),
+            ),
+        ];
+        for (path, expected) in leaves {
+            assert_eq!(text(&root, path), expected, "{path}");
+        }
+        let role = identity.role.as_ref().expect("sample role");
+        assert_eq!(
+            listing(&root, "meta-data/iam/security-credentials"),
+            role.name
+        );
+        assert!(matches!(
+            lookup(
+                &root,
+                &format!("meta-data/iam/security-credentials/{}", role.name)
+            ),
+            Some(Node::Leaf(Leaf::RoleCredentials))
+        ));
+        assert!(matches!(
+            lookup(
+                &root,
+                "meta-data/identity-credentials/ec2/security-credentials/ec2-instance"
+            ),
+            Some(Node::Leaf(Leaf::IdentityCredentials))
+        ));
+    }
+
+    #[test]
+    fn unknown_paths_and_paths_below_a_leaf_are_not_found() {
+        let root = root();
+        for path in [
+            "",
+            "/",
+            "nothing",
+            "meta-data/nothing",
+            "meta-data/instance-id/more",
+            "meta-data/iam/security-credentials/other-role",
+        ] {
+            assert_eq!(lookup(&root, path), None, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn public_keys_list_index_and_name_without_a_slash() {
+        let config = sample();
+        let identity = &config.identities[0];
+        let root = root();
+        assert_eq!(
+            listing(&root, "meta-data/public-keys"),
+            format!("0={}", identity.key_name)
+        );
+        assert_eq!(listing(&root, "meta-data/public-keys/0"), "openssh-key");
+        assert_eq!(
+            Some(text(&root, "meta-data/public-keys/0/openssh-key")),
+            identity.public_key
+        );
+        let without = root_with(0, |config| config.identities[0].public_key = None);
+        assert_eq!(lookup(&without, "meta-data/public-keys"), None);
+    }
+
+    #[test]
+    fn no_role_means_no_iam_directory() {
+        let root = root_with(0, |config| config.identities[0].role = None);
+        assert!(!listing(&root, "meta-data").contains("iam/"));
+        assert_eq!(lookup(&root, "meta-data/iam/info"), None);
+    }
+
+    #[test]
+    fn tags_are_served_only_when_switched_on_and_only_servable_keys() {
+        let off = root();
+        assert!(!listing(&off, "meta-data")
+            .lines()
+            .any(|line| line == "tags/"));
+        assert_eq!(lookup(&off, "meta-data/tags/instance"), None);
+
+        let on = root_with(0, |config| {
+            config.imds.tags_in_metadata = true;
+            let tags = &mut config.identities[0].tags;
+            tags.insert("has space".to_string(), "x".to_string());
+            tags.insert("a/b".to_string(), "x".to_string());
+            tags.insert("..".to_string(), "x".to_string());
+            tags.insert("team:owner@example".to_string(), "infra".to_string());
+        });
+        assert!(listing(&on, "meta-data")
+            .lines()
+            .any(|line| line == "tags/"));
+        assert_eq!(listing(&on, "meta-data/tags"), "instance/");
+        let keys = listing(&on, "meta-data/tags/instance");
+        let config = sample();
+        let mut expected: Vec<&str> = config.identities[0]
+            .tags
+            .keys()
+            .map(String::as_str)
+            .collect();
+        expected.push("team:owner@example");
+        expected.sort_unstable();
+        assert_eq!(keys, expected.join("\n"));
+        assert_eq!(
+            text(&on, "meta-data/tags/instance/team:owner@example"),
+            "infra"
+        );
+        assert_eq!(
+            Some(text(&on, "meta-data/tags/instance/Name")),
+            config.identities[0].tags.get("Name").cloned()
+        );
+    }
+
+    #[test]
+    fn servable_tag_keys_follow_ec2s_rules() {
+        for key in ["Name", "a+b-c=d.e,f_g:h@i", "x.y"] {
+            assert!(servable_tag_key(key), "{key}");
+        }
+        for key in ["", ".", "..", "_index", "a/b", "a b", "ä", "a*b"] {
+            assert!(!servable_tag_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn dated_versions_are_served_and_listed_in_order() {
+        for version in ["1.0", "2021-07-15", "latest"] {
+            assert!(is_version(version), "{version}");
+        }
+        for segment in ["", "2099-01-01", "meta-data", "LATEST", "latest/"] {
+            assert!(!is_version(segment), "{segment}");
+        }
+        let listing = versions_listing();
+        assert!(
+            listing.starts_with("1.0\n") && listing.ends_with("\nlatest"),
+            "{listing}"
+        );
+        let dated: Vec<&str> = API_VERSIONS
+            .iter()
+            .copied()
+            .filter(|version| *version != "latest")
+            .collect();
+        let mut sorted = dated.clone();
+        sorted.sort_unstable();
+        assert_eq!(dated, sorted, "versions in ascending order");
+    }
+
+    #[test]
+    fn events_appear_with_their_configuration() {
+        let quiet = root();
+        assert_eq!(listing(&quiet, "meta-data/events"), "maintenance/");
+        assert_eq!(text(&quiet, "meta-data/events/maintenance/history"), "[]");
+        assert_eq!(text(&quiet, "meta-data/events/maintenance/scheduled"), "[]");
+        assert_eq!(lookup(&quiet, "meta-data/spot"), None);
+        assert_eq!(lookup(&quiet, "meta-data/autoscaling"), None);
+
+        let busy = root_with(0, |config| {
+            let events = &mut config.identities[0].events;
+            events.spot_action = Some("terminate".to_string());
+            events.spot_time = Some("2030-01-01T00:02:00Z".to_string());
+            events.rebalance_notice_time = Some("2030-01-01T00:00:00Z".to_string());
+            events.lifecycle_state = Some("Terminated".to_string());
+            events.maintenance.push(MaintenanceEvent {
+                code: "system-reboot".to_string(),
+                description: "scheduled reboot".to_string(),
+                event_id: "instance-event-0123456789abcdef0".to_string(),
+                not_before: "2030-01-02T00:00:00Z".to_string(),
+                not_after: "2030-01-03T00:00:00Z".to_string(),
+                not_before_deadline: None,
+                state: "active".to_string(),
+            });
+        });
+        assert_eq!(
+            listing(&busy, "meta-data/events"),
+            "maintenance/\nrecommendations/"
+        );
+        assert!(text(&busy, "meta-data/events/recommendations/rebalance")
+            .contains("2030-01-01T00:00:00Z"));
+        let scheduled = text(&busy, "meta-data/events/maintenance/scheduled");
+        assert!(
+            scheduled.contains("instance-event-0123456789abcdef0"),
+            "{scheduled}"
+        );
+        assert_eq!(
+            listing(&busy, "meta-data/spot"),
+            "instance-action\ntermination-time"
+        );
+        assert_eq!(
+            text(&busy, "meta-data/spot/termination-time"),
+            "2030-01-01T00:02:00Z"
+        );
+        assert!(text(&busy, "meta-data/spot/instance-action").contains("terminate"));
+        assert_eq!(
+            text(&busy, "meta-data/autoscaling/target-lifecycle-state"),
+            "Terminated"
+        );
+        // A spot action without a time is no notice at all.
+        let half = root_with(0, |config| {
+            config.identities[0].events.spot_action = Some("stop".to_string());
+        });
+        assert_eq!(lookup(&half, "meta-data/spot"), None);
+    }
+}

@@ -90,16 +90,11 @@ credentials.py, configprovider.py, session.py; pinned in requirements.txt):
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 
-
-def sha_prefix(value):
-    if value is None:
-        return None
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+from check_common import run, sha_prefix
 
 
 def parse_args(argv):
@@ -382,11 +377,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception:  # noqa: BLE001 - a bug here must not look like a server failure
-        import traceback
-
-        traceback.print_exc()
-        print("botocore_check: internal error (exit 3)", file=sys.stderr)
-        sys.exit(3)
+    run(main, "botocore_check")

@@ -57,10 +57,11 @@ About ec2-metadata 3.0.0 (read from its source, pinned in requirements.txt):
 import argparse
 import datetime as dt
 import functools
-import hashlib
 import json
 import re
 import sys
+
+from check_common import run, sha_prefix
 
 DEFAULT_BASE = "http://169.254.169.254/"
 
@@ -107,12 +108,6 @@ def public_attributes(cls):
         if isinstance(getattr(cls, name, None), (property, functools.cached_property)):
             names.append(name)
     return names
-
-
-def sha_prefix(data):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def summarize(name, value):
@@ -304,11 +299,4 @@ def _dist_version(dist):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception:  # noqa: BLE001 - a bug here must not look like a server failure
-        import traceback
-
-        traceback.print_exc()
-        print("ec2_metadata_check: internal error (exit 3)", file=sys.stderr)
-        sys.exit(3)
+    run(main, "ec2_metadata_check")

@@ -6,7 +6,9 @@ use axum::http::{Method, StatusCode};
 use imds_spoof::config::{ConfigStore, DisabledBehaviour, SAMPLE_CONFIG};
 use imds_spoof::provider::BuiltinProvider;
 
-use crate::support::{loopback, request, Imds, SIGNER, TOKEN_PATH};
+use crate::support::{
+    identity, loopback, request, Expected, Imds, CREDENTIALS_PATH, SIGNER, TOKEN_PATH,
+};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -52,19 +54,22 @@ async fn case_33_disabled_imds_no_answer() {
 #[tokio::test]
 async fn case_37_switching_the_active_identity_changes_the_next_answer() {
     let imds = Imds::new();
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        identity(0).instance_id.as_str()
+    );
     let default_document = imds
         .text("/latest/dynamic/instance-identity/document")
         .await;
-    let default_keys = imds
-        .get("/latest/meta-data/iam/security-credentials/imds-spoof-dev-role")
-        .await
-        .json();
+    let default_keys = imds.get(CREDENTIALS_PATH).await.json();
     imds.update(|config| config.active_identity = "worker".to_string());
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0fedcba9876543210");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        identity(1).instance_id.as_str()
+    );
     assert_eq!(
         imds.text("/latest/meta-data/placement/region").await,
-        "eu-west-1"
+        identity(1).region.as_str()
     );
     let document = imds
         .text("/latest/dynamic/instance-identity/document")
@@ -77,14 +82,17 @@ async fn case_37_switching_the_active_identity_changes_the_next_answer() {
     assert_eq!(
         imds.text("/latest/meta-data/iam/security-credentials/")
             .await,
-        "imds-spoof-worker-role"
+        Expected::sample_identity(1).role.as_str()
     );
     let keys = imds
-        .get("/latest/meta-data/iam/security-credentials/imds-spoof-worker-role")
+        .get(&Expected::sample_identity(1).credentials_path())
         .await
         .json();
     assert_ne!(keys["AccessKeyId"], default_keys["AccessKeyId"]);
-    assert_eq!(keys["AccessKeyId"], "ASIAIMDSSPOOFWORKER1");
+    assert_eq!(
+        keys["AccessKeyId"],
+        Expected::sample_identity(1).access_key.as_str()
+    );
     // The worker has no user-data and no public address.
     imds.get("/latest/user-data")
         .await
@@ -93,7 +101,10 @@ async fn case_37_switching_the_active_identity_changes_the_next_answer() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "public-ipv4");
     imds.update(|config| config.active_identity = "default".to_string());
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        identity(0).instance_id.as_str()
+    );
 }
 
 #[tokio::test]
@@ -104,10 +115,13 @@ async fn case_38_editing_the_file_changes_the_next_answer_and_bad_edits_are_igno
     let store = ConfigStore::from_file(&path, None).expect("load config");
     let provider = Arc::new(BuiltinProvider::new(store.clone(), SIGNER.clone()));
     let imds = Imds::from_parts(store.clone(), provider, loopback(), |_| {});
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        identity(0).instance_id.as_str()
+    );
 
     let edited = SAMPLE_CONFIG
-        .replace("i-0123456789abcdef0", "i-0aaaaaaaaaaaaaaaa")
+        .replace(identity(0).instance_id.as_str(), "i-0aaaaaaaaaaaaaaaa")
         .replace("tokens = \"optional\"", "tokens = \"required\"");
     std::fs::write(&path, &edited).expect("edit config");
     store.reload().expect("valid edit applies");
@@ -135,5 +149,8 @@ async fn case_38_editing_the_file_changes_the_next_answer_and_bad_edits_are_igno
     }
     std::fs::write(&path, SAMPLE_CONFIG).expect("restore config");
     store.reload().expect("restored");
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        identity(0).instance_id.as_str()
+    );
 }

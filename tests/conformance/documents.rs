@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use imds_spoof::imds::time::parse_timestamp;
 use time::OffsetDateTime;
 
-use crate::support::{Imds, CREDENTIALS_PATH, SIGNER};
+use crate::support::{
+    self, identity, require, Expected, Imds, Need, CREDENTIALS_PATH, ROLE, SIGNER,
+};
 
 const CREDENTIAL_FIELDS: [&str; 7] = [
     "Code",
@@ -43,15 +45,15 @@ async fn case_10_credentials_are_text_plain_with_all_seven_fields() {
     assert_eq!(sorted, expected, "{}", answer.text());
     assert_eq!(json["Code"], "Success");
     assert_eq!(json["Type"], "AWS-HMAC");
-    assert_eq!(json["AccessKeyId"], "ASIAIMDSSPOOFEXAMPLE");
+    assert_eq!(
+        json["AccessKeyId"],
+        Expected::sample_identity(0).access_key.as_str()
+    );
     assert_eq!(
         json["SecretAccessKey"],
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        Expected::sample_identity(0).secret.as_str()
     );
-    assert_eq!(
-        json["Token"],
-        "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly"
-    );
+    assert_eq!(json["Token"], Expected::sample_identity(0).token.as_str());
     // EC2's layout: `"Key" : value`, two-space indent.
     assert!(
         answer.text().starts_with("{\n  \"Code\" : \"Success\",\n"),
@@ -69,7 +71,10 @@ async fn case_10_credentials_are_text_plain_with_all_seven_fields() {
     let info = imds
         .get("/latest/meta-data/identity-credentials/ec2/info")
         .await;
-    assert_eq!(info.json()["AccountId"], "123456789012");
+    assert_eq!(
+        info.json()["AccountId"],
+        support::identity(0).account_id.as_str()
+    );
 }
 
 #[tokio::test]
@@ -96,7 +101,10 @@ async fn case_12_iam_info_names_an_instance_profile_of_the_account() {
     assert_eq!(json["Code"], "Success");
     assert_eq!(
         json["InstanceProfileArn"],
-        "arn:aws:iam::123456789012:instance-profile/imds-spoof-dev-role"
+        format!(
+            "arn:aws:iam::{}:instance-profile/{ROLE}",
+            identity(0).account_id
+        )
     );
     let id = json["InstanceProfileId"].as_str().unwrap_or("");
     assert!(id.starts_with("AIPA") && id.len() == 21, "{id}");
@@ -131,7 +139,7 @@ async fn case_13_identity_document_agrees_with_meta_data() {
         );
         assert_eq!(doc["privateIp"], meta("local-ipv4").await.as_str());
         assert_eq!(doc["imageId"], meta("ami-id").await.as_str());
-        assert_eq!(doc["accountId"], "123456789012");
+        assert_eq!(doc["accountId"], support::identity(0).account_id.as_str());
         assert_eq!(doc["version"], "2017-09-30");
         for null in [
             "billingProducts",
@@ -210,10 +218,11 @@ fn run(program: &str, args: &[&str]) -> Option<std::process::Output> {
 
 #[tokio::test]
 async fn case_43_identity_signatures_verify_with_the_published_certificate() {
-    if run("openssl", &["version"]).is_none() {
-        eprintln!(
-            "skipped: openssl is not installed (needed to verify as docs/verify-identity.md does)"
-        );
+    // As docs/verify-identity.md verifies them.
+    if !require(
+        Need::Openssl,
+        "case_43_identity_signatures_verify_with_the_published_certificate",
+    ) {
         return;
     }
     let imds = Imds::new();

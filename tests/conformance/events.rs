@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use imds_spoof::config::{Config, MaintenanceEvent};
 
-use crate::support::Imds;
+use crate::support::{identity, Imds};
 
 const SPOT_TIME: &str = "2026-11-24T12:00:00Z";
 
@@ -56,7 +56,7 @@ async fn case_28_tags_absent_when_off_and_listed_when_on() {
     );
     assert_eq!(
         imds.text("/latest/meta-data/tags/instance/Name").await,
-        "imds-spoof-dev"
+        identity(0).tags["Name"].as_str()
     );
     is_404(&imds, "/latest/meta-data/tags/instance/Missing").await;
 }

@@ -7,7 +7,7 @@ use imds_spoof::broker::Broker;
 use imds_spoof::config::{Fault, FaultKind};
 use time::OffsetDateTime;
 
-use crate::support::{request, wire, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
+use crate::support::{identity, request, wire, Expected, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -46,7 +46,7 @@ async fn case_42_latency() {
         started.elapsed()
     );
     answer.assert_ok("delayed");
-    assert_eq!(answer.text(), "i-0123456789abcdef0");
+    assert_eq!(answer.text(), identity(0).instance_id.as_str());
     // Only the prefix is delayed; a delay combines with a replacing fault.
     imds.get("/latest/meta-data/ami-id")
         .await
@@ -56,13 +56,7 @@ async fn case_42_latency() {
         .await
         .assert_error(StatusCode::SERVICE_UNAVAILABLE, "delayed 503");
     assert!(started.elapsed() >= Duration::from_millis(100));
-    let faults: Vec<Option<String>> = imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .map(|record| record.fault.clone())
-        .collect();
+    let faults = imds.recorded_faults();
     assert_eq!(
         faults,
         [
@@ -136,7 +130,7 @@ async fn case_42_drop_closes_the_connection_without_a_byte() {
     )
     .await;
     assert_eq!(wire::status(&ok), Some(200));
-    assert_eq!(wire::body(&ok), "ami-0abcdef1234567890");
+    assert_eq!(wire::body(&ok), identity(0).ami_id.as_str());
     broker.stop().await;
 }
 
@@ -155,13 +149,7 @@ async fn case_42_malformed_credentials() {
     );
     // Other documents under the prefix are untouched.
     imds.get("/latest/meta-data/iam/info").await.json();
-    let faults: Vec<Option<String>> = imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .map(|record| record.fault.clone())
-        .collect();
+    let faults = imds.recorded_faults();
     assert_eq!(faults, [Some("malformed-credentials".to_string()), None]);
 }
 
@@ -173,7 +161,10 @@ async fn case_42_expired_credentials() {
         imds_spoof::imds::time::parse_timestamp(json["Expiration"].as_str().unwrap_or(""))
             .expect("Expiration parses");
     assert!(expiration < OffsetDateTime::now_utc(), "{expiration}");
-    assert_eq!(json["AccessKeyId"], "ASIAIMDSSPOOFEXAMPLE");
+    assert_eq!(
+        json["AccessKeyId"],
+        Expected::sample_identity(0).access_key.as_str()
+    );
     let record = &imds.state.recorder.snapshot()[0];
     assert_eq!(record.fault.as_deref(), Some("expired-credentials"));
 }
@@ -193,12 +184,7 @@ async fn case_42_probability_zero_never_applies() {
     for _ in 0..50 {
         imds.get(CREDENTIALS_PATH).await.json();
     }
-    assert!(imds
-        .state
-        .recorder
-        .snapshot()
-        .iter()
-        .all(|r| r.fault.is_none()));
+    assert!(imds.recorded_faults().iter().all(Option::is_none));
 }
 
 #[tokio::test]
@@ -206,17 +192,7 @@ async fn case_34_an_over_long_path_is_refused_and_the_server_carries_on() {
     let imds = Imds::new();
     let broker = start(&imds).await;
     let long_path = format!("/latest/meta-data/{}", "a".repeat(8 * 1024));
-    let answer = wire::exchange(
-        broker.local_addr,
-        &wire::get(&long_path, ""),
-        Duration::from_secs(5),
-    )
-    .await;
-    let status = wire::status(&answer);
-    assert!(
-        status.is_some_and(|s| (400..500).contains(&s)),
-        "{status:?}"
-    );
+    assert_refused(broker.local_addr, &wire::get(&long_path, ""), "8 KiB path").await;
     assert_still_serving(broker.local_addr).await;
     broker.stop().await;
 }
@@ -227,25 +203,26 @@ async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
     let broker = start(&imds).await;
     for size in [20 * 1024, 64 * 1024] {
         let header = format!("X-Padding: {}\r\n", "b".repeat(size));
-        let answer = wire::exchange(
-            broker.local_addr,
-            &wire::get(INSTANCE_ID, &header),
-            Duration::from_secs(5),
-        )
-        .await;
-        let status = wire::status(&answer);
-        assert!(
-            status.is_some_and(|s| (400..500).contains(&s)),
-            "{size}: {status:?}"
-        );
+        let head = wire::get(INSTANCE_ID, &header);
+        assert_refused(broker.local_addr, &head, &size.to_string()).await;
     }
     assert_still_serving(broker.local_addr).await;
     broker.stop().await;
+}
+
+/// `head` on a new connection is answered with a 4xx status.
+async fn assert_refused(addr: std::net::SocketAddr, head: &[u8], what: &str) {
+    let answer = wire::exchange(addr, head, Duration::from_secs(5)).await;
+    let status = wire::status(&answer);
+    assert!(
+        status.is_some_and(|s| (400..500).contains(&s)),
+        "{what}: {status:?}"
+    );
 }
 
 /// A normal request on a new connection is still answered.
 async fn assert_still_serving(addr: std::net::SocketAddr) {
     let ok = wire::exchange(addr, &wire::get(INSTANCE_ID, ""), Duration::from_secs(5)).await;
     assert_eq!(wire::status(&ok), Some(200));
-    assert_eq!(wire::body(&ok), "i-0123456789abcdef0");
+    assert_eq!(wire::body(&ok), identity(0).instance_id.as_str());
 }

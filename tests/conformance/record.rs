@@ -3,7 +3,7 @@
 use axum::http::Method;
 use imds_spoof::broker::ImdsVersion;
 
-use crate::support::{request, Imds, CREDENTIALS_PATH, TOKEN_PATH};
+use crate::support::{identity, request, Expected, Imds, CREDENTIALS_PATH, TOKEN_PATH};
 
 #[tokio::test]
 async fn every_exchange_is_recorded() {
@@ -51,7 +51,7 @@ async fn every_exchange_is_recorded() {
             record.response_headers
         );
     }
-    assert_eq!(records[0].response_body, "i-0123456789abcdef0");
+    assert_eq!(records[0].response_body, identity(0).instance_id.as_str());
     assert_eq!(records[1].response_body, token);
 
     // The identity used is the one answered.
@@ -65,7 +65,7 @@ async fn every_exchange_is_recorded() {
         .cloned()
         .expect("recorded");
     assert_eq!(last.identity, "worker");
-    assert_eq!(last.response_body, "i-0fedcba9876543210");
+    assert_eq!(last.response_body, identity(1).instance_id.as_str());
 }
 
 #[tokio::test]
@@ -74,8 +74,11 @@ async fn masked_records_hide_keys_and_tokens() {
     let token = imds.token(60).await;
     imds.get_v2(CREDENTIALS_PATH, &token).await;
     let records = imds.state.recorder.snapshot();
-    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-    let session = "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly";
+    let expected = Expected::sample_identity(0);
+    let secret = expected.secret.as_str();
+    let session = expected.token.as_str();
+    // What the mask leaves: four stars and the last four characters.
+    let tail = |value: &str| format!("****{}", &value[value.len() - 4..]);
 
     let credentials = &records[1];
     assert!(
@@ -88,15 +91,15 @@ async fn masked_records_hide_keys_and_tokens() {
     assert!(!text.contains(session), "{text}");
     assert!(!text.contains(&token), "request token header shown: {text}");
     // Enough is left to tell values apart, and the document keeps its shape.
-    assert!(masked.response_body.contains("ASIAIMDSSPOOFEXAMPLE"));
+    assert!(masked.response_body.contains(expected.access_key.as_str()));
     assert!(
-        masked.response_body.contains("****EKEY"),
+        masked.response_body.contains(&tail(secret)),
         "{}",
         masked.response_body
     );
     let json: serde_json::Value =
         serde_json::from_str(&masked.response_body).expect("masked body is JSON");
-    assert_eq!(json["Token"], "****Only");
+    assert_eq!(json["Token"], tail(session));
 
     let token_put = records[0].masked();
     assert!(!serde_json::to_string(&token_put)

@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use imds_spoof::broker::TokenStore;
 use imds_spoof::config::TokenMode;
 
-use crate::support::{request, Answer, Imds, TOKEN_PATH};
+use crate::support::{loopback, request, Answer, Expected, Imds, ManualClock, TOKEN_PATH};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -110,7 +111,7 @@ async fn case_20_valid_token_is_served() {
     let token = imds.token(21600).await;
     let answer = imds.get_v2(INSTANCE_ID, &token).await;
     answer.assert_ok("v2 GET");
-    assert_eq!(answer.text(), "i-0123456789abcdef0");
+    assert_eq!(answer.text(), Expected::sample_identity(0).instance_id);
     // Tokens are not tied to a caller: another address may use it.
     let elsewhere = imds
         .send(
@@ -139,12 +140,24 @@ async fn case_21_garbage_token_is_401() {
 
 #[tokio::test]
 async fn case_22_expired_token_is_401() {
-    let imds = Imds::new();
+    let clock = ManualClock::new();
+    let reader = clock.reader();
+    let imds = Imds::build(
+        |_| {},
+        loopback(),
+        |state| {
+            state.tokens = TokenStore::with_clock(reader);
+        },
+    );
     let token = imds.token(1).await;
     imds.get_v2(INSTANCE_ID, &token)
         .await
         .assert_ok("fresh token");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(999));
+    imds.get_v2(INSTANCE_ID, &token)
+        .await
+        .assert_ok("a token in its last millisecond");
+    clock.advance(Duration::from_millis(101));
     imds.get_v2(INSTANCE_ID, &token)
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "expired token");
@@ -153,7 +166,10 @@ async fn case_22_expired_token_is_401() {
 #[tokio::test]
 async fn case_23_no_token_with_optional_is_served() {
     let imds = Imds::new();
-    assert_eq!(imds.text(INSTANCE_ID).await, "i-0123456789abcdef0");
+    assert_eq!(
+        imds.text(INSTANCE_ID).await,
+        Expected::sample_identity(0).instance_id
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use imds_spoof::imds::tree::API_VERSIONS;
 
-use crate::support::{request, Imds, CREDENTIALS_PATH, META, TOKEN_PATH};
+use crate::support::{identity, request, Imds, CREDENTIALS_PATH, META, ROLE, TOKEN_PATH};
 
 #[tokio::test]
 async fn case_01_root_lists_latest_and_dated_versions() {
@@ -102,7 +102,7 @@ async fn case_05_directories_end_in_slash_and_leaves_do_not() {
     assert_eq!(
         imds.text("/latest/meta-data/iam/security-credentials/")
             .await,
-        "imds-spoof-dev-role"
+        ROLE
     );
     assert_eq!(
         imds.text("/latest/meta-data/public-keys/").await,
@@ -189,7 +189,7 @@ async fn case_07_dated_versions_equal_latest() {
     }
     assert_eq!(
         imds.text("/2021-07-15/meta-data/instance-id").await,
-        "i-0123456789abcdef0"
+        identity(0).instance_id.as_str()
     );
     let document = imds
         .text("/latest/dynamic/instance-identity/document")
@@ -285,7 +285,7 @@ async fn leaves_answer_with_a_trailing_slash_as_ec2_metadata_asks() {
     assert_eq!(
         imds.text("/latest/meta-data/placement/availability-zone/")
             .await,
-        "us-east-1a"
+        identity(0).availability_zone.as_str()
     );
     assert_eq!(
         imds.text("/latest/user-data/").await,
@@ -293,7 +293,7 @@ async fn leaves_answer_with_a_trailing_slash_as_ec2_metadata_asks() {
     );
     assert_eq!(
         imds.text("/latest/meta-data/instance-id/").await,
-        "i-0123456789abcdef0"
+        identity(0).instance_id.as_str()
     );
 }
 
@@ -305,8 +305,8 @@ async fn interfaces_carry_what_ec2_metadata_reads() {
     let entries: BTreeSet<&str> = listing.split('\n').collect();
     let expected = [
         ("device-number", "0"),
-        ("interface-id", "eni-0123456789abcdef0"),
-        ("owner-id", "123456789012"),
+        ("interface-id", identity(0).interface_id.as_str()),
+        ("owner-id", identity(0).account_id.as_str()),
         ("local-hostname", "ip-172-31-0-10.ec2.internal"),
         ("local-ipv4s", "172.31.0.10"),
         ("mac", "0e:49:61:0f:c3:11"),

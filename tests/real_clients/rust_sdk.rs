@@ -1,6 +1,7 @@
 //! The Rust SDK (`aws-config`) against the real server, next to botocore.
 
-use crate::support::clients::{self, botocore_args, run_script, sha_prefix};
+use crate::support::clients::{botocore_args, run_script, sha_prefix};
+use crate::support::need::python;
 use crate::support::{self, aws, serve_sample, Expected, ServeOptions};
 
 /// §8 case 44: botocore and aws-config resolve the same credentials and region. Uses the
@@ -29,7 +30,7 @@ async fn aws_config_and_botocore_resolve_the_same_credentials_and_region() {
         "expiry {expiry:?} should be hours ahead"
     );
 
-    let Some(python) = clients::python("case 44 (botocore half)") else {
+    let Some(python) = python("case 44 (botocore half)") else {
         return;
     };
     // botocore is told to expect exactly what aws-config resolved...
@@ -38,7 +39,7 @@ async fn aws_config_and_botocore_resolve_the_same_credentials_and_region() {
         secret: rust.secret.clone(),
         token: rust.token.clone().unwrap_or_default(),
         region: rust.region.clone().unwrap_or_default(),
-        role: expected.role.clone(),
+        ..expected.clone()
     };
     let args = botocore_args(&server.url(), &from_rust, &["--expect-imds-version", "2"]);
     let run = run_script(&python, "botocore_check.py", &args);
@@ -96,8 +97,7 @@ async fn command_source_runs_once_for_many_clients() {
         access_key: "ASIACOMMANDSOURCE01".into(),
         secret: "commandSecretKeyForImdsSpoofTests000001".into(),
         token: "commandSessionTokenForImdsSpoofTests".into(),
-        region: support::sample_value(0, "region"),
-        role: support::sample_value(0, "role.name"),
+        ..Expected::sample_identity(0)
     };
 
     for round in 0..2 {
@@ -111,7 +111,7 @@ async fn command_source_runs_once_for_many_clients() {
         assert_eq!(rust.secret, expected.secret, "aws-config round {round}");
         assert_eq!(rust.token.as_deref(), Some(expected.token.as_str()));
     }
-    if let Some(python) = clients::python("command source (botocore runs)") {
+    if let Some(python) = python("command source (botocore runs)") {
         for round in 0..2 {
             let args = botocore_args(&server.url(), &expected, &[]);
             run_script(&python, "botocore_check.py", &args)

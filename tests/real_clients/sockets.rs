@@ -1,12 +1,12 @@
 //! curl and raw sockets: the token flow, the Host check, hostile input, the request log.
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::support::{self, clients, http, serve_sample, ServeOptions};
+use crate::support::{self, http, require, serve_sample, wait_until, Expected, Need, ServeOptions};
 
-fn curl(curl: &std::path::Path, args: &[&str]) -> (String, String) {
-    let output = Command::new(curl)
+fn curl(args: &[&str]) -> (String, String) {
+    let output = Command::new("curl")
         .args(["--silent", "--show-error", "--max-time", "10"])
         .args(args)
         .output()
@@ -21,53 +21,51 @@ fn curl(curl: &std::path::Path, args: &[&str]) -> (String, String) {
 /// style request (foreign Host header) refused (§8 case 41).
 #[test]
 fn curl_token_flow_works_and_a_foreign_host_is_refused() {
-    let Some(curl_path) = clients::curl("curl token flow") else {
+    if !require(
+        Need::Curl,
+        "curl_token_flow_works_and_a_foreign_host_is_refused",
+    ) {
         return;
-    };
+    }
+    let expected = Expected::sample_identity(0);
     let server = serve_sample(
         |doc| doc["imds"]["tokens"] = toml_edit::value("required"),
         ServeOptions::default(),
     );
     let base = server.url();
-    let (token, err) = curl(
-        &curl_path,
-        &[
-            "-X",
-            "PUT",
-            &format!("{base}/latest/api/token"),
-            "-H",
-            "X-aws-ec2-metadata-token-ttl-seconds: 21600",
-        ],
-    );
+    let (token, err) = curl(&[
+        "-X",
+        "PUT",
+        &format!("{base}/latest/api/token"),
+        "-H",
+        "X-aws-ec2-metadata-token-ttl-seconds: 21600",
+    ]);
     assert!(token.len() >= 40, "token {token:?}; curl: {err}");
     let header = format!("X-aws-ec2-metadata-token: {token}");
     let url = format!("{base}/latest/meta-data/instance-id");
-    let (id, err) = curl(&curl_path, &["-H", &header, &url]);
-    assert_eq!(id, support::sample_value(0, "instance_id"), "curl: {err}");
+    let (id, err) = curl(&["-H", &header, &url]);
+    assert_eq!(id, expected.instance_id, "curl: {err}");
 
-    let (status, _) = curl(&curl_path, &["-o", "/dev/null", "-w", "%{http_code}", &url]);
+    let (status, _) = curl(&["-o", "/dev/null", "-w", "%{http_code}", &url]);
     assert_eq!(status, "401", "tokens required: no token");
-    let (status, _) = curl(
-        &curl_path,
-        &[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-H",
-            &header,
-            "--header",
-            "Host: evil.example",
-            &url,
-        ],
-    );
+    let (status, _) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &header,
+        "--header",
+        "Host: evil.example",
+        &url,
+    ]);
     assert_eq!(status, "403", "foreign Host header");
-    let (body, _) = curl(
-        &curl_path,
-        &["-H", &header, "--header", "Host: evil.example", &url],
-    );
+    let (body, _) = curl(&["-H", &header, "--header", "Host: evil.example", &url]);
     assert!(body.contains("<title>403 - Forbidden</title>"), "{body}");
-    assert!(!body.contains("i-0"), "refused request leaked data: {body}");
+    assert!(
+        !body.contains(&expected.instance_id),
+        "refused request leaked data: {body}"
+    );
 }
 
 /// Hostile or broken requests over a real socket get 4xx in EC2's shape where the
@@ -95,10 +93,26 @@ fn bad_input_gets_ec2_errors_and_the_server_keeps_serving() {
     let garbage = "AAAAgarbageTokenThatWasNeverIssuedByThisServer0000000000==";
     let response = http::get_v2(addr, "/latest/meta-data/instance-id", garbage).unwrap();
     response.assert_ec2_error(401, "garbage token");
+    // The server's clock is its own: wait for the one-second token to be refused, and check
+    // that it was not refused early.
+    let asked = Instant::now();
     let short_lived = http::token(addr, "1");
-    std::thread::sleep(Duration::from_millis(1300));
-    let response = http::get_v2(addr, "/latest/meta-data/instance-id", &short_lived).unwrap();
-    response.assert_ec2_error(401, "expired token");
+    let mut response = None;
+    let expired = wait_until(Duration::from_secs(10), || {
+        let answer = http::get_v2(addr, "/latest/meta-data/instance-id", &short_lived).unwrap();
+        let refused = answer.status == 401;
+        response = Some(answer);
+        refused
+    });
+    assert!(expired, "a one-second token still served after 10 s");
+    assert!(
+        asked.elapsed() >= Duration::from_secs(1),
+        "a one-second token refused after {:?}",
+        asked.elapsed()
+    );
+    response
+        .expect("asked at least once")
+        .assert_ec2_error(401, "expired token");
 
     http::get(addr, "/latest/meta-data/no-such-thing")
         .unwrap()
@@ -142,7 +156,7 @@ fn bad_input_gets_ec2_errors_and_the_server_keeps_serving() {
     );
     let response = http::get(addr, "/latest/meta-data/instance-id").unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(response.text(), support::sample_value(0, "instance_id"));
+    assert_eq!(response.text(), Expected::sample_identity(0).instance_id);
     let token = http::token(addr, "21600");
     assert_eq!(
         http::get_v2(addr, "/latest/meta-data/instance-id", &token)
@@ -165,9 +179,9 @@ fn request_log_has_a_line_per_exchange_and_no_secrets() {
         },
     );
     let addr = server.addr;
-    let role = support::sample_value(0, "role.name");
+    let expected = Expected::sample_identity(0);
     let token = http::token(addr, "21600");
-    let credentials_path = format!("/latest/meta-data/iam/security-credentials/{role}");
+    let credentials_path = expected.credentials_path();
     let exchanges: Vec<(&str, String, u16)> = vec![
         ("PUT", "/latest/api/token".into(), 200),
         (
@@ -195,27 +209,27 @@ fn request_log_has_a_line_per_exchange_and_no_secrets() {
         assert_eq!(response.status, *status, "{method} {path}");
         if path == &credentials_path {
             let served = response.text();
-            assert!(served.contains(&support::sample_value(0, "role.secret_access_key")));
+            assert!(served.contains(&expected.secret));
         }
     }
 
-    let lines = || {
+    // One writer appends the lines in the order the exchanges were recorded: once the line
+    // of a last request shows, every earlier exchange has been written (or never will be).
+    const SENTINEL: &str = "/latest/meta-data/ami-id";
+    assert_eq!(http::get_v2(addr, SENTINEL, &token).unwrap().status, 200);
+    let read = || {
         support::read_lossy(&log)
             .lines()
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    let complete =
-        support::wait_until(Duration::from_secs(10), || lines().len() >= exchanges.len());
-    assert!(
-        complete,
-        "log has {} lines, want {}: {:?}",
-        lines().len(),
-        exchanges.len(),
-        lines()
-    );
-    std::thread::sleep(Duration::from_millis(200));
-    let lines = lines();
+    let is_sentinel = |line: &str| line.contains(&format!("\"path\":\"{SENTINEL}\""));
+    let caught_up = wait_until(Duration::from_secs(10), || {
+        read().last().is_some_and(|line| is_sentinel(line))
+    });
+    let mut lines = read();
+    assert!(caught_up, "the last request's line never came: {lines:#?}");
+    lines.pop();
     assert_eq!(
         lines.len(),
         exchanges.len(),
@@ -243,20 +257,11 @@ fn request_log_has_a_line_per_exchange_and_no_secrets() {
 
     let text = lines.join("\n");
     // Bodies are logged (masked): the key id shows, so the absence checks below mean something.
-    assert!(
-        text.contains(&support::sample_value(0, "role.access_key_id")),
-        "{text}"
-    );
+    assert!(text.contains(&expected.access_key), "{text}");
     let stderr = server.stderr();
     for (what, secret) in [
-        (
-            "secret key",
-            support::sample_value(0, "role.secret_access_key"),
-        ),
-        (
-            "session token",
-            support::sample_value(0, "role.session_token"),
-        ),
+        ("secret key", expected.secret.clone()),
+        ("session token", expected.token.clone()),
         ("IMDSv2 token", token.clone()),
     ] {
         assert!(

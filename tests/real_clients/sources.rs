@@ -50,7 +50,7 @@ fn external_provider_program_answers_through_the_broker() {
     assert_eq!(response.header("server"), Some("EC2ws"));
     let token = http::token(server.addr, "60");
     let response = http::get_v2(server.addr, "/latest/meta-data/placement/region", &token).unwrap();
-    assert_eq!(response.text(), support::sample_value(0, "region"));
+    assert_eq!(response.text(), support::identity(0).region);
     http::get(server.addr, "/latest/meta-data/no-such-thing")
         .unwrap()
         .assert_ec2_error(404, "provider's 404");

@@ -1,68 +1,10 @@
-//! Running the real Python IMDS clients (tests/clients/*.py) and curl.
-//!
-//! The venv's python comes from IMDS_SPOOF_PYTHON (scripts/python-env.sh prints it). When it
-//! is unset the test is skipped with a printed reason, unless IMDS_SPOOF_REQUIRE_CLIENTS=1,
-//! which CI sets so that a missing client fails instead of passing silently.
+//! Running the real Python IMDS clients (tests/clients/*.py). The venv's python comes from
+//! `support::need::python` (IMDS_SPOOF_PYTHON, skipped or required like every precondition).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-
-const REQUIRE: &str = "IMDS_SPOOF_REQUIRE_CLIENTS";
-
-/// The venv python, or None (with the reason printed) when the test should be skipped.
-pub fn python(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("IMDS_SPOOF_PYTHON").filter(|value| !value.is_empty()) {
-        Some(path) => {
-            let path = PathBuf::from(path);
-            assert!(
-                path.exists(),
-                "IMDS_SPOOF_PYTHON={} does not exist (run scripts/python-env.sh)",
-                path.display()
-            );
-            Some(path)
-        }
-        None if super::required(REQUIRE) => panic!(
-            "{test}: IMDS_SPOOF_PYTHON is unset but {REQUIRE}=1; \
-             export IMDS_SPOOF_PYTHON=\"$(bash scripts/python-env.sh | tail -n1)\""
-        ),
-        None => {
-            skip(
-                test,
-                "IMDS_SPOOF_PYTHON is unset (run `bash scripts/test.sh`, or export \
-                 IMDS_SPOOF_PYTHON=\"$(bash scripts/python-env.sh | tail -n1)\")",
-            );
-            None
-        }
-    }
-}
-
-/// The system curl, or None (reason printed) when it is missing and not required.
-pub fn curl(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("curl"))
-            .find(|candidate| candidate.is_file())
-    });
-    match found {
-        Some(path) => Some(path),
-        None if super::required(REQUIRE) => {
-            panic!("{test}: curl is not installed but {REQUIRE}=1 (apt-get install -y curl)")
-        }
-        None => {
-            skip(test, "curl is not installed (apt-get install -y curl)");
-            None
-        }
-    }
-}
-
-/// Prints why a test is skipped. Written to the process's stderr directly: the test
-/// harness captures `eprintln!` of passing tests, which would hide the reason.
-fn skip(test: &str, reason: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-}
 
 /// What one client script run produced.
 #[derive(Debug)]
@@ -101,6 +43,8 @@ pub fn run_script(python: &Path, name: &str, args: &[String]) -> ScriptRun {
     let output = Command::new(python)
         .arg(script(name))
         .args(args)
+        // The scripts import check_common.py: leave no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap_or_else(|err| panic!("cannot run {} {name}: {err}", python.display()));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -130,25 +74,24 @@ pub fn run_script(python: &Path, name: &str, args: &[String]) -> ScriptRun {
 
 /// Arguments for botocore_check.py expecting `expected` from `endpoint`.
 pub fn botocore_args(endpoint: &str, expected: &super::Expected, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--endpoint",
-        endpoint,
-        "--expect-access-key",
-        &expected.access_key,
-        "--expect-secret",
-        &expected.secret,
-        "--expect-token",
-        &expected.token,
-        "--expect-region",
-        &expected.region,
-        "--expect-role",
-        &expected.role,
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
+    let mut args = vec!["--endpoint".to_string(), endpoint.to_string()];
+    args.extend(expectation_args(expected));
     args.extend(extra.iter().map(|arg| arg.to_string()));
     args
+}
+
+/// botocore_check.py's `--expect-*` arguments for `expected` (keys, region, role).
+pub fn expectation_args(expected: &super::Expected) -> Vec<String> {
+    [
+        ("--expect-access-key", &expected.access_key),
+        ("--expect-secret", &expected.secret),
+        ("--expect-token", &expected.token),
+        ("--expect-region", &expected.region),
+        ("--expect-role", &expected.role),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_string(), value.clone()])
+    .collect()
 }
 
 /// The first 16 hex digits of sha256(value): how the scripts report secrets.

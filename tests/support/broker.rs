@@ -1,8 +1,6 @@
 //! The conformance suite's harness: the real broker router, driven in-process with
 //! `tower::ServiceExt::oneshot`, answering from the real built-in provider.
 
-#![allow(dead_code)]
-
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -17,6 +15,8 @@ use imds_spoof::imds::signing::IdentitySigner;
 use imds_spoof::provider::{BuiltinProvider, Provider};
 use tower::ServiceExt;
 
+use super::sample::sample_config;
+
 /// One key for the whole test binary: RSA key generation is the slow part of a harness.
 pub static SIGNER: LazyLock<Arc<IdentitySigner>> = LazyLock::new(|| {
     Arc::new(IdentitySigner::generate().expect("generate the identity signing key"))
@@ -24,6 +24,8 @@ pub static SIGNER: LazyLock<Arc<IdentitySigner>> = LazyLock::new(|| {
 
 pub const TOKEN_PATH: &str = "/latest/api/token";
 pub const META: &str = "/latest/meta-data/";
+/// The sample's default role and its credentials path: constants because the suite passes
+/// paths as `&'static str`; `support::sample` checks them against the sample on first use.
 pub const ROLE: &str = "imds-spoof-dev-role";
 pub const CREDENTIALS_PATH: &str = "/latest/meta-data/iam/security-credentials/imds-spoof-dev-role";
 /// The loopback address the harness pretends to listen on.
@@ -32,11 +34,6 @@ pub const LISTEN: &str = "127.0.0.1:1338";
 pub const PEER: &str = "127.0.0.1:40000";
 /// How long a "no answer" must stay unanswered in these tests.
 pub const NO_ANSWER_WAIT: Duration = Duration::from_millis(300);
-
-/// The sample configuration, as a user gets it on first run.
-pub fn sample_config() -> Config {
-    config::parse(Path::new("sample.toml"), config::SAMPLE_CONFIG).expect("the sample parses")
-}
 
 /// A broker (router + state) and the store behind it.
 pub struct Imds {
@@ -89,6 +86,16 @@ impl Imds {
         edit(&mut config);
         config::validate(&config).expect("test configuration is valid");
         self.store.replace(config);
+    }
+
+    /// The fault applied to each recorded exchange, oldest first.
+    pub fn recorded_faults(&self) -> Vec<Option<String>> {
+        self.state
+            .recorder
+            .snapshot()
+            .iter()
+            .map(|record| record.fault.clone())
+            .collect()
     }
 
     /// Sends one request through the router. Every answer must carry `Server: EC2ws` (case 9).

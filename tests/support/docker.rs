@@ -1,8 +1,6 @@
-//! Shared by the tests that drive the real Docker engine: skip/require logic, the offline
-//! images, a lock (they all use the one network name and subnet), the `up` process, client
-//! containers, and cleanup of every object they create even when an assertion fails.
-
-#![allow(dead_code)]
+//! For the tests that drive the real Docker engine (after `require(Need::Docker, ..)`): the
+//! offline images, a lock (they all use the one network name and subnet), the `up` process,
+//! client containers, and cleanup of every object they create even when an assertion fails.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -10,52 +8,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::server::BIN;
+use super::wait::wait_until;
+use super::{repo, sample};
+
 pub const NGINX_IMAGE: &str = "imds-spoof/nginx-offline:latest";
 pub const CLIENT_IMAGE: &str = "imds-spoof/client-offline:latest";
 pub const TEST_LABEL: &str = "imds-spoof.test=1";
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_imds-spoof"))
-}
-
-/// True when the engine answers; otherwise prints why the test is skipped, or panics when
-/// IMDS_SPOOF_REQUIRE_DOCKER=1.
-pub fn docker_or_skip(test: &str) -> bool {
-    let info = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output();
-    let reason = match info {
-        Ok(out) if out.status.success() => return true,
-        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        Err(err) => format!("no docker CLI: {err}"),
-    };
-    if std::env::var("IMDS_SPOOF_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("{test}: IMDS_SPOOF_REQUIRE_DOCKER=1 but no Docker engine: {reason}");
-    }
-    eprintln!("skipped {test}: no Docker engine ({reason}); IMDS_SPOOF_REQUIRE_DOCKER=1 makes this a failure");
-    false
-}
-
-/// The venv python for clients inside containers, or None (reason printed; panics when
-/// IMDS_SPOOF_REQUIRE_CLIENTS=1).
-pub fn python_or_skip(what: &str) -> Option<PathBuf> {
-    match std::env::var_os("IMDS_SPOOF_PYTHON").filter(|v| !v.is_empty()) {
-        Some(path) => Some(PathBuf::from(path)),
-        None if std::env::var("IMDS_SPOOF_REQUIRE_CLIENTS").as_deref() == Ok("1") => {
-            panic!("{what}: IMDS_SPOOF_REQUIRE_CLIENTS=1 but IMDS_SPOOF_PYTHON is unset")
-        }
-        None => {
-            eprintln!(
-                "skipped {what}: IMDS_SPOOF_PYTHON is unset (scripts/python-env.sh prints it)"
-            );
-            None
-        }
-    }
-}
+/// The command a client container runs to ask IMDS for its instance id.
+pub const CURL_INSTANCE_ID: [&str; 3] = [
+    "curl",
+    "-s",
+    "http://169.254.169.254/latest/meta-data/instance-id",
+];
 
 /// Builds the offline images with scripts/offline-images.sh when either is missing.
 pub fn ensure_images() {
@@ -83,11 +48,9 @@ pub struct EngineLock(File);
 pub fn lock_engine() -> EngineLock {
     let path = std::env::temp_dir().join("imds-spoof-docker-tests.lock");
     let file = File::create(&path).expect("lock file");
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock on a descriptor we own; blocks until the other test releases it.
-    #[allow(unsafe_code)] // until the test support drops libc
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-    assert_eq!(rc, 0, "flock {}", path.display());
+    // Blocks until the test holding it (in this or another test binary) is done.
+    file.lock()
+        .unwrap_or_else(|err| panic!("lock {}: {err}", path.display()));
     EngineLock(file)
 }
 
@@ -183,16 +146,9 @@ pub fn free_port() -> u16 {
 }
 
 /// A config file: the sample with the offline proxy image and the given broker port.
-pub fn write_config(dir: &Path, port: u16) -> PathBuf {
+pub fn config_for_engine(dir: &Path, port: u16) -> PathBuf {
     let path = dir.join("config.toml");
-    let text = imds_spoof::config::SAMPLE_CONFIG
-        .replace(
-            "image = \"nginx:1.27.5-alpine\"",
-            &format!("image = \"{NGINX_IMAGE}\""),
-        )
-        .replace("port = 1338", &format!("port = {port}"));
-    assert!(text.contains(NGINX_IMAGE) && text.contains(&format!("port = {port}")));
-    std::fs::write(&path, text).expect("write config");
+    std::fs::write(&path, sample::sample_text_with(port, Some(NGINX_IMAGE))).expect("write config");
     path
 }
 
@@ -214,7 +170,7 @@ impl Up {
     /// Starts `up --json` and waits for its ready line; Err(stderr, exit code) if it exits first.
     pub fn start(config: &Path, extra: &[&str], stderr_path: &Path) -> Result<Up, (String, i32)> {
         let stderr = File::create(stderr_path).expect("stderr file");
-        let mut child = Command::new(binary())
+        let mut child = Command::new(BIN)
             .arg("--config")
             .arg(config)
             .arg("up")
@@ -258,15 +214,30 @@ impl Up {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// Replaces `from` by `to` in the config file this run watches, and waits until the run
+    /// has reloaded it (its "configuration reloaded" log line).
+    pub fn edit_config(&self, path: &Path, from: &str, to: &str) {
+        let reloads = || self.stderr().matches("configuration reloaded").count();
+        let before = reloads();
+        edit_config(path, from, to);
+        assert!(
+            wait_until(Duration::from_secs(10), || reloads() > before),
+            "the run did not reload {} after {from:?} -> {to:?}:\n{}",
+            path.display(),
+            self.stderr()
+        );
+    }
+
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(mut self) -> i32 {
-        signal(&self.child, libc::SIGTERM);
+        terminate(&self.child);
         let code = wait_for(&mut self.child, Duration::from_secs(20));
         code.unwrap_or(-1)
     }
 
     pub fn kill9(mut self) {
-        signal(&self.child, libc::SIGKILL);
+        // std's kill is SIGKILL.
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -274,7 +245,7 @@ impl Up {
 impl Drop for Up {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            signal(&self.child, libc::SIGTERM);
+            terminate(&self.child);
             if wait_for(&mut self.child, Duration::from_secs(10)).is_none() {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
@@ -283,28 +254,29 @@ impl Drop for Up {
     }
 }
 
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
-    #[allow(unsafe_code)] // until the test support drops libc
-    unsafe {
-        libc::kill(child.id() as i32, sig);
-    }
+/// SIGTERM, as Ctrl-C in a terminal or `docker stop` would end a run.
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
 }
 
+/// The exit code once `child` has exited, waiting at most `limit`.
 fn wait_for(child: &mut Child, limit: Duration) -> Option<i32> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status.code().unwrap_or(-1));
+    let mut code = None;
+    wait_until(limit, || match child.try_wait() {
+        Ok(Some(status)) => {
+            code = Some(status.code().unwrap_or(-1));
+            true
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
+        _ => false,
+    });
+    code
 }
 
 /// Runs the imds-spoof binary to completion.
 pub fn imds_spoof(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(binary());
+    let mut command = Command::new(BIN);
     command.arg("--config").arg(config).args(args);
     for (key, value) in env {
         command.env(key, value);
@@ -331,6 +303,18 @@ pub fn client_mounts(venv: Option<&Path>) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Starts a client container that idles (`sleep 300`) with our test label, `extra` docker
+/// run arguments (labels, a network) and the client mounts; returns its id.
+pub fn start_idle_client(name: &str, extra: &[&str], mounts: &[String]) -> String {
+    let mut args = vec!["run", "-d", "--name", name, "--label", TEST_LABEL];
+    args.extend(extra);
+    args.extend(mounts.iter().map(String::as_str));
+    args.extend([CLIENT_IMAGE, "sleep", "300"]);
+    let run = docker(&args);
+    assert!(run.status.success(), "{}", super::describe(&run));
+    String::from_utf8_lossy(&run.stdout).trim().to_string()
 }
 
 /// `docker run --rm` of the client image on the imds-spoof network.
@@ -360,11 +344,12 @@ pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) 
     docker(&refs)
 }
 
-pub fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
+/// Asserts what a finished command printed, showing all of its output when it differs.
+pub fn assert_stdout(out: &Output, expected: &str) {
+    assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+        expected,
+        "{}",
+        super::describe(out)
+    );
 }

@@ -1,0 +1,68 @@
+//! Waiting on conditions instead of sleeping, and time that moves only when a test says so.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often [`wait_until`] looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Checks `condition` until it holds (true) or `timeout` has passed (false). The condition
+/// is checked once more at the deadline, so a slow machine only costs time, never a result.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return condition();
+        }
+        std::thread::sleep(POLL.min(deadline - now));
+    }
+}
+
+/// The first `Some` that `probe` returns within `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let mut found = None;
+    wait_until(timeout, || {
+        found = probe();
+        found.is_some()
+    });
+    found
+}
+
+/// A monotonic clock that stands still until [`ManualClock::advance`] moves it; handed to
+/// the code under test as a `now` function ([`ManualClock::reader`]).
+#[derive(Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<Instant>>,
+}
+
+impl ManualClock {
+    pub fn new() -> Self {
+        Self {
+            now: Arc::new(Mutex::new(Instant::now())),
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        *self.now.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap_or_else(|poison| poison.into_inner()) += by;
+    }
+
+    /// A `now` function reading this clock.
+    pub fn reader(&self) -> impl Fn() -> Instant + Send + Sync + 'static {
+        let clock = self.clone();
+        move || clock.now()
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
