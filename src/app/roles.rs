@@ -1,9 +1,8 @@
 //! A role's credential source as the credentials editor sees it: its rows, their
 //! values as text, a row changed from text, the next source, fresh fake keys.
 
-use rand::Rng;
-
 use crate::config::{check_timestamp, CredentialSource, Role};
+use crate::imds::ids;
 
 use super::form::CredentialField;
 
@@ -105,21 +104,12 @@ pub fn with_field(role: &Role, field: CredentialField, text: &str) -> Result<Rol
     Ok(role)
 }
 
-fn random_text(length: usize, alphabet: &[u8]) -> String {
-    let mut rng = rand::rng();
-    (0..length)
-        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-        .collect()
-}
-
 /// Keys shaped like STS temporary credentials, which nothing will accept.
 pub fn fake_static_keys() -> CredentialSource {
-    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     CredentialSource::Static {
-        access_key_id: format!("ASIA{}", random_text(16, UPPER)),
-        secret_access_key: random_text(40, BASE64),
-        session_token: Some(format!("IQoJb3JpZ2luX2Vj{}", random_text(112, BASE64))),
+        access_key_id: ids::temporary_access_key_id(),
+        secret_access_key: ids::secret_access_key(),
+        session_token: Some(ids::session_token()),
         expiration: None,
     }
 }

@@ -1,6 +1,7 @@
 //! The IMDS model: identities' path trees, documents and timestamps, as plain data.
 
 pub mod documents;
+pub mod ids;
 pub mod signing;
 pub mod tree;
 

@@ -10,13 +10,13 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::config::{Events, Identity, MaintenanceEvent};
+use crate::imds::ids;
 use crate::imds::time::format_timestamp;
 
 use super::super::action::Action;
 use super::super::edits;
 use super::super::state::App;
 use super::super::ui::{dim, selected_style};
-use super::identity::random_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventRow {
@@ -243,7 +243,7 @@ fn maintenance_event(now: OffsetDateTime) -> MaintenanceEvent {
     MaintenanceEvent {
         code: "system-reboot".to_string(),
         description: "scheduled reboot".to_string(),
-        event_id: random_id("instance-event-"),
+        event_id: ids::instance_event_id(),
         not_before: at(time::Duration::days(1)),
         not_after: at(time::Duration::days(1) + time::Duration::hours(2)),
         not_before_deadline: None,

@@ -1,7 +1,6 @@
 //! The identity editor and switcher: every instance field of the shown identity;
 //! add, duplicate, delete, and choose the identity that answers.
 
-use rand::Rng;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -9,6 +8,7 @@ use ratatui::widgets::{Block, List, ListItem, Paragraph};
 use ratatui::Frame;
 
 use crate::config::Identity;
+use crate::imds::ids;
 
 use super::super::action::Action;
 use super::super::edits;
@@ -284,7 +284,7 @@ pub fn submit_duplicate(app: &mut App, from: &str, name: &str) -> Result<(), Str
         .clone();
     let mut copy = source.clone();
     copy.name = name.to_string();
-    copy.instance_id = random_id("i-");
+    copy.instance_id = ids::instance_id();
     edits::save(&app.store, |doc| {
         edits::duplicate_identity(doc, &source, &copy)
     })?;
@@ -308,36 +308,18 @@ pub fn delete(app: &mut App, name: &str) {
     }
 }
 
-/// `prefix` and 17 random lowercase hex digits, the shape of current EC2 ids.
-pub fn random_id(prefix: &str) -> String {
-    let mut rng = rand::rng();
-    let digits: String = (0..17)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect();
-    format!("{prefix}{digits}")
-}
-
 /// A new instance in the template's account and zone, with ids of its own.
 fn fresh_identity(name: &str, template: &Identity) -> Identity {
-    let mut rng = rand::rng();
     let mut identity = template.clone();
     identity.name = name.to_string();
-    identity.instance_id = random_id("i-");
-    identity.local_ipv4 =
-        std::net::Ipv4Addr::new(10, 0, rng.random_range(0..=255), rng.random_range(4..=250));
+    identity.instance_id = ids::instance_id();
+    identity.local_ipv4 = ids::private_ipv4();
     identity.local_hostname = String::new();
     identity.public_ipv4 = None;
     identity.public_hostname = String::new();
-    identity.mac = format!(
-        "0e:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        rng.random::<u8>(),
-        rng.random::<u8>(),
-        rng.random::<u8>(),
-        rng.random::<u8>(),
-        rng.random::<u8>()
-    );
-    identity.interface_id = random_id("eni-");
-    identity.reservation_id = random_id("r-");
+    identity.mac = ids::mac_address();
+    identity.interface_id = ids::network_interface_id();
+    identity.reservation_id = ids::reservation_id();
     identity.tags = [("Name".to_string(), name.to_string())]
         .into_iter()
         .collect();
