@@ -9,15 +9,19 @@ mod exchanges;
 mod fields;
 mod filter;
 mod form;
+mod format;
 mod json;
 mod keymap;
+mod layout;
 pub mod panes;
 mod roles;
 mod runtime;
 mod state;
 mod terminal;
+mod theme;
 mod ui;
 mod update;
+mod widgets;
 
 pub use action::{Action, ContainerRow, Effect, Part, PartState, SessionUpdate, Tab};
 pub use event_loop::run;
@@ -25,7 +29,7 @@ pub use exchanges::ExchangeList;
 pub use filter::Filter;
 pub use keymap::{action_for, Context, BINDINGS};
 pub use runtime::RunOptions;
-pub use state::{App, Event, Message};
+pub use state::{App, Event, Message, Shared};
 pub use ui::draw;
 
 /// What can stop the dashboard.

@@ -1,4 +1,5 @@
-//! The dashboard's state. Input changes it through `update`; drawing only reads it.
+//! The dashboard's state: what the panes share, and the panes themselves. Input
+//! changes it through `update`; drawing only reads it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,9 +11,17 @@ use tokio::sync::watch;
 use crate::broker::ExchangeRecord;
 use crate::config::{Config, ConfigStore, Identity};
 
-use super::action::{ContainerRow, Effect, Part, PartState, SessionUpdate, Tab};
+use super::action::{Effect, Part, PartState, SessionUpdate, Tab};
 use super::exchanges::ExchangeList;
 use super::form::Input;
+use super::panes::containers::ContainersPane;
+use super::panes::credentials::CredentialsPane;
+use super::panes::events::EventsPane;
+use super::panes::help::HelpPane;
+use super::panes::identity::IdentityPane;
+use super::panes::logs::LogsPane;
+use super::panes::requests::RequestsPane;
+use super::panes::settings::SettingsPane;
 
 /// Exchanges the dashboard keeps when the configuration does not say.
 pub const DEFAULT_KEPT: usize = 10_000;
@@ -52,41 +61,21 @@ pub enum Confirm {
     DeleteIdentity(String),
 }
 
-/// The most recent provider failure on a credentials path, shown in the credentials pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialsFailure {
-    pub time: String,
-    pub identity: String,
-    pub error: String,
-}
-
-pub struct App {
+/// What every pane may read and change: the configuration, the session's news,
+/// the modal input and question, the footer message, the work asked of the session.
+pub struct Shared {
     pub(crate) store: ConfigStore,
     pub(crate) config_errors: watch::Receiver<Option<String>>,
     pub(crate) tab: Tab,
     pub(crate) parts: [PartState; 3],
     pub(crate) pull: Option<PullProgress>,
     pub(crate) broker_addr: Option<SocketAddr>,
-    pub(crate) exchanges: ExchangeList,
-    pub(crate) detail_focused: bool,
-    pub(crate) detail_scroll: u16,
     pub(crate) reveal: bool,
     /// Identity shown in the identity and credentials panes (index into the config).
     pub(crate) identity_index: usize,
-    pub(crate) identity_field: usize,
-    pub(crate) credential_row: usize,
-    pub(crate) setting_row: usize,
-    /// Status used when the error rate is switched on.
-    pub(crate) error_status: u16,
-    pub(crate) event_row: usize,
-    pub(crate) containers: Option<Vec<ContainerRow>>,
-    pub(crate) container_row: usize,
-    pub(crate) log_state: tui_logger::TuiWidgetState,
     pub(crate) input: Option<Input>,
     pub(crate) confirm: Option<Confirm>,
-    pub(crate) help_scroll: Option<u16>,
     pub(crate) message: Option<Message>,
-    pub(crate) credentials_failure: Option<CredentialsFailure>,
     pub(crate) now: OffsetDateTime,
     pub(crate) size: (u16, u16),
     pub(crate) effects: Vec<Effect>,
@@ -94,45 +83,39 @@ pub struct App {
     pub(crate) stopping: bool,
 }
 
-impl App {
-    /// A dashboard over this configuration; `now` is the clock until the first tick.
-    pub fn new(store: ConfigStore, now: OffsetDateTime) -> App {
+/// The shared state and one component per pane, each owning its cursors and scroll.
+pub struct App {
+    pub(crate) shared: Shared,
+    pub(crate) requests: RequestsPane,
+    pub(crate) identity: IdentityPane,
+    pub(crate) credentials: CredentialsPane,
+    pub(crate) settings: SettingsPane,
+    pub(crate) events: EventsPane,
+    pub(crate) containers: ContainersPane,
+    pub(crate) logs: LogsPane,
+    pub(crate) help: HelpPane,
+}
+
+impl Shared {
+    fn new(store: ConfigStore, now: OffsetDateTime) -> Shared {
         let config = store.current();
-        let kept = match config.broker.record_capacity {
-            0 => DEFAULT_KEPT,
-            capacity => capacity,
-        };
         let identity_index = config
             .identities
             .iter()
             .position(|identity| identity.name == config.active_identity)
             .unwrap_or(0);
-        App {
+        Shared {
             config_errors: store.errors(),
             store,
             tab: Tab::Requests,
             parts: [PartState::Stopped, PartState::Stopped, PartState::Stopped],
             pull: None,
             broker_addr: None,
-            exchanges: ExchangeList::new(kept),
-            detail_focused: false,
-            detail_scroll: 0,
             reveal: false,
             identity_index,
-            identity_field: 0,
-            credential_row: 0,
-            setting_row: 0,
-            error_status: 500,
-            event_row: 0,
-            containers: None,
-            container_row: 0,
-            log_state: tui_logger::TuiWidgetState::new()
-                .set_default_display_level(tui_logger::LevelFilter::Info),
             input: None,
             confirm: None,
-            help_scroll: None,
             message: None,
-            credentials_failure: None,
             now,
             size: (80, 24),
             effects: Vec::new(),
@@ -145,66 +128,30 @@ impl App {
         self.store.current()
     }
 
-    pub fn store(&self) -> &ConfigStore {
-        &self.store
-    }
-
     /// Why the file on disk is not in force, while it is invalid.
     pub fn config_error(&self) -> Option<String> {
         self.config_errors.borrow().clone()
-    }
-
-    pub fn tab(&self) -> Tab {
-        self.tab
     }
 
     pub fn part(&self, part: Part) -> &PartState {
         &self.parts[part.index()]
     }
 
-    pub fn exchanges(&self) -> &ExchangeList {
-        &self.exchanges
-    }
-
-    pub fn reveal(&self) -> bool {
-        self.reveal
-    }
-
-    pub fn input(&self) -> Option<&Input> {
-        self.input.as_ref()
-    }
-
-    pub fn message(&self) -> Option<&Message> {
-        self.message.as_ref()
-    }
-
-    pub fn should_quit(&self) -> bool {
-        self.quit
-    }
-
-    /// Shown while the session shuts down after quit.
-    pub fn set_stopping(&mut self) {
-        self.stopping = true;
-    }
-
-    /// Session work asked for since the last call.
-    pub fn take_effects(&mut self) -> Vec<Effect> {
-        std::mem::take(&mut self.effects)
-    }
-
-    pub fn set_size(&mut self, width: u16, height: u16) {
-        self.size = (width, height);
-        let rows = self.table_rows();
-        self.exchanges.scroll_into_view(rows);
+    /// Index of the shown identity, kept inside the configured ones.
+    pub fn shown_index(&self) -> usize {
+        let count = self.config().identities.len();
+        self.identity_index.min(count.saturating_sub(1))
     }
 
     /// The identity the identity and credentials panes show.
     pub fn shown_identity(&self) -> Option<Identity> {
-        let config = self.config();
-        let index = self
-            .identity_index
-            .min(config.identities.len().saturating_sub(1));
-        config.identities.get(index).cloned()
+        self.config().identities.get(self.shown_index()).cloned()
+    }
+
+    /// Moves the shown identity by `step` in the list, stopping at either end.
+    pub fn move_shown_identity(&mut self, step: isize) {
+        let last = self.config().identities.len().saturating_sub(1);
+        self.identity_index = self.shown_index().saturating_add_signed(step).min(last);
     }
 
     pub(crate) fn inform(&mut self, text: impl Into<String>) {
@@ -225,7 +172,7 @@ impl App {
         });
     }
 
-    pub(crate) fn on_tick(&mut self, now: OffsetDateTime) {
+    fn on_tick(&mut self, now: OffsetDateTime) {
         self.now = now;
         if self
             .message
@@ -235,52 +182,128 @@ impl App {
             self.message = None;
         }
     }
+}
+
+impl App {
+    /// A dashboard over this configuration; `now` is the clock until the first tick.
+    pub fn new(store: ConfigStore, now: OffsetDateTime) -> App {
+        let kept = match store.current().broker.record_capacity {
+            0 => DEFAULT_KEPT,
+            capacity => capacity,
+        };
+        App {
+            shared: Shared::new(store, now),
+            requests: RequestsPane::new(ExchangeList::new(kept)),
+            identity: IdentityPane::default(),
+            credentials: CredentialsPane::default(),
+            settings: SettingsPane::default(),
+            events: EventsPane::default(),
+            containers: ContainersPane::default(),
+            logs: LogsPane::default(),
+            help: HelpPane::default(),
+        }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config()
+    }
+
+    pub fn store(&self) -> &ConfigStore {
+        &self.shared.store
+    }
+
+    /// Why the file on disk is not in force, while it is invalid.
+    pub fn config_error(&self) -> Option<String> {
+        self.shared.config_error()
+    }
+
+    pub fn tab(&self) -> Tab {
+        self.shared.tab
+    }
+
+    pub fn part(&self, part: Part) -> &PartState {
+        self.shared.part(part)
+    }
+
+    pub fn exchanges(&self) -> &ExchangeList {
+        &self.requests.exchanges
+    }
+
+    pub fn reveal(&self) -> bool {
+        self.shared.reveal
+    }
+
+    pub fn input(&self) -> Option<&Input> {
+        self.shared.input.as_ref()
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        self.shared.message.as_ref()
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.shared.quit
+    }
+
+    /// Shown while the session shuts down after quit.
+    pub fn set_stopping(&mut self) {
+        self.shared.stopping = true;
+    }
+
+    /// Session work asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.shared.effects)
+    }
+
+    pub fn set_size(&mut self, width: u16, height: u16) {
+        self.shared.size = (width, height);
+        self.requests.resized(&self.shared);
+    }
+
+    /// The identity the identity and credentials panes show.
+    pub fn shown_identity(&self) -> Option<Identity> {
+        self.shared.shown_identity()
+    }
+
+    pub(crate) fn on_tick(&mut self, now: OffsetDateTime) {
+        self.shared.on_tick(now);
+    }
 
     /// The exchanges now come from another recorder (its ids start over).
     pub fn follow_new_recorder(&mut self) {
-        self.exchanges.restart_ids();
+        self.requests.exchanges.restart_ids();
     }
 
     /// A new exchange from the broker.
     pub fn push_exchange(&mut self, record: Arc<ExchangeRecord>) {
-        if let Some(error) = &record.provider_error {
-            if record.path.contains("/security-credentials/") {
-                self.credentials_failure = Some(CredentialsFailure {
-                    time: record.time.clone(),
-                    identity: record.identity.clone(),
-                    error: error.clone(),
-                });
-            }
-        }
-        self.exchanges.push(record);
+        self.credentials.note_exchange(&record);
+        self.requests.exchanges.push(record);
     }
 
     pub(crate) fn on_session(&mut self, update: SessionUpdate) {
+        let shared = &mut self.shared;
         match update {
             SessionUpdate::Part(part, state) => {
                 if part == Part::Proxy && !matches!(state, PartState::Starting(_)) {
-                    self.pull = None;
+                    shared.pull = None;
                 }
-                self.parts[part.index()] = state;
+                shared.parts[part.index()] = state;
             }
             SessionUpdate::Pull {
                 image,
                 current,
                 total,
             } => {
-                self.pull = Some(PullProgress {
+                shared.pull = Some(PullProgress {
                     image,
                     current,
                     total,
                 });
             }
-            SessionUpdate::Containers(containers) => {
-                self.container_row = self.container_row.min(containers.len().saturating_sub(1));
-                self.containers = Some(containers);
-            }
-            SessionUpdate::BrokerAddress(addr) => self.broker_addr = addr,
-            SessionUpdate::Notice(text) => self.inform(text),
-            SessionUpdate::Failed(text) => self.complain(text),
+            SessionUpdate::Containers(containers) => self.containers.set_rows(containers),
+            SessionUpdate::BrokerAddress(addr) => shared.broker_addr = addr,
+            SessionUpdate::Notice(text) => shared.inform(text),
+            SessionUpdate::Failed(text) => shared.complain(text),
         }
     }
 }

@@ -1,37 +1,70 @@
-//! Input becomes actions; actions change the state. Nothing here draws.
+//! Input becomes actions; actions change the state. Nothing here draws. Modal state
+//! (input, question, help) is handled here; everything else goes to the focused pane.
 
 use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 
 use super::action::{Action, Effect, Part, Tab};
 use super::form::InputTarget;
 use super::keymap::{action_for, Context};
-use super::panes;
-use super::state::{App, Confirm, Event};
-use super::ui::areas;
+use super::layout::{areas, screen, tab_at};
+use super::panes::Pane;
+use super::state::{App, Confirm, Event, Shared};
 
 impl App {
+    /// The pane behind the current tab.
+    pub(crate) fn pane(&self) -> &dyn Pane {
+        match self.shared.tab {
+            Tab::Requests => &self.requests,
+            Tab::Identity => &self.identity,
+            Tab::Credentials => &self.credentials,
+            Tab::Settings => &self.settings,
+            Tab::Events => &self.events,
+            Tab::Containers => &self.containers,
+            Tab::Logs => &self.logs,
+        }
+    }
+
+    /// The pane behind the current tab, with the state it may change.
+    fn pane_mut(&mut self) -> (&mut dyn Pane, &mut Shared) {
+        let pane: &mut dyn Pane = match self.shared.tab {
+            Tab::Requests => &mut self.requests,
+            Tab::Identity => &mut self.identity,
+            Tab::Credentials => &mut self.credentials,
+            Tab::Settings => &mut self.settings,
+            Tab::Events => &mut self.events,
+            Tab::Containers => &mut self.containers,
+            Tab::Logs => &mut self.logs,
+        };
+        (pane, &mut self.shared)
+    }
+
+    /// The pane that opened an input for this target.
+    fn pane_for(&mut self, target: &InputTarget) -> (&mut dyn Pane, &mut Shared) {
+        let pane: &mut dyn Pane = match target {
+            InputTarget::Filter => &mut self.requests,
+            InputTarget::IdentityField { .. }
+            | InputTarget::NewIdentity
+            | InputTarget::DuplicateIdentity { .. } => &mut self.identity,
+            InputTarget::CredentialField { .. } => &mut self.credentials,
+            InputTarget::Setting(_) => &mut self.settings,
+        };
+        (pane, &mut self.shared)
+    }
+
     /// The keymap contexts in force, most specific first.
     pub fn contexts(&self) -> Vec<Context> {
-        if self.input.is_some() {
+        if self.shared.input.is_some() {
             return vec![Context::Input];
         }
-        if self.confirm.is_some() {
+        if self.shared.confirm.is_some() {
             return vec![Context::Confirm];
         }
-        if self.help_scroll.is_some() {
-            return vec![Context::Help];
+        if self.help.is_open() {
+            return self.help.contexts().to_vec();
         }
-        let pane = match self.tab {
-            Tab::Requests if self.detail_focused => Context::Detail,
-            Tab::Requests => Context::Requests,
-            Tab::Identity => Context::Identity,
-            Tab::Credentials => Context::Credentials,
-            Tab::Settings => Context::Settings,
-            Tab::Events => Context::Events,
-            Tab::Containers => Context::Containers,
-            Tab::Logs => Context::Logs,
-        };
-        vec![pane, Context::Global]
+        let mut contexts = self.pane().contexts().to_vec();
+        contexts.push(Context::Global);
+        contexts
     }
 
     pub fn handle(&mut self, event: Event) {
@@ -48,89 +81,70 @@ impl App {
     pub fn handle_key(&mut self, key: KeyEvent) {
         if let Some(action) = action_for(&self.contexts(), key) {
             // A key press acknowledges the last message.
-            if self.input.is_none() {
-                self.message = None;
+            if self.shared.input.is_none() {
+                self.shared.message = None;
             }
             self.update(action);
         }
     }
 
     pub fn update(&mut self, action: Action) {
-        if self.input.is_some() {
+        if self.shared.input.is_some() {
             self.update_input(action);
             return;
         }
-        if self.confirm.is_some() {
+        if self.shared.confirm.is_some() {
             self.update_confirm(action);
             return;
         }
-        if self.help_scroll.is_some() && action != Action::Quit {
-            panes::help::update(self, action);
+        if self.help.is_open() && action != Action::Quit {
+            self.help.update(action, &mut self.shared);
             return;
         }
+        let shared = &mut self.shared;
         match action {
-            Action::Quit => self.quit = true,
-            Action::ToggleHelp => self.help_scroll = Some(0),
-            Action::NextTab => self.tab = self.tab.next(),
-            Action::PreviousTab => self.tab = self.tab.previous(),
-            Action::GoTab(tab) => self.tab = tab,
+            Action::Quit => shared.quit = true,
+            Action::ToggleHelp => self.help.open(),
+            Action::NextTab => shared.tab = shared.tab.next(),
+            Action::PreviousTab => shared.tab = shared.tab.previous(),
+            Action::GoTab(tab) => shared.tab = tab,
             Action::ToggleReveal => {
-                self.reveal = !self.reveal;
-                if self.reveal {
+                shared.reveal = !shared.reveal;
+                if shared.reveal {
                     tracing::info!("secrets revealed on screen");
                 }
             }
-            Action::TogglePart(part) => self.toggle_part(part),
+            Action::TogglePart(part) => toggle_part(shared, part),
             Action::StartAll => {
-                self.inform("starting network, proxy and broker…");
-                self.effects.push(Effect::StartAll);
+                shared.inform("starting network, proxy and broker…");
+                shared.effects.push(Effect::StartAll);
             }
             Action::StopAll => {
-                self.inform("stopping broker and proxy…");
-                self.effects.push(Effect::StopAll);
+                shared.inform("stopping broker and proxy…");
+                shared.effects.push(Effect::StopAll);
             }
-            other => self.update_pane(other),
-        }
-    }
-
-    fn toggle_part(&mut self, part: Part) {
-        if self.part(part).is_running() {
-            self.inform(format!("stopping the {}…", part.name()));
-            self.effects.push(Effect::StopPart(part));
-        } else {
-            self.inform(format!("starting the {}…", part.name()));
-            self.effects.push(Effect::StartPart(part));
-        }
-    }
-
-    fn update_pane(&mut self, action: Action) {
-        match self.tab {
-            Tab::Requests if self.detail_focused => panes::detail::update(self, action),
-            Tab::Requests => panes::requests::update(self, action),
-            Tab::Identity => panes::identity::update(self, action),
-            Tab::Credentials => panes::credentials::update(self, action),
-            Tab::Settings => panes::settings::update(self, action),
-            Tab::Events => panes::events::update(self, action),
-            Tab::Containers => panes::containers::update(self, action),
-            Tab::Logs => panes::logs::update(self, action),
+            other => {
+                let (pane, shared) = self.pane_mut();
+                pane.update(other, shared);
+            }
         }
     }
 
     fn update_confirm(&mut self, action: Action) {
         match action {
             Action::Confirm => {
-                if let Some(Confirm::DeleteIdentity(name)) = self.confirm.take() {
-                    panes::identity::delete(self, &name);
+                if let Some(Confirm::DeleteIdentity(name)) = self.shared.confirm.take() {
+                    self.identity.delete(&mut self.shared, &name);
                 }
             }
-            Action::Cancel => self.confirm = None,
-            Action::Quit => self.quit = true,
+            Action::Cancel => self.shared.confirm = None,
+            Action::Quit => self.shared.quit = true,
             _ => {}
         }
     }
 
     fn update_input(&mut self, action: Action) {
-        let Some(input) = self.input.as_mut() else {
+        let Some(input) = self.shared.input.as_mut() else {
             return;
         };
         match action {
@@ -142,8 +156,8 @@ impl App {
             Action::InputHome => input.home(),
             Action::InputEnd => input.end(),
             Action::InputClear => input.clear(),
-            Action::Cancel => self.input = None,
-            Action::Quit => self.quit = true,
+            Action::Cancel => self.shared.input = None,
+            Action::Quit => self.shared.quit = true,
             Action::Submit => self.submit_input(),
             _ => {}
         }
@@ -151,28 +165,14 @@ impl App {
 
     /// Enter: applies the value; a refused value keeps the input open with the reason.
     fn submit_input(&mut self) {
-        let Some(input) = self.input.clone() else {
+        let Some(input) = self.shared.input.clone() else {
             return;
         };
-        let text = input.text().to_string();
-        let result = match &input.target {
-            InputTarget::Filter => panes::requests::submit_filter(self, &text),
-            InputTarget::IdentityField { identity, key } => {
-                panes::identity::submit_field(self, identity, key, &text)
-            }
-            InputTarget::CredentialField { identity, field } => {
-                panes::credentials::submit_field(self, identity, *field, &text)
-            }
-            InputTarget::Setting(row) => panes::settings::submit(self, *row, &text),
-            InputTarget::NewIdentity => panes::identity::submit_new(self, &text),
-            InputTarget::DuplicateIdentity { from } => {
-                panes::identity::submit_duplicate(self, from, &text)
-            }
-        };
-        match result {
-            Ok(()) => self.input = None,
+        let (pane, shared) = self.pane_for(&input.target);
+        match pane.submit(&input.target, input.text(), shared) {
+            Ok(()) => shared.input = None,
             Err(error) => {
-                if let Some(input) = self.input.as_mut() {
+                if let Some(input) = shared.input.as_mut() {
                     input.error = Some(error);
                 }
             }
@@ -180,26 +180,36 @@ impl App {
     }
 
     fn handle_mouse(&mut self, mouse: MouseEvent) {
-        if self.input.is_some() || self.confirm.is_some() {
+        if self.shared.input.is_some() || self.shared.confirm.is_some() {
             return;
         }
         match mouse.kind {
             MouseEventKind::ScrollUp => self.update(Action::Up),
             MouseEventKind::ScrollDown => self.update(Action::Down),
             MouseEventKind::Down(MouseButton::Left) => {
-                if self.help_scroll.is_some() {
+                if self.help.is_open() {
                     return;
                 }
-                let screen = areas(self.screen());
+                let screen = areas(screen(self.shared.size));
                 if mouse.row == screen.tabs.y {
-                    if let Some(tab) = self.tab_at(mouse.column) {
-                        self.tab = tab;
+                    if let Some(tab) = tab_at(mouse.column, self.shared.size.0) {
+                        self.shared.tab = tab;
                     }
-                } else if self.tab == Tab::Requests {
-                    panes::requests::click(self, mouse.column, mouse.row, screen.body);
+                } else if self.shared.tab == Tab::Requests {
+                    self.requests.click(mouse.column, mouse.row, &self.shared);
                 }
             }
             _ => {}
         }
+    }
+}
+
+fn toggle_part(shared: &mut Shared, part: Part) {
+    if shared.part(part).is_running() {
+        shared.inform(format!("stopping the {}…", part.name()));
+        shared.effects.push(Effect::StopPart(part));
+    } else {
+        shared.inform(format!("starting the {}…", part.name()));
+        shared.effects.push(Effect::StartPart(part));
     }
 }

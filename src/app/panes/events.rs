@@ -13,10 +13,19 @@ use crate::config::{Events, Identity, MaintenanceEvent};
 use crate::imds::ids;
 use crate::imds::time::format_timestamp;
 
-use super::super::action::Action;
-use super::super::edits;
-use super::super::state::App;
-use super::super::ui::{dim, selected_style};
+use crate::app::action::Action;
+use crate::app::edits;
+use crate::app::keymap::Context;
+use crate::app::state::Shared;
+use crate::app::theme::{self, dim};
+
+use super::Pane;
+
+/// The events pane's own state: the row under the cursor.
+#[derive(Debug, Default)]
+pub struct EventsPane {
+    row: usize,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventRow {
@@ -91,8 +100,8 @@ fn state(events: &Events, row: EventRow) -> Option<String> {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let config = app.config();
+fn draw_events(row_index: usize, frame: &mut Frame, area: Rect, shared: &Shared) {
+    let config = shared.config();
     let Some(identity) = config.active() else {
         frame.render_widget(
             Paragraph::new("No active identity.").block(Block::bordered()),
@@ -113,12 +122,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!("{:<26}", row.label()), dim()),
             Span::styled(text, style),
         ]);
-        if index == app.event_row {
-            line = line.style(selected_style());
+        if index == row_index {
+            line = line.style(theme::selected_style());
         }
         lines.push(line);
     }
-    let row = ROWS[app.event_row.min(ROWS.len() - 1)];
+    let row = ROWS[row_index.min(ROWS.len() - 1)];
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
         format!("served at /latest/{}", row.path()),
@@ -136,53 +145,63 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .title(title)
-                .border_style(Style::new().fg(Color::Cyan)),
+                .border_style(theme::border(true)),
         ),
         area,
     );
 }
 
-pub fn update(app: &mut App, action: Action) {
-    let row = ROWS[app.event_row.min(ROWS.len() - 1)];
-    match action {
-        Action::Up => app.event_row = app.event_row.saturating_sub(1),
-        Action::Down => app.event_row = (app.event_row + 1).min(ROWS.len() - 1),
-        Action::Activate => change(app, row, true),
-        Action::ClearEvent => change(app, row, false),
-        _ => {}
+impl Pane for EventsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        draw_events(self.row, frame, area, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        let row = ROWS[self.row.min(ROWS.len() - 1)];
+        match action {
+            Action::Up => self.row = self.row.saturating_sub(1),
+            Action::Down => self.row = (self.row + 1).min(ROWS.len() - 1),
+            Action::Activate => change(shared, row, true),
+            Action::ClearEvent => change(shared, row, false),
+            _ => {}
+        }
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Events]
     }
 }
 
 /// Triggers (or advances) or clears one event on the active identity and saves it.
-pub fn change(app: &mut App, row: EventRow, trigger: bool) {
-    let config = app.config();
+fn change(shared: &mut Shared, row: EventRow, trigger: bool) {
+    let config = shared.config();
     let Some(old) = config.active().cloned() else {
-        app.complain("no active identity");
+        shared.complain("no active identity");
         return;
     };
     let mut new = old.clone();
     let events = &mut new.events;
     if trigger {
-        apply_trigger(events, row, app.now);
+        apply_trigger(events, row, shared.now);
     } else {
         clear(events, row);
     }
     if new == old {
-        app.inform(format!("{}: nothing to clear", row.label()));
+        shared.inform(format!("{}: nothing to clear", row.label()));
         return;
     }
-    match save(app, &old, &new) {
+    match save(shared, &old, &new) {
         Ok(()) => {
             let text = state(&new.events, row).unwrap_or_else(|| "cleared".to_string());
-            app.inform(format!("{}: {text}", row.label()));
+            shared.inform(format!("{}: {text}", row.label()));
         }
-        Err(err) => app.complain(err),
+        Err(err) => shared.complain(err),
     }
 }
 
-fn save(app: &App, old: &Identity, new: &Identity) -> Result<(), String> {
+fn save(shared: &Shared, old: &Identity, new: &Identity) -> Result<(), String> {
     crate::config::validate_identity(new)?;
-    edits::save(&app.store, |doc| edits::sync_identity(doc, old, new))?;
+    edits::save(&shared.store, |doc| edits::sync_identity(doc, old, new))?;
     Ok(())
 }
 

@@ -7,12 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::super::keymap::{footer_entries, Context};
-use super::super::state::{App, Confirm};
+use crate::app::keymap::{footer_entries, Context};
+use crate::app::state::{Confirm, Shared};
+use crate::app::theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let key_style = Style::new().fg(Color::Black).bg(Color::Cyan);
-    if let Some(input) = app.input() {
+/// The footer; `contexts` are the keymap contexts in force, most specific first.
+pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context]) {
+    let key_style = theme::key();
+    if let Some(input) = &shared.input {
         let prompt = format!("{}: ", input.prompt);
         let text: String = if input.secret {
             "*".repeat(input.text().chars().count())
@@ -39,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
         return;
     }
-    if let Some(Confirm::DeleteIdentity(name)) = &app.confirm {
+    if let Some(Confirm::DeleteIdentity(name)) = &shared.confirm {
         let line = Line::from(vec![
             Span::styled(
                 format!("Delete identity {name} from the configuration file? "),
@@ -53,7 +55,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    if app.stopping {
+    if shared.stopping {
         frame.render_widget(
             Paragraph::new("Stopping: broker down, removing the proxy…")
                 .style(Style::new().fg(Color::Yellow)),
@@ -61,7 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    if let Some(message) = app.message() {
+    if let Some(message) = &shared.message {
         let style = if message.is_error {
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
         } else {
@@ -70,11 +72,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(message.text.clone()).style(style), area);
         return;
     }
-    let context = app.contexts()[0];
-    let mut entries = footer_entries(context);
-    if context != Context::Help {
-        entries.extend(footer_entries(Context::Global));
-    }
+    let entries: Vec<_> = contexts
+        .iter()
+        .flat_map(|context| footer_entries(*context))
+        .collect();
     let mut spans = Vec::new();
     for (key, label) in entries {
         spans.push(Span::styled(format!(" {key} "), key_style));

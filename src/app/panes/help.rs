@@ -6,10 +6,29 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
-use super::super::action::Action;
-use super::super::keymap::{keys_label, Context, BINDINGS};
-use super::super::state::App;
-use super::super::ui::centered;
+use crate::app::action::Action;
+use crate::app::keymap::{keys_label, Context, BINDINGS};
+use crate::app::state::Shared;
+use crate::app::widgets::centered;
+
+use super::Pane;
+
+/// The help screen's own state: open or not, and how far it is scrolled.
+#[derive(Debug, Default)]
+pub struct HelpPane {
+    /// Lines scrolled past, while the help is open.
+    scroll: Option<u16>,
+}
+
+impl HelpPane {
+    pub fn is_open(&self) -> bool {
+        self.scroll.is_some()
+    }
+
+    pub fn open(&mut self) {
+        self.scroll = Some(0);
+    }
+}
 
 /// The help text, one line per binding under a heading per context.
 pub fn lines() -> Vec<Line<'static>> {
@@ -51,39 +70,45 @@ pub fn lines() -> Vec<Line<'static>> {
     lines
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let popup = centered(area, 96, area.height.saturating_sub(2));
-    frame.render_widget(Clear, popup);
-    let block = Block::bordered()
-        .title(Span::styled(
-            " Keys (? or Esc closes) ",
-            Style::new().add_modifier(Modifier::BOLD),
-        ))
-        .border_style(Style::new().fg(Color::Yellow));
-    frame.render_widget(
-        Paragraph::new(lines())
-            .block(block)
-            .scroll((app.help_scroll.unwrap_or(0), 0))
-            .style(Style::new().bg(Color::Black)),
-        popup,
-    );
-}
+impl Pane for HelpPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, _shared: &Shared) {
+        let popup = centered(area, 96, area.height.saturating_sub(2));
+        frame.render_widget(Clear, popup);
+        let block = Block::bordered()
+            .title(Span::styled(
+                " Keys (? or Esc closes) ",
+                Style::new().add_modifier(Modifier::BOLD),
+            ))
+            .border_style(Style::new().fg(Color::Yellow));
+        frame.render_widget(
+            Paragraph::new(lines())
+                .block(block)
+                .scroll((self.scroll.unwrap_or(0), 0))
+                .style(Style::new().bg(Color::Black)),
+            popup,
+        );
+    }
 
-pub fn update(app: &mut App, action: Action) {
-    let total = lines().len() as u16;
-    let page = app.size.1.saturating_sub(4).max(1);
-    let max = total.saturating_sub(page);
-    let scroll = app.help_scroll.unwrap_or(0);
-    let next = match action {
-        Action::Up => scroll.saturating_sub(1),
-        Action::Down => (scroll + 1).min(max),
-        Action::PageUp => scroll.saturating_sub(page),
-        Action::PageDown => (scroll + page).min(max),
-        Action::ToggleHelp => {
-            app.help_scroll = None;
-            return;
-        }
-        _ => scroll,
-    };
-    app.help_scroll = Some(next);
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        let total = lines().len() as u16;
+        let page = shared.size.1.saturating_sub(4).max(1);
+        let max = total.saturating_sub(page);
+        let scroll = self.scroll.unwrap_or(0);
+        let next = match action {
+            Action::Up => scroll.saturating_sub(1),
+            Action::Down => (scroll + 1).min(max),
+            Action::PageUp => scroll.saturating_sub(page),
+            Action::PageDown => (scroll + page).min(max),
+            Action::ToggleHelp => {
+                self.scroll = None;
+                return;
+            }
+            _ => scroll,
+        };
+        self.scroll = Some(next);
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Help]
+    }
 }

@@ -6,41 +6,64 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Span;
 use ratatui::widgets::Block;
 use ratatui::Frame;
-use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget, TuiWidgetEvent};
+use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget, TuiWidgetEvent, TuiWidgetState};
 
-use super::super::action::Action;
-use super::super::state::App;
+use crate::app::action::Action;
+use crate::app::keymap::Context;
+use crate::app::state::Shared;
+use crate::app::theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let widget = TuiLoggerWidget::default()
-        .block(
-            Block::bordered()
-                .title(Span::styled(
-                    " Logs ",
-                    Style::new().add_modifier(Modifier::BOLD),
-                ))
-                .border_style(Style::new().fg(Color::Cyan)),
-        )
-        .output_separator(' ')
-        .output_timestamp(Some("%H:%M:%S".to_string()))
-        .output_level(Some(TuiLoggerLevelOutput::Abbreviated))
-        .output_target(false)
-        .output_file(false)
-        .output_line(false)
-        .style_error(Style::new().fg(Color::Red))
-        .style_warn(Style::new().fg(Color::Yellow))
-        .style_info(Style::new())
-        .style_debug(Style::new().fg(Color::DarkGray))
-        .state(&app.log_state);
-    frame.render_widget(widget, area);
+use super::Pane;
+
+/// The log pane's own state: tui-logger's scroll position and level filter.
+pub struct LogsPane {
+    state: TuiWidgetState,
 }
 
-pub fn update(app: &mut App, action: Action) {
-    let event = match action {
-        Action::PageUp => TuiWidgetEvent::PrevPageKey,
-        Action::PageDown => TuiWidgetEvent::NextPageKey,
-        Action::Back => TuiWidgetEvent::EscapeKey,
-        _ => return,
-    };
-    app.log_state.transition(event);
+impl Default for LogsPane {
+    fn default() -> LogsPane {
+        LogsPane {
+            state: TuiWidgetState::new().set_default_display_level(tui_logger::LevelFilter::Info),
+        }
+    }
+}
+
+impl Pane for LogsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, _shared: &Shared) {
+        let widget = TuiLoggerWidget::default()
+            .block(
+                Block::bordered()
+                    .title(Span::styled(
+                        " Logs ",
+                        Style::new().add_modifier(Modifier::BOLD),
+                    ))
+                    .border_style(theme::border(true)),
+            )
+            .output_separator(' ')
+            .output_timestamp(Some("%H:%M:%S".to_string()))
+            .output_level(Some(TuiLoggerLevelOutput::Abbreviated))
+            .output_target(false)
+            .output_file(false)
+            .output_line(false)
+            .style_error(Style::new().fg(Color::Red))
+            .style_warn(Style::new().fg(Color::Yellow))
+            .style_info(Style::new())
+            .style_debug(Style::new().fg(Color::DarkGray))
+            .state(&self.state);
+        frame.render_widget(widget, area);
+    }
+
+    fn update(&mut self, action: Action, _shared: &mut Shared) {
+        let event = match action {
+            Action::PageUp => TuiWidgetEvent::PrevPageKey,
+            Action::PageDown => TuiWidgetEvent::NextPageKey,
+            Action::Back => TuiWidgetEvent::EscapeKey,
+            _ => return,
+        };
+        self.state.transition(event);
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Logs]
+    }
 }

@@ -1,9 +1,18 @@
-//! One module per pane, each with the same small interface: `draw` reads the state;
-//! panes that take keys have `update`, called with the focused pane's actions.
+//! One module per pane. The panes behind the tabs (and the help) are components with
+//! one small interface, [`Pane`]: each owns its cursors and scroll, reads and changes
+//! only [`Shared`] besides, and never reaches into another pane. The status bar and
+//! the footer only draw.
+
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use super::action::Action;
+use super::form::InputTarget;
+use super::keymap::Context;
+use super::state::Shared;
 
 pub mod containers;
 pub mod credentials;
-pub mod detail;
 pub mod events;
 pub mod footer;
 pub mod help;
@@ -12,3 +21,25 @@ pub mod logs;
 pub mod requests;
 pub mod settings;
 pub mod status;
+
+pub trait Pane {
+    /// Draws the pane into `area`; only reads.
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared);
+
+    /// Applies an action the keymap found for one of this pane's contexts.
+    fn update(&mut self, action: Action, shared: &mut Shared);
+
+    /// The keymap contexts while this pane has the focus, most specific first
+    /// (Global comes after them). The footer shows their keys.
+    fn contexts(&self) -> &'static [Context];
+
+    /// Enter in an input this pane opened: applies the value, or says why not.
+    fn submit(
+        &mut self,
+        _target: &InputTarget,
+        _text: &str,
+        _shared: &mut Shared,
+    ) -> Result<(), String> {
+        Err("this pane takes no typed values".into())
+    }
+}

@@ -9,14 +9,297 @@ use ratatui::Frame;
 
 use crate::config::{Config, DisabledBehaviour, Fault, FaultKind, ImdsSettings, TokenMode};
 
-use super::super::action::Action;
-use super::super::edits;
-use super::super::form::{Input, InputTarget, SettingRow};
-use super::super::state::App;
-use super::super::ui::{dim, selected_style};
-use super::status::fault_name;
+use crate::app::action::Action;
+use crate::app::edits;
+use crate::app::form::{Input, InputTarget, SettingRow};
+use crate::app::format::{fault_name, percent};
+use crate::app::keymap::Context;
+use crate::app::state::Shared;
+use crate::app::theme::{self, dim};
+
+use super::Pane;
+
+/// The settings pane's own state.
+#[derive(Debug)]
+pub struct SettingsPane {
+    row: usize,
+    /// Status used when the error rate is switched on.
+    error_status: u16,
+}
+
+impl Default for SettingsPane {
+    fn default() -> SettingsPane {
+        SettingsPane {
+            row: 0,
+            error_status: 500,
+        }
+    }
+}
 
 const ERROR_STATUSES: [u16; 4] = [500, 502, 503, 504];
+
+impl SettingsPane {
+    fn draw_rows(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let config = shared.config();
+        let mut lines = Vec::new();
+        let saved = shared.store.path().map_or_else(
+            || "Not saved: this configuration has no file.".to_string(),
+            |path| format!("Saved to {}", path.display()),
+        );
+        for (index, row) in SettingRow::ALL.iter().enumerate() {
+            let (text, style) = value(self.error_status, &config, *row);
+            let mut line = Line::from(vec![
+                Span::styled(format!("{:<23}", row.label()), dim()),
+                Span::styled(text, style),
+            ]);
+            if index == self.row {
+                line = line.style(theme::selected_style());
+            }
+            lines.push(line);
+        }
+        let others: Vec<String> = config
+            .faults
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                ![
+                    SettingRow::Latency,
+                    SettingRow::ErrorRate,
+                    SettingRow::Throttling,
+                ]
+                .iter()
+                .any(|row| managed(&config.faults, *row) == Some(*index))
+            })
+            .map(|(_, fault)| {
+                format!(
+                    "{} on {} ({}%)",
+                    fault_name(&fault.kind),
+                    if fault.path_prefix.is_empty() {
+                        "every path"
+                    } else {
+                        &fault.path_prefix
+                    },
+                    percent(fault.probability)
+                )
+            })
+            .collect();
+        lines.push(Line::default());
+        if !others.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "Other faults from the file:",
+                Style::new().add_modifier(Modifier::BOLD),
+            )));
+            lines.extend(
+                others
+                    .into_iter()
+                    .map(|text| Line::from(format!("  {text}"))),
+            );
+        }
+        lines.push(Line::from(Span::styled(saved, dim())));
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::bordered()
+                    .title(Span::styled(
+                        " Settings ",
+                        Style::new().add_modifier(Modifier::BOLD),
+                    ))
+                    .border_style(theme::border(true)),
+            ),
+            area,
+        );
+    }
+
+    fn update_rows(&mut self, action: Action, shared: &mut Shared) {
+        let row = SettingRow::ALL[self.row.min(SettingRow::ALL.len() - 1)];
+        match action {
+            Action::Up => self.row = self.row.saturating_sub(1),
+            Action::Down => self.row = (self.row + 1).min(SettingRow::ALL.len() - 1),
+            Action::Top => self.row = 0,
+            Action::Bottom => self.row = SettingRow::ALL.len() - 1,
+            Action::Activate if row.is_numeric() => {
+                let config = shared.config();
+                let current = number(self.error_status, &config, row)
+                    .unwrap_or(0)
+                    .to_string();
+                shared.input = Some(Input::new(InputTarget::Setting(row), row.label(), current));
+            }
+            Action::Activate => self.toggle(shared, row),
+            Action::Increase => self.step(shared, row, 1),
+            Action::Decrease => self.step(shared, row, -1),
+            _ => {}
+        }
+    }
+
+    fn toggle(&self, shared: &mut Shared, row: SettingRow) {
+        let result = save_imds(shared, |imds| match row {
+            SettingRow::Enabled => imds.enabled = !imds.enabled,
+            SettingRow::DisabledBehaviour => {
+                imds.disabled_behaviour = match imds.disabled_behaviour {
+                    DisabledBehaviour::NoAnswer => DisabledBehaviour::Forbidden,
+                    DisabledBehaviour::Forbidden => DisabledBehaviour::NoAnswer,
+                }
+            }
+            SettingRow::Tokens => {
+                imds.tokens = match imds.tokens {
+                    TokenMode::Optional => TokenMode::Required,
+                    TokenMode::Required => TokenMode::Optional,
+                }
+            }
+            SettingRow::TagsInMetadata => imds.tags_in_metadata = !imds.tags_in_metadata,
+            _ => {}
+        });
+        self.report(shared, row, result);
+    }
+
+    fn report(&self, shared: &mut Shared, row: SettingRow, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                let config = shared.config();
+                let (text, _) = value(self.error_status, &config, row);
+                shared.inform(format!(
+                    "{}: {text} (from the next request on)",
+                    row.label()
+                ));
+            }
+            Err(err) => shared.complain(err),
+        }
+    }
+
+    fn step(&mut self, shared: &mut Shared, row: SettingRow, direction: i64) {
+        let config = shared.config();
+        let Some(current) = number(self.error_status, &config, row) else {
+            self.toggle(shared, row);
+            return;
+        };
+        let next = match row {
+            SettingRow::ErrorStatus => {
+                let index = ERROR_STATUSES
+                    .iter()
+                    .position(|s| u64::from(*s) == current)
+                    .unwrap_or(0) as i64;
+                let len = ERROR_STATUSES.len() as i64;
+                u64::from(ERROR_STATUSES[(index + direction).rem_euclid(len) as usize])
+            }
+            _ => {
+                let size: i64 = match row {
+                    SettingRow::HopLimit => 1,
+                    SettingRow::MaxTokenTtl => 3_600,
+                    SettingRow::Latency => 100,
+                    _ => 5,
+                };
+                (current as i64 + direction * size).max(0) as u64
+            }
+        };
+        let result = self.set_number(shared, row, next);
+        self.report(shared, row, result);
+    }
+
+    /// Enter in a setting's input.
+    fn submit_row(
+        &mut self,
+        shared: &mut Shared,
+        row: SettingRow,
+        text: &str,
+    ) -> Result<(), String> {
+        let value: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: {text:?} is not a whole number", row.label()))?;
+        self.set_number(shared, row, value)?;
+        self.report(shared, row, Ok(()));
+        Ok(())
+    }
+
+    fn set_number(
+        &mut self,
+        shared: &mut Shared,
+        row: SettingRow,
+        value: u64,
+    ) -> Result<(), String> {
+        match row {
+            SettingRow::HopLimit => {
+                let hops = u8::try_from(value).ok().filter(|v| (1..=64).contains(v));
+                let hops = hops.ok_or("hop limit: from 1 to 64")?;
+                save_imds(shared, |imds| imds.hop_limit = hops)
+            }
+            SettingRow::MaxTokenTtl => {
+                let ttl = u32::try_from(value)
+                    .ok()
+                    .filter(|v| (1..=21_600).contains(v));
+                let ttl = ttl.ok_or("max token TTL: from 1 to 21600 seconds")?;
+                save_imds(shared, |imds| imds.max_token_ttl = ttl)
+            }
+            SettingRow::Latency => set_fault(
+                shared,
+                row,
+                (value > 0).then_some(FaultKind::Latency { ms: value }),
+                1.0,
+            ),
+            SettingRow::ErrorRate | SettingRow::Throttling => {
+                if value > 100 {
+                    return Err(format!("{}: a percentage from 0 to 100", row.label()));
+                }
+                let status = match row {
+                    SettingRow::Throttling => 429,
+                    _ => self.current_error_status(shared),
+                };
+                let kind = (value > 0).then_some(FaultKind::Status { status });
+                set_fault(shared, row, kind, value as f64 / 100.0)
+            }
+            SettingRow::ErrorStatus => {
+                let status = u16::try_from(value)
+                    .ok()
+                    .filter(|s| (400..=599).contains(s) && *s != 429)
+                    .ok_or("error status: 400 to 599 (429 is the throttling row)")?;
+                self.error_status = status;
+                let config = shared.config();
+                match managed(&config.faults, row) {
+                    Some(index) => {
+                        let probability = config.faults[index].probability;
+                        set_fault(shared, row, Some(FaultKind::Status { status }), probability)
+                    }
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn current_error_status(&self, shared: &Shared) -> u16 {
+        let config = shared.config();
+        match managed(&config.faults, SettingRow::ErrorRate).map(|index| &config.faults[index].kind)
+        {
+            Some(FaultKind::Status { status }) => *status,
+            _ => self.error_status,
+        }
+    }
+}
+
+impl Pane for SettingsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        self.draw_rows(frame, area, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        self.update_rows(action, shared);
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Settings]
+    }
+
+    fn submit(
+        &mut self,
+        target: &InputTarget,
+        text: &str,
+        shared: &mut Shared,
+    ) -> Result<(), String> {
+        match target {
+            InputTarget::Setting(row) => self.submit_row(shared, *row, text),
+            _ => Err("not a setting".into()),
+        }
+    }
+}
 
 /// Faults the settings rows stand for: for every path, identified by kind.
 fn managed(faults: &[Fault], row: SettingRow) -> Option<usize> {
@@ -34,12 +317,8 @@ fn managed(faults: &[Fault], row: SettingRow) -> Option<usize> {
     })
 }
 
-fn percent(probability: f64) -> u32 {
-    (probability * 100.0).round().clamp(0.0, 100.0) as u32
-}
-
 /// The row's value as a number (for + and -), when it has one.
-fn number(app: &App, config: &Config, row: SettingRow) -> Option<u64> {
+fn number(error_status: u16, config: &Config, row: SettingRow) -> Option<u64> {
     let fault = managed(&config.faults, row).map(|index| &config.faults[index]);
     Some(match row {
         SettingRow::HopLimit => u64::from(config.imds.hop_limit),
@@ -53,15 +332,15 @@ fn number(app: &App, config: &Config, row: SettingRow) -> Option<u64> {
         }
         SettingRow::ErrorStatus => match fault.map(|f| &f.kind) {
             Some(FaultKind::Status { status }) => u64::from(*status),
-            _ => u64::from(app.error_status),
+            _ => u64::from(error_status),
         },
         _ => return None,
     })
 }
 
-fn value(app: &App, config: &Config, row: SettingRow) -> (String, Style) {
-    let on = Style::new().fg(Color::Green);
-    let warn = Style::new().fg(Color::Yellow);
+fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, Style) {
+    let on = theme::good();
+    let warn = theme::warning();
     let imds = &config.imds;
     match row {
         SettingRow::Enabled if imds.enabled => ("on".into(), on),
@@ -87,259 +366,37 @@ fn value(app: &App, config: &Config, row: SettingRow) -> (String, Style) {
         SettingRow::TagsInMetadata if imds.tags_in_metadata => ("on".into(), on),
         SettingRow::TagsInMetadata => ("off".into(), Style::new()),
         SettingRow::Latency | SettingRow::ErrorRate | SettingRow::Throttling => {
-            match number(app, config, row).unwrap_or(0) {
+            match number(error_status, config, row).unwrap_or(0) {
                 0 => ("off".into(), dim()),
                 n if row == SettingRow::Latency => (format!("{n} ms on every answer"), warn),
                 n => (format!("{n}% of requests"), warn),
             }
         }
         _ => (
-            number(app, config, row).unwrap_or(0).to_string(),
+            number(error_status, config, row).unwrap_or(0).to_string(),
             Style::new(),
         ),
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let config = app.config();
-    let mut lines = Vec::new();
-    let saved = app.store.path().map_or_else(
-        || "Not saved: this configuration has no file.".to_string(),
-        |path| format!("Saved to {}", path.display()),
-    );
-    for (index, row) in SettingRow::ALL.iter().enumerate() {
-        let (text, style) = value(app, &config, *row);
-        let mut line = Line::from(vec![
-            Span::styled(format!("{:<23}", row.label()), dim()),
-            Span::styled(text, style),
-        ]);
-        if index == app.setting_row {
-            line = line.style(selected_style());
-        }
-        lines.push(line);
-    }
-    let others: Vec<String> = config
-        .faults
-        .iter()
-        .enumerate()
-        .filter(|(index, _)| {
-            ![
-                SettingRow::Latency,
-                SettingRow::ErrorRate,
-                SettingRow::Throttling,
-            ]
-            .iter()
-            .any(|row| managed(&config.faults, *row) == Some(*index))
-        })
-        .map(|(_, fault)| {
-            format!(
-                "{} on {} ({}%)",
-                fault_name(&fault.kind),
-                if fault.path_prefix.is_empty() {
-                    "every path"
-                } else {
-                    &fault.path_prefix
-                },
-                percent(fault.probability)
-            )
-        })
-        .collect();
-    lines.push(Line::default());
-    if !others.is_empty() {
-        lines.push(Line::from(Span::styled(
-            "Other faults from the file:",
-            Style::new().add_modifier(Modifier::BOLD),
-        )));
-        lines.extend(
-            others
-                .into_iter()
-                .map(|text| Line::from(format!("  {text}"))),
-        );
-    }
-    lines.push(Line::from(Span::styled(saved, dim())));
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(Span::styled(
-                    " Settings ",
-                    Style::new().add_modifier(Modifier::BOLD),
-                ))
-                .border_style(Style::new().fg(Color::Cyan)),
-        ),
-        area,
-    );
-}
-
-pub fn update(app: &mut App, action: Action) {
-    let row = SettingRow::ALL[app.setting_row.min(SettingRow::ALL.len() - 1)];
-    match action {
-        Action::Up => app.setting_row = app.setting_row.saturating_sub(1),
-        Action::Down => app.setting_row = (app.setting_row + 1).min(SettingRow::ALL.len() - 1),
-        Action::Top => app.setting_row = 0,
-        Action::Bottom => app.setting_row = SettingRow::ALL.len() - 1,
-        Action::Activate if row.is_numeric() => {
-            let config = app.config();
-            let current = number(app, &config, row).unwrap_or(0).to_string();
-            app.input = Some(Input::new(InputTarget::Setting(row), row.label(), current));
-        }
-        Action::Activate => toggle(app, row),
-        Action::Increase => step(app, row, 1),
-        Action::Decrease => step(app, row, -1),
-        _ => {}
-    }
-}
-
-fn save_imds(app: &mut App, change: impl FnOnce(&mut ImdsSettings)) -> Result<(), String> {
-    let old = app.config().imds.clone();
+fn save_imds(shared: &mut Shared, change: impl FnOnce(&mut ImdsSettings)) -> Result<(), String> {
+    let old = shared.config().imds.clone();
     let mut new = old.clone();
     change(&mut new);
-    edits::save(&app.store, |doc| {
+    edits::save(&shared.store, |doc| {
         edits::sync_section(doc, "imds", &old, &new)
     })?;
     Ok(())
 }
 
-fn toggle(app: &mut App, row: SettingRow) {
-    let result = save_imds(app, |imds| match row {
-        SettingRow::Enabled => imds.enabled = !imds.enabled,
-        SettingRow::DisabledBehaviour => {
-            imds.disabled_behaviour = match imds.disabled_behaviour {
-                DisabledBehaviour::NoAnswer => DisabledBehaviour::Forbidden,
-                DisabledBehaviour::Forbidden => DisabledBehaviour::NoAnswer,
-            }
-        }
-        SettingRow::Tokens => {
-            imds.tokens = match imds.tokens {
-                TokenMode::Optional => TokenMode::Required,
-                TokenMode::Required => TokenMode::Optional,
-            }
-        }
-        SettingRow::TagsInMetadata => imds.tags_in_metadata = !imds.tags_in_metadata,
-        _ => {}
-    });
-    report(app, row, result);
-}
-
-fn report(app: &mut App, row: SettingRow, result: Result<(), String>) {
-    match result {
-        Ok(()) => {
-            let config = app.config();
-            let (text, _) = value(app, &config, row);
-            app.inform(format!(
-                "{}: {text} (from the next request on)",
-                row.label()
-            ));
-        }
-        Err(err) => app.complain(err),
-    }
-}
-
-fn step(app: &mut App, row: SettingRow, direction: i64) {
-    let config = app.config();
-    let Some(current) = number(app, &config, row) else {
-        toggle(app, row);
-        return;
-    };
-    let next = match row {
-        SettingRow::ErrorStatus => {
-            let index = ERROR_STATUSES
-                .iter()
-                .position(|s| u64::from(*s) == current)
-                .unwrap_or(0) as i64;
-            let len = ERROR_STATUSES.len() as i64;
-            u64::from(ERROR_STATUSES[(index + direction).rem_euclid(len) as usize])
-        }
-        _ => {
-            let size: i64 = match row {
-                SettingRow::HopLimit => 1,
-                SettingRow::MaxTokenTtl => 3_600,
-                SettingRow::Latency => 100,
-                _ => 5,
-            };
-            (current as i64 + direction * size).max(0) as u64
-        }
-    };
-    let result = set_number(app, row, next);
-    report(app, row, result);
-}
-
-/// Enter in a setting's input.
-pub fn submit(app: &mut App, row: SettingRow, text: &str) -> Result<(), String> {
-    let value: u64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{}: {text:?} is not a whole number", row.label()))?;
-    set_number(app, row, value)?;
-    report(app, row, Ok(()));
-    Ok(())
-}
-
-fn set_number(app: &mut App, row: SettingRow, value: u64) -> Result<(), String> {
-    match row {
-        SettingRow::HopLimit => {
-            let hops = u8::try_from(value).ok().filter(|v| (1..=64).contains(v));
-            let hops = hops.ok_or("hop limit: from 1 to 64")?;
-            save_imds(app, |imds| imds.hop_limit = hops)
-        }
-        SettingRow::MaxTokenTtl => {
-            let ttl = u32::try_from(value)
-                .ok()
-                .filter(|v| (1..=21_600).contains(v));
-            let ttl = ttl.ok_or("max token TTL: from 1 to 21600 seconds")?;
-            save_imds(app, |imds| imds.max_token_ttl = ttl)
-        }
-        SettingRow::Latency => set_fault(
-            app,
-            row,
-            (value > 0).then_some(FaultKind::Latency { ms: value }),
-            1.0,
-        ),
-        SettingRow::ErrorRate | SettingRow::Throttling => {
-            if value > 100 {
-                return Err(format!("{}: a percentage from 0 to 100", row.label()));
-            }
-            let status = match row {
-                SettingRow::Throttling => 429,
-                _ => current_error_status(app),
-            };
-            let kind = (value > 0).then_some(FaultKind::Status { status });
-            set_fault(app, row, kind, value as f64 / 100.0)
-        }
-        SettingRow::ErrorStatus => {
-            let status = u16::try_from(value)
-                .ok()
-                .filter(|s| (400..=599).contains(s) && *s != 429)
-                .ok_or("error status: 400 to 599 (429 is the throttling row)")?;
-            app.error_status = status;
-            let config = app.config();
-            match managed(&config.faults, row) {
-                Some(index) => {
-                    let probability = config.faults[index].probability;
-                    set_fault(app, row, Some(FaultKind::Status { status }), probability)
-                }
-                None => Ok(()),
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
-fn current_error_status(app: &App) -> u16 {
-    let config = app.config();
-    match managed(&config.faults, SettingRow::ErrorRate).map(|index| &config.faults[index].kind) {
-        Some(FaultKind::Status { status }) => *status,
-        _ => app.error_status,
-    }
-}
-
 /// Puts the row's fault in force (None removes it), keeping every other fault.
 fn set_fault(
-    app: &mut App,
+    shared: &mut Shared,
     row: SettingRow,
     kind: Option<FaultKind>,
     probability: f64,
 ) -> Result<(), String> {
-    let config = app.config();
+    let config = shared.config();
     let old = config.faults.clone();
     let mut new = old.clone();
     let index = managed(&old, row);
@@ -358,6 +415,6 @@ fn set_fault(
         }),
         (None, None) => return Ok(()),
     }
-    edits::save(&app.store, |doc| edits::sync_faults(doc, &old, &new))?;
+    edits::save(&shared.store, |doc| edits::sync_faults(doc, &old, &new))?;
     Ok(())
 }

@@ -6,22 +6,23 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{LineGauge, Paragraph};
 use ratatui::Frame;
 
-use crate::config::{Config, FaultKind};
+use crate::config::Config;
 
-use super::super::action::{Part, PartState};
-use super::super::state::App;
-use super::super::ui::dim;
+use crate::app::action::{Part, PartState};
+use crate::app::format::{fault_name, megabytes};
+use crate::app::state::Shared;
+use crate::app::theme::{self, dim};
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared) {
     let rows = Layout::vertical([Constraint::Length(1); 4]).split(area);
     for part in Part::ALL {
-        draw_part(frame, rows[part.index()], app, part);
+        draw_part(frame, rows[part.index()], shared, part);
     }
-    let config = app.config();
-    let line = match app.config_error() {
+    let config = shared.config();
+    let line = match shared.config_error() {
         Some(error) => {
             // The file name is enough here; the settings pane shows the whole path.
-            let error = match app.store().path() {
+            let error = match shared.store.path() {
                 Some(path) => {
                     let name = path
                         .file_name()
@@ -58,8 +59,8 @@ fn looks(state: &PartState) -> (&'static str, &'static str, Color, &str) {
     }
 }
 
-fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
-    let state = app.part(part);
+fn draw_part(frame: &mut Frame, area: Rect, shared: &Shared, part: Part) {
+    let state = shared.part(part);
     let (symbol, word, color, detail) = looks(state);
     let mut spans = vec![
         Span::styled(
@@ -74,7 +75,7 @@ fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
         _ => Style::new(),
     };
     let pulling = (part == Part::Proxy)
-        .then_some(app.pull.as_ref())
+        .then_some(shared.pull.as_ref())
         .flatten()
         .filter(|_| matches!(state, PartState::Starting(_)));
     let Some(pull) = pulling else {
@@ -107,14 +108,10 @@ fn draw_part(frame: &mut Frame, area: Rect, app: &App, part: Part) {
         LineGauge::default()
             .ratio(ratio)
             .label(label)
-            .filled_style(Style::new().fg(Color::Yellow))
+            .filled_style(theme::warning())
             .unfilled_style(dim()),
         bar,
     );
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
 }
 
 /// `identity NAME i-… zone │ IMDS on · tokens optional · hop limit 2 · faults …`,
@@ -146,7 +143,7 @@ fn mode_line(config: &Config, wide: bool) -> Line<'static> {
     }
     let imds = &config.imds;
     if imds.enabled {
-        spans.push(Span::styled("IMDS on", Style::new().fg(Color::Green)));
+        spans.push(Span::styled("IMDS on", theme::good()));
     } else {
         spans.push(Span::styled(
             "IMDS off",
@@ -155,12 +152,12 @@ fn mode_line(config: &Config, wide: bool) -> Line<'static> {
     }
     spans.push(Span::raw(" · tokens "));
     let tokens_style = match imds.tokens {
-        crate::config::TokenMode::Required => Style::new().fg(Color::Yellow),
+        crate::config::TokenMode::Required => theme::warning(),
         crate::config::TokenMode::Optional => Style::new(),
     };
     spans.push(Span::styled(imds.tokens.as_str(), tokens_style));
     let hop_style = if imds.hop_limit < 2 {
-        Style::new().fg(Color::Yellow)
+        theme::warning()
     } else {
         Style::new()
     };
@@ -185,15 +182,4 @@ fn mode_line(config: &Config, wide: bool) -> Line<'static> {
         ));
     }
     Line::from(spans)
-}
-
-pub fn fault_name(kind: &FaultKind) -> String {
-    match kind {
-        FaultKind::Latency { ms } => format!("latency {ms}ms"),
-        FaultKind::Status { status } => format!("status {status}"),
-        FaultKind::Hang => "hang".into(),
-        FaultKind::Drop => "drop".into(),
-        FaultKind::MalformedCredentials => "malformed credentials".into(),
-        FaultKind::ExpiredCredentials => "expired credentials".into(),
-    }
 }

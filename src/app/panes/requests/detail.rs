@@ -8,49 +8,37 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::app::{format, json, theme, widgets};
 use crate::broker::ExchangeRecord;
 
-use super::super::action::Action;
-use super::super::json;
-use super::super::state::App;
-use super::super::ui::{dim, status_style};
-use super::requests::latency;
-
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let focused = app.detail_focused;
-    let secrets = if app.reveal {
-        Span::styled(
-            " SECRETS SHOWN (v masks) ",
-            Style::new().fg(Color::Black).bg(Color::Red),
-        )
-    } else {
-        Span::styled(" secrets masked (v reveals) ", dim())
-    };
+/// The detail of `record`, scrolled down `scroll` lines.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    record: Option<&ExchangeRecord>,
+    reveal: bool,
+    (focused, scroll): (bool, u16),
+) {
     let block = Block::bordered()
         .title(Line::from(vec![
-            Span::styled(" Detail ", Style::new().add_modifier(Modifier::BOLD)),
-            secrets,
+            Span::styled(" Detail ", theme::bold()),
+            widgets::secrets_badge(reveal),
         ]))
-        .border_style(if focused {
-            Style::new().fg(Color::Cyan)
-        } else {
-            dim()
-        });
-    let Some(record) = app.exchanges().selected_record() else {
+        .border_style(theme::border(focused));
+    let Some(record) = record else {
         frame.render_widget(
             Paragraph::new("Select a request to see its headers and body.")
-                .style(dim())
+                .style(theme::dim())
                 .block(block),
             area,
         );
         return;
     };
-    let lines = lines(record, app.reveal);
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(lines(record, reveal))
             .block(block)
             .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll, 0)),
+            .scroll((scroll, 0)),
         area,
     );
 }
@@ -92,11 +80,11 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
         Span::raw(format!("{} {} · ", shown.method, shown.version.as_str())),
         Span::styled(
             status,
-            status_style(shown.status).add_modifier(Modifier::BOLD),
+            theme::status_style(shown.status).add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!(
             " · {} · {}",
-            latency(shown.latency_us),
+            format::latency(shown.latency_us),
             shown.time.replace('T', " ")
         )),
     ]));
@@ -128,7 +116,7 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
     };
     lines.push(heading(body_title));
     if shown.response_body.is_empty() {
-        lines.push(Line::from(Span::styled("  (empty)", dim())));
+        lines.push(Line::from(Span::styled("  (empty)", theme::dim())));
     } else {
         let body = json::pretty(&shown.response_body).unwrap_or(shown.response_body);
         lines.extend(body.lines().map(|line| Line::from(format!("  {line}"))));
@@ -138,33 +126,12 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
 
 fn push_headers(lines: &mut Vec<Line<'static>>, headers: &[(String, String)]) {
     if headers.is_empty() {
-        lines.push(Line::from(Span::styled("  (none)", dim())));
+        lines.push(Line::from(Span::styled("  (none)", theme::dim())));
     }
     for (name, value) in headers {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {name}: "), dim()),
+            Span::styled(format!("  {name}: "), theme::dim()),
             Span::raw(value.clone()),
         ]));
-    }
-}
-
-pub fn update(app: &mut App, action: Action) {
-    let page = app.detail_rows();
-    let max = app
-        .exchanges()
-        .selected_record()
-        .map_or(0, |record| lines(record, app.reveal).len() as u16)
-        .saturating_sub(1);
-    match action {
-        Action::Up => app.detail_scroll = app.detail_scroll.saturating_sub(1),
-        Action::Down => app.detail_scroll = (app.detail_scroll + 1).min(max),
-        Action::PageUp => app.detail_scroll = app.detail_scroll.saturating_sub(page),
-        Action::PageDown => app.detail_scroll = (app.detail_scroll + page).min(max),
-        Action::Top => app.detail_scroll = 0,
-        Action::ToggleDetail | Action::Back => {
-            app.detail_focused = false;
-            app.detail_scroll = 0;
-        }
-        _ => {}
     }
 }

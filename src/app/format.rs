@@ -1,0 +1,75 @@
+//! Values as the dashboard writes them: times, durations, sizes, fault names.
+
+use crate::config::FaultKind;
+
+/// `HH:MM:SS.mmm` of a record's `YYYY-MM-DDTHH:MM:SS.mmmZ` time.
+pub fn clock(time: &str) -> String {
+    time.get(11..23).unwrap_or(time).to_string()
+}
+
+/// A latency in the unit that keeps it short: µs, ms or s.
+pub fn latency(micros: u64) -> String {
+    if micros < 1_000 {
+        format!("{micros}µs")
+    } else if micros < 1_000_000 {
+        format!("{:.1}ms", micros as f64 / 1_000.0)
+    } else {
+        format!("{:.2}s", micros as f64 / 1_000_000.0)
+    }
+}
+
+/// A span of minutes in words: minutes, then hours, then days.
+pub fn minutes_words(minutes: i64) -> String {
+    if minutes < 60 {
+        format!("{minutes} min")
+    } else if minutes < 48 * 60 {
+        format!("{}h {:02}m", minutes / 60, minutes % 60)
+    } else {
+        format!("{} days", minutes / (24 * 60))
+    }
+}
+
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+/// A probability as a whole percentage.
+pub fn percent(probability: f64) -> u32 {
+    (probability * 100.0).round().clamp(0.0, 100.0) as u32
+}
+
+pub fn fault_name(kind: &FaultKind) -> String {
+    match kind {
+        FaultKind::Latency { ms } => format!("latency {ms}ms"),
+        FaultKind::Status { status } => format!("status {status}"),
+        FaultKind::Hang => "hang".into(),
+        FaultKind::Drop => "drop".into(),
+        FaultKind::MalformedCredentials => "malformed credentials".into(),
+        FaultKind::ExpiredCredentials => "expired credentials".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_keeps_the_time_of_day() {
+        assert_eq!(clock("2026-11-24T11:00:32.523Z"), "11:00:32.523");
+        assert_eq!(clock("short"), "short");
+    }
+
+    #[test]
+    fn latencies_pick_their_unit() {
+        assert_eq!(latency(850), "850µs");
+        assert_eq!(latency(12_300), "12.3ms");
+        assert_eq!(latency(2_500_000), "2.50s");
+    }
+
+    #[test]
+    fn minutes_grow_into_hours_and_days() {
+        assert_eq!(minutes_words(5), "5 min");
+        assert_eq!(minutes_words(125), "2h 05m");
+        assert_eq!(minutes_words(3 * 24 * 60), "3 days");
+    }
+}

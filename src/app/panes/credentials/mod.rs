@@ -1,0 +1,253 @@
+//! The credentials editor: the shown identity's role, where its keys come from, and
+//! the two things developers test against: expiry and rotation.
+
+mod changes;
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+use time::OffsetDateTime;
+
+use crate::app::action::Action;
+use crate::app::form::{CredentialField, Input, InputTarget};
+use crate::app::keymap::Context;
+use crate::app::layout::list_and_form;
+use crate::app::roles::{raw_value, rows};
+use crate::app::state::Shared;
+use crate::app::{format, theme, widgets};
+use crate::broker::{mask, ExchangeRecord};
+use crate::config::{CredentialSource, Identity, Role};
+use crate::imds::time::parse_timestamp;
+
+use super::Pane;
+
+/// The most recent provider failure on a credentials path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialsFailure {
+    pub time: String,
+    pub identity: String,
+    pub error: String,
+}
+
+/// The credentials pane's own state: the row under the cursor, the last failure seen.
+#[derive(Debug, Default)]
+pub struct CredentialsPane {
+    row: usize,
+    last_failure: Option<CredentialsFailure>,
+}
+
+/// How long until (or since) an expiration, in words.
+fn expiry_words(expiration: &str, now: OffsetDateTime) -> (String, Style) {
+    let Some(at) = parse_timestamp(expiration) else {
+        return ("not a timestamp".into(), theme::bad());
+    };
+    let left = at - now;
+    let minutes = left.whole_minutes();
+    if left.is_negative() {
+        (
+            format!("EXPIRED {} ago", format::minutes_words(-minutes)),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        let style = if minutes < 15 {
+            Style::new().fg(Color::Yellow)
+        } else {
+            Style::new().fg(Color::Green)
+        };
+        (
+            format!("expires in {}", format::minutes_words(minutes)),
+            style,
+        )
+    }
+}
+
+impl CredentialsPane {
+    /// Keeps the last provider failure on a credentials path, to show beside the keys.
+    pub fn note_exchange(&mut self, record: &ExchangeRecord) {
+        if let Some(error) = &record.provider_error {
+            if record.path.contains("/security-credentials/") {
+                self.last_failure = Some(CredentialsFailure {
+                    time: record.time.clone(),
+                    identity: record.identity.clone(),
+                    error: error.clone(),
+                });
+            }
+        }
+    }
+
+    fn draw_form(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let Some(identity) = shared.shown_identity() else {
+            frame.render_widget(
+                Paragraph::new("No identity.").block(Block::bordered()),
+                area,
+            );
+            return;
+        };
+        let title = Line::from(vec![
+            Span::styled(format!(" Credentials of {}", identity.name), theme::bold()),
+            widgets::secrets_badge(shared.reveal),
+        ]);
+        let block = Block::bordered()
+            .title(title)
+            .border_style(theme::border(true));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let lines = self.body_lines(shared, &identity);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    }
+
+    fn body_lines(&self, shared: &Shared, identity: &Identity) -> Vec<Line<'static>> {
+        let role = identity.role.as_ref();
+        let rows = rows(role);
+        let selected = self.row.min(rows.len() - 1);
+        let mut lines = Vec::new();
+        for (index, field) in rows.iter().enumerate() {
+            let (value, style) = match role {
+                None => ("(no role: Enter adds one)".to_string(), theme::dim()),
+                Some(role) => shown_value(shared, role, *field),
+            };
+            let mut line = Line::from(vec![
+                Span::styled(format!("{:<19}", field.label()), theme::dim()),
+                Span::styled(value, style),
+            ]);
+            if index == selected {
+                line = line.style(theme::selected_style());
+            }
+            lines.push(line);
+        }
+        lines.push(Line::default());
+        match role.map(|role| &role.source) {
+            Some(CredentialSource::Static { .. }) => {
+                lines.push(Line::from(Span::styled(
+                    "e expires the keys now (SDKs must refresh); r rotates to new fake keys.",
+                    theme::dim(),
+                )));
+            }
+            Some(CredentialSource::Profile { .. }) => lines.push(Line::from(Span::styled(
+                "Keys are read from ~/.aws/credentials and ~/.aws/config on each request.",
+                theme::dim(),
+            ))),
+            Some(CredentialSource::Command { .. }) => lines.push(Line::from(Span::styled(
+                "The command's credential_process JSON is cached until shortly before it expires; r runs it again.",
+                theme::dim(),
+            ))),
+            None => {}
+        }
+        if let Some(failure) = self
+            .last_failure
+            .as_ref()
+            .filter(|failure| failure.identity == identity.name)
+        {
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "last failure ({}): {}",
+                    format::clock(&failure.time),
+                    failure.error
+                ),
+                theme::bad(),
+            )));
+        }
+        lines
+    }
+
+    fn update_form(&mut self, action: Action, shared: &mut Shared) {
+        let Some(identity) = shared.shown_identity() else {
+            return;
+        };
+        let rows = rows(identity.role.as_ref());
+        match action {
+            Action::Up => self.row = self.row.min(rows.len() - 1).saturating_sub(1),
+            Action::Down => self.row = (self.row + 1).min(rows.len() - 1),
+            Action::Left => shared.move_shown_identity(-1),
+            Action::Right => shared.move_shown_identity(1),
+            Action::Activate => {
+                let field = rows[self.row.min(rows.len() - 1)];
+                start_edit(shared, &identity, field);
+            }
+            Action::NextSource => changes::next_source(shared, &identity),
+            Action::ExpireNow => changes::expire_now(shared, &identity),
+            Action::Rotate => changes::rotate(shared, &identity),
+            _ => {}
+        }
+    }
+}
+
+impl Pane for CredentialsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let [list, form] = list_and_form(area);
+        widgets::identity_list(frame, list, &shared.config(), shared.shown_index());
+        self.draw_form(frame, form, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        self.update_form(action, shared);
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Credentials]
+    }
+
+    fn submit(
+        &mut self,
+        target: &InputTarget,
+        text: &str,
+        shared: &mut Shared,
+    ) -> Result<(), String> {
+        match target {
+            InputTarget::CredentialField { identity, field } => {
+                changes::submit_field(shared, identity, *field, text)
+            }
+            _ => Err("not a credentials value".into()),
+        }
+    }
+}
+
+fn shown_value(shared: &Shared, role: &Role, field: CredentialField) -> (String, Style) {
+    let value = raw_value(role, field);
+    match field {
+        CredentialField::SessionToken if value.is_empty() => ("(none)".into(), theme::dim()),
+        _ if field.is_secret() && !shared.reveal => (mask(&value), Style::new().fg(Color::Yellow)),
+        CredentialField::Expiration if value.is_empty() => {
+            ("rolling, 6 h ahead".into(), Style::new().fg(Color::Green))
+        }
+        CredentialField::Expiration => {
+            let (words, style) = expiry_words(&value, shared.now);
+            (format!("{value}  {words}"), style)
+        }
+        _ => (value, Style::new()),
+    }
+}
+
+/// Enter on a row: an input for its value (a new role when there is none).
+fn start_edit(shared: &mut Shared, identity: &Identity, field: CredentialField) {
+    let Some(role) = &identity.role else {
+        let target = InputTarget::CredentialField {
+            identity: identity.name.clone(),
+            field: CredentialField::RoleName,
+        };
+        shared.input = Some(Input::new(
+            target,
+            "name of the new role",
+            format!("{}-role", identity.name),
+        ));
+        return;
+    };
+    if field == CredentialField::Source {
+        changes::next_source(shared, identity);
+        return;
+    }
+    let target = InputTarget::CredentialField {
+        identity: identity.name.clone(),
+        field,
+    };
+    let input = if field.is_secret() && !shared.reveal {
+        // The stored secret is not put on screen; the user types a new one.
+        Input::new(target, format!("new {}", field.label()), "").masked()
+    } else {
+        Input::new(target, field.label(), raw_value(role, field))
+    };
+    shared.input = Some(input);
+}

@@ -1,0 +1,233 @@
+//! The identity editor and switcher: every instance field of the shown identity;
+//! add, duplicate, delete, and choose the identity that answers.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use crate::app::action::Action;
+use crate::app::edits;
+use crate::app::fields::{self, IDENTITY_FIELDS};
+use crate::app::form::{Input, InputTarget};
+use crate::app::keymap::Context;
+use crate::app::layout::list_and_form;
+use crate::app::state::{Confirm, Shared};
+use crate::app::{theme, widgets};
+use crate::config::Identity;
+
+mod changes;
+
+use super::Pane;
+
+/// The identity pane's own state: the field under the cursor.
+#[derive(Debug, Default)]
+pub struct IdentityPane {
+    field: usize,
+}
+
+impl IdentityPane {
+    fn draw_fields(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let config = shared.config();
+        let Some(identity) = shared.shown_identity() else {
+            frame.render_widget(
+                Paragraph::new("No identity in the configuration. n adds one.")
+                    .block(Block::bordered().title(" Identity ")),
+                area,
+            );
+            return;
+        };
+        let active = identity.name == config.active_identity;
+        let title = Line::from(vec![
+            Span::styled(format!(" Identity {} ", identity.name), theme::bold()),
+            if active {
+                Span::styled("answering now ", theme::good())
+            } else {
+                Span::styled("not answering (a: use it) ", theme::dim())
+            },
+        ]);
+        let block = Block::bordered()
+            .title(title)
+            .border_style(theme::border(true));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let rows = usize::from(inner.height);
+        let label_width = 21;
+        let editing = shared.input.as_ref().and_then(|input| match &input.target {
+            InputTarget::IdentityField { key, .. } => Some(*key),
+            _ => None,
+        });
+        let lines: Vec<Line> = widgets::window(self.field, IDENTITY_FIELDS.len(), rows)
+            .map(|index| {
+                let spec = &IDENTITY_FIELDS[index];
+                let value = fields::display_value(&identity, spec.key);
+                let (value, value_style) = if value.is_empty() {
+                    (derived(&identity, spec.key), theme::dim())
+                } else {
+                    (value, Style::new())
+                };
+                let selected = index == self.field;
+                let mut line = Line::from(vec![
+                    Span::styled(format!("{:<label_width$}", spec.key), theme::dim()),
+                    Span::styled(value, value_style),
+                ]);
+                if selected {
+                    line = line.style(if editing == Some(spec.key) {
+                        Style::new().fg(Color::Black).bg(Color::Yellow)
+                    } else {
+                        theme::selected_style()
+                    });
+                }
+                line
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
+    /// Keys while the pane has the focus.
+    fn update_pane(&mut self, action: Action, shared: &mut Shared) {
+        let Some(identity) = shared.shown_identity() else {
+            if action == Action::NewIdentity {
+                shared.input = Some(Input::new(
+                    InputTarget::NewIdentity,
+                    "name of the new identity",
+                    "default",
+                ));
+            }
+            return;
+        };
+        match action {
+            Action::Up => self.field = self.field.saturating_sub(1),
+            Action::Down => self.field = (self.field + 1).min(IDENTITY_FIELDS.len() - 1),
+            Action::PageUp => self.field = self.field.saturating_sub(10),
+            Action::PageDown => self.field = (self.field + 10).min(IDENTITY_FIELDS.len() - 1),
+            Action::Top => self.field = 0,
+            Action::Bottom => self.field = IDENTITY_FIELDS.len() - 1,
+            Action::Left => shared.move_shown_identity(-1),
+            Action::Right => shared.move_shown_identity(1),
+            Action::Activate => {
+                let spec = &IDENTITY_FIELDS[self.field.min(IDENTITY_FIELDS.len() - 1)];
+                let text = fields::display_value(&identity, spec.key);
+                shared.input = Some(Input::new(
+                    InputTarget::IdentityField {
+                        identity: identity.name.clone(),
+                        key: spec.key,
+                    },
+                    spec.key,
+                    text,
+                ));
+            }
+            Action::MakeActive => changes::make_active(shared, &identity.name),
+            Action::NewIdentity => {
+                let name = changes::unused_name(shared, "identity");
+                shared.input = Some(Input::new(
+                    InputTarget::NewIdentity,
+                    "name of the new identity",
+                    name,
+                ));
+            }
+            Action::DuplicateIdentity => {
+                let name = changes::unused_name(shared, &format!("{}-copy", identity.name));
+                shared.input = Some(Input::new(
+                    InputTarget::DuplicateIdentity {
+                        from: identity.name.clone(),
+                    },
+                    format!("name of the copy of {}", identity.name),
+                    name,
+                ));
+            }
+            Action::DeleteIdentity => {
+                if identity.name == shared.config().active_identity {
+                    shared.complain(format!(
+                        "{} answers requests now; make another identity active (a) before deleting it",
+                        identity.name
+                    ));
+                } else {
+                    shared.confirm = Some(Confirm::DeleteIdentity(identity.name));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Enter on the new identity's name.
+    fn submit_new(&mut self, shared: &mut Shared, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        changes::check_new_name(shared, name)?;
+        let config = shared.config();
+        let identity = match shared.shown_identity() {
+            Some(template) => changes::fresh_identity(name, &template),
+            None => {
+                return Err("no identity to start from; write one in the configuration file".into())
+            }
+        };
+        crate::config::validate_identity(&identity)?;
+        edits::save(&shared.store, |doc| edits::add_identity(doc, &identity))?;
+        shared.identity_index = config.identities.len();
+        self.field = 0;
+        shared.inform(format!("identity {name} added (a makes it answer)"));
+        Ok(())
+    }
+
+    /// The user confirmed deleting `name`.
+    pub fn delete(&mut self, shared: &mut Shared, name: &str) {
+        match edits::save(&shared.store, |doc| edits::delete_identity(doc, name)) {
+            Ok(config) => {
+                shared.identity_index = shared
+                    .identity_index
+                    .min(config.identities.len().saturating_sub(1));
+                shared.inform(format!("identity {name} deleted"));
+            }
+            Err(err) => shared.complain(err),
+        }
+    }
+}
+
+impl Pane for IdentityPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let [list, form] = list_and_form(area);
+        widgets::identity_list(frame, list, &shared.config(), shared.shown_index());
+        self.draw_fields(frame, form, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        self.update_pane(action, shared);
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Identity]
+    }
+
+    fn submit(
+        &mut self,
+        target: &InputTarget,
+        text: &str,
+        shared: &mut Shared,
+    ) -> Result<(), String> {
+        match target {
+            InputTarget::IdentityField { identity, key } => {
+                changes::submit_field(shared, identity, key, text)
+            }
+            InputTarget::NewIdentity => self.submit_new(shared, text),
+            InputTarget::DuplicateIdentity { from } => {
+                changes::submit_duplicate(shared, from, text)
+            }
+            _ => Err("not an identity value".into()),
+        }
+    }
+}
+
+/// What an empty field means.
+fn derived(identity: &Identity, key: &str) -> String {
+    match key {
+        "local_hostname" => format!("(derived) {}", identity.effective_local_hostname()),
+        "public_hostname" => identity.effective_public_hostname().map_or_else(
+            || "(none: no public IP)".to_string(),
+            |name| format!("(derived) {name}"),
+        ),
+        "public_ipv4" => "(none)".to_string(),
+        "user_data" => "(none: user-data answers 404)".to_string(),
+        _ => "(empty)".to_string(),
+    }
+}

@@ -1,0 +1,198 @@
+//! The live request table and the selected exchange's detail: newest first, coloured
+//! by status, filterable, pausable. The pane owns the list, its selection and the
+//! detail's focus and scroll.
+
+mod detail;
+mod table;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::Frame;
+
+use super::super::action::Action;
+use super::super::exchanges::ExchangeList;
+use super::super::filter::Filter;
+use super::super::form::{Input, InputTarget};
+use super::super::keymap::Context;
+use super::super::layout::{areas, screen, WIDE};
+use super::super::state::Shared;
+use super::Pane;
+
+pub struct RequestsPane {
+    pub(crate) exchanges: ExchangeList,
+    /// Keys go to the detail (scrolling) instead of the table.
+    detail_focused: bool,
+    detail_scroll: u16,
+}
+
+/// The table's and the detail's areas: side by side when wide, stacked when narrow
+/// (where a focused detail takes the whole body).
+fn split(body: Rect, detail_focused: bool) -> (Option<Rect>, Option<Rect>) {
+    if body.width >= WIDE {
+        let [table, detail] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .areas(body);
+        (Some(table), Some(detail))
+    } else if detail_focused {
+        (None, Some(body))
+    } else {
+        let [table, detail] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        (Some(table), Some(detail))
+    }
+}
+
+impl RequestsPane {
+    pub fn new(exchanges: ExchangeList) -> RequestsPane {
+        RequestsPane {
+            exchanges,
+            detail_focused: false,
+            detail_scroll: 0,
+        }
+    }
+
+    fn split(&self, size: (u16, u16)) -> (Option<Rect>, Option<Rect>) {
+        split(areas(screen(size)).body, self.detail_focused)
+    }
+
+    /// Request rows the table shows at this screen size.
+    fn table_rows(&self, size: (u16, u16)) -> usize {
+        self.split(size).0.map_or(1, |table| {
+            usize::from(table.height.saturating_sub(3)).max(1)
+        })
+    }
+
+    /// Lines the detail shows at this screen size.
+    fn detail_rows(&self, size: (u16, u16)) -> u16 {
+        self.split(size)
+            .1
+            .map_or(1, |detail| detail.height.saturating_sub(2).max(1))
+    }
+
+    /// The screen changed size: keep the selection in view.
+    pub fn resized(&mut self, shared: &Shared) {
+        let rows = self.table_rows(shared.size);
+        self.exchanges.scroll_into_view(rows);
+    }
+
+    /// A click at `row` (screen) in the table selects that request.
+    pub fn click(&mut self, column: u16, row: u16, shared: &Shared) {
+        let Some(table) = self.split(shared.size).0 else {
+            return;
+        };
+        let first_row = table.y + 2;
+        if column < table.x
+            || column >= table.x + table.width
+            || row < first_row
+            || row >= table.bottom() - 1
+        {
+            return;
+        }
+        let rows = self.table_rows(shared.size);
+        let index = self.exchanges.visible_offset(rows) + usize::from(row - first_row);
+        self.exchanges.select_row(index, rows);
+        self.detail_scroll = 0;
+    }
+
+    fn update_table(&mut self, action: Action, shared: &mut Shared) {
+        let rows = self.table_rows(shared.size);
+        let page = rows as isize;
+        let before = self.exchanges.selected_record().map(|record| record.id);
+        match action {
+            Action::Up => self.exchanges.move_selection(-1, rows),
+            Action::Down => self.exchanges.move_selection(1, rows),
+            Action::PageUp => self.exchanges.move_selection(-page, rows),
+            Action::PageDown => self.exchanges.move_selection(page, rows),
+            Action::Top => self.exchanges.select_row(0, rows),
+            Action::Bottom => self.exchanges.select_row(usize::MAX, rows),
+            Action::ToggleDetail => {
+                self.detail_focused = true;
+                self.detail_scroll = 0;
+            }
+            Action::StartFilter => {
+                let current = self.exchanges.filter().text().to_string();
+                shared.input = Some(Input::new(InputTarget::Filter, "filter", current));
+            }
+            Action::Back if !self.exchanges.filter().is_empty() => {
+                self.exchanges.set_filter(Filter::default());
+            }
+            Action::TogglePause => self.exchanges.toggle_pause(),
+            Action::ClearExchanges => {
+                self.exchanges.clear();
+                shared.inform("list cleared");
+            }
+            _ => {}
+        }
+        if self.exchanges.selected_record().map(|record| record.id) != before {
+            self.detail_scroll = 0;
+        }
+    }
+
+    fn update_detail(&mut self, action: Action, shared: &Shared) {
+        let page = self.detail_rows(shared.size);
+        let max = self
+            .exchanges
+            .selected_record()
+            .map_or(0, |record| {
+                detail::lines(record, shared.reveal).len() as u16
+            })
+            .saturating_sub(1);
+        let scroll = self.detail_scroll;
+        self.detail_scroll = match action {
+            Action::Up => scroll.saturating_sub(1),
+            Action::Down => (scroll + 1).min(max),
+            Action::PageUp => scroll.saturating_sub(page),
+            Action::PageDown => (scroll + page).min(max),
+            Action::ToggleDetail | Action::Back => {
+                self.detail_focused = false;
+                0
+            }
+            Action::Top => 0,
+            _ => scroll,
+        };
+    }
+}
+
+impl Pane for RequestsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let (table, detail_area) = split(area, self.detail_focused);
+        if let Some(table) = table {
+            table::draw(frame, table, &self.exchanges, shared, !self.detail_focused);
+        }
+        if let Some(detail_area) = detail_area {
+            detail::draw(
+                frame,
+                detail_area,
+                self.exchanges.selected_record().map(|record| &**record),
+                shared.reveal,
+                (self.detail_focused, self.detail_scroll),
+            );
+        }
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
+        if self.detail_focused {
+            self.update_detail(action, shared);
+        } else {
+            self.update_table(action, shared);
+        }
+    }
+
+    fn contexts(&self) -> &'static [Context] {
+        if self.detail_focused {
+            &[Context::Detail]
+        } else {
+            &[Context::Requests]
+        }
+    }
+
+    fn submit(
+        &mut self,
+        _target: &InputTarget,
+        text: &str,
+        _shared: &mut Shared,
+    ) -> Result<(), String> {
+        let filter = Filter::parse(text)?;
+        self.exchanges.set_filter(filter);
+        Ok(())
+    }
+}
