@@ -1,6 +1,8 @@
 //! The identity editor and switcher: every instance field of the shown identity;
 //! add, duplicate, delete, and choose the identity that answers.
 
+mod changes;
+
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
@@ -16,8 +18,6 @@ use crate::app::layout::list_and_form;
 use crate::app::state::{Confirm, Shared};
 use crate::app::{theme, widgets};
 use crate::config::Identity;
-
-mod changes;
 
 use super::Pane;
 

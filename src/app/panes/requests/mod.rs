@@ -8,13 +8,14 @@ mod table;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
-use super::super::action::Action;
-use super::super::exchanges::ExchangeList;
-use super::super::filter::Filter;
-use super::super::form::{Input, InputTarget};
-use super::super::keymap::Context;
-use super::super::layout::{areas, screen, WIDE};
-use super::super::state::Shared;
+use crate::app::action::Action;
+use crate::app::exchanges::ExchangeList;
+use crate::app::filter::Filter;
+use crate::app::form::{Input, InputTarget};
+use crate::app::keymap::Context;
+use crate::app::layout::{areas, screen, WIDE};
+use crate::app::state::Shared;
+
 use super::Pane;
 
 pub struct RequestsPane {
