@@ -159,12 +159,13 @@ fn dashboard_command(env: &str, config: &Path, exit_file: &Path) -> String {
     )
 }
 
-/// Types a new instance id for the active identity: pane 2, field 2, Enter, clear, type, Enter.
+/// Types a new instance id for the active identity: pane 2, to the fields, field 2, Enter,
+/// clear, type, Enter.
 fn edit_instance_id(tmux: &Tmux, id: &str) {
     tmux.keys(&["2"]);
     tmux.wait_for(&["Identity default"], Duration::from_secs(5))
         .unwrap_or_else(|screen| panic!("identity pane not shown:\n{screen}"));
-    tmux.keys(&["j", "Enter", "C-u"]);
+    tmux.keys(&["l", "j", "Enter", "C-u"]);
     tmux.type_text(id);
     tmux.keys(&["Enter"]);
 }

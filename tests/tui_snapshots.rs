@@ -378,6 +378,7 @@ fn a_refused_edit_shows_why() {
     for (width, height) in SIZES {
         let mut app = build_error(&format!("refused-{width}"), width, height);
         key(&mut app, KeyCode::Char('2'));
+        key(&mut app, KeyCode::Char('l'));
         key(&mut app, KeyCode::Char('j'));
         key(&mut app, KeyCode::Enter);
         app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
@@ -387,6 +388,20 @@ fn a_refused_edit_shows_why() {
         key(&mut app, KeyCode::Enter);
         insta::assert_snapshot!(
             format!("error_refused_edit_{width}x{height}"),
+            render(&app, width, height)
+        );
+    }
+}
+
+#[test]
+fn the_focused_half_of_the_identity_pane_is_marked() {
+    for (width, height) in SIZES {
+        let mut app = build_empty(width, height);
+        for c in "2jlj".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        insta::assert_snapshot!(
+            format!("identity_fields_focused_{width}x{height}"),
             render(&app, width, height)
         );
     }

@@ -95,8 +95,9 @@ async fn editing_the_instance_id_changes_the_next_answer_and_the_file() {
         f.get("/latest/meta-data/instance-id").await.1,
         "i-0123456789abcdef0"
     );
-    f.keys("2"); // identity pane, first field is the name
+    f.keys("2"); // identity pane, the list has the focus
     assert_eq!(f.app.tab(), Tab::Identity);
+    f.keys("l"); // to the fields: the first is the name
     f.keys("j");
     f.press(KeyCode::Enter);
     assert_eq!(f.app.input().unwrap().text(), "i-0123456789abcdef0");
@@ -127,7 +128,7 @@ async fn editing_the_instance_id_changes_the_next_answer_and_the_file() {
 async fn an_invalid_value_is_refused_and_nothing_changes() {
     let mut f = fixture();
     let before = f.file();
-    f.keys("2j");
+    f.keys("2lj");
     f.press(KeyCode::Enter);
     f.ctrl('u');
     f.keys("i-NOTHEX");
@@ -166,7 +167,7 @@ async fn an_invalid_value_is_refused_and_nothing_changes() {
 #[tokio::test]
 async fn switching_identity_answers_the_next_request_as_the_other_instance() {
     let mut f = fixture();
-    f.keys("2l"); // the next identity: worker
+    f.keys("2j"); // the list has the focus: the next identity, worker
     f.keys("a");
     assert_eq!(f.app.config().active_identity, "worker");
     assert_eq!(
@@ -180,6 +181,29 @@ async fn switching_identity_answers_the_next_request_as_the_other_instance() {
         "eu-west-1b"
     );
     assert!(f.file().contains("active_identity = \"worker\""));
+}
+
+#[test]
+fn arrows_move_in_the_focused_half_and_h_l_move_the_focus() {
+    let mut f = fixture();
+    f.keys("2");
+    assert_eq!(f.app.shown_identity().unwrap().name, "default");
+    f.press(KeyCode::Down);
+    assert_eq!(f.app.shown_identity().unwrap().name, "worker");
+    f.press(KeyCode::Right); // to the fields: ↓ now moves the field, not the identity
+    f.press(KeyCode::Down);
+    assert_eq!(f.app.shown_identity().unwrap().name, "worker");
+    f.press(KeyCode::Enter);
+    assert_eq!(f.app.input().unwrap().prompt, "instance_id");
+    f.press(KeyCode::Esc); // closes the input
+    f.press(KeyCode::Esc); // back to the list
+    f.keys("k");
+    assert_eq!(f.app.shown_identity().unwrap().name, "default");
+    // Both panes show the same identity; the credentials pane keeps its own focus.
+    f.keys("3j");
+    assert_eq!(f.app.shown_identity().unwrap().name, "worker");
+    f.keys("2a"); // acts on the identity selected in the list
+    assert_eq!(f.app.config().active_identity, "worker");
 }
 
 #[tokio::test]
@@ -362,7 +386,7 @@ async fn identities_are_added_duplicated_and_deleted() {
     // The active identity cannot be deleted; another can, after confirmation.
     f.keys("x");
     assert!(f.app.message().unwrap().is_error);
-    f.keys("h");
+    f.keys("k"); // the list still has the focus: back to "identity"
     f.keys("x");
     f.keys("y");
     assert!(f.app.config().identity("identity").is_none());

@@ -10,6 +10,7 @@ mod fields;
 mod filter;
 mod form;
 mod format;
+mod identity_list;
 mod json;
 mod keymap;
 mod layout;

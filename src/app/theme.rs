@@ -16,6 +16,16 @@ pub fn selected_style() -> Style {
     Style::new().add_modifier(Modifier::REVERSED)
 }
 
+/// The selected row of a part without the focus: still findable, plainly not the focus.
+pub fn unfocused_selection() -> Style {
+    Style::new().add_modifier(Modifier::UNDERLINED)
+}
+
+/// The row whose value is being typed.
+pub fn editing() -> Style {
+    Style::new().fg(Color::Black).bg(Color::Yellow)
+}
+
 /// Border of a block: cyan when it has the focus.
 pub fn border(focused: bool) -> Style {
     if focused {

@@ -1,40 +1,23 @@
-//! Small widgets several panes draw: the identity list, the secrets badge, the
-//! focus marker, and the geometry helpers behind scrolling lists and pop-ups.
+//! Small widgets several panes draw: the focus marker, the secrets badge, and the
+//! geometry helpers behind scrolling lists and pop-ups.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem};
-use ratatui::Frame;
-
-use crate::config::Config;
+use ratatui::text::Span;
 
 use super::theme;
 
-/// The configured identities, `shown` selected, the active one marked with a dot.
-pub fn identity_list(frame: &mut Frame, area: Rect, config: &Config, shown: usize) {
-    let items: Vec<ListItem> = config
-        .identities
-        .iter()
-        .enumerate()
-        .map(|(index, identity)| {
-            let active = identity.name == config.active_identity;
-            let dot = if active { "● " } else { "  " };
-            let mut style = if active { theme::good() } else { Style::new() };
-            if index == shown {
-                style = style.patch(theme::selected_style());
-            }
-            ListItem::new(Line::from(format!("{dot}{}", identity.name))).style(style)
-        })
-        .collect();
-    frame.render_widget(
-        List::new(items).block(
-            Block::bordered()
-                .title(" Identities ")
-                .border_style(theme::dim()),
-        ),
-        area,
-    );
+/// Marks the row under the cursor of the focused part, readable without colour.
+pub const FOCUS_MARKER: &str = "▶ ";
+const NO_MARKER: &str = "  ";
+
+/// The style and leading marker of a row: marked when it is selected in the focused part.
+pub fn cursor(selected: bool, focused: bool) -> (&'static str, Style) {
+    match (selected, focused) {
+        (true, true) => (FOCUS_MARKER, theme::selected_style()),
+        (true, false) => (NO_MARKER, theme::unfocused_selection()),
+        (false, _) => (NO_MARKER, Style::new()),
+    }
 }
 
 /// Says whether secrets are on screen, in the title of a block that shows them.
@@ -81,5 +64,12 @@ mod tests {
         assert_eq!(window(0, 10, 4), 0..4);
         assert_eq!(window(6, 10, 4), 3..7);
         assert_eq!(window(2, 3, 10), 0..3);
+    }
+
+    #[test]
+    fn only_the_focused_selection_is_marked() {
+        assert_eq!(cursor(true, true).0, FOCUS_MARKER);
+        assert_eq!(cursor(true, false).0, NO_MARKER);
+        assert_eq!(cursor(false, true).0, NO_MARKER);
     }
 }

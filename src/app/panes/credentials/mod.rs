@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::app::action::Action;
 use crate::app::form::{CredentialField, Input, InputTarget};
+use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
 use crate::app::layout::list_and_form;
 use crate::app::roles::{raw_value, rows};
@@ -31,9 +32,11 @@ pub struct CredentialsFailure {
     pub error: String,
 }
 
-/// The credentials pane's own state: the row under the cursor, the last failure seen.
+/// The credentials pane's own state: list or form focused, the row under the cursor,
+/// the last failure seen.
 #[derive(Debug, Default)]
 pub struct CredentialsPane {
+    focus: Focus,
     row: usize,
     last_failure: Option<CredentialsFailure>,
 }
@@ -91,7 +94,7 @@ impl CredentialsPane {
         ]);
         let block = Block::bordered()
             .title(title)
-            .border_style(theme::border(true));
+            .border_style(theme::border(self.focus == Focus::Form));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let lines = self.body_lines(shared, &identity);
@@ -108,14 +111,15 @@ impl CredentialsPane {
                 None => ("(no role: Enter adds one)".to_string(), theme::dim()),
                 Some(role) => shown_value(shared, role, *field),
             };
-            let mut line = Line::from(vec![
-                Span::styled(format!("{:<19}", field.label()), theme::dim()),
-                Span::styled(value, style),
-            ]);
-            if index == selected {
-                line = line.style(theme::selected_style());
-            }
-            lines.push(line);
+            let (marker, selection) = widgets::cursor(index == selected, self.focus == Focus::Form);
+            lines.push(
+                Line::from(vec![
+                    Span::raw(marker),
+                    Span::styled(format!("{:<19}", field.label()), theme::dim()),
+                    Span::styled(value, style),
+                ])
+                .style(selection),
+            );
         }
         lines.push(Line::default());
         match role.map(|role| &role.source) {
@@ -157,12 +161,13 @@ impl CredentialsPane {
         let Some(identity) = shared.shown_identity() else {
             return;
         };
+        if self.focus.steer(action, shared) {
+            return;
+        }
         let rows = rows(identity.role.as_ref());
         match action {
             Action::Up => self.row = self.row.min(rows.len() - 1).saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(rows.len() - 1),
-            Action::Left => shared.move_shown_identity(-1),
-            Action::Right => shared.move_shown_identity(1),
             Action::Activate => {
                 let field = rows[self.row.min(rows.len() - 1)];
                 start_edit(shared, &identity, field);
@@ -178,7 +183,7 @@ impl CredentialsPane {
 impl Pane for CredentialsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let [list, form] = list_and_form(area);
-        widgets::identity_list(frame, list, &shared.config(), shared.shown_index());
+        identity_list::draw(frame, list, shared, self.focus);
         self.draw_form(frame, form, shared);
     }
 
@@ -187,7 +192,10 @@ impl Pane for CredentialsPane {
     }
 
     fn contexts(&self) -> &'static [Context] {
-        &[Context::Credentials]
+        match self.focus {
+            Focus::List => &[Context::IdentityList, Context::Credentials],
+            Focus::Form => &[Context::CredentialsFields, Context::Credentials],
+        }
     }
 
     fn submit(

@@ -4,7 +4,7 @@
 mod changes;
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
@@ -13,6 +13,7 @@ use crate::app::action::Action;
 use crate::app::edits;
 use crate::app::fields::{self, IDENTITY_FIELDS};
 use crate::app::form::{Input, InputTarget};
+use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
 use crate::app::layout::list_and_form;
 use crate::app::state::{Confirm, Shared};
@@ -21,9 +22,10 @@ use crate::config::Identity;
 
 use super::Pane;
 
-/// The identity pane's own state: the field under the cursor.
+/// The identity pane's own state: list or fields focused, the field under the cursor.
 #[derive(Debug, Default)]
 pub struct IdentityPane {
+    focus: Focus,
     field: usize,
 }
 
@@ -47,9 +49,10 @@ impl IdentityPane {
                 Span::styled("not answering (a: use it) ", theme::dim())
             },
         ]);
+        let focused = self.focus == Focus::Form;
         let block = Block::bordered()
             .title(title)
-            .border_style(theme::border(true));
+            .border_style(theme::border(focused));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let rows = usize::from(inner.height);
@@ -67,19 +70,18 @@ impl IdentityPane {
                 } else {
                     (value, Style::new())
                 };
-                let selected = index == self.field;
-                let mut line = Line::from(vec![
+                let (marker, style) = widgets::cursor(index == self.field, focused);
+                let style = if editing == Some(spec.key) {
+                    theme::editing()
+                } else {
+                    style
+                };
+                Line::from(vec![
+                    Span::raw(marker),
                     Span::styled(format!("{:<label_width$}", spec.key), theme::dim()),
                     Span::styled(value, value_style),
-                ]);
-                if selected {
-                    line = line.style(if editing == Some(spec.key) {
-                        Style::new().fg(Color::Black).bg(Color::Yellow)
-                    } else {
-                        theme::selected_style()
-                    });
-                }
-                line
+                ])
+                .style(style)
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
@@ -97,6 +99,9 @@ impl IdentityPane {
             }
             return;
         };
+        if self.focus.steer(action, shared) {
+            return;
+        }
         match action {
             Action::Up => self.field = self.field.saturating_sub(1),
             Action::Down => self.field = (self.field + 1).min(IDENTITY_FIELDS.len() - 1),
@@ -104,8 +109,6 @@ impl IdentityPane {
             Action::PageDown => self.field = (self.field + 10).min(IDENTITY_FIELDS.len() - 1),
             Action::Top => self.field = 0,
             Action::Bottom => self.field = IDENTITY_FIELDS.len() - 1,
-            Action::Left => shared.move_shown_identity(-1),
-            Action::Right => shared.move_shown_identity(1),
             Action::Activate => {
                 let spec = &IDENTITY_FIELDS[self.field.min(IDENTITY_FIELDS.len() - 1)];
                 let text = fields::display_value(&identity, spec.key);
@@ -187,7 +190,7 @@ impl IdentityPane {
 impl Pane for IdentityPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let [list, form] = list_and_form(area);
-        widgets::identity_list(frame, list, &shared.config(), shared.shown_index());
+        identity_list::draw(frame, list, shared, self.focus);
         self.draw_fields(frame, form, shared);
     }
 
@@ -196,7 +199,10 @@ impl Pane for IdentityPane {
     }
 
     fn contexts(&self) -> &'static [Context] {
-        &[Context::Identity]
+        match self.focus {
+            Focus::List => &[Context::IdentityList, Context::Identity],
+            Focus::Form => &[Context::IdentityFields, Context::Identity],
+        }
     }
 
     fn submit(

@@ -1,0 +1,69 @@
+//! The identity list beside the identity and credentials forms: which of list and
+//! form has the keys, moving through the list, drawing it.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, List, ListItem};
+use ratatui::Frame;
+
+use super::action::Action;
+use super::state::Shared;
+use super::theme;
+use super::widgets::cursor;
+
+/// The half of a list-and-form pane that has the keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Focus {
+    /// ↑/↓ choose the identity.
+    #[default]
+    List,
+    /// ↑/↓ choose the field.
+    Form,
+}
+
+impl Focus {
+    /// Moves the focus (←/→) or, in the list, the shown identity (↑/↓).
+    /// False when the action is the form's to handle.
+    pub fn steer(&mut self, action: Action, shared: &mut Shared) -> bool {
+        match (*self, action) {
+            (_, Action::Left) => *self = Focus::List,
+            (_, Action::Right) => *self = Focus::Form,
+            (Focus::List, Action::Up) => shared.move_shown_identity(-1),
+            (Focus::List, Action::Down) => shared.move_shown_identity(1),
+            // Enter on the list opens the form rather than acting on a field unseen.
+            (Focus::List, Action::Activate) => *self = Focus::Form,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// The configured identities: the shown one selected (marked while the list has the
+/// focus), the answering one with a dot.
+pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, focus: Focus) {
+    let config = shared.config();
+    let shown = shared.shown_index();
+    let focused = focus == Focus::List;
+    let items: Vec<ListItem> = config
+        .identities
+        .iter()
+        .enumerate()
+        .map(|(index, identity)| {
+            let active = identity.name == config.active_identity;
+            let (marker, selection) = cursor(index == shown, focused);
+            let dot = if active { "● " } else { "  " };
+            let style = if active { theme::good() } else { Style::new() };
+            ListItem::new(Line::from(format!("{marker}{dot}{}", identity.name)))
+                .style(style.patch(selection))
+        })
+        .collect();
+    frame.render_widget(
+        List::new(items).block(
+            Block::bordered()
+                .title(" Identities ")
+                .border_style(theme::border(focused)),
+        ),
+        area,
+    );
+}
