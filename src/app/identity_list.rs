@@ -8,6 +8,8 @@ use ratatui::widgets::{Block, List, ListItem};
 use ratatui::Frame;
 
 use super::action::Action;
+use super::keymap::Context;
+use super::layout::list_and_form;
 use super::state::Shared;
 use super::theme;
 use super::widgets::cursor;
@@ -37,11 +39,27 @@ impl Focus {
         }
         true
     }
+
+    /// The keymap context of the focused half: the list's, shared by both panes, or
+    /// the pane's `form` context.
+    pub fn context(self, form: Context) -> Context {
+        match self {
+            Focus::List => Context::IdentityList,
+            Focus::Form => form,
+        }
+    }
+}
+
+/// Draws the list on the left of `area`; the rest, returned, is the pane's form.
+pub fn draw_beside(frame: &mut Frame, area: Rect, shared: &Shared, focus: Focus) -> Rect {
+    let [list, form] = list_and_form(area);
+    draw(frame, list, shared, focus);
+    form
 }
 
 /// The configured identities: the shown one selected (marked while the list has the
 /// focus), the answering one with a dot.
-pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, focus: Focus) {
+fn draw(frame: &mut Frame, area: Rect, shared: &Shared, focus: Focus) {
     let config = shared.config();
     let shown = shared.shown_index();
     let focused = focus == Focus::List;

@@ -60,9 +60,9 @@ impl App {
             return vec![Context::Confirm];
         }
         if self.help.is_open() {
-            return self.help.contexts().to_vec();
+            return self.help.contexts();
         }
-        let mut contexts = self.pane().contexts().to_vec();
+        let mut contexts = self.pane().contexts();
         contexts.push(Context::Global);
         contexts
     }

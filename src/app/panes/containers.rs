@@ -142,7 +142,7 @@ impl Pane for ContainersPane {
         }
     }
 
-    fn contexts(&self) -> &'static [Context] {
-        &[Context::Containers]
+    fn contexts(&self) -> Vec<Context> {
+        vec![Context::Containers]
     }
 }

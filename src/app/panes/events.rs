@@ -167,8 +167,8 @@ impl Pane for EventsPane {
         }
     }
 
-    fn contexts(&self) -> &'static [Context] {
-        &[Context::Events]
+    fn contexts(&self) -> Vec<Context> {
+        vec![Context::Events]
     }
 }
 

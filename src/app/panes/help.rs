@@ -108,7 +108,7 @@ impl Pane for HelpPane {
         self.scroll = Some(next);
     }
 
-    fn contexts(&self) -> &'static [Context] {
-        &[Context::Help]
+    fn contexts(&self) -> Vec<Context> {
+        vec![Context::Help]
     }
 }

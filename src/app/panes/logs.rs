@@ -63,7 +63,7 @@ impl Pane for LogsPane {
         self.state.transition(event);
     }
 
-    fn contexts(&self) -> &'static [Context] {
-        &[Context::Logs]
+    fn contexts(&self) -> Vec<Context> {
+        vec![Context::Logs]
     }
 }

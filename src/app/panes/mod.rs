@@ -22,6 +22,9 @@ pub mod requests;
 pub mod settings;
 pub mod status;
 
+/// A typed value applied, or why it was refused (the input stays open with the reason).
+pub type Submitted = Result<(), String>;
+
 pub trait Pane {
     /// Draws the pane into `area`; only reads.
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared);
@@ -31,15 +34,10 @@ pub trait Pane {
 
     /// The keymap contexts while this pane has the focus, most specific first
     /// (Global comes after them). The footer shows their keys.
-    fn contexts(&self) -> &'static [Context];
+    fn contexts(&self) -> Vec<Context>;
 
     /// Enter in an input this pane opened: applies the value, or says why not.
-    fn submit(
-        &mut self,
-        _target: &InputTarget,
-        _text: &str,
-        _shared: &mut Shared,
-    ) -> Result<(), String> {
+    fn submit(&mut self, _target: &InputTarget, _text: &str, _shared: &mut Shared) -> Submitted {
         Err("this pane takes no typed values".into())
     }
 }

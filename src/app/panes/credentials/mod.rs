@@ -14,7 +14,6 @@ use crate::app::action::Action;
 use crate::app::form::{CredentialField, Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
-use crate::app::layout::list_and_form;
 use crate::app::roles::{raw_value, rows};
 use crate::app::state::Shared;
 use crate::app::{format, theme, widgets};
@@ -22,7 +21,7 @@ use crate::broker::{mask, ExchangeRecord};
 use crate::config::{CredentialSource, Identity, Role};
 use crate::imds::time::parse_timestamp;
 
-use super::Pane;
+use super::{Pane, Submitted};
 
 /// The most recent provider failure on a credentials path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,8 +155,15 @@ impl CredentialsPane {
         }
         lines
     }
+}
 
-    fn update_form(&mut self, action: Action, shared: &mut Shared) {
+impl Pane for CredentialsPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let form = identity_list::draw_beside(frame, area, shared, self.focus);
+        self.draw_form(frame, form, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
         let Some(identity) = shared.shown_identity() else {
             return;
         };
@@ -178,32 +184,15 @@ impl CredentialsPane {
             _ => {}
         }
     }
-}
 
-impl Pane for CredentialsPane {
-    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let [list, form] = list_and_form(area);
-        identity_list::draw(frame, list, shared, self.focus);
-        self.draw_form(frame, form, shared);
+    fn contexts(&self) -> Vec<Context> {
+        vec![
+            self.focus.context(Context::CredentialsFields),
+            Context::Credentials,
+        ]
     }
 
-    fn update(&mut self, action: Action, shared: &mut Shared) {
-        self.update_form(action, shared);
-    }
-
-    fn contexts(&self) -> &'static [Context] {
-        match self.focus {
-            Focus::List => &[Context::IdentityList, Context::Credentials],
-            Focus::Form => &[Context::CredentialsFields, Context::Credentials],
-        }
-    }
-
-    fn submit(
-        &mut self,
-        target: &InputTarget,
-        text: &str,
-        shared: &mut Shared,
-    ) -> Result<(), String> {
+    fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {
         match target {
             InputTarget::CredentialField { identity, field } => {
                 changes::submit_field(shared, identity, *field, text)

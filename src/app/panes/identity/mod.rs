@@ -15,12 +15,11 @@ use crate::app::fields::{self, IDENTITY_FIELDS};
 use crate::app::form::{Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
-use crate::app::layout::list_and_form;
 use crate::app::state::{Confirm, Shared};
 use crate::app::{theme, widgets};
 use crate::config::Identity;
 
-use super::Pane;
+use super::{Pane, Submitted};
 
 /// The identity pane's own state: list or fields focused, the field under the cursor.
 #[derive(Debug, Default)]
@@ -87,8 +86,46 @@ impl IdentityPane {
         frame.render_widget(Paragraph::new(lines), inner);
     }
 
-    /// Keys while the pane has the focus.
-    fn update_pane(&mut self, action: Action, shared: &mut Shared) {
+    /// Enter on the new identity's name.
+    fn submit_new(&mut self, shared: &mut Shared, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        changes::check_new_name(shared, name)?;
+        let config = shared.config();
+        let identity = match shared.shown_identity() {
+            Some(template) => changes::fresh_identity(name, &template),
+            None => {
+                return Err("no identity to start from; write one in the configuration file".into())
+            }
+        };
+        crate::config::validate_identity(&identity)?;
+        edits::save(&shared.store, |doc| edits::add_identity(doc, &identity))?;
+        shared.identity_index = config.identities.len();
+        self.field = 0;
+        shared.inform(format!("identity {name} added (a makes it answer)"));
+        Ok(())
+    }
+
+    /// The user confirmed deleting `name`.
+    pub fn delete(&mut self, shared: &mut Shared, name: &str) {
+        match edits::save(&shared.store, |doc| edits::delete_identity(doc, name)) {
+            Ok(config) => {
+                shared.identity_index = shared
+                    .identity_index
+                    .min(config.identities.len().saturating_sub(1));
+                shared.inform(format!("identity {name} deleted"));
+            }
+            Err(err) => shared.complain(err),
+        }
+    }
+}
+
+impl Pane for IdentityPane {
+    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let form = identity_list::draw_beside(frame, area, shared, self.focus);
+        self.draw_fields(frame, form, shared);
+    }
+
+    fn update(&mut self, action: Action, shared: &mut Shared) {
         let Some(identity) = shared.shown_identity() else {
             if action == Action::NewIdentity {
                 shared.input = Some(Input::new(
@@ -154,63 +191,14 @@ impl IdentityPane {
         }
     }
 
-    /// Enter on the new identity's name.
-    fn submit_new(&mut self, shared: &mut Shared, name: &str) -> Result<(), String> {
-        let name = name.trim();
-        changes::check_new_name(shared, name)?;
-        let config = shared.config();
-        let identity = match shared.shown_identity() {
-            Some(template) => changes::fresh_identity(name, &template),
-            None => {
-                return Err("no identity to start from; write one in the configuration file".into())
-            }
-        };
-        crate::config::validate_identity(&identity)?;
-        edits::save(&shared.store, |doc| edits::add_identity(doc, &identity))?;
-        shared.identity_index = config.identities.len();
-        self.field = 0;
-        shared.inform(format!("identity {name} added (a makes it answer)"));
-        Ok(())
+    fn contexts(&self) -> Vec<Context> {
+        vec![
+            self.focus.context(Context::IdentityFields),
+            Context::Identity,
+        ]
     }
 
-    /// The user confirmed deleting `name`.
-    pub fn delete(&mut self, shared: &mut Shared, name: &str) {
-        match edits::save(&shared.store, |doc| edits::delete_identity(doc, name)) {
-            Ok(config) => {
-                shared.identity_index = shared
-                    .identity_index
-                    .min(config.identities.len().saturating_sub(1));
-                shared.inform(format!("identity {name} deleted"));
-            }
-            Err(err) => shared.complain(err),
-        }
-    }
-}
-
-impl Pane for IdentityPane {
-    fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let [list, form] = list_and_form(area);
-        identity_list::draw(frame, list, shared, self.focus);
-        self.draw_fields(frame, form, shared);
-    }
-
-    fn update(&mut self, action: Action, shared: &mut Shared) {
-        self.update_pane(action, shared);
-    }
-
-    fn contexts(&self) -> &'static [Context] {
-        match self.focus {
-            Focus::List => &[Context::IdentityList, Context::Identity],
-            Focus::Form => &[Context::IdentityFields, Context::Identity],
-        }
-    }
-
-    fn submit(
-        &mut self,
-        target: &InputTarget,
-        text: &str,
-        shared: &mut Shared,
-    ) -> Result<(), String> {
+    fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {
         match target {
             InputTarget::IdentityField { identity, key } => {
                 changes::submit_field(shared, identity, key, text)

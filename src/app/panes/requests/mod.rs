@@ -178,11 +178,11 @@ impl Pane for RequestsPane {
         }
     }
 
-    fn contexts(&self) -> &'static [Context] {
+    fn contexts(&self) -> Vec<Context> {
         if self.detail_focused {
-            &[Context::Detail]
+            vec![Context::Detail]
         } else {
-            &[Context::Requests]
+            vec![Context::Requests]
         }
     }
 

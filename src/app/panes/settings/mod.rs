@@ -17,7 +17,7 @@ use crate::app::state::Shared;
 use crate::app::theme::{self, dim};
 use crate::config::{DisabledBehaviour, FaultKind, TokenMode};
 
-use super::Pane;
+use super::{Pane, Submitted};
 use values::{managed, number, save_imds, set_fault, value};
 
 /// The settings pane's own state.
@@ -40,97 +40,6 @@ impl Default for SettingsPane {
 const ERROR_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
 impl SettingsPane {
-    fn draw_rows(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        let config = shared.config();
-        let mut lines = Vec::new();
-        let saved = shared.store.path().map_or_else(
-            || "Not saved: this configuration has no file.".to_string(),
-            |path| format!("Saved to {}", path.display()),
-        );
-        for (index, row) in SettingRow::ALL.iter().enumerate() {
-            let (text, style) = value(self.error_status, &config, *row);
-            let mut line = Line::from(vec![
-                Span::styled(format!("{:<23}", row.label()), dim()),
-                Span::styled(text, style),
-            ]);
-            if index == self.row {
-                line = line.style(theme::selected_style());
-            }
-            lines.push(line);
-        }
-        let others: Vec<String> = config
-            .faults
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| {
-                ![
-                    SettingRow::Latency,
-                    SettingRow::ErrorRate,
-                    SettingRow::Throttling,
-                ]
-                .iter()
-                .any(|row| managed(&config.faults, *row) == Some(*index))
-            })
-            .map(|(_, fault)| {
-                format!(
-                    "{} on {} ({}%)",
-                    fault_name(&fault.kind),
-                    if fault.path_prefix.is_empty() {
-                        "every path"
-                    } else {
-                        &fault.path_prefix
-                    },
-                    percent(fault.probability)
-                )
-            })
-            .collect();
-        lines.push(Line::default());
-        if !others.is_empty() {
-            lines.push(Line::from(Span::styled(
-                "Other faults from the file:",
-                Style::new().add_modifier(Modifier::BOLD),
-            )));
-            lines.extend(
-                others
-                    .into_iter()
-                    .map(|text| Line::from(format!("  {text}"))),
-            );
-        }
-        lines.push(Line::from(Span::styled(saved, dim())));
-        frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::bordered()
-                    .title(Span::styled(
-                        " Settings ",
-                        Style::new().add_modifier(Modifier::BOLD),
-                    ))
-                    .border_style(theme::border(true)),
-            ),
-            area,
-        );
-    }
-
-    fn update_rows(&mut self, action: Action, shared: &mut Shared) {
-        let row = SettingRow::ALL[self.row.min(SettingRow::ALL.len() - 1)];
-        match action {
-            Action::Up => self.row = self.row.saturating_sub(1),
-            Action::Down => self.row = (self.row + 1).min(SettingRow::ALL.len() - 1),
-            Action::Top => self.row = 0,
-            Action::Bottom => self.row = SettingRow::ALL.len() - 1,
-            Action::Activate if row.is_numeric() => {
-                let config = shared.config();
-                let current = number(self.error_status, &config, row)
-                    .unwrap_or(0)
-                    .to_string();
-                shared.input = Some(Input::new(InputTarget::Setting(row), row.label(), current));
-            }
-            Action::Activate => self.toggle(shared, row),
-            Action::Increase => self.step(shared, row, 1),
-            Action::Decrease => self.step(shared, row, -1),
-            _ => {}
-        }
-    }
-
     fn toggle(&self, shared: &mut Shared, row: SettingRow) {
         let result = save_imds(shared, |imds| match row {
             SettingRow::Enabled => imds.enabled = !imds.enabled,
@@ -193,22 +102,6 @@ impl SettingsPane {
         };
         let result = self.set_number(shared, row, next);
         self.report(shared, row, result);
-    }
-
-    /// Enter in a setting's input.
-    fn submit_row(
-        &mut self,
-        shared: &mut Shared,
-        row: SettingRow,
-        text: &str,
-    ) -> Result<(), String> {
-        let value: u64 = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("{}: {text:?} is not a whole number", row.label()))?;
-        self.set_number(shared, row, value)?;
-        self.report(shared, row, Ok(()));
-        Ok(())
     }
 
     fn set_number(
@@ -278,26 +171,111 @@ impl SettingsPane {
 
 impl Pane for SettingsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
-        self.draw_rows(frame, area, shared);
+        let config = shared.config();
+        let mut lines = Vec::new();
+        let saved = shared.store.path().map_or_else(
+            || "Not saved: this configuration has no file.".to_string(),
+            |path| format!("Saved to {}", path.display()),
+        );
+        for (index, row) in SettingRow::ALL.iter().enumerate() {
+            let (text, style) = value(self.error_status, &config, *row);
+            let mut line = Line::from(vec![
+                Span::styled(format!("{:<23}", row.label()), dim()),
+                Span::styled(text, style),
+            ]);
+            if index == self.row {
+                line = line.style(theme::selected_style());
+            }
+            lines.push(line);
+        }
+        let others: Vec<String> = config
+            .faults
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| {
+                ![
+                    SettingRow::Latency,
+                    SettingRow::ErrorRate,
+                    SettingRow::Throttling,
+                ]
+                .iter()
+                .any(|row| managed(&config.faults, *row) == Some(*index))
+            })
+            .map(|(_, fault)| {
+                format!(
+                    "{} on {} ({}%)",
+                    fault_name(&fault.kind),
+                    if fault.path_prefix.is_empty() {
+                        "every path"
+                    } else {
+                        &fault.path_prefix
+                    },
+                    percent(fault.probability)
+                )
+            })
+            .collect();
+        lines.push(Line::default());
+        if !others.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "Other faults from the file:",
+                Style::new().add_modifier(Modifier::BOLD),
+            )));
+            lines.extend(
+                others
+                    .into_iter()
+                    .map(|text| Line::from(format!("  {text}"))),
+            );
+        }
+        lines.push(Line::from(Span::styled(saved, dim())));
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::bordered()
+                    .title(Span::styled(
+                        " Settings ",
+                        Style::new().add_modifier(Modifier::BOLD),
+                    ))
+                    .border_style(theme::border(true)),
+            ),
+            area,
+        );
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {
-        self.update_rows(action, shared);
-    }
-
-    fn contexts(&self) -> &'static [Context] {
-        &[Context::Settings]
-    }
-
-    fn submit(
-        &mut self,
-        target: &InputTarget,
-        text: &str,
-        shared: &mut Shared,
-    ) -> Result<(), String> {
-        match target {
-            InputTarget::Setting(row) => self.submit_row(shared, *row, text),
-            _ => Err("not a setting".into()),
+        let row = SettingRow::ALL[self.row.min(SettingRow::ALL.len() - 1)];
+        match action {
+            Action::Up => self.row = self.row.saturating_sub(1),
+            Action::Down => self.row = (self.row + 1).min(SettingRow::ALL.len() - 1),
+            Action::Top => self.row = 0,
+            Action::Bottom => self.row = SettingRow::ALL.len() - 1,
+            Action::Activate if row.is_numeric() => {
+                let config = shared.config();
+                let current = number(self.error_status, &config, row)
+                    .unwrap_or(0)
+                    .to_string();
+                shared.input = Some(Input::new(InputTarget::Setting(row), row.label(), current));
+            }
+            Action::Activate => self.toggle(shared, row),
+            Action::Increase => self.step(shared, row, 1),
+            Action::Decrease => self.step(shared, row, -1),
+            _ => {}
         }
+    }
+
+    fn contexts(&self) -> Vec<Context> {
+        vec![Context::Settings]
+    }
+
+    /// Enter in a setting's input.
+    fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {
+        let InputTarget::Setting(row) = *target else {
+            return Err("not a setting".into());
+        };
+        let value: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: {text:?} is not a whole number", row.label()))?;
+        self.set_number(shared, row, value)?;
+        self.report(shared, row, Ok(()));
+        Ok(())
     }
 }
