@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::action::Action;
 use super::keymap::Context;
 use super::layout::list_and_form;
-use super::state::Shared;
+use super::shared::Shared;
 use super::theme;
 use super::widgets::cursor;
 

@@ -17,6 +17,7 @@ mod layout;
 pub mod panes;
 mod roles;
 mod runtime;
+mod shared;
 mod state;
 mod terminal;
 mod theme;
@@ -30,7 +31,8 @@ pub use exchanges::ExchangeList;
 pub use filter::Filter;
 pub use keymap::{action_for, Context, BINDINGS};
 pub use runtime::RunOptions;
-pub use state::{App, Event, Message, Shared};
+pub use shared::{Message, Shared};
+pub use state::{App, Event};
 pub use ui::draw;
 
 /// What can stop the dashboard.

@@ -8,7 +8,8 @@ use super::form::InputTarget;
 use super::keymap::{action_for, Context};
 use super::layout::{areas, screen, tab_at};
 use super::panes::Pane;
-use super::state::{App, Confirm, Event, Shared};
+use super::shared::{Confirm, Shared};
+use super::state::{App, Event};
 
 impl App {
     /// The pane behind the current tab.

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::app::action::{Action, ContainerRow, Effect, Part, PartState};
 use crate::app::keymap::Context;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 use crate::app::widgets::window;
 

@@ -16,7 +16,7 @@ use crate::imds::time::format_timestamp;
 use crate::app::action::Action;
 use crate::app::edits;
 use crate::app::keymap::Context;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 
 use super::Pane;

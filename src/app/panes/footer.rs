@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::keymap::{footer_entries, Context};
-use crate::app::state::{Confirm, Shared};
+use crate::app::shared::{Confirm, Shared};
 use crate::app::theme;
 
 /// The footer; `contexts` are the keymap contexts in force, most specific first.

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::app::action::Action;
 use crate::app::keymap::{keys_label, Context, BINDINGS};
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::widgets::centered;
 
 use super::Pane;

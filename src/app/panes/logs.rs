@@ -10,7 +10,7 @@ use tui_logger::{TuiLoggerLevelOutput, TuiLoggerWidget, TuiWidgetEvent, TuiWidge
 
 use crate::app::action::Action;
 use crate::app::keymap::Context;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme;
 
 use super::Pane;

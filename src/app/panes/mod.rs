@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::action::Action;
 use super::form::InputTarget;
 use super::keymap::Context;
-use super::state::Shared;
+use super::shared::Shared;
 
 pub mod containers;
 pub mod credentials;

@@ -10,7 +10,7 @@ use crate::config::Config;
 
 use crate::app::action::{Part, PartState};
 use crate::app::format::{fault_name, megabytes};
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 
 pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared) {

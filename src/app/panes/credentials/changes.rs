@@ -5,7 +5,7 @@ use crate::app::action::Effect;
 use crate::app::edits;
 use crate::app::form::CredentialField;
 use crate::app::roles::{fake_static_keys, following_source, source_name, with_field};
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::config::{validate_identity, CredentialSource, Identity, Role};
 use crate::imds::time::format_timestamp;
 

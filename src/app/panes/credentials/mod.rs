@@ -15,7 +15,7 @@ use crate::app::form::{CredentialField, Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
 use crate::app::roles::{raw_value, rows};
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::{format, theme, widgets};
 use crate::broker::{mask, ExchangeRecord};
 use crate::config::{CredentialSource, Identity, Role};

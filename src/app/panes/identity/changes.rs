@@ -3,7 +3,7 @@
 
 use crate::app::edits;
 use crate::app::fields;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::config::Identity;
 use crate::imds::ids;
 

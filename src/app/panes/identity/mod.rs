@@ -1,5 +1,5 @@
-//! The identity editor and switcher: every instance field of the shown identity;
-//! add, duplicate, delete, and choose the identity that answers.
+//! The identity editor and switcher: the identity list beside every instance field of
+//! the selected identity; add, duplicate, delete, and choose the identity that answers.
 
 mod changes;
 
@@ -15,7 +15,7 @@ use crate::app::fields::{self, IDENTITY_FIELDS};
 use crate::app::form::{Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
-use crate::app::state::{Confirm, Shared};
+use crate::app::shared::{Confirm, Shared};
 use crate::app::{theme, widgets};
 use crate::config::Identity;
 

@@ -14,7 +14,7 @@ use crate::app::filter::Filter;
 use crate::app::form::{Input, InputTarget};
 use crate::app::keymap::Context;
 use crate::app::layout::{areas, screen, WIDE};
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 
 use super::Pane;
 

@@ -10,7 +10,7 @@ use crate::broker::ExchangeRecord;
 
 use crate::app::exchanges::ExchangeList;
 use crate::app::format;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme;
 
 fn title(list: &ExchangeList) -> Line<'static> {

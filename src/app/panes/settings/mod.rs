@@ -13,7 +13,7 @@ use crate::app::action::Action;
 use crate::app::form::{Input, InputTarget, SettingRow};
 use crate::app::format::{fault_name, percent};
 use crate::app::keymap::Context;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 use crate::config::{DisabledBehaviour, FaultKind, TokenMode};
 

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Style};
 use crate::app::edits;
 use crate::app::form::SettingRow;
 use crate::app::format::percent;
-use crate::app::state::Shared;
+use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 use crate::config::{Config, DisabledBehaviour, Fault, FaultKind, ImdsSettings, TokenMode};
 
