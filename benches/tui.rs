@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use imds_spoof::app::{draw, Action, App, Event};
 use imds_spoof::broker::{ExchangeRecord, ImdsVersion, Recorder};
-use imds_spoof::config::{parse, ConfigStore, SAMPLE_CONFIG};
+use imds_spoof::config::{parse, ConfigStore, IdentityOrigin, SAMPLE_CONFIG};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -51,6 +51,7 @@ fn record(recorder: &Recorder, n: u64) -> ExchangeRecord {
         caller_ip: Some(IpAddr::V4(Ipv4Addr::new(169, 254, 0, 2 + (n % 50) as u8))),
         caller_container: Some(format!("app-{}", n % 50)),
         identity: "default".to_string(),
+        identity_origin: IdentityOrigin::Active,
         method: if version == ImdsVersion::TokenRequest {
             "PUT"
         } else {

@@ -14,7 +14,8 @@ use imds_spoof::app::{
 };
 use imds_spoof::broker::{ExchangeRecord, ImdsVersion};
 use imds_spoof::config::{
-    parse, ConfigStore, CredentialSource, Fault, FaultKind, Role, TokenMode, SAMPLE_CONFIG,
+    parse, ConfigStore, CredentialSource, Fault, FaultKind, IdentityOrigin, Role, TokenMode,
+    SAMPLE_CONFIG,
 };
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -122,6 +123,11 @@ fn exchange(id: u64) -> ExchangeRecord {
             "default"
         }
         .to_string(),
+        identity_origin: if id.is_multiple_of(4) {
+            IdentityOrigin::Label
+        } else {
+            IdentityOrigin::Active
+        },
         method: if token { "PUT" } else { "GET" }.to_string(),
         path: path.to_string(),
         version: if token {

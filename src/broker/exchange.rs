@@ -57,6 +57,7 @@ pub(super) fn record(
         caller_ip: exchange.caller.as_ref().map(|caller| caller.ip),
         caller_container: exchange.caller_container.clone(),
         identity: exchange.identity.clone(),
+        identity_origin: exchange.identity_origin,
         method: exchange.method.as_str().to_owned(),
         path: truncate_chars(&exchange.path, 512),
         version: exchange.version,

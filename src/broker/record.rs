@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+use crate::config::IdentityOrigin;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, mpsc};
 
@@ -40,6 +42,8 @@ pub struct ExchangeRecord {
     /// Container name; None when the caller is not (yet) known.
     pub caller_container: Option<String>,
     pub identity: String,
+    /// Why the caller got that identity: a rule, its label, or the active identity.
+    pub identity_origin: IdentityOrigin,
     pub method: String,
     pub path: String,
     pub version: ImdsVersion,
@@ -214,6 +218,7 @@ impl ExchangeRecord {
             caller_ip: None,
             caller_container: None,
             identity: "default".into(),
+            identity_origin: IdentityOrigin::Active,
             method: "GET".into(),
             path: "/".into(),
             version: ImdsVersion::V1,
