@@ -25,7 +25,7 @@ use super::faults::{self, FaultPlan};
 use super::record::ImdsVersion;
 use super::responses::{self, TOKEN_HEADER, TOKEN_TTL_HEADER};
 use super::server::{ConnectionControl, LocalAddr, PeerAddr};
-use super::tokens::TokenCheck;
+use super::tokens::{self, Pace, TokenCheck};
 use super::BrokerState;
 
 /// Paths longer than this are refused like EC2 refuses them, before any lookup.
@@ -109,7 +109,7 @@ async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -
         Err(outcome) => return outcome,
     };
     if is_token_path(&exchange.path) {
-        return token_step(state, config, exchange, &caller);
+        return token_step(state, config, exchange, &caller).await;
     }
     if let Err(outcome) = check_token(state, config, exchange) {
         return outcome;
@@ -205,14 +205,37 @@ async fn gate(config: &Config, exchange: &mut Exchange) -> Result<FaultPlan, Out
 }
 
 /// A token request, answered by the token rules alone.
-fn token_step(
+async fn token_step(
     state: &BrokerState,
     config: &Config,
     exchange: &mut Exchange,
     caller: &Caller,
 ) -> Outcome {
     exchange.version = ImdsVersion::TokenRequest;
-    let outcome = token_request(state, config, &exchange.method, &exchange.headers, caller);
+    // One caller's flood is slowed (then dropped) before it costs anyone else anything.
+    match state
+        .token_pace
+        .pace(caller.ip, config.imds.token_puts_per_second, Instant::now())
+    {
+        Pace::Now => {}
+        Pace::After(wait) => {
+            faults::note(&mut exchange.fault, "token requests paced");
+            tokio::time::sleep(wait).await;
+        }
+        Pace::Refuse => {
+            faults::note(&mut exchange.fault, "token requests over pace: dropped");
+            return Outcome::Drop;
+        }
+    }
+    let binding = caller_binding(exchange);
+    let outcome = token_request(
+        state,
+        config,
+        &exchange.method,
+        &exchange.headers,
+        caller,
+        &binding,
+    );
     if matches!(outcome, Outcome::NoAnswer) {
         // Recorded so the dashboard can say why the caller got nothing.
         faults::note(
@@ -221,6 +244,15 @@ fn token_step(
         );
     }
     outcome
+}
+
+/// Tokens belong to the caller that asked: its address and container.
+fn caller_binding(exchange: &Exchange) -> String {
+    let ip = exchange
+        .caller
+        .as_ref()
+        .map_or(exchange.peer.ip(), |caller| caller.ip);
+    tokens::binding(ip, exchange.caller_container.as_deref())
 }
 
 /// A read: the method, then the token it carries (IMDSv2) or the lack of one (IMDSv1).
@@ -235,9 +267,10 @@ fn check_token(
     match exchange.headers.get(TOKEN_HEADER) {
         Some(token) => {
             exchange.version = ImdsVersion::V2;
+            let binding = caller_binding(exchange);
             let valid = token
                 .to_str()
-                .is_ok_and(|token| state.tokens.check(token) == TokenCheck::Valid);
+                .is_ok_and(|token| state.tokens.check(token, &binding) == TokenCheck::Valid);
             if !valid {
                 return Err(Outcome::Answer(responses::error(StatusCode::UNAUTHORIZED)));
             }
@@ -315,6 +348,7 @@ fn token_request(
     method: &Method,
     headers: &HeaderMap,
     caller: &Caller,
+    binding: &str,
 ) -> Outcome {
     if method != Method::PUT {
         return Outcome::Answer(responses::method_not_allowed("PUT"));
@@ -335,7 +369,9 @@ fn token_request(
     if caller.via_proxy && config.imds.hop_limit < 2 {
         return Outcome::NoAnswer;
     }
-    let token = state.tokens.issue(Duration::from_secs(u64::from(ttl)));
+    let token = state
+        .tokens
+        .issue(Duration::from_secs(u64::from(ttl)), binding);
     Outcome::Answer(responses::token(token, ttl))
 }
 

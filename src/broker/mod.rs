@@ -23,7 +23,7 @@ pub use access::{
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use server::{ConnectionControl, LocalAddr, PeerAddr};
-pub use tokens::TokenStore;
+pub use tokens::{PutPacer, TokenStore};
 
 use crate::config::ConfigStore;
 use crate::provider::Provider;
@@ -50,6 +50,7 @@ pub struct BrokerState {
     pub store: ConfigStore,
     pub provider: Arc<dyn Provider>,
     pub tokens: TokenStore,
+    pub token_pace: PutPacer,
     pub recorder: Arc<Recorder>,
     pub access: AccessPolicy,
     pub callers: Option<Arc<dyn CallerDirectory>>,
@@ -66,6 +67,7 @@ impl BrokerState {
             store,
             provider,
             tokens: TokenStore::default(),
+            token_pace: PutPacer::default(),
             recorder: Arc::new(Recorder::new(capacity)),
             access,
             callers: None,

@@ -1,24 +1,39 @@
-//! IMDSv2 session tokens: opaque strings valid until their TTL ends, from any caller.
+//! IMDSv2 session tokens, bound to the caller that asked for them (a token of one instance
+//! is refused on another), and the per-caller pace of token requests.
+//!
+//! Tokens are stateless: expiry, a nonce and a MAC over both and the caller's binding,
+//! under a key made for this broker. Issuing and checking cost the same whatever the number
+//! of live tokens, and checking takes no lock at all, so one caller's flood of token
+//! requests cannot slow another caller's reads.
 //!
 //! The store reads the time through a `now` function (the monotonic clock unless
 //! [`TokenStore::with_clock`] says otherwise), so expiry is tested on a clock the test moves
 //! instead of by waiting out real seconds.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
-/// Sweep expired tokens once the table grows past this many.
-const SWEEP_ABOVE: usize = 4096;
+/// Token bytes: expiry (ms after the store's epoch), nonce, truncated MAC. 40 bytes are 56
+/// base64 characters, the length of EC2's tokens.
+const EXPIRY_LEN: usize = 8;
+const NONCE_LEN: usize = 8;
+const MAC_LEN: usize = 24;
+const TOKEN_LEN: usize = EXPIRY_LEN + NONCE_LEN + MAC_LEN;
 
 /// Where a store reads the current time.
 type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
 
 pub struct TokenStore {
-    tokens: Mutex<HashMap<String, Instant>>,
+    key: [u8; 32],
+    /// Expiries count from here.
+    epoch: Instant,
     now: Clock,
 }
 
@@ -31,45 +46,126 @@ impl Default for TokenStore {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenCheck {
     Valid,
-    /// Never issued (garbage) or issued and expired: EC2 answers 401 to both.
+    /// Never issued (garbage), issued to another caller, or expired: EC2 answers 401.
     Invalid,
 }
 
 impl TokenStore {
     /// A store that reads the time from `now` (which must never go backwards).
     pub fn with_clock(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
         Self {
-            tokens: Mutex::default(),
+            key,
+            epoch: now(),
             now: Box::new(now),
         }
     }
 
-    /// Issues a token valid for `ttl`. 40 random bytes in base64, like EC2's 56-character tokens.
-    pub fn issue(&self, ttl: Duration) -> String {
-        let mut bytes = [0u8; 40];
-        rand::rng().fill_bytes(&mut bytes);
-        let token = base64::engine::general_purpose::STANDARD.encode(bytes);
-        let now = (self.now)();
-        let mut tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if tokens.len() > SWEEP_ABOVE {
-            tokens.retain(|_, expires| *expires > now);
-        }
-        tokens.insert(token.clone(), now + ttl);
-        token
+    /// Issues a token valid for `ttl`, for the caller `binding` names (see [`binding`]).
+    pub fn issue(&self, ttl: Duration, binding: &str) -> String {
+        let expires = self.millis_now().saturating_add(millis(ttl));
+        let mut bytes = [0u8; TOKEN_LEN];
+        bytes[..EXPIRY_LEN].copy_from_slice(&expires.to_be_bytes());
+        rand::rng().fill_bytes(&mut bytes[EXPIRY_LEN..EXPIRY_LEN + NONCE_LEN]);
+        let mac = self.mac(&bytes[..EXPIRY_LEN + NONCE_LEN], binding);
+        bytes[EXPIRY_LEN + NONCE_LEN..].copy_from_slice(&mac.finalize().into_bytes()[..MAC_LEN]);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
-    pub fn check(&self, token: &str) -> TokenCheck {
-        let now = (self.now)();
-        let tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        match tokens.get(token) {
-            Some(expires) if *expires > now => TokenCheck::Valid,
-            _ => TokenCheck::Invalid,
+    /// Valid when this store issued `token` to the caller `binding` names and it has not
+    /// expired.
+    pub fn check(&self, token: &str, binding: &str) -> TokenCheck {
+        let mut bytes = [0u8; TOKEN_LEN];
+        let decoded = base64::engine::general_purpose::STANDARD.decode_slice(token, &mut bytes);
+        if decoded != Ok(TOKEN_LEN) {
+            return TokenCheck::Invalid;
+        }
+        let (head, tag) = bytes.split_at(EXPIRY_LEN + NONCE_LEN);
+        if self.mac(head, binding).verify_truncated_left(tag).is_err() {
+            return TokenCheck::Invalid;
+        }
+        let mut expiry = [0u8; EXPIRY_LEN];
+        expiry.copy_from_slice(&head[..EXPIRY_LEN]);
+        if u64::from_be_bytes(expiry) > self.millis_now() {
+            TokenCheck::Valid
+        } else {
+            TokenCheck::Invalid
+        }
+    }
+
+    fn mac(&self, head: &[u8], binding: &str) -> Hmac<Sha256> {
+        // A 32-byte key is always accepted by HMAC.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(head);
+        mac.update(binding.as_bytes());
+        mac
+    }
+
+    fn millis_now(&self) -> u64 {
+        millis((self.now)().saturating_duration_since(self.epoch))
+    }
+}
+
+/// What a token is bound to: the caller's address and, when known, its container. A
+/// token survives its container's change of identity, not a move to another container.
+pub fn binding(ip: IpAddr, container: Option<&str>) -> String {
+    match container {
+        Some(name) => format!("{ip}|{name}"),
+        None => ip.to_string(),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The longest a token request waits for its turn before its connection is dropped:
+/// EC2 slows and drops rather than answering 429 (protocol notes §3).
+const MAX_PUT_DELAY: Duration = Duration::from_secs(1);
+/// Callers remembered at most before idle ones are swept.
+const MAX_PACED_CALLERS: usize = 4096;
+
+/// What a token request from a caller must do to keep to its pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    Now,
+    After(Duration),
+    /// Over the pace by more than [`MAX_PUT_DELAY`]: drop the connection.
+    Refuse,
+}
+
+/// Token requests per caller, paced like a leaky bucket (GCRA): up to `rate` a second, with
+/// a second's worth as burst. Reads are never paced.
+#[derive(Default)]
+pub struct PutPacer {
+    /// Each caller's theoretical arrival time of its next request.
+    next: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+impl PutPacer {
+    /// Decides, at `now`, when `caller`'s token request may be answered; `rate` 0 is no limit.
+    pub fn pace(&self, caller: IpAddr, rate: u32, now: Instant) -> Pace {
+        if rate == 0 {
+            return Pace::Now;
+        }
+        let interval = Duration::from_secs(1) / rate;
+        let burst = Duration::from_secs(1);
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if next.len() >= MAX_PACED_CALLERS {
+            next.retain(|_, at| *at > now);
+        }
+        let at = next.get(&caller).copied().unwrap_or(now).max(now);
+        let wait = at.saturating_duration_since(now).saturating_sub(burst);
+        if wait > MAX_PUT_DELAY {
+            return Pace::Refuse;
+        }
+        next.insert(caller, at + interval);
+        if wait.is_zero() {
+            Pace::Now
+        } else {
+            Pace::After(wait)
         }
     }
 }
@@ -90,48 +186,81 @@ mod tests {
         (now, move || *reader.lock().expect("clock lock"))
     }
 
+    const A: &str = "169.254.0.7|app-a";
+    const B: &str = "169.254.0.8|app-b";
+
     #[test]
     fn tokens_expire_and_garbage_is_invalid() {
         let (clock, now) = manual_clock();
         let store = TokenStore::with_clock(now);
-        let token = store.issue(Duration::from_millis(30));
+        let token = store.issue(Duration::from_millis(30), A);
         assert_eq!(token.len(), 56);
-        assert_eq!(store.check(&token), TokenCheck::Valid);
-        assert_eq!(store.check("garbage"), TokenCheck::Invalid);
+        assert_eq!(store.check(&token, A), TokenCheck::Valid);
+        assert_eq!(store.check("garbage", A), TokenCheck::Invalid);
+        assert_eq!(store.check("", A), TokenCheck::Invalid);
         *clock.lock().expect("clock lock") += Duration::from_millis(29);
         assert_eq!(
-            store.check(&token),
+            store.check(&token, A),
             TokenCheck::Valid,
             "before its TTL ends"
         );
         *clock.lock().expect("clock lock") += Duration::from_millis(1);
         assert_eq!(
-            store.check(&token),
+            store.check(&token, A),
             TokenCheck::Invalid,
             "when its TTL ends"
         );
     }
 
     #[test]
-    fn expired_tokens_are_swept_once_the_table_is_large() {
-        let (clock, now) = manual_clock();
-        let store = TokenStore::with_clock(now);
-        let old: Vec<String> = (0..=SWEEP_ABOVE)
-            .map(|_| store.issue(Duration::from_secs(1)))
-            .collect();
-        *clock.lock().expect("clock lock") += Duration::from_secs(1);
-        let fresh = store.issue(Duration::from_secs(60));
-        let kept = store.tokens.lock().expect("tokens lock").len();
-        assert_eq!(kept, 1, "expired tokens kept after a sweep");
-        assert_eq!(store.check(&fresh), TokenCheck::Valid);
-        assert_eq!(store.check(&old[0]), TokenCheck::Invalid);
+    fn a_token_works_only_for_its_caller_and_its_store() {
+        let store = TokenStore::default();
+        let token = store.issue(Duration::from_secs(60), A);
+        assert_eq!(store.check(&token, A), TokenCheck::Valid);
+        assert_eq!(store.check(&token, B), TokenCheck::Invalid);
+        let restarted = TokenStore::default();
+        assert_eq!(restarted.check(&token, A), TokenCheck::Invalid);
+        // One changed character anywhere is a forgery.
+        let mut forged = token.into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).expect("ascii");
+        assert_eq!(store.check(&forged, A), TokenCheck::Invalid);
     }
 
     #[test]
     fn tokens_are_distinct() {
         let store = TokenStore::default();
-        let a = store.issue(Duration::from_secs(60));
-        let b = store.issue(Duration::from_secs(60));
+        let a = store.issue(Duration::from_secs(60), A);
+        let b = store.issue(Duration::from_secs(60), A);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn bindings_name_the_address_and_the_container() {
+        let ip: IpAddr = "169.254.0.7".parse().expect("ip");
+        assert_eq!(binding(ip, Some("app-a")), A);
+        assert_eq!(binding(ip, None), "169.254.0.7");
+    }
+
+    #[test]
+    fn a_flooding_caller_is_slowed_then_dropped_and_others_are_not() {
+        let pacer = PutPacer::default();
+        let flood: IpAddr = "169.254.0.7".parse().expect("ip");
+        let calm: IpAddr = "169.254.0.8".parse().expect("ip");
+        let now = Instant::now();
+        // A second's worth passes at once (burst), the next waits, far beyond is dropped.
+        for _ in 0..=10 {
+            assert_eq!(pacer.pace(flood, 10, now), Pace::Now);
+        }
+        assert_eq!(
+            pacer.pace(flood, 10, now),
+            Pace::After(Duration::from_millis(100))
+        );
+        for _ in 0..9 {
+            pacer.pace(flood, 10, now);
+        }
+        assert_eq!(pacer.pace(flood, 10, now), Pace::Refuse);
+        assert_eq!(pacer.pace(calm, 10, now), Pace::Now);
+        assert_eq!(pacer.pace(flood, 0, now), Pace::Now, "rate 0 is no limit");
     }
 }

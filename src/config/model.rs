@@ -67,6 +67,9 @@ pub struct ImdsSettings {
     pub max_token_ttl: u32,
     /// InstanceMetadataTags: serve `tags/instance/` when true.
     pub tags_in_metadata: bool,
+    /// Token requests a second each caller may make (a second's worth at once); beyond it
+    /// they are slowed, then dropped, as EC2 throttles per instance. 0: no limit.
+    pub token_puts_per_second: u32,
 }
 
 impl Default for ImdsSettings {
@@ -78,6 +81,7 @@ impl Default for ImdsSettings {
             disabled_behaviour: DisabledBehaviour::NoAnswer,
             max_token_ttl: 21_600,
             tags_in_metadata: false,
+            token_puts_per_second: 1000,
         }
     }
 }
