@@ -116,9 +116,10 @@ step "python clients venv" python_env
 step "offline docker images" docker_images
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
-# The output is shown as it comes and kept, to count the skipped tests afterwards.
+# The output is shown as it comes and kept, to count the skipped tests afterwards; every
+# test binary runs even after one failed.
 run_tests() {
-    cargo test --all-targets 2>&1 | tee "$test_log"
+    cargo test --all-targets --no-fail-fast 2>&1 | tee "$test_log"
 }
 
 # "skipped N tests: NAME (REASON), ..." from the SKIPPED lines of the test output (a line
@@ -140,7 +141,7 @@ printf 'total %ss\n' "$((SECONDS - script_started))"
 skipped="$(skipped_line)"
 status=0
 if [ "${#failed[@]}" -gt 0 ]; then
-    note "failed: ${failed[*]}"
+    note "failed: $(printf '%s\n' "${failed[@]}" | paste -sd ',' | sed 's/,/, /g')"
     status=1
 else
     note "all steps passed"
