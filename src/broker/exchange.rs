@@ -27,6 +27,9 @@ pub(super) struct Exchange {
     pub caller_container: Option<String>,
     pub identity: String,
     pub identity_origin: IdentityOrigin,
+    /// A caller on our network that no container could be named for (its tokens are
+    /// bound to its address).
+    pub on_network: bool,
     pub version: ImdsVersion,
     pub provider_error: Option<String>,
     pub fault: Option<String>,

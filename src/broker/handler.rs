@@ -62,6 +62,7 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         caller_container: None,
         identity: config.active_identity.clone(),
         identity_origin: IdentityOrigin::Active,
+        on_network: false,
         version: ImdsVersion::V1,
         provider_error: None,
         fault: None,
@@ -167,6 +168,7 @@ async fn identify(
                 )));
             }
             UnresolvedPolicy::Active => {
+                exchange.on_network = true;
                 faults::note(
                     &mut exchange.fault,
                     &format!("caller not identified ({reason}): active identity"),
@@ -246,13 +248,15 @@ async fn token_step(
     outcome
 }
 
-/// Tokens belong to the caller that asked: its address and container.
+/// Tokens belong to the instance that asked: a container (its address and name), or
+/// this host as a whole for callers that are no container (every local process of
+/// `serve` is the same machine).
 fn caller_binding(exchange: &Exchange) -> String {
-    let ip = exchange
-        .caller
-        .as_ref()
-        .map_or(exchange.peer.ip(), |caller| caller.ip);
-    tokens::binding(ip, exchange.caller_container.as_deref())
+    match (&exchange.caller, &exchange.caller_container) {
+        (Some(caller), Some(container)) => tokens::binding(caller.ip, Some(container)),
+        (Some(caller), None) if exchange.on_network => tokens::binding(caller.ip, None),
+        _ => tokens::HOST_BINDING.to_string(),
+    }
 }
 
 /// A read: the method, then the token it carries (IMDSv2) or the lack of one (IMDSv1).

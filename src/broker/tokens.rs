@@ -108,6 +108,9 @@ impl TokenStore {
     }
 }
 
+/// The binding of callers that are no container: the host as a whole.
+pub const HOST_BINDING: &str = "host";
+
 /// What a token is bound to: the caller's address and, when known, its container. A
 /// token survives its container's change of identity, not a move to another container.
 pub fn binding(ip: IpAddr, container: Option<&str>) -> String {

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use imds_spoof::broker::{
     AccessPolicy, Broker, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
 };
-use imds_spoof::config::ContainerFacts;
+use imds_spoof::config::{ContainerFacts, ContainerRule, IdentityOrigin, UnresolvedPolicy};
 
 use crate::support::{identity, loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
 
@@ -16,6 +16,8 @@ const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const SECRET: &str = "per-run-secret-0123456789";
 const CONTAINER_IP: &str = "169.254.0.7";
 const WORKER_IP: &str = "169.254.0.9";
+const BILLING_IP: &str = "169.254.0.11";
+const UNNAMED_IP: &str = "169.254.0.12";
 
 /// The Docker side's view of callers: one container labelled for the worker identity.
 struct Directory;
@@ -25,17 +27,23 @@ impl CallerDirectory for Directory {
         &self,
         ip: IpAddr,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
-        let info = if ip == WORKER_IP.parse::<IpAddr>().expect("ip") {
-            CallerInfo::Container {
-                name: "worker-app".to_string(),
+        let container =
+            |name: &str, service: Option<&str>, label: Option<&str>| CallerInfo::Container {
+                name: name.to_string(),
                 facts: ContainerFacts {
-                    name: Some("worker-app".to_string()),
-                    compose_service: None,
-                    identity_label: Some("worker".to_string()),
+                    name: Some(name.to_string()),
+                    compose_service: service.map(str::to_string),
+                    identity_label: label.map(str::to_string),
                 },
-            }
-        } else {
-            CallerInfo::NotAContainer
+            };
+        let info = match ip.to_string().as_str() {
+            WORKER_IP => container("worker-app", None, Some("worker")),
+            CONTAINER_IP => container("plain-app", None, None),
+            BILLING_IP => container("billing-1", Some("billing"), Some("default")),
+            UNNAMED_IP => CallerInfo::Unresolved {
+                reason: "engine unreachable".to_string(),
+            },
+            _ => CallerInfo::NotAContainer,
         };
         Box::pin(std::future::ready(info))
     }
@@ -225,4 +233,119 @@ async fn the_caller_header_is_trusted_only_with_the_secret() {
     let record = &local.state.recorder.snapshot()[0];
     assert_eq!(record.caller_ip, Some("127.0.0.1".parse().expect("ip")));
     assert_eq!(record.identity, "default");
+}
+
+/// An Imds behind the proxy with an edited configuration.
+fn proxied_with(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
+    Imds::build(
+        edit,
+        AccessPolicy::Proxy {
+            proxy_ip: None,
+            secret: SECRET.to_string(),
+            host_ip: Some("169.254.0.1".parse().expect("ip")),
+        },
+        |state| state.callers = Some(Arc::new(Directory)),
+    )
+}
+
+async fn instance_id_for(imds: &Imds, caller: &str) -> String {
+    let get = via_proxy(request(Method::GET, INSTANCE_ID), caller).build();
+    imds.send(get).await.text().to_string()
+}
+
+#[tokio::test]
+async fn a_token_belongs_to_the_container_that_asked_for_it() {
+    let imds = proxied(2);
+    let put = via_proxy(request(Method::PUT, TOKEN_PATH).ttl("60"), WORKER_IP).build();
+    let token = imds.send(put).await.text().to_string();
+    let by = |caller| via_proxy(request(Method::GET, INSTANCE_ID).token(&token), caller).build();
+    imds.send(by(WORKER_IP))
+        .await
+        .assert_ok("the token's own container");
+    imds.send(by(CONTAINER_IP))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "another container");
+    imds.send(request(Method::GET, INSTANCE_ID).token(&token).build())
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "not through the proxy at all");
+}
+
+#[tokio::test]
+async fn a_token_survives_its_containers_change_of_identity() {
+    let imds = proxied(2);
+    let put = via_proxy(request(Method::PUT, TOKEN_PATH).ttl("60"), WORKER_IP).build();
+    let token = imds.send(put).await.text().to_string();
+    let mut config = (*imds.store.current()).clone();
+    config.container_rules.push(ContainerRule {
+        name: Some("worker-app".into()),
+        compose_service: None,
+        identity: identity(0).name.clone(),
+    });
+    imds.store.replace(config);
+    let get = via_proxy(request(Method::GET, INSTANCE_ID).token(&token), WORKER_IP).build();
+    let answer = imds.send(get).await;
+    answer.assert_ok("same container, new identity");
+    assert_eq!(answer.text(), identity(0).instance_id.as_str());
+}
+
+#[tokio::test]
+async fn rules_win_over_labels_which_win_over_the_active_identity() {
+    let worker = identity(1).name.clone();
+    let imds = proxied_with(|config| {
+        config.container_rules.push(ContainerRule {
+            name: None,
+            compose_service: Some("billing".into()),
+            identity: worker.clone(),
+        })
+    });
+    // billing-1 is labelled for the default identity, but its service's rule says worker.
+    assert_eq!(
+        instance_id_for(&imds, BILLING_IP).await,
+        identity(1).instance_id
+    );
+    assert_eq!(
+        instance_id_for(&imds, WORKER_IP).await,
+        identity(1).instance_id
+    );
+    assert_eq!(
+        instance_id_for(&imds, CONTAINER_IP).await,
+        identity(0).instance_id
+    );
+    let origins: Vec<(String, IdentityOrigin)> = imds
+        .state
+        .recorder
+        .snapshot()
+        .iter()
+        .map(|record| (record.identity.clone(), record.identity_origin))
+        .collect();
+    assert_eq!(
+        origins,
+        vec![
+            (worker.clone(), IdentityOrigin::Rule),
+            (worker, IdentityOrigin::Label),
+            (identity(0).name.clone(), IdentityOrigin::Active),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_unnamed_caller_on_the_network_gets_what_the_config_says() {
+    let refused = proxied(2);
+    let get = via_proxy(request(Method::GET, INSTANCE_ID), UNNAMED_IP).build();
+    refused
+        .send(get)
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "unresolved = refuse");
+    let record = &refused.state.recorder.snapshot()[0];
+    let why = record.provider_error.as_deref().unwrap_or("");
+    assert!(
+        why.contains("caller not identified") && why.contains("engine unreachable"),
+        "{why}"
+    );
+
+    let active = proxied_with(|config| config.containers.unresolved = UnresolvedPolicy::Active);
+    assert_eq!(
+        instance_id_for(&active, UNNAMED_IP).await,
+        identity(0).instance_id
+    );
 }

@@ -112,7 +112,7 @@ async fn case_20_valid_token_is_served() {
     let answer = imds.get_v2(INSTANCE_ID, &token).await;
     answer.assert_ok("v2 GET");
     assert_eq!(answer.text(), Expected::sample_identity(0).instance_id);
-    // Tokens are not tied to a caller: another address may use it.
+    // Tokens belong to the instance: on loopback every local process is this one host.
     let elsewhere = imds
         .send(
             request(Method::GET, INSTANCE_ID)
