@@ -283,7 +283,9 @@ mod tests {
     #[test]
     fn command_lines_in_messages_hide_secrets() {
         assert_eq!(
-            describe_command_line("aws configure export-credentials --profile dev --format process"),
+            describe_command_line(
+                "aws configure export-credentials --profile dev --format process"
+            ),
             "aws configure export-credentials --profile dev --format process"
         );
         assert_eq!(

@@ -6,12 +6,12 @@
 //! body with exit status 0 is a 200, exit status 4 a 404, anything else an error.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::cache::SingleFlightCache;
+use super::cache::{Accept, Kept, SingleFlightCache};
 use super::command::{run, CommandError};
 use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 
@@ -41,7 +41,7 @@ pub struct ExternalProvider {
     command: Vec<String>,
     timeout: Duration,
     reuse_for: Duration,
-    cache: SingleFlightCache<(String, String), ProviderAnswer>,
+    cache: SingleFlightCache<ProviderRequest, ProviderAnswer, ProviderError>,
 }
 
 impl ExternalProvider {
@@ -132,16 +132,33 @@ fn parse_envelope(stdout: &[u8]) -> Result<Option<ProviderAnswer>, String> {
 impl Provider for ExternalProvider {
     fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
         Box::pin(async move {
-            if self.reuse_for.is_zero() {
-                return self.call(request).await;
-            }
-            let key = (request.identity.clone(), request.path.clone());
-            self.cache
-                .get_or_compute(&key, || async {
+            // Identical requests arriving together share one run (and its failure) even
+            // without reuse; with reuse, answers are kept per identity and path.
+            let key = if self.reuse_for.is_zero() {
+                request.clone()
+            } else {
+                ProviderRequest {
+                    caller_ip: None,
+                    caller_container: None,
+                    ..request.clone()
+                }
+            };
+            let answer = self
+                .cache
+                .get_or_compute(&key, Accept::Fresh, || async {
                     let answer = self.call(request).await?;
-                    Ok((answer, Instant::now() + self.reuse_for))
+                    let until = self.cache.clock().now() + self.reuse_for;
+                    Ok(Kept {
+                        value: answer,
+                        fresh_until: until,
+                        valid_until: until,
+                    })
                 })
-                .await
+                .await;
+            if self.reuse_for.is_zero() {
+                self.cache.forget_if_idle(&key);
+            }
+            answer
         })
     }
 }
