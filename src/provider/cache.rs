@@ -122,21 +122,41 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Kept<V>, E>>,
     {
+        self.get_or_compute_noting(key, accept, compute).await.0
+    }
+
+    /// As [`SingleFlightCache::get_or_compute`], also telling whether the answer was a
+    /// fresh cached value (false: stale, computed, or a failure), in the same look-up.
+    pub async fn get_or_compute_noting<F, Fut>(
+        &self,
+        key: &K,
+        accept: Accept,
+        compute: F,
+    ) -> (Result<V, E>, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Kept<V>, E>>,
+    {
         let slot = self.slot(key);
         let seen = {
             let outcome = slot.outcome();
             let now = self.clock.now();
             if let Some(value) = usable(&outcome.kept, accept, now) {
-                return Ok(value);
+                let fresh = outcome.failure.is_none()
+                    && outcome
+                        .kept
+                        .as_ref()
+                        .is_some_and(|kept| now < kept.fresh_until);
+                return (Ok(value), fresh);
             }
             if let Some((error, failed_at)) = &outcome.failure {
                 if now < *failed_at + self.backoff {
-                    return Err(error.clone());
+                    return (Err(error.clone()), false);
                 }
             }
             outcome.runs
         };
-        self.run_or_join(&slot, seen, compute).await
+        (self.run_or_join(&slot, seen, compute).await, false)
     }
 
     /// Computes `key` again whatever is cached, unless a run finishes while this one

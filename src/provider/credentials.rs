@@ -155,20 +155,14 @@ impl CredentialResolver {
             Accept::Fresh
         };
         let clock = shared.clock.clone();
-        let result = shared
+        let (result, fresh) = shared
             .commands
-            .get_or_compute(&key, accept, || run_credential_process(key.clone(), clock))
+            .get_or_compute_noting(&key, accept, || run_credential_process(key.clone(), clock))
             .await;
-        if background {
-            let status = shared.commands.status(&key);
-            let stale = status
-                .kept
-                .is_none_or(|kept| kept.fresh_until <= shared.clock.now());
-            if stale || status.failure.is_some() {
-                // The refresher's schedule was missed (a suspended laptop) or a request
-                // ran the command: let it look again.
-                shared.nudge.notify_one();
-            }
+        if background && !fresh {
+            // The refresher's schedule was missed (a suspended laptop), a fetch failed,
+            // or a request ran the command: let it look again.
+            shared.nudge.notify_one();
         }
         result
     }

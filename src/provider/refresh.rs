@@ -242,3 +242,54 @@ impl Refresher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::clock::ManualClock;
+
+    fn sample() -> Config {
+        crate::config::parse(
+            std::path::Path::new("sample.toml"),
+            crate::config::SAMPLE_CONFIG,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_command_sources_need_fetching() {
+        let mut config = sample();
+        assert!(needs(&config).is_empty(), "static keys need no fetching");
+        if let Some(role) = config.identities[1].role.as_mut() {
+            role.source = CredentialSource::Command {
+                command: "creds".into(),
+                timeout_ms: 700,
+            };
+        }
+        let needs = needs(&config);
+        assert_eq!(needs.len(), 1);
+        assert_eq!(needs[0].0, "worker");
+        assert!(matches!(&needs[0].1, Need::Command(key)
+            if key.command == "creds" && key.timeout == Duration::from_millis(700)));
+    }
+
+    #[test]
+    fn retries_pause_longer_after_each_failure() {
+        let resolver =
+            CredentialResolver::new(Arc::new(ManualClock::new(OffsetDateTime::UNIX_EPOCH)));
+        let mut refresher = Refresher {
+            shared: resolver.shared.clone(),
+            retries: HashMap::new(),
+        };
+        let key = CommandKey {
+            command: "c".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let mut pauses = Vec::new();
+        for failures in 1..=10 {
+            refresher.retries.insert(key.clone(), failures);
+            pauses.push(refresher.retry_pause(&key).as_secs());
+        }
+        assert_eq!(pauses, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
+}
