@@ -2,6 +2,9 @@
 //! it to 1.77 GB). Its own test binary, with this one test, so the process's peak
 //! resident size (VmHWM) is this test's alone.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "common/conformance_support.rs"]
 mod support;
 

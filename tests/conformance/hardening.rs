@@ -80,6 +80,8 @@ async fn four_waiters(imds: &Imds, timeout: Duration, what: &str) {
         }
     }))
     .await;
+    let times: Vec<Duration> = answers.iter().map(|(_, elapsed)| *elapsed).collect();
+    eprintln!("{what}: four waiters answered after {times:?}");
     for (status, elapsed) in answers {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
         assert!(
@@ -184,6 +186,7 @@ async fn timed_key(imds: &Imds, what: &str) -> (String, Duration) {
     let started = Instant::now();
     let answer = imds.get(CREDENTIALS_PATH).await;
     let elapsed = started.elapsed();
+    eprintln!("{what}: answered in {elapsed:?}");
     answer.assert_ok(what);
     let key = answer.json()["AccessKeyId"]
         .as_str()
