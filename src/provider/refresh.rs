@@ -96,6 +96,7 @@ fn needs(config: &Config) -> Vec<(String, Need)> {
 impl CredentialResolver {
     /// Starts the background refresher for the configurations `store` holds; it stops
     /// when the returned guard is dropped. Requests then take any unexpired credentials.
+    /// Must be called within a tokio runtime (the refresher is a task on it).
     pub fn start_refresh(&self, store: ConfigStore) -> DropGuard {
         let cancel = CancellationToken::new();
         self.shared.refreshed.store(true, Ordering::Release);
