@@ -5,7 +5,6 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/conformance_support.rs"]
 mod support;
 
 use std::sync::Arc;
