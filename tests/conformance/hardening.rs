@@ -387,3 +387,24 @@ async fn cut_bodies_are_masked_in_records_and_the_log_file() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "log file mode {mode:o}");
 }
+
+#[tokio::test]
+async fn a_failing_command_line_is_named_without_its_secrets() {
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz";
+    let command = format!("false --token s.vaulttoken --key={secret} {secret}");
+    let (imds, _provider) =
+        command_broker(&command, 2_000, ManualClock::new(OffsetDateTime::now_utc()));
+    imds.get(CREDENTIALS_PATH)
+        .await
+        .assert_error(StatusCode::INTERNAL_SERVER_ERROR, "failing command");
+    let records = imds.state.recorder.snapshot();
+    let error = records
+        .last()
+        .and_then(|record| record.provider_error.clone())
+        .expect("provider error recorded");
+    assert!(error.contains("command `false --token ****"), "{error}");
+    assert!(
+        !error.contains("vaulttoken") && !error.contains("SECRET"),
+        "{error}"
+    );
+}
