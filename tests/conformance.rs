@@ -21,6 +21,8 @@ mod documents;
 mod events;
 #[path = "conformance/faults.rs"]
 mod faults;
+#[path = "conformance/hardening.rs"]
+mod hardening;
 #[path = "conformance/providers.rs"]
 mod providers;
 #[path = "conformance/record.rs"]

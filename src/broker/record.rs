@@ -74,7 +74,12 @@ impl ExchangeRecord {
             }
         }
         if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
-            copy.response_body = mask(&copy.response_body);
+            // A cut token's last characters are from its middle: nothing of it is shown.
+            copy.response_body = if copy.body_truncated {
+                "****".to_string()
+            } else {
+                mask(&copy.response_body)
+            };
         }
         copy.response_body = mask_json_secrets(&copy.response_body);
         copy
@@ -98,24 +103,62 @@ pub fn mask(secret: &str) -> String {
     }
 }
 
-/// Masks the values of SecretAccessKey and Token in a credentials document, keeping its layout.
+/// Keys whose string values are secret in credentials documents (IMDS and
+/// credential_process shapes).
+const SECRET_KEYS: [&str; 3] = ["\"SecretAccessKey\"", "\"Token\"", "\"SessionToken\""];
+
+/// Masks the values of SecretAccessKey, Token and SessionToken in a credentials document,
+/// every occurrence, keeping its layout. The body may be cut (record_body_limit): a value
+/// that runs to the end without its closing quote is a cut secret and is hidden whole.
 pub fn mask_json_secrets(body: &str) -> String {
-    let mut out = body.to_string();
-    for key in ["\"SecretAccessKey\"", "\"Token\""] {
-        let Some(key_at) = out.find(key) else {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let next_key = SECRET_KEYS
+            .iter()
+            .filter_map(|key| rest.find(key).map(|at| (at, at + key.len())))
+            .min();
+        let Some((_, after_key)) = next_key else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..after_key]);
+        rest = &rest[after_key..];
+        let Some(value) = rest
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|value| value.strip_prefix('"'))
+        else {
             continue;
         };
-        let after_key = key_at + key.len();
-        let Some(open) = out[after_key..].find('"').map(|i| after_key + i + 1) else {
-            continue;
-        };
-        let Some(close) = out[open..].find('"').map(|i| open + i) else {
-            continue;
-        };
-        let masked = mask(&out[open..close]);
-        out.replace_range(open..close, &masked);
+        // Up to and with the opening quote, as written.
+        out.push_str(&rest[..rest.len() - value.len()]);
+        match closing_quote(value) {
+            Some(end) => {
+                out.push_str(&mask(&value[..end]));
+                rest = &value[end..];
+            }
+            None => {
+                out.push_str("****");
+                return out;
+            }
+        }
     }
-    out
+}
+
+/// The byte offset of the quote ending a JSON string's contents, past escapes.
+fn closing_quote(contents: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (at, byte) in contents.bytes().enumerate() {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return Some(at),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The ring, the stream and the log file.
@@ -140,10 +183,20 @@ impl Recorder {
 
     /// Also appends every exchange, masked, to a JSON-lines file (written by a background task).
     pub fn with_log_file(mut self, path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // Request bodies are in it (masked, but still about the user's account).
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
+        // A file left from an earlier run may have been created 0644.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if file.metadata()?.permissions().mode() & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
         let (sender, receiver) = mpsc::unbounded_channel();
         tokio::spawn(write_log(
             tokio::fs::File::from_std(file),
@@ -246,6 +299,64 @@ mod tests {
         assert!(!masked.contains("verysecret"));
         assert!(masked.contains("****1234"));
         assert!(masked.contains("****9876"));
+    }
+
+    const BODY: &str = "{\n  \"Code\" : \"Success\",\n  \"AccessKeyId\" : \"ASIAQQQQQQQQ\",\n  \"SecretAccessKey\" : \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\",\n  \"Token\" : \"IQoJb3JpZ2luX2VjEXAMPLETOKEN\"\n}";
+
+    /// The longest run of `secret` (at least 5 characters) found in `text`.
+    fn longest_secret_run(text: &str, secret: &str) -> usize {
+        (5..=secret.len())
+            .rev()
+            .find(|len| (0..=secret.len() - len).any(|at| text.contains(&secret[at..at + len])))
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn cut_bodies_show_no_secret_at_any_length() {
+        for cut in 0..=BODY.len() {
+            let masked = mask_json_secrets(&BODY[..cut]);
+            for secret in [
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "IQoJb3JpZ2luX2VjEXAMPLETOKEN",
+            ] {
+                assert_eq!(
+                    longest_secret_run(&masked, secret),
+                    0,
+                    "cut at {cut}: {masked}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_occurrence_is_masked() {
+        let body = r#"[{"Token":"firsttokenvalue1"},{"Token": "secondtokenvalue2"},{"SessionToken":"esc\"aped-value3"}]"#;
+        let masked = mask_json_secrets(body);
+        assert_eq!(
+            masked,
+            r#"[{"Token":"****lue1"},{"Token": "****lue2"},{"SessionToken":"****lue3"}]"#
+        );
+        // A key with no string value is left alone.
+        assert_eq!(
+            mask_json_secrets(r#"{"Token": null}"#),
+            r#"{"Token": null}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn the_log_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.jsonl");
+        let _recorder = Recorder::new(1).with_log_file(&fresh).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let old = dir.path().join("old.jsonl");
+        std::fs::write(&old, "").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _recorder = Recorder::new(1).with_log_file(&old).unwrap();
+        let mode = std::fs::metadata(&old).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

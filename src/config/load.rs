@@ -409,3 +409,87 @@ mod tests {
         assert!(err.contains("nobody"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod unknown_keys {
+    use super::*;
+
+    /// The sample with `extra` appended, and the 1-based line of `needle` in the result.
+    fn with_appended(extra: &str, needle: &str) -> (String, usize) {
+        let text = format!("{}{extra}", super::super::sample::SAMPLE_CONFIG);
+        let line = text
+            .lines()
+            .position(|line| line.trim() == needle)
+            .expect("needle in text")
+            + 1;
+        (text, line)
+    }
+
+    #[test]
+    fn misspelt_fault_keys_name_their_line() {
+        for (key_line, word) in [
+            ("path = \"/latest/meta-data/iam/\"", "path"),
+            ("probabilty = 0.01", "probabilty"),
+        ] {
+            let extra = format!("\n[[fault]]\nkind = \"status\"\nstatus = 500\n{key_line}\n");
+            let (text, line) = with_appended(&extra, key_line);
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+            assert!(err.contains(word), "{err}");
+        }
+    }
+
+    #[test]
+    fn fault_keys_of_another_kind_are_refused() {
+        let extra = "\n[[fault]]\nkind = \"hang\"\nms = 5\n";
+        let (text, _) = with_appended(extra, "ms = 5");
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(
+            err.contains("`ms` is not a setting of a hang fault"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn misspelt_keys_in_every_table_name_their_line() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        for (anchor, typo) in [
+            ("tokens = \"optional\"", "tokenz = \"optional\""),
+            ("subnet = \"169.254.0.0/16\"", "subnett = \"x\""),
+            ("image = \"nginx:1.27.5-alpine\"", "imag = \"x\""),
+            ("port = 1338", "prot = 1338"),
+            ("instance_type = \"m5.large\"", "instance_typ = \"x\""),
+            ("Name = \"imds-spoof-dev\"", "Owner = \"tags take any key\""),
+            ("source = \"static\"", "sesion_token = \"x\""),
+        ] {
+            let anchor = format!("\n{anchor}\n");
+            let text = sample.replacen(&anchor, &format!("{anchor}{typo}\n"), 1);
+            let result = parse(Path::new("c.toml"), &text);
+            if typo.starts_with("Owner") {
+                assert!(result.is_ok(), "tags are free-form: {result:?}");
+                continue;
+            }
+            let line = text.lines().position(|line| line == typo).unwrap() + 1;
+            let err = result.unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{typo}: {err}");
+        }
+        let text = format!("{sample}\n[provider]\ncommand = [\"p\"]\ntimeout = 5\n");
+        let line = text.lines().position(|line| line == "timeout = 5").unwrap() + 1;
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+    }
+
+    #[test]
+    fn role_keys_of_another_source_are_refused() {
+        let text = super::super::sample::SAMPLE_CONFIG.replacen(
+            "\nsource = \"static\"\n",
+            "\nsource = \"static\"\nprofile = \"dev\"\n",
+            1,
+        );
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(
+            err.contains("`profile` is not a setting of source = \"static\""),
+            "{err}"
+        );
+    }
+}

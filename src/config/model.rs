@@ -195,8 +195,10 @@ impl Default for ProviderSettings {
 }
 
 /// A fault injected into answers whose path starts with `path_prefix`.
-// No deny_unknown_fields here: serde cannot combine it with `flatten`.
+// Read through `FaultTable`: serde cannot deny unknown keys next to a `flatten`, and a
+// misspelt `path_prefix` must not turn "1 % of one path" into "every request fails".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "FaultTable")]
 pub struct Fault {
     /// Requests whose path (version prefix included) starts with this; "" or "/" means all.
     #[serde(default)]
@@ -235,6 +237,72 @@ pub enum FaultKind {
     MalformedCredentials,
     /// Serve credentials whose Expiration is already past.
     ExpiredCredentials,
+}
+
+/// A `[[fault]]` table as written: every key any kind takes, and no other.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultTable {
+    #[serde(default)]
+    path_prefix: String,
+    #[serde(default = "always")]
+    probability: f64,
+    kind: FaultKindName,
+    ms: Option<u64>,
+    status: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum FaultKindName {
+    Latency,
+    Status,
+    Hang,
+    Drop,
+    MalformedCredentials,
+    ExpiredCredentials,
+}
+
+impl TryFrom<FaultTable> for Fault {
+    type Error = String;
+
+    fn try_from(table: FaultTable) -> Result<Self, String> {
+        let (kind, name) = match table.kind {
+            FaultKindName::Latency => (
+                FaultKind::Latency {
+                    ms: table.ms.ok_or("a latency fault needs `ms`")?,
+                },
+                "latency",
+            ),
+            FaultKindName::Status => (
+                FaultKind::Status {
+                    status: table.status.ok_or("a status fault needs `status`")?,
+                },
+                "status",
+            ),
+            FaultKindName::Hang => (FaultKind::Hang, "hang"),
+            FaultKindName::Drop => (FaultKind::Drop, "drop"),
+            FaultKindName::MalformedCredentials => {
+                (FaultKind::MalformedCredentials, "malformed-credentials")
+            }
+            FaultKindName::ExpiredCredentials => {
+                (FaultKind::ExpiredCredentials, "expired-credentials")
+            }
+        };
+        for (key, present, owner) in [
+            ("ms", table.ms.is_some(), "latency"),
+            ("status", table.status.is_some(), "status"),
+        ] {
+            if present && name != owner {
+                return Err(format!("`{key}` is not a setting of a {name} fault"));
+            }
+        }
+        Ok(Fault {
+            path_prefix: table.path_prefix,
+            probability: table.probability,
+            kind,
+        })
+    }
 }
 
 /// One simulated EC2 instance.
@@ -330,8 +398,9 @@ impl Identity {
 }
 
 /// The instance profile role and where its credentials come from.
-// No deny_unknown_fields here: serde cannot combine it with `flatten`.
+// Read through `RoleTable`, for the same reason as `Fault`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RoleTable")]
 pub struct Role {
     pub name: String,
     #[serde(flatten)]
@@ -359,6 +428,99 @@ pub enum CredentialSource {
         #[serde(default = "default_command_timeout_ms")]
         timeout_ms: u64,
     },
+}
+
+/// An `[identity.role]` table as written: every key any source takes, and no other.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleTable {
+    name: String,
+    source: SourceName,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+    expiration: Option<String>,
+    profile: Option<String>,
+    command: Option<String>,
+    timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SourceName {
+    Static,
+    Profile,
+    Command,
+}
+
+impl TryFrom<RoleTable> for Role {
+    type Error = String;
+
+    fn try_from(table: RoleTable) -> Result<Self, String> {
+        let (source, name, own): (CredentialSource, &str, &[&str]) = match table.source {
+            SourceName::Static => (
+                CredentialSource::Static {
+                    access_key_id: table
+                        .access_key_id
+                        .clone()
+                        .ok_or("source = \"static\" needs `access_key_id`")?,
+                    secret_access_key: table
+                        .secret_access_key
+                        .clone()
+                        .ok_or("source = \"static\" needs `secret_access_key`")?,
+                    session_token: table.session_token.clone(),
+                    expiration: table.expiration.clone(),
+                },
+                "static",
+                &[
+                    "access_key_id",
+                    "secret_access_key",
+                    "session_token",
+                    "expiration",
+                ],
+            ),
+            SourceName::Profile => (
+                CredentialSource::Profile {
+                    profile: table
+                        .profile
+                        .clone()
+                        .ok_or("source = \"profile\" needs `profile`")?,
+                },
+                "profile",
+                &["profile"],
+            ),
+            SourceName::Command => (
+                CredentialSource::Command {
+                    command: table
+                        .command
+                        .clone()
+                        .ok_or("source = \"command\" needs `command`")?,
+                    timeout_ms: table.timeout_ms.unwrap_or_else(default_command_timeout_ms),
+                },
+                "command",
+                &["command", "timeout_ms"],
+            ),
+        };
+        let present = [
+            ("access_key_id", table.access_key_id.is_some()),
+            ("secret_access_key", table.secret_access_key.is_some()),
+            ("session_token", table.session_token.is_some()),
+            ("expiration", table.expiration.is_some()),
+            ("profile", table.profile.is_some()),
+            ("command", table.command.is_some()),
+            ("timeout_ms", table.timeout_ms.is_some()),
+        ];
+        if let Some((key, _)) = present
+            .iter()
+            .find(|(key, present)| *present && !own.contains(key))
+        {
+            return Err(format!("`{key}` is not a setting of source = \"{name}\""));
+        }
+        Ok(Role {
+            name: table.name,
+            source,
+        })
+    }
 }
 
 fn default_command_timeout_ms() -> u64 {

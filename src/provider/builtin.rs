@@ -11,7 +11,9 @@ use crate::imds::documents::{signed_identity_document, Credentials};
 use crate::imds::signing::IdentitySigner;
 use crate::imds::tree::{self, Dir, Leaf, Node};
 
+use super::clock::{Clock, SystemClock};
 use super::credentials::{identity_role_credentials, CredentialResolver};
+use super::refresh::RefreshStates;
 use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 
 /// Answers every IMDS path from the configuration in force.
@@ -25,6 +27,8 @@ pub struct BuiltinProvider {
     /// The last credentials served per identity and their JSON: SDKs poll the same
     /// credentials many times, and rendering them costs more than the rest of a request.
     rendered_credentials: Mutex<HashMap<String, (Credentials, Bytes)>>,
+    /// Stops the background credentials refresher when the provider goes.
+    _refresher: Option<tokio_util::sync::DropGuard>,
 }
 
 /// Trees built for the configuration version they were built from.
@@ -35,17 +39,49 @@ struct TreeCache {
 }
 
 impl BuiltinProvider {
+    /// A provider for a running broker: command and profile credentials are fetched in
+    /// the background from the start (inside a tokio runtime; lazily outside one).
     pub fn new(store: ConfigStore, signer: Arc<IdentitySigner>) -> Self {
+        Self::with_clock(store, signer, Arc::new(SystemClock))
+    }
+
+    /// As [`BuiltinProvider::new`], on `clock` (tests move a `ManualClock`).
+    pub fn with_clock(
+        store: ConfigStore,
+        signer: Arc<IdentitySigner>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mut provider = Self::build(store, signer, clock);
+        if tokio::runtime::Handle::try_current().is_ok() {
+            provider._refresher = Some(provider.credentials.start_refresh(provider.store.clone()));
+        }
+        provider
+    }
+
+    /// A provider for a single answer (`imds-spoof provider`): credentials are fetched
+    /// when asked for, so other identities' commands are not run for nothing.
+    pub fn one_shot(store: ConfigStore, signer: Arc<IdentitySigner>) -> Self {
+        Self::build(store, signer, Arc::new(SystemClock))
+    }
+
+    fn build(store: ConfigStore, signer: Arc<IdentitySigner>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             signer,
             launched: OffsetDateTime::now_utc()
                 .replace_nanosecond(0)
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
-            credentials: CredentialResolver::default(),
+            credentials: CredentialResolver::new(clock),
             trees: Mutex::new(TreeCache::default()),
             rendered_credentials: Mutex::new(HashMap::new()),
+            _refresher: None,
         }
+    }
+
+    /// Where each identity's command or profile credentials stand (fetching, fresh until,
+    /// failed with a reason), updated by the background refresher: for the dashboard.
+    pub fn refresh_states(&self) -> tokio::sync::watch::Receiver<RefreshStates> {
+        self.credentials.refresh_states()
     }
 
     pub fn credentials(&self) -> &CredentialResolver {

@@ -1,36 +1,83 @@
 //! Turning a role's credential source into the credentials IMDS serves.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use time::OffsetDateTime;
+use tokio::sync::{watch, Notify};
 
 use crate::config::{CredentialSource, Identity, Role};
 use crate::imds::documents::{derived_id, Credentials};
 use crate::imds::time::parse_timestamp;
 
-use super::cache::SingleFlightCache;
-use super::command::{run_shell, CommandError};
+use super::cache::{Accept, Kept, SingleFlightCache, FAILURE_BACKOFF};
+use super::clock::{Clock, SystemClock};
+use super::command::{describe_command_line, run_shell, CommandError};
 use super::profile::{read_profile, ProfileCredentials};
+use super::refresh::RefreshStates;
 use super::ProviderError;
 
 /// Command credentials are run again this long before they expire, as the AWS CLI does.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
+/// Credentials that expire sooner than that are still reused this long, so a command
+/// printing short-lived credentials is not run in a loop.
+const MIN_REUSE: Duration = Duration::from_secs(30);
 /// Command credentials without an Expiration are reused this long.
 const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
 /// Timeout for `credential_process` commands named by a profile.
-const PROFILE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const PROFILE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lifetime EC2 gives instance profile credentials.
 const ROLLING_LIFETIME: time::Duration = time::Duration::hours(6);
 
-/// Resolves role credentials; command sources are cached and shared between callers.
-#[derive(Default)]
+/// One credential command as it is run and cached: identities with the same command
+/// line share its credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct CommandKey {
+    pub command: String,
+    pub timeout: Duration,
+}
+
+/// Resolves role credentials; command sources are cached and shared between callers,
+/// and kept fresh by a background refresher when one runs (see `refresh.rs`).
+#[derive(Clone)]
 pub struct CredentialResolver {
-    commands: SingleFlightCache<String, Credentials>,
+    pub(super) shared: Arc<Shared>,
+}
+
+/// What the resolver and its refresher share.
+pub(super) struct Shared {
+    pub commands: SingleFlightCache<CommandKey, Credentials, ProviderError>,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the refresher: cached credentials were dropped or seen stale.
+    pub nudge: Notify,
+    /// Set while a refresher keeps the cache warm; requests then take any credentials
+    /// not yet expired instead of waiting for a run.
+    pub refreshed: std::sync::atomic::AtomicBool,
+    pub states: watch::Sender<RefreshStates>,
+}
+
+impl Default for CredentialResolver {
+    fn default() -> Self {
+        Self::new(Arc::new(SystemClock))
+    }
 }
 
 impl CredentialResolver {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                commands: SingleFlightCache::new(clock.clone(), FAILURE_BACKOFF),
+                clock,
+                nudge: Notify::new(),
+                refreshed: std::sync::atomic::AtomicBool::new(false),
+                states: watch::channel(RefreshStates::new()).0,
+            }),
+        }
+    }
+
     pub async fn resolve(&self, role: &Role) -> Result<Credentials, ProviderError> {
+        let now = self.shared.clock.now();
         match &role.source {
             CredentialSource::Static {
                 access_key_id,
@@ -38,7 +85,7 @@ impl CredentialResolver {
                 session_token,
                 expiration,
             } => {
-                let (last_updated, rolling_expiration) = rolling_window(OffsetDateTime::now_utc());
+                let (last_updated, rolling_expiration) = rolling_window(now);
                 let expiration = match expiration {
                     Some(text) => {
                         parse_timestamp(text).ok_or_else(|| ProviderError::Credentials {
@@ -61,25 +108,24 @@ impl CredentialResolver {
                 command,
                 timeout_ms,
             } => {
-                self.credentials_of_command(command, Duration::from_millis(*timeout_ms))
-                    .await
+                self.credentials_of_command(CommandKey {
+                    command: command.clone(),
+                    timeout: Duration::from_millis(*timeout_ms),
+                })
+                .await
             }
         }
     }
 
     async fn credentials_of_profile(&self, profile: &str) -> Result<Credentials, ProviderError> {
-        let source_name = format!("profile {profile}");
-        let found = read_profile(profile).map_err(|reason| ProviderError::Credentials {
-            source_name: source_name.clone(),
-            reason,
-        })?;
-        match found {
+        // Read on every request: it is a small file, and an edit to it should count at once.
+        match read_profile_credentials(profile)? {
             ProfileCredentials::Keys {
                 access_key_id,
                 secret_access_key,
                 session_token,
             } => {
-                let (last_updated, expiration) = rolling_window(OffsetDateTime::now_utc());
+                let (last_updated, expiration) = rolling_window(self.shared.clock.now());
                 Ok(Credentials {
                     access_key_id,
                     secret_access_key,
@@ -89,30 +135,59 @@ impl CredentialResolver {
                 })
             }
             ProfileCredentials::Process(command) => {
-                self.credentials_of_command(&command, PROFILE_PROCESS_TIMEOUT)
-                    .await
+                self.credentials_of_command(CommandKey {
+                    command,
+                    timeout: PROFILE_PROCESS_TIMEOUT,
+                })
+                .await
             }
         }
     }
 
-    /// Runs a `credential_process` command unless fresh credentials from it are cached;
-    /// concurrent callers share one run.
-    async fn credentials_of_command(
-        &self,
-        command: &str,
-        timeout: Duration,
-    ) -> Result<Credentials, ProviderError> {
-        self.commands
-            .get_or_compute(&command.to_string(), || {
-                run_credential_process(command, timeout)
-            })
-            .await
+    /// Cached credentials of a `credential_process` command, or those of a run (the one
+    /// in progress, or a new one). With a refresher, anything not yet expired is served.
+    async fn credentials_of_command(&self, key: CommandKey) -> Result<Credentials, ProviderError> {
+        let shared = &self.shared;
+        let background = shared.refreshed.load(std::sync::atomic::Ordering::Acquire);
+        let accept = if background {
+            Accept::Valid
+        } else {
+            Accept::Fresh
+        };
+        let clock = shared.clock.clone();
+        let (result, fresh) = shared
+            .commands
+            .get_or_compute_noting(&key, accept, || run_credential_process(key.clone(), clock))
+            .await;
+        if background && !fresh {
+            // The refresher's schedule was missed (a suspended laptop), a fetch failed,
+            // or a request ran the command: let it look again.
+            shared.nudge.notify_one();
+        }
+        result
     }
 
-    /// Forgets cached command credentials ("rotate" in the dashboard).
+    /// Forgets cached command credentials ("rotate" in the dashboard); a running
+    /// refresher fetches new ones at once.
     pub fn forget_cached(&self) {
-        self.commands.clear();
+        self.shared.commands.clear();
+        self.shared.nudge.notify_one();
     }
+
+    /// Per identity with a command or profile source, where its credentials stand:
+    /// fetching, fresh until a time, or failed with a reason. Updated by the background
+    /// refresher (`BuiltinProvider::new` starts one); empty without it.
+    pub fn refresh_states(&self) -> watch::Receiver<RefreshStates> {
+        self.shared.states.subscribe()
+    }
+}
+
+/// A profile's credentials or command, with errors naming the profile.
+pub(super) fn read_profile_credentials(profile: &str) -> Result<ProfileCredentials, ProviderError> {
+    read_profile(profile).map_err(|reason| ProviderError::Credentials {
+        source_name: format!("profile {profile}"),
+        reason,
+    })
 }
 
 /// The credentials of the instance identity role (`identity-credentials/ec2/...`):
@@ -163,22 +238,26 @@ struct ProcessCredentials {
     expiration: Option<String>,
 }
 
-async fn run_credential_process(
-    command: &str,
-    timeout: Duration,
-) -> Result<(Credentials, Instant), ProviderError> {
-    let source_name = format!("command `{command}`");
+/// Runs a `credential_process` command and reads its JSON. The command line is named
+/// with secret-looking arguments masked: errors end up in logs and the dashboard.
+pub(super) async fn run_credential_process(
+    key: CommandKey,
+    clock: Arc<dyn Clock>,
+) -> Result<Kept<Credentials>, ProviderError> {
+    let source_name = format!("command `{}`", describe_command_line(&key.command));
     let failure = |reason: String| ProviderError::Credentials {
         source_name: source_name.clone(),
         reason,
     };
-    let output = run_shell(command, timeout).await.map_err(|err| match err {
-        CommandError::Timeout => ProviderError::Timeout {
-            what: source_name.clone(),
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-        },
-        other => failure(other.to_string()),
-    })?;
+    let output = run_shell(&key.command, key.timeout)
+        .await
+        .map_err(|err| match err {
+            CommandError::Timeout => ProviderError::Timeout {
+                what: source_name.clone(),
+                timeout_ms: u64::try_from(key.timeout.as_millis()).unwrap_or(u64::MAX),
+            },
+            other => failure(other.to_string()),
+        })?;
     if output.code != Some(0) {
         return Err(failure(format!(
             "exited with {} {}",
@@ -193,19 +272,18 @@ async fn run_credential_process(
     if parsed.version.is_some_and(|version| version != 1) {
         return Err(failure("Version must be 1".to_string()));
     }
-    let now = OffsetDateTime::now_utc();
+    let now = clock.now();
     let (last_updated, rolling_expiration) = rolling_window(now);
-    let (expiration, fresh_for) = match &parsed.expiration {
+    let (expiration, fresh_until) = match &parsed.expiration {
         Some(text) => {
             let expiration = parse_timestamp(text)
                 .ok_or_else(|| failure(format!("Expiration {text:?} is not a timestamp")))?;
-            let until_refresh = (expiration - now) - REFRESH_BEFORE_EXPIRY;
             (
                 expiration,
-                Duration::try_from(until_refresh).unwrap_or(Duration::ZERO),
+                (expiration - REFRESH_BEFORE_EXPIRY).max(now + MIN_REUSE),
             )
         }
-        None => (rolling_expiration, NO_EXPIRY_REUSE),
+        None => (rolling_expiration, now + NO_EXPIRY_REUSE),
     };
     let credentials = Credentials {
         access_key_id: parsed.access_key_id,
@@ -214,7 +292,13 @@ async fn run_credential_process(
         expiration,
         last_updated,
     };
-    Ok((credentials, Instant::now() + fresh_for))
+    Ok(Kept {
+        value: credentials,
+        fresh_until,
+        // Credentials already expired when printed are still served while fresh, as
+        // they always were, rather than running the command for every request.
+        valid_until: expiration.max(fresh_until),
+    })
 }
 
 #[cfg(test)]

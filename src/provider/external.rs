@@ -6,17 +6,24 @@
 //! body with exit status 0 is a 200, exit status 4 a 404, anything else an error.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::cache::SingleFlightCache;
+use super::cache::{Accept, Kept, SingleFlightCache};
 use super::command::{run, CommandError};
 use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 
 /// Exit status meaning "no such path" for programs printing a plain body.
 pub const NOT_FOUND_EXIT_CODE: i32 = 4;
+
+/// Most program runs at once: a flood of distinct paths must not fork without bound.
+/// Requests beyond it wait for a turn within the same timeout as the run.
+const MAX_CONCURRENT_RUNS: usize = 8;
+/// A turn that comes with less time left than this is given up: no program starts and
+/// answers that fast, and starting one would only add to the crowd.
+const SHORTEST_RUN: Duration = Duration::from_millis(50);
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -41,7 +48,8 @@ pub struct ExternalProvider {
     command: Vec<String>,
     timeout: Duration,
     reuse_for: Duration,
-    cache: SingleFlightCache<(String, String), ProviderAnswer>,
+    cache: SingleFlightCache<ProviderRequest, ProviderAnswer, ProviderError>,
+    turns: tokio::sync::Semaphore,
 }
 
 impl ExternalProvider {
@@ -52,6 +60,7 @@ impl ExternalProvider {
             timeout,
             reuse_for,
             cache: SingleFlightCache::default(),
+            turns: tokio::sync::Semaphore::new(MAX_CONCURRENT_RUNS),
         }
     }
 
@@ -80,13 +89,23 @@ impl ExternalProvider {
             args.extend(["--caller-container".to_string(), container.clone()]);
         }
         let stdin = serde_json::to_vec(request).map_err(|err| failure(err.to_string()))?;
-        let output = run(self.program(), &args, Some(&stdin), self.timeout)
+        let timed_out = || ProviderError::Timeout {
+            what: format!("provider program {}", self.program()),
+            timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        let started = tokio::time::Instant::now();
+        let _turn = tokio::time::timeout(self.timeout, self.turns.acquire())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|err| failure(err.to_string()))?;
+        let left = self.timeout.saturating_sub(started.elapsed());
+        if left < SHORTEST_RUN.min(self.timeout / 2) {
+            return Err(timed_out());
+        }
+        let output = run(self.program(), &args, Some(&stdin), left)
             .await
             .map_err(|err| match err {
-                CommandError::Timeout => ProviderError::Timeout {
-                    what: format!("provider program {}", self.program()),
-                    timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
-                },
+                CommandError::Timeout => timed_out(),
                 other => failure(other.to_string()),
             })?;
         if let Some(answer) = parse_envelope(&output.stdout).map_err(failure)? {
@@ -132,16 +151,33 @@ fn parse_envelope(stdout: &[u8]) -> Result<Option<ProviderAnswer>, String> {
 impl Provider for ExternalProvider {
     fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
         Box::pin(async move {
-            if self.reuse_for.is_zero() {
-                return self.call(request).await;
-            }
-            let key = (request.identity.clone(), request.path.clone());
-            self.cache
-                .get_or_compute(&key, || async {
+            // Identical requests arriving together share one run (and its failure) even
+            // without reuse; with reuse, answers are kept per identity and path.
+            let key = if self.reuse_for.is_zero() {
+                request.clone()
+            } else {
+                ProviderRequest {
+                    caller_ip: None,
+                    caller_container: None,
+                    ..request.clone()
+                }
+            };
+            let answer = self
+                .cache
+                .get_or_compute(&key, Accept::Fresh, || async {
                     let answer = self.call(request).await?;
-                    Ok((answer, Instant::now() + self.reuse_for))
+                    let until = self.cache.clock().now() + self.reuse_for;
+                    Ok(Kept {
+                        value: answer,
+                        fresh_until: until,
+                        valid_until: until,
+                    })
                 })
-                .await
+                .await;
+            if self.reuse_for.is_zero() {
+                self.cache.forget_if_idle(&key);
+            }
+            answer
         })
     }
 }
@@ -149,6 +185,7 @@ impl Provider for ExternalProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn request() -> ProviderRequest {
         ProviderRequest {
@@ -188,6 +225,53 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ProviderError::Timeout { .. }));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_beyond_the_limit_wait_within_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let counter = dir.path().join("runs");
+        let script = format!(
+            "cat >/dev/null; echo start >> '{}'; sleep 30",
+            counter.display()
+        );
+        let timeout = Duration::from_millis(1_500);
+        let provider = Arc::new(ExternalProvider::new(
+            vec!["sh".into(), "-c".into(), script, "provider".into()],
+            timeout,
+            Duration::ZERO,
+        ));
+        let started = std::time::Instant::now();
+        let requests = (0..MAX_CONCURRENT_RUNS * 2).map(|n| {
+            let provider = provider.clone();
+            tokio::spawn(async move {
+                let request = ProviderRequest {
+                    path: format!("/latest/meta-data/p{n}"),
+                    ..request()
+                };
+                provider.answer(&request).await
+            })
+        });
+        let answers = futures_util::future::join_all(requests);
+        let runs = || {
+            std::fs::read_to_string(&counter)
+                .map(|text| text.lines().count())
+                .unwrap_or(0)
+        };
+        let counted = async {
+            while runs() < MAX_CONCURRENT_RUNS {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Room for a ninth run to start, were the limit not holding.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            runs()
+        };
+        let (answers, running) = tokio::join!(answers, counted);
+        assert_eq!(running, MAX_CONCURRENT_RUNS, "runs at once");
+        assert!(started.elapsed() < timeout + Duration::from_secs(2));
+        assert!(answers
+            .iter()
+            .all(|answer| matches!(answer, Ok(Err(ProviderError::Timeout { .. })))));
     }
 
     #[tokio::test]

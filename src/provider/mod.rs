@@ -3,11 +3,13 @@
 
 mod builtin;
 mod cache;
+mod clock;
 mod command;
 mod credentials;
 mod external;
 mod factory;
 mod profile;
+mod refresh;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -17,14 +19,16 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub use builtin::BuiltinProvider;
-pub use cache::SingleFlightCache;
+pub use cache::{Accept, Kept, SingleFlightCache};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::CredentialResolver;
 pub use external::{envelope_json, ExternalProvider, NOT_FOUND_EXIT_CODE};
 pub use factory::{build_provider, open_signer, BuiltProvider, UnavailableProvider};
 pub use profile::{read_profile, ProfileCredentials};
+pub use refresh::{RefreshState, RefreshStates};
 
 /// A request as the provider sees it: always a read, the path as the caller sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProviderRequest {
     pub method: String,
     pub path: String,

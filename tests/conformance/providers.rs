@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use imds_spoof::config::CredentialSource;
+use imds_spoof::config::{ConfigStore, CredentialSource};
 use imds_spoof::imds::time::format_timestamp;
 use imds_spoof::provider::{
-    ExternalProvider, Provider, ProviderAnswer, ProviderFuture, ProviderRequest,
+    BuiltinProvider, Clock, ExternalProvider, ManualClock, Provider, ProviderAnswer,
+    ProviderFuture, ProviderRequest, RefreshState,
 };
 use time::OffsetDateTime;
 
-use crate::support::{loopback, Imds, CREDENTIALS_PATH};
+use crate::support::{loopback, Imds, CREDENTIALS_PATH, SIGNER};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -76,19 +77,43 @@ async fn case_39_a_credential_command_runs_once_for_many_requests() {
     assert_eq!(runs(&counter), 1, "the command ran more than once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_39_a_credential_command_runs_again_near_its_expiry() {
     let dir = tempfile::tempdir().expect("temp dir");
-    // Refreshed five minutes ahead of expiry: fresh for one to two more seconds.
-    let expiration = format_timestamp(
-        OffsetDateTime::now_utc() + time::Duration::minutes(5) + time::Duration::seconds(2),
-    );
+    let start = OffsetDateTime::now_utc();
+    let expiration = format_timestamp(start + time::Duration::hours(1));
     let (command, counter) = counting_script(dir.path(), &expiration);
-    let imds = with_command(&command, 5_000);
+    // On a clock the test moves: the refresh point is 55 minutes away.
+    let clock = ManualClock::new(start);
+    let mut config = crate::support::sample_config();
+    if let Some(role) = config.identities[0].role.as_mut() {
+        role.source = CredentialSource::Command {
+            command,
+            timeout_ms: 5_000,
+        };
+    }
+    let store = ConfigStore::in_memory(config);
+    let provider = Arc::new(BuiltinProvider::with_clock(
+        store.clone(),
+        SIGNER.clone(),
+        Arc::new(clock.clone()),
+    ));
+    let mut states = provider.refresh_states();
+    let imds = Imds::from_parts(store, provider, loopback(), |_| {});
     imds.get(CREDENTIALS_PATH).await.assert_ok("first");
     imds.get(CREDENTIALS_PATH).await.assert_ok("cached");
     assert_eq!(runs(&counter), 1);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    clock.advance(Duration::from_secs(56 * 60));
+    let now = clock.now();
+    let refreshed = tokio::time::timeout(
+        Duration::from_secs(10),
+        states.wait_for(|states| {
+            matches!(states.get("default"), Some(RefreshState::Fresh { refresh_at, .. }) if *refresh_at > now)
+        }),
+    )
+    .await
+    .is_ok_and(|changed| changed.is_ok());
+    assert!(refreshed, "not refreshed: {:?}", states.borrow());
     imds.get(CREDENTIALS_PATH).await.assert_ok("refreshed");
     assert_eq!(runs(&counter), 2, "not run again near expiry");
 }
@@ -124,7 +149,7 @@ async fn case_40_failing_credential_commands_give_500_and_the_server_keeps_servi
         let imds = with_command(command, 400);
         fails_then_serves(&imds, CREDENTIALS_PATH, timeout, what).await;
         imds.get(INSTANCE_ID).await.assert_ok(what);
-        // Failures are not cached: the next credentials request tries again (and fails).
+        // The failure is answered again (from the back-off, or a new run): still a 500.
         fails_then_serves(&imds, CREDENTIALS_PATH, timeout, what).await;
     }
 }
