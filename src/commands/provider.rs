@@ -9,7 +9,7 @@ use crate::provider::{envelope_json, BuiltinProvider, Provider, ProviderRequest}
 pub async fn run(global: &GlobalArgs, args: &ProviderArgs) -> anyhow::Result<()> {
     let store = super::open_store(global)?;
     let signer = crate::provider::open_signer(&store)?;
-    let provider = BuiltinProvider::new(store.clone(), signer);
+    let provider = BuiltinProvider::one_shot(store.clone(), signer);
     let request = ProviderRequest {
         method: args.method.clone(),
         path: args.path.clone(),
