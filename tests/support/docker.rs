@@ -169,6 +169,16 @@ pub struct Up {
 impl Up {
     /// Starts `up --json` and waits for its ready line; Err(stderr, exit code) if it exits first.
     pub fn start(config: &Path, extra: &[&str], stderr_path: &Path) -> Result<Up, (String, i32)> {
+        Up::start_with_env(config, extra, stderr_path, &[])
+    }
+
+    /// [`Up::start`] with extra environment variables (`DOCKER_HOST`, say).
+    pub fn start_with_env(
+        config: &Path,
+        extra: &[&str],
+        stderr_path: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Up, (String, i32)> {
         let stderr = File::create(stderr_path).expect("stderr file");
         let mut child = Command::new(BIN)
             .arg("--config")
@@ -176,6 +186,7 @@ impl Up {
             .arg("up")
             .arg("--json")
             .args(extra)
+            .envs(env.iter().copied())
             .env("IMDS_SPOOF_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(stderr)
