@@ -136,21 +136,11 @@ fn a_token_works_only_in_its_container(mounts: &[String]) {
     ]);
     let token = String::from_utf8_lossy(&put.stdout).trim().to_string();
     assert_eq!(token.len(), 56, "{}", text(&put));
-    let header = format!("X-aws-ec2-metadata-token: {token}");
+    let header = format!("H=X-aws-ec2-metadata-token: {token}");
     let status_in = |container: &str| {
-        let out = docker(&[
-            "exec",
-            container,
-            "curl",
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-H",
-            &header,
-            "http://169.254.169.254/latest/meta-data/instance-id",
-        ]);
+        let script = "curl -s -o /dev/null -w '%{http_code}' -H \"$H\" \
+            http://169.254.169.254/latest/meta-data/instance-id";
+        let out = docker(&["exec", "-e", &header, container, "bash", "-c", script]);
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     assert_eq!(status_in(&b), "401", "another container's token");

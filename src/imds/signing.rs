@@ -642,11 +642,19 @@ mod tests {
             .expect("write foreign cert");
     }
 
-    /// `smime -verify` as AWS documents it, against the certificate `cert`.
-    fn smime_strict(dir: &Path, p7: &str, cert: &str) -> bool {
-        let args = [
-            "smime",
-            "-verify",
+    /// `openssl VERB -verify` of the PEM blob `p7` over the file "document" with the
+    /// certificate `cert`, then `trust` (`-noverify`, or a trust anchor).
+    fn verify_args<'a>(
+        verb: &'a str,
+        p7: &'a str,
+        cert: &'a str,
+        trust: &[&'a str],
+    ) -> Vec<&'a str> {
+        let mut args = vec![verb, "-verify"];
+        if verb == "cms" {
+            args.push("-binary");
+        }
+        args.extend([
             "-in",
             p7,
             "-inform",
@@ -655,8 +663,14 @@ mod tests {
             "document",
             "-certfile",
             cert,
-            "-noverify",
-        ];
+        ]);
+        args.extend(trust);
+        args
+    }
+
+    /// `smime -verify` as AWS documents it, against the certificate `cert`.
+    fn smime_strict(dir: &Path, p7: &str, cert: &str) -> bool {
+        let args = verify_args("smime", p7, cert, &["-noverify"]);
         openssl(&args, dir).expect("openssl").status.success()
     }
 
@@ -710,37 +724,11 @@ mod tests {
                 "foreign certificate accepted"
             );
 
-            let cms = [
-                "cms",
-                "-verify",
-                "-binary",
-                "-in",
-                p7,
-                "-inform",
-                "PEM",
-                "-content",
-                "document",
-                "-certfile",
-                "cert.pem",
-                "-noverify",
-            ];
+            let cms = verify_args("cms", p7, "cert.pem", &["-noverify"]);
             assert_success(&openssl(&cms, dir).expect("openssl"), "openssl cms -verify");
 
             // docs/verify-identity.md: full check with the certificate as trust anchor.
-            let anchored = [
-                "smime",
-                "-verify",
-                "-in",
-                p7,
-                "-inform",
-                "PEM",
-                "-content",
-                "document",
-                "-certfile",
-                "cert.pem",
-                "-CAfile",
-                "cert.pem",
-            ];
+            let anchored = verify_args("smime", p7, "cert.pem", &["-CAfile", "cert.pem"]);
             let output = openssl(&anchored, dir).expect("openssl");
             assert_success(&output, "openssl smime -verify -CAfile");
         }

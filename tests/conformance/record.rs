@@ -57,13 +57,7 @@ async fn every_exchange_is_recorded() {
     // The identity used is the one answered.
     imds.update(|config| config.active_identity = "worker".to_string());
     imds.get("/latest/meta-data/instance-id").await;
-    let last = imds
-        .state
-        .recorder
-        .snapshot()
-        .last()
-        .cloned()
-        .expect("recorded");
+    let last = imds.last_record();
     assert_eq!(last.identity, "worker");
     assert_eq!(last.response_body, identity(1).instance_id.as_str());
 }

@@ -42,6 +42,16 @@ pub struct Imds {
 }
 
 impl Imds {
+    /// The newest exchange the broker recorded.
+    pub fn last_record(&self) -> std::sync::Arc<imds_spoof::broker::ExchangeRecord> {
+        self.state
+            .recorder
+            .snapshot()
+            .last()
+            .cloned()
+            .expect("an exchange was recorded")
+    }
+
     /// The sample configuration on the loopback policy.
     pub fn new() -> Self {
         Self::with(|_| {})
