@@ -84,8 +84,10 @@ async fn four_waiters(imds: &Imds, timeout: Duration, what: &str) {
     eprintln!("{what}: four waiters answered after {times:?}");
     for (status, elapsed) in answers {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+        // Below two timeouts: waiters that each ran the helper again would answer after
+        // 2, 3, 4 timeouts. The margin is for a busy CI machine.
         assert!(
-            elapsed < timeout + Duration::from_millis(500),
+            elapsed < timeout + Duration::from_millis(900),
             "{what}: a waiter answered after {elapsed:?}"
         );
     }
