@@ -17,13 +17,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::docker::*;
-use support::{describe as text, identity, require, wait_until, Need};
+use support::{describe as text, identity, require_all, wait_until, Need};
 
 const TEST: &str = "containers_are_instances_on_the_real_engine";
 
 #[test]
 fn containers_are_instances_on_the_real_engine() {
-    if !require(Need::Docker, TEST) || !require(Need::OfflineImages, TEST) {
+    if !require_all(&[Need::Docker, Need::OfflineImages, Need::Curl], TEST) {
         return;
     }
     let _lock = lock_engine();
