@@ -54,6 +54,7 @@ impl ContainersPane {
         let Some(picker) = self.picker.as_mut() else {
             return;
         };
+        picker.clamp(&shared.config());
         match action {
             Action::Up => picker.up(),
             Action::Down => picker.down(&shared.config()),

@@ -53,11 +53,17 @@ impl Picker {
         self.row = (self.row + 1).min(Self::rows(config) - 1);
     }
 
+    /// Keeps the cursor inside the list when the file lost identities meanwhile.
+    pub fn clamp(&mut self, config: &Config) {
+        self.row = self.row.min(Self::rows(config) - 1);
+    }
+
     /// Saves the row under the cursor as the container's rule (or removes the rule)
     /// and puts it in force. False when the file refused it: the picker stays open,
     /// the footer says why, the file is as it was.
     pub fn choose(&self, shared: &mut Shared) -> bool {
         let config = shared.config();
+        // The identity under the cursor; past the identities (the last row), no rule.
         let chosen = config
             .identities
             .get(self.row)
@@ -95,6 +101,8 @@ impl Picker {
     /// Draws the picker over the middle of `area`.
     pub fn draw(&self, frame: &mut Frame, area: Rect, config: &Config) {
         let (playing, origin) = config.identity_for(&self.facts);
+        // What Enter would choose, should the file have lost identities meanwhile.
+        let current = self.row.min(Self::rows(config) - 1);
         let choices = config
             .identities
             .iter()
@@ -107,7 +115,7 @@ impl Picker {
         let items: Vec<ListItem> = choices
             .enumerate()
             .map(|(index, (choice, now))| {
-                let (marker, style) = cursor(index == self.row, true);
+                let (marker, style) = cursor(index == current, true);
                 let mut spans = vec![Span::raw(marker), choice];
                 spans.extend(now.map(|now| Span::styled(now, theme::dim())));
                 ListItem::new(Line::from(spans)).style(style)
