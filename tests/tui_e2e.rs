@@ -13,7 +13,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::docker::{
-    self as docker_support, docker, free_port, leftovers, lock_engine, Cleanup, NGINX_IMAGE,
+    self as docker_support, docker, free_port, leftovers, lock_engine, start_idle_client, Cleanup,
+    CURL_INSTANCE_ID, NGINX_IMAGE,
 };
 use support::{require, require_all, Need};
 
@@ -304,6 +305,141 @@ fn dashboard_with_docker_leaves_no_proxy_on_quit() {
     let code = wait_for_file(&exit_file, Duration::from_secs(60))
         .unwrap_or_else(|| panic!("the dashboard did not exit after q:\n{}", tmux.screen()));
     assert_eq!(code.trim(), "0");
+    let (containers, _networks) = leftovers();
+    assert!(
+        containers.is_empty(),
+        "containers left after quit: {containers}"
+    );
+}
+
+/// The labelled container of the assignment test, and the instance ids it can play.
+const ASSIGNED: &str = "imds-spoof-test-assign";
+const DEFAULT_ID: &str = "i-0123456789abcdef0";
+const WORKER_ID: &str = "i-0fedcba9876543210";
+
+/// The instance id the assigned container's next request gets, asked from inside it.
+fn assigned_instance_id() -> String {
+    let mut args = vec!["exec", ASSIGNED];
+    args.extend(CURL_INSTANCE_ID);
+    let out = docker(&args);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Starts the dashboard in a tmux of its own and waits for network, proxy and broker.
+fn dashboard_up(tag: &str, config: &Path, exit_file: &Path) -> Tmux {
+    let tmux = Tmux::start(tag, &dashboard_command("", config, exit_file));
+    tmux.wait_for(
+        &["network  ● up", "proxy    ● up", "broker   ● up"],
+        Duration::from_secs(90),
+    )
+    .unwrap_or_else(|screen| panic!("parts not up:\n{screen}"));
+    tmux
+}
+
+/// Containers pane, the list refreshed, the cursor (▶) on the assigned container, its
+/// picker open.
+fn open_picker(tmux: &Tmux) {
+    tmux.keys(&["6", "r"]);
+    tmux.wait_for(&[ASSIGNED], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("{ASSIGNED} not listed:\n{screen}"));
+    let marked = |screen: &str| {
+        screen
+            .lines()
+            .any(|line| line.contains(&format!("▶ {ASSIGNED}")))
+    };
+    // Newest first: it is the first row unless the engine has newer containers.
+    for _ in 0..50 {
+        if marked(&tmux.screen()) {
+            break;
+        }
+        tmux.keys(&["j"]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        marked(&tmux.screen()),
+        "cursor not on {ASSIGNED}:\n{}",
+        tmux.screen()
+    );
+    tmux.keys(&["i"]);
+    tmux.wait_for(
+        &[&format!("Identity for {ASSIGNED}")],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|screen| panic!("picker not open:\n{screen}"));
+}
+
+fn quit(tmux: &Tmux, exit_file: &Path) {
+    tmux.keys(&["q"]);
+    let code = wait_for_file(exit_file, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("the dashboard did not exit after q:\n{}", tmux.screen()));
+    assert_eq!(code.trim(), "0");
+}
+
+#[test]
+fn dashboard_assigns_a_container_another_identity() {
+    let test = "dashboard_assigns_a_container_another_identity";
+    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+        return;
+    }
+    let _lock = lock_engine();
+    let _cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_port(dir.path(), free_port(), Some(NGINX_IMAGE));
+    let exit_file = dir.path().join("exit");
+    let tmux = dashboard_up("assign", &config, &exit_file);
+
+    // A container whose label says worker, on the network the dashboard made.
+    let mounts = docker_support::client_mounts(None);
+    start_idle_client(
+        ASSIGNED,
+        &[
+            "--network",
+            "imds-spoof",
+            "--label",
+            "imds-spoof.identity=worker",
+        ],
+        &mounts,
+    );
+    assert_eq!(assigned_instance_id(), WORKER_ID, "the label");
+    tmux.wait_for(&["worker (label)"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("the label's identity is not shown:\n{screen}"));
+
+    // The picker opens on worker; one up is default.
+    open_picker(&tmux);
+    tmux.keys(&["k", "Enter"]);
+    tmux.wait_for(
+        &[&format!("{ASSIGNED} plays default (rule)")],
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|screen| panic!("assignment not confirmed:\n{screen}"));
+    assert_eq!(assigned_instance_id(), DEFAULT_ID, "the rule, at once");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(&format!("name = \"{ASSIGNED}\"")), "{text}");
+    assert!(text.contains("# HttpPutResponseHopLimit."), "comments kept");
+    quit(&tmux, &exit_file);
+    drop(tmux);
+
+    // Started again: the rule is in the file, the container still plays default.
+    std::fs::remove_file(&exit_file).unwrap();
+    let tmux = dashboard_up("assign-again", &config, &exit_file);
+    assert_eq!(
+        assigned_instance_id(),
+        DEFAULT_ID,
+        "the rule after a restart"
+    );
+
+    // The picker opens on default; its last row (two down) removes the rule.
+    open_picker(&tmux);
+    tmux.keys(&["j", "j", "Enter"]);
+    tmux.wait_for(&["plays worker (label)"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("clearing not confirmed:\n{screen}"));
+    assert_eq!(assigned_instance_id(), WORKER_ID, "the label again");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !text.lines().any(|line| line.trim() == "[[container]]"),
+        "{text}"
+    );
+    quit(&tmux, &exit_file);
     let (containers, _networks) = leftovers();
     assert!(
         containers.is_empty(),

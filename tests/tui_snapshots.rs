@@ -14,8 +14,8 @@ use imds_spoof::app::{
 };
 use imds_spoof::broker::{ExchangeRecord, ImdsVersion};
 use imds_spoof::config::{
-    parse, ConfigStore, CredentialSource, Fault, FaultKind, IdentityOrigin, Role, TokenMode,
-    SAMPLE_CONFIG,
+    parse, ConfigStore, ContainerRule, CredentialSource, Fault, FaultKind, IdentityOrigin, Role,
+    TokenMode, SAMPLE_CONFIG,
 };
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -117,7 +117,7 @@ fn exchange(id: u64) -> ExchangeRecord {
         time,
         caller_ip: Some(IpAddr::V4(Ipv4Addr::new(169, 254, 0, 2 + (id % 3) as u8))),
         caller_container: container,
-        identity: if id.is_multiple_of(4) {
+        identity: if id.is_multiple_of(4) || id.is_multiple_of(5) {
             "worker"
         } else {
             "default"
@@ -125,6 +125,8 @@ fn exchange(id: u64) -> ExchangeRecord {
         .to_string(),
         identity_origin: if id.is_multiple_of(4) {
             IdentityOrigin::Label
+        } else if id.is_multiple_of(5) {
+            IdentityOrigin::Rule
         } else {
             IdentityOrigin::Active
         },
@@ -180,6 +182,17 @@ fn build_busy(width: u16, height: u16) -> App {
         path_prefix: "/latest/meta-data/iam/".into(),
         probability: 0.5,
         kind: FaultKind::Status { status: 503 },
+    });
+    // app-1 by name, app-4 by its compose service: both play the worker.
+    config.container_rules.push(ContainerRule {
+        name: Some("app-1".into()),
+        compose_service: None,
+        identity: "worker".into(),
+    });
+    config.container_rules.push(ContainerRule {
+        name: None,
+        compose_service: Some("billing".into()),
+        identity: "worker".into(),
     });
     let events = &mut config.identities[0].events;
     events.spot_action = Some("terminate".into());
@@ -238,6 +251,7 @@ fn build_busy(width: u16, height: u16) -> App {
             running: n != 6,
             ip_on_network: (n % 3 != 0).then(|| Ipv4Addr::new(169, 254, 0, 1 + n as u8)),
             identity_label: (n == 2).then(|| "worker".to_string()),
+            compose_service: (n == 4).then(|| "billing".to_string()),
         })
         .collect();
     session(&mut app, SessionUpdate::Containers(containers));
@@ -432,4 +446,38 @@ fn rows_are_coloured_by_status() {
     assert_eq!(colour_of("401"), Some(Color::Yellow));
     assert_eq!(colour_of("500"), Some(Color::Red));
     assert_eq!(colour_of("---"), Some(Color::Magenta));
+}
+
+#[test]
+fn the_identity_picker_marks_its_choice() {
+    for (width, height) in SIZES {
+        let mut app = build_busy(width, height);
+        for c in "6ji".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Down);
+        let text = render(&app, width, height);
+        assert!(text.contains("Identity for app-2"), "{text}");
+        assert!(
+            text.contains("▶ no rule: label or active identity"),
+            "{text}"
+        );
+        insta::assert_snapshot!(format!("containers_picker_{width}x{height}"), text);
+    }
+}
+
+#[test]
+fn a_caller_that_cannot_be_named_stays_in_the_footer_until_a_key() {
+    let warning = "caller 169.254.0.9 on the network cannot be named (Docker is not reachable): answered as [containers] unresolved says";
+    for (width, height) in SIZES {
+        let mut app = build_busy(width, height);
+        session(&mut app, SessionUpdate::Warning(warning.into()));
+        // Long after an ordinary message would have faded.
+        app.handle(Event::Tick(NOW + time::Duration::minutes(5)));
+        let text = render(&app, width, height);
+        assert!(text.contains("⚠ caller 169.254.0.9"), "{text}");
+        insta::assert_snapshot!(format!("unresolved_warning_{width}x{height}"), text);
+        key(&mut app, KeyCode::Char('j'));
+        assert!(!render(&app, width, height).contains("⚠ caller"));
+    }
 }

@@ -4,15 +4,17 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use imds_spoof::app::{App, Effect, Tab};
-use imds_spoof::broker::{router, AccessPolicy, BrokerState};
-use imds_spoof::config::ConfigStore;
+use imds_spoof::app::{App, ContainerRow, Effect, Event, SessionUpdate, Tab};
+use imds_spoof::broker::{
+    router, AccessPolicy, BrokerState, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
+};
+use imds_spoof::config::{ConfigStore, ContainerFacts};
 use imds_spoof::imds::signing::IdentitySigner;
 use imds_spoof::provider::BuiltinProvider;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -27,17 +29,21 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_behind(AccessPolicy::Loopback {
+        listen: "127.0.0.1:1338".parse().unwrap(),
+    })
+}
+
+/// A broker behind `access`, whose callers the [`Engine`] names.
+fn fixture_behind(access: AccessPolicy) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let store = ConfigStore::from_file(&path, None).unwrap();
     let signer = Arc::new(IdentitySigner::load_or_create(dir.path()).unwrap());
     let provider = Arc::new(BuiltinProvider::new(store.clone(), signer));
-    let listen: SocketAddr = "127.0.0.1:1338".parse().unwrap();
-    let broker = Arc::new(BrokerState::new(
-        store.clone(),
-        provider,
-        AccessPolicy::Loopback { listen },
-    ));
+    let mut broker = BrokerState::new(store.clone(), provider, access);
+    broker.callers = Some(Arc::new(Engine));
+    let broker = Arc::new(broker);
     let app = App::new(store, OffsetDateTime::now_utc());
     Fixture {
         _dir: dir,
@@ -81,6 +87,72 @@ impl Fixture {
     fn credentials_path(&self) -> String {
         let role = self.app.config().active().unwrap().role.clone().unwrap();
         format!("/latest/meta-data/iam/security-credentials/{}", role.name)
+    }
+}
+
+/// The container the fake engine knows: labelled for the worker identity.
+const BILLING: &str = "billing-1";
+const BILLING_IP: &str = "169.254.0.7";
+const PROXY_SECRET: &str = "per-run-secret-for-the-state-tests";
+
+/// The Docker side as the broker sees it: who holds a caller's address.
+struct Engine;
+
+impl CallerDirectory for Engine {
+    fn resolve(
+        &self,
+        ip: IpAddr,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
+        let info = if ip.to_string() == BILLING_IP {
+            CallerInfo::Container {
+                name: BILLING.to_string(),
+                facts: billing_facts(),
+            }
+        } else {
+            CallerInfo::NotAContainer
+        };
+        Box::pin(std::future::ready(info))
+    }
+}
+
+fn billing_facts() -> ContainerFacts {
+    ContainerFacts {
+        name: Some(BILLING.to_string()),
+        compose_service: Some("billing".to_string()),
+        identity_label: Some("worker".to_string()),
+    }
+}
+
+impl Fixture {
+    /// A request from the billing container, through the proxy, as its next SDK call.
+    async fn get_from_billing(&self, path: &str) -> String {
+        let request = Request::get(path)
+            .header("host", "169.254.169.254")
+            .header(SECRET_HEADER, PROXY_SECRET)
+            .header(CALLER_HEADER, BILLING_IP)
+            .body(Body::empty())
+            .unwrap();
+        let response = router(self.broker.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    /// The session lists the billing container, attached to the network.
+    fn list_billing(&mut self) {
+        let row = ContainerRow {
+            id: "0123456789ab".to_string(),
+            name: BILLING.to_string(),
+            image: "python:3.12-slim".to_string(),
+            running: true,
+            ip_on_network: BILLING_IP.parse().ok(),
+            identity_label: Some("worker".to_string()),
+            compose_service: Some("billing".to_string()),
+        };
+        self.app
+            .handle(Event::Session(SessionUpdate::Containers(vec![row])));
     }
 }
 
@@ -440,4 +512,81 @@ fn quit_keys_end_the_dashboard() {
     let mut f = fixture();
     f.ctrl('c');
     assert!(f.app.should_quit());
+}
+
+#[tokio::test]
+async fn a_container_picks_another_identity_from_the_containers_pane() {
+    let mut f = fixture_behind(AccessPolicy::Proxy {
+        proxy_ip: None,
+        secret: PROXY_SECRET.to_string(),
+        host_ip: None,
+    });
+    const WORKER: &str = "i-0fedcba9876543210";
+    const DEFAULT: &str = "i-0123456789abcdef0";
+    let instance_id = "/latest/meta-data/instance-id";
+    assert_eq!(f.get_from_billing(instance_id).await, WORKER, "its label");
+
+    f.keys("6");
+    f.list_billing();
+    f.keys("i"); // the picker opens on the identity it plays now: worker
+    f.keys("k"); // default
+    f.press(KeyCode::Enter);
+    let message = f.app.message().unwrap().text.clone();
+    assert!(
+        message.contains("billing-1 plays default (rule)"),
+        "{message}"
+    );
+    assert_eq!(f.get_from_billing(instance_id).await, DEFAULT, "the rule");
+    let text = f.file();
+    assert!(
+        text.contains("[[container]]\nname = \"billing-1\"\nidentity = \"default\""),
+        "{text}"
+    );
+    assert!(text.contains("# HttpPutResponseHopLimit."), "comments kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&f.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A restart reads the rule from the same file.
+    let reopened = ConfigStore::from_file(&f.path, None).unwrap();
+    assert_eq!(
+        reopened.current().identity_for(&billing_facts()).0,
+        "default"
+    );
+
+    f.keys("i"); // on default now; the last row clears the rule
+    f.keys("jj");
+    f.press(KeyCode::Enter);
+    let message = f.app.message().unwrap().text.clone();
+    assert!(message.contains("plays worker (label)"), "{message}");
+    assert_eq!(
+        f.get_from_billing(instance_id).await,
+        WORKER,
+        "the label again"
+    );
+    let text = f.file();
+    assert!(
+        !text.lines().any(|line| line.trim() == "[[container]]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn esc_closes_the_picker_and_nothing_changes() {
+    let mut f = fixture();
+    let before = f.file();
+    f.keys("6");
+    f.list_billing();
+    f.keys("ik");
+    f.press(KeyCode::Esc);
+    assert_eq!(f.file(), before);
+    // Back in the list: Enter attaches or detaches again.
+    f.press(KeyCode::Enter);
+    assert!(f
+        .app
+        .take_effects()
+        .iter()
+        .any(|effect| matches!(effect, Effect::Detach { name, .. } if name == BILLING)));
 }

@@ -66,6 +66,9 @@ pub enum SessionUpdate {
     BrokerAddress(Option<std::net::SocketAddr>),
     /// Something worth a line in the footer (also in the log pane).
     Notice(String),
+    /// Something going wrong without anyone asking (a caller that cannot be named):
+    /// stays in the footer until a key acknowledges it.
+    Warning(String),
     /// An operation the user asked for failed.
     Failed(String),
 }
@@ -136,6 +139,8 @@ pub enum Action {
     ClearEvent,
     // Containers.
     RefreshContainers,
+    /// Open the identity picker for the selected container.
+    PickIdentity,
     // Text input.
     InputChar(char),
     InputBackspace,

@@ -1,6 +1,39 @@
 //! Values as the dashboard writes them: times, durations, sizes, fault names.
 
-use crate::config::FaultKind;
+use crate::config::{FaultKind, IdentityOrigin};
+
+/// An identity with where it came from, as everywhere a caller's identity is shown:
+/// `worker (rule)`, `worker (label)`, `default (active)`.
+pub fn identity_with_origin(name: &str, origin: IdentityOrigin) -> String {
+    format!("{name} ({})", origin.as_str())
+}
+
+/// An identity with its origin in at most `width` columns: in full (`worker (rule)`) or
+/// short (`worker·R`, `worker·L`, `default·A`; the help explains the letters,
+/// [`ORIGIN_LEGEND`]). A long name is cut, never the origin.
+pub fn identity_fitted(name: &str, origin: IdentityOrigin, width: usize, full: bool) -> String {
+    let origin = if full {
+        format!(" ({})", origin.as_str())
+    } else {
+        let letter = match origin {
+            IdentityOrigin::Rule => 'R',
+            IdentityOrigin::Label => 'L',
+            IdentityOrigin::Active => 'A',
+        };
+        format!("·{letter}")
+    };
+    let room = width.saturating_sub(origin.chars().count()).max(2);
+    let name: String = if name.chars().count() > room {
+        name.chars().take(room - 1).chain(['…']).collect()
+    } else {
+        name.to_string()
+    };
+    format!("{name}{origin}")
+}
+
+/// What the letters of [`identity_fitted`]'s short form mean, for the help.
+pub const ORIGIN_LEGEND: &str =
+    "identity column: R a [[container]] rule, L its label, A active identity";
 
 /// `HH:MM:SS.mmm` of a record's `YYYY-MM-DDTHH:MM:SS.mmmZ` time.
 pub fn clock(time: &str) -> String {
@@ -71,5 +104,31 @@ mod tests {
         assert_eq!(minutes_words(5), "5 min");
         assert_eq!(minutes_words(125), "2h 05m");
         assert_eq!(minutes_words(3 * 24 * 60), "3 days");
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    #[test]
+    fn identities_say_where_they_came_from() {
+        assert_eq!(
+            identity_with_origin("worker", IdentityOrigin::Rule),
+            "worker (rule)"
+        );
+        assert_eq!(
+            identity_fitted("default", IdentityOrigin::Active, 10, false),
+            "default·A"
+        );
+        // The origin survives a name too long for the column.
+        assert_eq!(
+            identity_fitted("imds-spoof-worker", IdentityOrigin::Label, 10, false),
+            "imds-sp…·L"
+        );
+        assert_eq!(
+            identity_fitted("imds-spoof-worker", IdentityOrigin::Rule, 16, true),
+            "imds-spo… (rule)"
+        );
     }
 }

@@ -20,6 +20,8 @@ pub enum Context {
     Settings,
     Events,
     Containers,
+    /// The identity picker the containers pane opens for one container.
+    IdentityPicker,
     Logs,
     Input,
     Confirm,
@@ -40,6 +42,7 @@ impl Context {
             Context::Settings => "Settings",
             Context::Events => "Events",
             Context::Containers => "Containers",
+            Context::IdentityPicker => "Identity picker (containers pane)",
             Context::Logs => "Logs",
             Context::Input => "Editing a value",
             Context::Confirm => "Confirmation",
@@ -48,7 +51,7 @@ impl Context {
     }
 
     /// Contexts listed in the help screen, in order.
-    pub const HELP_ORDER: [Context; 15] = [
+    pub const HELP_ORDER: [Context; 16] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -60,6 +63,7 @@ impl Context {
         Context::Settings,
         Context::Events,
         Context::Containers,
+        Context::IdentityPicker,
         Context::Logs,
         Context::Input,
         Context::Confirm,
@@ -247,7 +251,13 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Containers, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous container", false),
     bind(C::Containers, &[ch('j'), plain(K::Down)], Action::Down, "", "Next container", false),
     bind(C::Containers, &[plain(K::Enter), ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it", true),
+    bind(C::Containers, &[ch('i')], Action::PickIdentity, "identity", "Choose the identity the container plays (saved as a [[container]] rule)", true),
     bind(C::Containers, &[ch('r')], Action::RefreshContainers, "refresh", "Refresh the list", true),
+
+    bind(C::IdentityPicker, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous choice", false),
+    bind(C::IdentityPicker, &[ch('j'), plain(K::Down)], Action::Down, "", "Next choice", false),
+    bind(C::IdentityPicker, &[plain(K::Enter)], Action::Activate, "assign", "Save the choice: the container's next request answers with it", true),
+    bind(C::IdentityPicker, &[plain(K::Esc)], Action::Back, "cancel", "Close the picker, nothing changes", true),
 
     bind(C::Logs, &[plain(K::PageUp), ch('k'), plain(K::Up)], Action::PageUp, "older", "Older log lines", true),
     bind(C::Logs, &[plain(K::PageDown), ch('j'), plain(K::Down)], Action::PageDown, "newer", "Newer log lines", true),

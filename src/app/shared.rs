@@ -29,6 +29,8 @@ pub struct Message {
     pub text: String,
     pub is_error: bool,
     pub at: OffsetDateTime,
+    /// Stays until a key acknowledges it instead of fading after a few seconds.
+    pub sticky: bool,
 }
 
 /// A question the user answers with y or n.
@@ -122,6 +124,7 @@ impl Shared {
             text: text.into(),
             is_error: false,
             at: self.now,
+            sticky: false,
         });
     }
 
@@ -132,16 +135,26 @@ impl Shared {
             text,
             is_error: true,
             at: self.now,
+            sticky: false,
+        });
+    }
+
+    /// Trouble nobody asked about (a caller that cannot be named): it must not fade
+    /// before someone has seen it.
+    pub(crate) fn warn(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: format!("⚠ {}", text.into()),
+            is_error: true,
+            at: self.now,
+            sticky: true,
         });
     }
 
     pub(crate) fn on_tick(&mut self, now: OffsetDateTime) {
         self.now = now;
-        if self
-            .message
-            .as_ref()
-            .is_some_and(|message| (now - message.at).whole_seconds() >= MESSAGE_SECONDS)
-        {
+        if self.message.as_ref().is_some_and(|message| {
+            !message.sticky && (now - message.at).whole_seconds() >= MESSAGE_SECONDS
+        }) {
             self.message = None;
         }
     }

@@ -169,6 +169,7 @@ impl App {
             SessionUpdate::Containers(containers) => self.containers.set_rows(containers),
             SessionUpdate::BrokerAddress(addr) => shared.broker_addr = addr,
             SessionUpdate::Notice(text) => shared.inform(text),
+            SessionUpdate::Warning(text) => shared.warn(text),
             SessionUpdate::Failed(text) => shared.complain(text),
         }
     }

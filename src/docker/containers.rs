@@ -8,6 +8,7 @@ use bollard::query_parameters::{
     InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
 };
 
+use super::callers::LABEL_COMPOSE_SERVICE;
 use super::host::ProcessMark;
 use super::{
     api, is_managed, status_of, DockerError, Engine, LABEL_HOST, LABEL_IDENTITY, LABEL_MANAGED,
@@ -24,6 +25,8 @@ pub struct ContainerInfo {
     pub ip_on_network: Option<Ipv4Addr>,
     /// The `imds-spoof.identity` label.
     pub identity_label: Option<String>,
+    /// The `com.docker.compose.service` label: what compose-service rules match.
+    pub compose_service: Option<String>,
 }
 
 /// Every container (running or not) except our own, newest first; `network` gives the
@@ -65,15 +68,15 @@ fn info(summary: ContainerSummary, network: &str) -> ContainerInfo {
         .and_then(|endpoint| endpoint.ip_address)
         .and_then(|ip| ip.parse().ok())
         .filter(|_| running);
+    let mut labels = summary.labels.unwrap_or_default();
     ContainerInfo {
         id,
         name,
         image: summary.image.unwrap_or_default(),
         running,
         ip_on_network,
-        identity_label: summary
-            .labels
-            .and_then(|mut labels| labels.remove(LABEL_IDENTITY)),
+        identity_label: labels.remove(LABEL_IDENTITY),
+        compose_service: labels.remove(LABEL_COMPOSE_SERVICE),
     }
 }
 

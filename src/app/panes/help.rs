@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::app::action::Action;
+use crate::app::format::ORIGIN_LEGEND;
 use crate::app::keymap::{keys_label, Context, BINDINGS};
 use crate::app::shared::Shared;
 use crate::app::widgets::centered;
@@ -55,6 +56,15 @@ pub fn lines() -> Vec<Line<'static>> {
                     Style::new().fg(Color::Yellow),
                 ),
                 Span::raw(binding.help),
+            ]));
+        }
+        if context == Context::Requests {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<18}", "worker·R ·L ·A"),
+                    Style::new().fg(Color::Yellow),
+                ),
+                Span::raw(ORIGIN_LEGEND),
             ]));
         }
         if context == Context::Input {

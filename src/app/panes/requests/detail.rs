@@ -90,7 +90,7 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
     ]));
     lines.push(Line::from(format!(
         "caller {caller} · identity {}",
-        shown.identity
+        format::identity_with_origin(&shown.identity, shown.identity_origin)
     )));
     if let Some(fault) = &shown.fault {
         lines.push(Line::from(Span::styled(

@@ -67,34 +67,50 @@ pub fn draw(frame: &mut Frame, area: Rect, list: &ExchangeList, shared: &Shared,
         return;
     }
     let wide = area.width >= 100;
+    // The identity in full where the path keeps room, else abbreviated (the help
+    // explains the letters).
+    let full = area.width >= 90;
+    let most = if full { 20 } else { 10 };
     let rows_available = usize::from(area.height.saturating_sub(3));
-    let rows: Vec<Row> = list
-        .visible(rows_available)
-        .map(|(record, selected)| {
+    let visible: Vec<_> = list.visible(rows_available).collect();
+    let identities: Vec<String> = visible
+        .iter()
+        .map(|(record, _)| {
+            format::identity_fitted(&record.identity, record.identity_origin, most, full)
+        })
+        .collect();
+    let identity_width = identities
+        .iter()
+        .map(|text| text.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("identity".len());
+    let rows: Vec<Row> = visible
+        .iter()
+        .zip(identities)
+        .map(|((record, selected), identity)| {
             let style = theme::status_style(record.status);
-            let style = if selected {
+            let style = if *selected {
                 style.patch(theme::selected_style())
             } else {
                 style
             };
-            row(record, wide).style(style)
+            row(record, identity).style(style)
         })
         .collect();
-    let mut widths = vec![
+    let widths = [
         Constraint::Length(12),
         Constraint::Length(3),
         Constraint::Length(4),
         Constraint::Length(5),
         Constraint::Length(7),
         Constraint::Length(if wide { 16 } else { 12 }),
+        Constraint::Length(identity_width as u16),
+        Constraint::Min(10),
     ];
-    let mut header = vec!["time", "st", "meth", "ver", "latency", "caller"];
-    if wide {
-        widths.push(Constraint::Length(10));
-        header.push("identity");
-    }
-    widths.push(Constraint::Min(10));
-    header.push("path");
+    let header = [
+        "time", "st", "meth", "ver", "latency", "caller", "identity", "path",
+    ];
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme::header()))
         .column_spacing(1)
@@ -102,7 +118,7 @@ pub fn draw(frame: &mut Frame, area: Rect, list: &ExchangeList, shared: &Shared,
     frame.render_widget(table, area);
 }
 
-fn row(record: &ExchangeRecord, wide: bool) -> Row<'static> {
+fn row(record: &ExchangeRecord, identity: String) -> Row<'static> {
     let status = if record.status == 0 {
         "---".to_string()
     } else {
@@ -121,9 +137,7 @@ fn row(record: &ExchangeRecord, wide: bool) -> Row<'static> {
         Cell::from(format::latency(record.latency_us)),
         Cell::from(caller),
     ];
-    if wide {
-        cells.push(Cell::from(record.identity.clone()));
-    }
+    cells.push(Cell::from(identity));
     let mut path = Span::raw(record.path.clone());
     if record.provider_error.is_some() || record.fault.is_some() {
         path = path.style(theme::bad());

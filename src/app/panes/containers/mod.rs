@@ -1,4 +1,7 @@
-//! Containers on this Docker engine: which are on our network, attach or detach one.
+//! Containers on this Docker engine: which are on our network, which identity each
+//! plays and why; attach or detach one, choose the identity it plays.
+
+mod picker;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -7,19 +10,33 @@ use ratatui::widgets::{Block, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use crate::app::action::{Action, ContainerRow, Effect, Part, PartState};
+use crate::app::format::identity_with_origin;
 use crate::app::keymap::Context;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
-use crate::app::widgets::window;
+use crate::app::widgets::{cursor, window};
+use crate::config::ContainerFacts;
 
 use super::Pane;
+use picker::Picker;
 
-/// The containers pane's own state: the engine's containers as last listed, the cursor.
+/// The containers pane's own state: the engine's containers as last listed, the cursor,
+/// the identity picker while it is open.
 #[derive(Debug, Default)]
 pub struct ContainersPane {
     /// None until the session first lists them.
     rows: Option<Vec<ContainerRow>>,
     row: usize,
+    picker: Option<Picker>,
+}
+
+/// What choosing a container's identity looks at: its name, compose service and label.
+fn facts(container: &ContainerRow) -> ContainerFacts {
+    ContainerFacts {
+        name: Some(container.name.clone()),
+        compose_service: container.compose_service.clone(),
+        identity_label: container.identity_label.clone(),
+    }
 }
 
 impl ContainersPane {
@@ -27,6 +44,25 @@ impl ContainersPane {
     pub fn set_rows(&mut self, rows: Vec<ContainerRow>) {
         self.row = self.row.min(rows.len().saturating_sub(1));
         self.rows = Some(rows);
+    }
+
+    fn selected(&self) -> Option<&ContainerRow> {
+        self.rows.as_ref()?.get(self.row)
+    }
+
+    fn update_picker(&mut self, action: Action, shared: &mut Shared) {
+        let Some(picker) = self.picker.as_mut() else {
+            return;
+        };
+        picker.clamp(&shared.config());
+        match action {
+            Action::Up => picker.up(),
+            Action::Down => picker.down(&shared.config()),
+            // A refused choice keeps the picker open; the footer says why.
+            Action::Activate if picker.choose(shared) => self.picker = None,
+            Action::Back => self.picker = None,
+            _ => {}
+        }
     }
 }
 
@@ -57,13 +93,14 @@ impl Pane for ContainersPane {
                 return;
             }
         };
+        let config = shared.config();
         let rows_available = usize::from(area.height.saturating_sub(3));
         let selected = self.row.min(containers.len() - 1);
         let rows: Vec<Row> = window(selected, containers.len(), rows_available)
             .map(|index| {
                 let container = &containers[index];
-                let (network, style) = match container.ip_on_network {
-                    Some(ip) => (format!("attached {ip}"), Style::new().fg(Color::Green)),
+                let (network, network_style) = match container.ip_on_network {
+                    Some(ip) => (ip.to_string(), Style::new().fg(Color::Green)),
                     None => ("-".to_string(), dim()),
                 };
                 let state = if container.running {
@@ -71,23 +108,19 @@ impl Pane for ContainersPane {
                 } else {
                     "stopped"
                 };
+                // The selection is marked while the picker does not have the keys.
+                let (marker, style) = cursor(index == selected, self.picker.is_none());
                 let row = Row::new(vec![
-                    Line::from(container.name.clone()),
+                    Line::from(format!("{marker}{}", container.name)),
                     Line::from(container.image.clone()),
                     Line::from(state),
-                    Line::from(Span::styled(network, style)),
-                    Line::from(
-                        container
-                            .identity_label
-                            .clone()
-                            .unwrap_or_else(|| "-".into()),
-                    ),
+                    Line::from(Span::styled(network, network_style)),
+                    Line::from({
+                        let (identity, origin) = config.identity_for(&facts(container));
+                        identity_with_origin(identity, origin)
+                    }),
                 ]);
-                if index == selected {
-                    row.style(theme::selected_style())
-                } else {
-                    row
-                }
+                row.style(style)
             })
             .collect();
         let table = Table::new(
@@ -96,8 +129,8 @@ impl Pane for ContainersPane {
                 Constraint::Fill(2),
                 Constraint::Fill(2),
                 Constraint::Length(7),
-                Constraint::Length(24),
-                Constraint::Fill(1),
+                Constraint::Length(15),
+                Constraint::Length(if area.width >= 120 { 28 } else { 18 }),
             ],
         )
         .header(
@@ -105,21 +138,34 @@ impl Pane for ContainersPane {
                 "name",
                 "image",
                 "state",
-                "our network",
-                "identity label",
+                "on our network",
+                "identity (origin)",
             ])
             .style(theme::header()),
         )
         .block(block);
         frame.render_widget(table, area);
+        if let Some(picker) = &self.picker {
+            picker.draw(frame, area, &config);
+        }
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {
+        if self.picker.is_some() {
+            self.update_picker(action, shared);
+            return;
+        }
         let count = self.rows.as_ref().map_or(0, Vec::len);
         match action {
             Action::Up => self.row = self.row.saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(count.saturating_sub(1)),
             Action::RefreshContainers => shared.effects.push(Effect::RefreshContainers),
+            Action::PickIdentity => match self.selected() {
+                Some(container) => {
+                    self.picker = Some(Picker::new(facts(container), &shared.config()));
+                }
+                None => shared.complain("no container selected to choose an identity for"),
+            },
             Action::Activate => {
                 let Some(container) = self
                     .rows
@@ -143,6 +189,10 @@ impl Pane for ContainersPane {
     }
 
     fn contexts(&self) -> Vec<Context> {
-        vec![Context::Containers]
+        if self.picker.is_some() {
+            vec![Context::IdentityPicker]
+        } else {
+            vec![Context::Containers]
+        }
     }
 }
