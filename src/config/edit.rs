@@ -167,4 +167,24 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn a_rule_by_name_wins_over_one_by_compose_service() {
+        let text = format!(
+            "{}\n[[container]]\ncompose_service = \"billing\"\nidentity = \"worker\"\n\n[[container]]\nname = \"billing-1\"\nidentity = \"default\"\n",
+            super::super::SAMPLE_CONFIG
+        );
+        let config = super::super::parse(Path::new("c.toml"), &text).unwrap();
+        let facts = |name: &str| super::super::ContainerFacts {
+            name: Some(name.to_string()),
+            compose_service: Some("billing".to_string()),
+            identity_label: None,
+        };
+        let origin = super::super::IdentityOrigin::Rule;
+        assert_eq!(
+            config.identity_for(&facts("billing-1")),
+            ("default", origin)
+        );
+        assert_eq!(config.identity_for(&facts("billing-2")), ("worker", origin));
+    }
 }

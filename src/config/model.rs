@@ -636,14 +636,21 @@ impl IdentityOrigin {
 }
 
 impl Config {
-    /// The identity a container plays: rule > label > active identity. A label naming no
-    /// identity is passed over (the container still gets an answer, `doctor` says why).
+    /// The identity a container plays: rule (by name, then by compose service) > label >
+    /// active identity. A label naming no identity is passed over (the container still
+    /// gets an answer, `doctor` says why).
     pub fn identity_for(&self, container: &ContainerFacts) -> (&str, IdentityOrigin) {
-        if let Some(rule) = self
+        // A rule for this very container wins over one for its whole compose service.
+        let by_name = self
             .container_rules
             .iter()
-            .find(|rule| rule.matches(container))
-        {
+            .find(|rule| rule.name.is_some() && rule.matches(container));
+        let by_service = || {
+            self.container_rules
+                .iter()
+                .find(|rule| rule.name.is_none() && rule.matches(container))
+        };
+        if let Some(rule) = by_name.or_else(by_service) {
             if self.identity(&rule.identity).is_some() {
                 return (&rule.identity, IdentityOrigin::Rule);
             }

@@ -82,10 +82,10 @@ impl Picker {
         let (playing, origin) = config.identity_for(&self.facts);
         let now = identity_with_origin(playing, origin);
         match chosen {
-            // An earlier rule (by compose service) can still decide for this container.
+            // Defensive: the rule by name should decide; say so plainly if it does not.
             Some(chosen) if playing != chosen || origin != IdentityOrigin::Rule => {
                 shared.complain(format!(
-                    "rule saved, but {container} still plays {now}: an earlier [[container]] rule matches it"
+                    "rule saved, but {container} still plays {now}: check its [[container]] rules"
                 ));
             }
             Some(_) => shared.inform(format!(
