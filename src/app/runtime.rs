@@ -97,16 +97,9 @@ fn translate(event: SessionEvent) -> SessionUpdate {
             total,
         },
         SessionEvent::Containers(containers) => SessionUpdate::Containers(containers),
-        SessionEvent::Notice(text) if is_unresolved_caller(&text) => SessionUpdate::Warning(text),
+        SessionEvent::UnresolvedCaller(text) => SessionUpdate::Warning(text),
         SessionEvent::Notice(text) => SessionUpdate::Notice(text),
     }
-}
-
-/// The session's notice that a caller on the network cannot be named: its request was
-/// answered as `[containers] unresolved` says (refused by default), so it is a warning.
-/// The session has no event of its own for it yet, hence the words.
-fn is_unresolved_caller(notice: &str) -> bool {
-    notice.starts_with("caller ") && notice.contains("cannot be named")
 }
 
 /// Owns the session: starts it, carries out effects one after the other, shuts it down.
@@ -202,7 +195,7 @@ mod tests {
     fn a_caller_that_cannot_be_named_is_a_warning() {
         let notice = "caller 169.254.0.9 on the network cannot be named (engine unreachable): answered as [containers] unresolved says";
         assert_eq!(
-            translate(SessionEvent::Notice(notice.into())),
+            translate(SessionEvent::UnresolvedCaller(notice.into())),
             SessionUpdate::Warning(notice.into())
         );
         assert_eq!(

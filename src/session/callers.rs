@@ -66,7 +66,7 @@ impl Directory {
         let mut last = self.last_warning.lock().unwrap_or_else(|p| p.into_inner());
         if last.as_deref() != Some(reason) {
             *last = Some(reason.to_string());
-            self.parts.notice(format!(
+            self.parts.warn_unresolved(format!(
                 "caller {ip} on the network cannot be named ({reason}): answered as [containers] unresolved says"
             ));
         }

@@ -87,6 +87,9 @@ pub enum SessionEvent {
     Containers(Vec<ContainerInfo>),
     /// Something the user should see in the log pane (also emitted via tracing).
     Notice(String),
+    /// A caller on the network that the engine cannot name was answered as
+    /// `[containers] unresolved` says: a warning that should stay in sight.
+    UnresolvedCaller(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -179,6 +182,12 @@ impl Parts {
     pub fn notice(&self, text: String) {
         tracing::warn!("{text}");
         let _ = self.events.send(SessionEvent::Notice(text));
+    }
+
+    /// Tells the user, and the dashboard as a standing warning, that a caller went unnamed.
+    pub fn warn_unresolved(&self, text: String) {
+        tracing::warn!("{text}");
+        let _ = self.events.send(SessionEvent::UnresolvedCaller(text));
     }
 
     pub fn send(&self, event: SessionEvent) {
