@@ -481,3 +481,42 @@ fn a_caller_that_cannot_be_named_stays_in_the_footer_until_a_key() {
         assert!(!render(&app, width, height).contains("⚠ caller"));
     }
 }
+
+#[test]
+fn the_credentials_pane_shows_the_background_refresh() {
+    use imds_spoof::provider::{RefreshState, RefreshStates};
+    let mut app = build_busy(160, 48);
+    key(&mut app, KeyCode::Char('3'));
+    let failed = RefreshStates::from([(
+        "default".to_string(),
+        RefreshState::Failed {
+            reason: "aws exited with status 255".into(),
+            failed_at: NOW,
+            retry_at: NOW + time::Duration::seconds(30),
+            serving_until: Some(NOW + time::Duration::minutes(40)),
+        },
+    )]);
+    session(&mut app, SessionUpdate::CredentialRefresh(failed));
+    let text = render(&app, 160, 48);
+    assert!(
+        text.contains("refresh FAILED: aws exited with status 255; next try 12:00:30"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the previous keys serve until 12:40:00"),
+        "{text}"
+    );
+    let fresh = RefreshStates::from([(
+        "default".to_string(),
+        RefreshState::Fresh {
+            expiration: NOW + time::Duration::hours(1),
+            refresh_at: NOW + time::Duration::minutes(55),
+        },
+    )]);
+    session(&mut app, SessionUpdate::CredentialRefresh(fresh));
+    let text = render(&app, 160, 48);
+    assert!(
+        text.contains("refresh: fresh until 13:00:00, fetched again at 12:55:00"),
+        "{text}"
+    );
+}

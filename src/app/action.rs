@@ -71,6 +71,8 @@ pub enum SessionUpdate {
     Warning(String),
     /// An operation the user asked for failed.
     Failed(String),
+    /// Where each identity's fetched credentials stand (background refresh).
+    CredentialRefresh(crate::provider::RefreshStates),
 }
 
 /// Work the dashboard hands to the session task; it never awaits Docker itself.

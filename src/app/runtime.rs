@@ -102,6 +102,20 @@ fn translate(event: SessionEvent) -> SessionUpdate {
     }
 }
 
+/// Passes every change of the credentials refresher's states on to the dashboard.
+async fn forward_refresh(
+    mut states: tokio::sync::watch::Receiver<crate::provider::RefreshStates>,
+    updates: Updates,
+) {
+    loop {
+        let current = states.borrow_and_update().clone();
+        report(&updates, SessionUpdate::CredentialRefresh(current));
+        if states.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Owns the session: starts it, carries out effects one after the other, shuts it down.
 /// Session events are forwarded by a task of their own, so progress (image pulls) shows
 /// while a long operation is under way.
@@ -131,6 +145,9 @@ async fn run_session(
         SessionUpdate::BrokerAddress(session.broker_addr()),
     );
     session.refresh_containers().await;
+    let refresh = session
+        .credential_refresh()
+        .map(|states| tokio::spawn(forward_refresh(states, updates.clone())));
     while let Some(command) = commands.recv().await {
         match command {
             Command::Effect(effect) => {
@@ -146,6 +163,9 @@ async fn run_session(
                 // Let the last part states reach the screen before the channel closes.
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 forwarder.abort();
+                if let Some(refresh) = refresh {
+                    refresh.abort();
+                }
                 return;
             }
         }

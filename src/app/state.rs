@@ -171,6 +171,7 @@ impl App {
             SessionUpdate::Notice(text) => shared.inform(text),
             SessionUpdate::Warning(text) => shared.warn(text),
             SessionUpdate::Failed(text) => shared.complain(text),
+            SessionUpdate::CredentialRefresh(states) => self.credentials.set_refresh(states),
         }
     }
 }

@@ -298,6 +298,16 @@ impl Session {
         &self.run.id
     }
 
+    /// Where each identity's fetched credentials stand (command and profile sources), as
+    /// the built-in provider's background refresher reports it; None for an external one.
+    pub fn credential_refresh(
+        &self,
+    ) -> Option<tokio::sync::watch::Receiver<crate::provider::RefreshStates>> {
+        self.builtin
+            .as_ref()
+            .map(|builtin| builtin.refresh_states())
+    }
+
     /// Cached credentials of command sources are dropped ("rotate" in the dashboard).
     pub fn forget_cached_credentials(&self) {
         if let Some(builtin) = &self.builtin {

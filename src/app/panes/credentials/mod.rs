@@ -19,7 +19,8 @@ use crate::app::shared::Shared;
 use crate::app::{format, theme, widgets};
 use crate::broker::{mask, ExchangeRecord};
 use crate::config::{CredentialSource, Identity, Role};
-use crate::imds::time::parse_timestamp;
+use crate::imds::time::{format_timestamp, parse_timestamp};
+use crate::provider::{RefreshState, RefreshStates};
 
 use super::{Pane, Submitted};
 
@@ -38,6 +39,8 @@ pub struct CredentialsPane {
     focus: Focus,
     row: usize,
     last_failure: Option<CredentialsFailure>,
+    /// The background refresher's view of command and profile credentials.
+    refresh: RefreshStates,
 }
 
 /// How long until (or since) an expiration, in words.
@@ -66,6 +69,55 @@ fn expiry_words(expiration: &str, now: OffsetDateTime) -> (String, Style) {
 }
 
 impl CredentialsPane {
+    pub fn set_refresh(&mut self, states: RefreshStates) {
+        self.refresh = states;
+    }
+
+    /// One line on the identity's fetched credentials: fresh until when, being fetched,
+    /// or failing and when it is tried again.
+    fn refresh_line(&self, identity: &str) -> Option<Line<'static>> {
+        // HH:MM:SS (UTC) of the IMDS timestamp form, as the rest of the dashboard shows times.
+        let time = |at: &OffsetDateTime| {
+            let stamp = format_timestamp(*at);
+            stamp.get(11..19).unwrap_or(&stamp).to_string()
+        };
+        let serving = |until: &Option<OffsetDateTime>| match until {
+            Some(until) => format!("; the previous keys serve until {}", time(until)),
+            None => String::new(),
+        };
+        let (text, style) = match self.refresh.get(identity)? {
+            RefreshState::Fetching { serving_until } => (
+                format!("refresh: fetching now{}", serving(serving_until)),
+                Style::new().fg(Color::Yellow),
+            ),
+            RefreshState::Fresh {
+                expiration,
+                refresh_at,
+            } => (
+                format!(
+                    "refresh: fresh until {}, fetched again at {}",
+                    time(expiration),
+                    time(refresh_at)
+                ),
+                Style::new().fg(Color::Green),
+            ),
+            RefreshState::Failed {
+                reason,
+                retry_at,
+                serving_until,
+                ..
+            } => (
+                format!(
+                    "refresh FAILED: {reason}; next try {}{}",
+                    time(retry_at),
+                    serving(serving_until)
+                ),
+                theme::bad(),
+            ),
+        };
+        Some(Line::from(Span::styled(text, style)))
+    }
+
     /// Keeps the last provider failure on a credentials path, to show beside the keys.
     pub fn note_exchange(&mut self, record: &ExchangeRecord) {
         if let Some(error) = &record.provider_error {
@@ -133,10 +185,13 @@ impl CredentialsPane {
                 theme::dim(),
             ))),
             Some(CredentialSource::Command { .. }) => lines.push(Line::from(Span::styled(
-                "The command's credential_process JSON is cached until shortly before it expires; r runs it again.",
+                "The command runs in the background ahead of Expiration; requests never wait on it while keys are valid. r runs it again.",
                 theme::dim(),
             ))),
             None => {}
+        }
+        if let Some(line) = self.refresh_line(&identity.name) {
+            lines.push(line);
         }
         if let Some(failure) = self
             .last_failure
