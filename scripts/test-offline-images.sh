@@ -104,7 +104,7 @@ start_echo 0
 say "echo broker on $gw:$echo_port (pid $echo_pid)"
 
 secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-sed -e "s/{{BROKER_HOST}}/$gw/g" -e "s/{{BROKER_PORT}}/$echo_port/g" \
+sed -e "s/{{BROKER_SERVER}}/$gw:$echo_port/g" \
   -e "s/{{PROXY_SECRET}}/$secret/g" "$repo/docker/nginx.conf" >"$tmp/nginx.conf"
 ! grep -q '{{' "$tmp/nginx.conf" || { echo "placeholders left in the rendered nginx.conf" >&2; exit 1; }
 

@@ -11,6 +11,7 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use imds_spoof::broker::Endpoint;
 use imds_spoof::config::ConfigStore;
 use imds_spoof::session::{Part, PartState, Session, SessionEvent, SessionOptions};
 use support::docker::*;
@@ -85,10 +86,20 @@ async fn session_parts_containers_and_callers() {
             session.part_state(part)
         );
     }
-    assert_eq!(
-        session.broker_addr(),
-        Some(SocketAddr::from(([169, 254, 0, 1], port)))
+    // Behind the proxy the broker listens on a unix socket in this run's directory (mounted
+    // into the proxy), not on any address: nothing of it is on the bridge.
+    assert_eq!(session.broker_addr(), None);
+    let socket = match session.broker_endpoint() {
+        Some(Endpoint::Unix(path)) => path,
+        other => panic!("broker not on a unix socket: {other:?}"),
+    };
+    assert!(
+        socket.ends_with(format!("run-{}/broker.sock", session.run_id())),
+        "{}",
+        socket.display()
     );
+    assert!(socket.exists(), "{}", socket.display());
+    let socket_dir = socket.parent().expect("socket directory").to_path_buf();
     drain(&mut events);
 
     // A container on the default bridge, attached and detached through the session.
@@ -142,8 +153,25 @@ async fn session_parts_containers_and_callers() {
         session.part_state(Part::Proxy)
     );
 
-    // Shutdown removes the proxy and keeps the network.
+    // The broker restarted under a running proxy binds its socket in the same (mounted)
+    // directory: the proxy reaches it again.
+    session.stop_part(Part::Broker).await;
+    session.start_part(Part::Broker).await;
+    assert_eq!(
+        session.broker_endpoint(),
+        Some(Endpoint::Unix(socket.clone()))
+    );
+    let out = run_client(
+        "imds-spoof-test-after-broker",
+        &[],
+        &mounts,
+        &CURL_INSTANCE_ID,
+    );
+    assert_stdout(&out, &Expected::sample_identity(0).instance_id);
+
+    // Shutdown removes the proxy and the socket directory and keeps the network.
     session.shutdown().await;
+    assert!(!socket_dir.exists(), "{} left", socket_dir.display());
     let (containers, networks) = leftovers();
     assert!(containers.is_empty(), "proxy left: {containers}");
     assert!(!networks.is_empty(), "the network stays after shutdown");

@@ -81,11 +81,18 @@ fn up_down_status_against_the_real_engine() {
         &dir.path().join("up1.err"),
     )
     .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
-    assert_eq!(up.ready["broker"], format!("169.254.0.1:{port}"));
+    // The broker listens on a unix socket mounted into the proxy, not on the bridge.
+    let broker = up.ready["broker"].as_str().expect("broker").to_string();
+    let run = up.ready["run"].as_str().expect("run").to_string();
+    assert!(
+        broker.starts_with("unix:/") && broker.ends_with(&format!("/run-{run}/broker.sock")),
+        "{broker}"
+    );
     let status = imds_spoof(&config, &["status"], &[]);
     assert!(status.status.success(), "{}", text(&status));
     assert!(
-        String::from_utf8_lossy(&status.stdout).contains("answering through the proxy"),
+        String::from_utf8_lossy(&status.stdout)
+            .contains(&format!("broker   {broker}: answering through the proxy")),
         "{}",
         text(&status)
     );
@@ -181,22 +188,29 @@ fn errors_before_up(config: &Path, dir: &Path) {
         "{err}"
     );
 
-    // The broker port taken by another program.
-    let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    // The broker port taken by another program: behind the proxy on a local engine the
+    // broker uses no port (a unix socket), so `serve` on loopback shows the exit status.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken_port = taken.local_addr().expect("addr").port();
-    let other = dir.join("port-taken.toml");
-    std::fs::copy(config, &other).expect("copy config");
-    let current = std::fs::read_to_string(config).expect("read");
-    let port_line = current
-        .lines()
-        .find(|l| l.starts_with("port = "))
-        .expect("port line");
-    edit_config(&other, port_line, &format!("port = {taken_port}"));
-    let out = imds_spoof(&other, &["up"], &[]);
+    let listen = format!("127.0.0.1:{taken_port}");
+    let out = imds_spoof(config, &["serve", "--listen", &listen], &[]);
     drop(taken);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!("port {taken_port} is taken")),
+        "{}",
+        text(&out)
+    );
+
+    // The broker's socket directory cannot be made (its base is not a directory of ours).
+    let runtime = dir.join("runtime");
+    std::fs::create_dir(&runtime).expect("runtime dir");
+    std::fs::write(runtime.join("imds-spoof"), "not a directory").expect("write");
+    let runtime_arg = runtime.to_string_lossy().to_string();
+    let out = imds_spoof(config, &["up"], &[("XDG_RUNTIME_DIR", &runtime_arg)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("socket directory"),
         "{}",
         text(&out)
     );
@@ -310,8 +324,9 @@ fn walk_with_curl(mounts: &[String], log: &Path, up: &Up) {
     );
 }
 
-/// A container calling the broker directly gets 403, secret guessed or not; a caller header
-/// sent through the proxy is overwritten by nginx, so the record shows the real address.
+/// A container cannot call the broker directly: nothing listens on the gateway (the broker is
+/// on a unix socket mounted into the proxy), secret guessed or not; a caller header sent
+/// through the proxy is overwritten by nginx, so the record shows the real address.
 fn only_the_proxy_reaches_the_broker(mounts: &[String], port: u16, log: &Path) {
     let name = "imds-spoof-test-forger";
     let script = format!(
@@ -320,7 +335,7 @@ fn only_the_proxy_reaches_the_broker(mounts: &[String], port: u16, log: &Path) {
          curl -s -o /dev/null -w '%{{http_code}}' -H 'X-Imds-Spoof-Caller: 169.254.9.9' http://169.254.169.254/2021-07-15/meta-data/ami-id"
     );
     let out = run_client(name, &[], mounts, &["bash", "-c", &script]);
-    assert_stdout(&out, "403 403 200");
+    assert_stdout(&out, "000 000 200");
     let record = wait_for_record(log, |r| r["path"] == "/2021-07-15/meta-data/ami-id");
     assert_eq!(record["caller_container"], name, "{record}");
     assert_ne!(record["caller_ip"], "169.254.9.9", "{record}");

@@ -12,6 +12,7 @@ mod server;
 mod tokens;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
@@ -36,6 +37,13 @@ pub enum BrokerError {
         source: std::io::Error,
         hint: String,
     },
+    #[error("cannot listen on the unix socket {}: {source}", path.display())]
+    BindUnix {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the broker's socket directory: {0}")]
+    SocketDir(std::io::Error),
     #[error("refusing to listen on {0}: the broker never listens on every interface (credentials would be reachable from the network)")]
     Unspecified(SocketAddr),
     #[error("request log {path}: {source}")]
@@ -82,9 +90,26 @@ pub fn router(state: Arc<BrokerState>) -> Router {
     Router::new().fallback(handler::handle).with_state(state)
 }
 
+/// Where a broker listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Tcp(SocketAddr),
+    /// A unix socket (behind the proxy on a local Linux engine).
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => write!(f, "{addr}"),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 /// A running broker.
 pub struct Broker {
-    pub local_addr: SocketAddr,
+    pub endpoint: Endpoint,
     pub state: Arc<BrokerState>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -94,6 +119,16 @@ impl Broker {
     pub async fn start(addr: SocketAddr, state: Arc<BrokerState>) -> Result<Broker, BrokerError> {
         let listener = Self::bind(addr).await?;
         Self::serve(listener, state)
+    }
+
+    /// Binds a unix socket at `path` (replacing a stale one) and serves until [`Broker::stop`].
+    pub fn start_unix(path: &Path, state: Arc<BrokerState>) -> Result<Broker, BrokerError> {
+        let listener = server::bind_unix(path)?;
+        Ok(Self::spawn(
+            server::Listener::Unix(listener),
+            Endpoint::Unix(path.to_path_buf()),
+            state,
+        ))
     }
 
     /// Binds `addr` without serving yet, so the caller can learn the bound port first.
@@ -114,16 +149,32 @@ impl Broker {
             source,
             hint: String::new(),
         })?;
+        Ok(Self::spawn(
+            server::Listener::Tcp(listener),
+            Endpoint::Tcp(local_addr),
+            state,
+        ))
+    }
+
+    fn spawn(listener: server::Listener, endpoint: Endpoint, state: Arc<BrokerState>) -> Broker {
         let task = tokio::spawn(server::serve(
             listener,
             router(state.clone()),
             state.shutdown.clone(),
         ));
-        Ok(Broker {
-            local_addr,
+        Broker {
+            endpoint,
             state,
             task,
-        })
+        }
+    }
+
+    /// The TCP address it listens on (None on a unix socket).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.endpoint {
+            Endpoint::Tcp(addr) => Some(*addr),
+            Endpoint::Unix(_) => None,
+        }
     }
 
     pub fn recorder(&self) -> &Arc<Recorder> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
-use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, LABEL_IDENTITY};
+use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover, LABEL_IDENTITY};
 use crate::session::probe_imds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +88,11 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
     let ours = check_subnet(engine, plan, report).await;
     check_ec2_host(plan, ours.as_ref(), report);
     check_image(engine, &config.proxy.image, report).await;
-    let Some(proxy_running) = check_proxy(engine, plan, config, report).await else {
+    let Some(proxy) = check_proxy(engine, plan, config, report).await else {
         return;
     };
-    if proxy_running && !engine.desktop {
-        check_broker(plan, config, report).await;
+    if proxy.as_ref().is_some_and(|found| found.running) && !engine.desktop {
+        check_broker(plan, config, proxy.as_ref(), report).await;
     }
 }
 
@@ -174,7 +174,7 @@ async fn check_proxy(
     plan: &NetworkPlan,
     config: &Config,
     report: &mut Report,
-) -> Option<bool> {
+) -> Option<Option<ProxyLeftover>> {
     let proxy = match docker::find_proxy(engine).await {
         Ok(proxy) => proxy,
         Err(err) => {
@@ -189,7 +189,7 @@ async fn check_proxy(
                 "proxy",
                 "not running: start `imds-spoof up` or the dashboard",
             );
-            check_port_free(plan, config.broker.port, report).await;
+            check_port_free(config.broker.port, report).await;
         }
         Some(found) if !found.managed => report.line(
             Level::Fail,
@@ -212,14 +212,25 @@ async fn check_proxy(
         Some(found) => report.line(
             Level::Ok,
             "proxy",
-            format!("running at {} ({})", plan.proxy_ip, found.image),
+            format!(
+                "running at {} ({}), broker at {}",
+                plan.proxy_ip,
+                found.image,
+                super::status::broker_location(Some(found), config.broker.port)
+            ),
         ),
     }
-    Some(proxy.is_some_and(|found| found.running))
+    Some(proxy)
 }
 
 /// The broker behind the running proxy.
-async fn check_broker(plan: &NetworkPlan, config: &Config, report: &mut Report) {
+async fn check_broker(
+    plan: &NetworkPlan,
+    config: &Config,
+    proxy: Option<&ProxyLeftover>,
+    report: &mut Report,
+) {
+    let location = super::status::broker_location(proxy, config.broker.port);
     match probe_imds(plan.proxy_ip, Duration::from_secs(2)).await {
         Ok(probe) if probe.from_broker => report.line(
             Level::Ok,
@@ -230,35 +241,29 @@ async fn check_broker(plan: &NetworkPlan, config: &Config, report: &mut Report) 
             Level::Fail,
             "broker",
             format!(
-                "nginx answered {} itself: it cannot reach the broker at {}:{}; is the imds-spoof process running, and does a firewall drop traffic from the bridge to that port?",
-                probe.status, plan.gateway, config.broker.port
+                "nginx answered {} itself: it cannot reach the broker at {location}; is the imds-spoof process running (and, with a socket, is its directory on the engine's machine)?",
+                probe.status
             ),
         ),
         Err(err) => report.line(Level::Fail, "broker", format!("no answer through the proxy: {err}")),
     }
 }
 
-/// With nothing of ours running, the broker port must be free for `up`.
-async fn check_port_free(plan: &NetworkPlan, port: u16, report: &mut Report) {
-    for ip in [plan.gateway, Ipv4Addr::LOCALHOST] {
-        match tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
-            Ok(_) => {
-                report.line(Level::Ok, "broker port", format!("{ip}:{port} is free"));
-                return;
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
-                report.line(
-                    Level::Fail,
-                    "broker port",
-                    format!(
-                        "{ip}:{port} is taken by another program (`ss -ltnp 'sport = :{port}'` names it): stop it or set [broker] port"
-                    ),
-                );
-                return;
-            }
-            // The gateway address exists only while the network does: try loopback.
-            Err(_) => continue,
-        }
+/// With nothing of ours running, the broker port must be free on loopback, where the broker
+/// listens for Docker Desktop, `serve` and the dashboard without Docker (behind the proxy on
+/// a local Linux engine it uses a unix socket, no port).
+async fn check_port_free(port: u16, report: &mut Report) {
+    let ip = Ipv4Addr::LOCALHOST;
+    match tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
+        Ok(_) => report.line(Level::Ok, "broker port", format!("{ip}:{port} is free")),
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => report.line(
+            Level::Fail,
+            "broker port",
+            format!(
+                "{ip}:{port} is taken by another program (`ss -ltnp 'sport = :{port}'` names it): stop it or set [broker] port"
+            ),
+        ),
+        Err(err) => report.line(Level::Warn, "broker port", format!("{ip}:{port}: {err}")),
     }
 }
 

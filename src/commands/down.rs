@@ -42,6 +42,12 @@ pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
         }
         println!("removed network {name}");
     }
+    // Socket directories of runs that were killed (nothing accepts on their socket): a
+    // cleanly ended run removes its own.
+    for dir in crate::session::clear_stale_socket_dirs() {
+        removed += 1;
+        println!("removed {} (left by a run that was killed)", dir.display());
+    }
     if removed == 0 {
         println!("nothing to remove: no imds-spoof containers or networks");
     }

@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         let _ = writeln!(
             stdout,
             "imds-spoof serving on http://{} (config {config_path}, identity {})",
-            broker.local_addr,
+            broker.endpoint,
             store.current().active_identity
         );
         let _ = stdout.flush();

@@ -16,7 +16,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let network_up = show_network(&engine, &config.network).await?;
     let proxy = docker::find_proxy(&engine).await?;
     let proxy_up = show_proxy(proxy.as_ref(), &config.network);
-    let broker_up = show_broker(&config, proxy_up).await;
+    let broker_up = show_broker(&config, proxy.as_ref(), proxy_up).await;
     show_attached(&engine, &config).await?;
 
     if network_up && proxy_up && broker_up {
@@ -73,8 +73,8 @@ fn show_proxy(proxy: Option<&ProxyLeftover>, settings: &NetworkSettings) -> bool
 }
 
 /// Asks the broker through the proxy; true when it answered itself.
-async fn show_broker(config: &Config, proxy_running: bool) -> bool {
-    let broker_at = format!("{}:{}", config.network.gateway, config.broker.port);
+async fn show_broker(config: &Config, proxy: Option<&ProxyLeftover>, proxy_running: bool) -> bool {
+    let broker_at = broker_location(proxy, config.broker.port);
     if !proxy_running {
         println!("broker   {broker_at}: not checked (no proxy in front of it)");
         return false;
@@ -98,6 +98,15 @@ async fn show_broker(config: &Config, proxy_running: bool) -> bool {
             println!("broker   {broker_at}: not reachable through the proxy ({err})");
             false
         }
+    }
+}
+
+/// Where the proxy reaches the broker: the unix socket mounted into it (local Linux
+/// engine), else loopback on [broker] port (Docker Desktop, behind host.docker.internal).
+pub(crate) fn broker_location(proxy: Option<&ProxyLeftover>, port: u16) -> String {
+    match proxy.and_then(|proxy| proxy.broker_socket.as_ref()) {
+        Some(socket) => format!("unix:{}", socket.display()),
+        None => format!("127.0.0.1:{port}"),
     }
 }
 

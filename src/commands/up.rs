@@ -54,9 +54,11 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
 }
 
 fn print_ready(session: &Session, config: &crate::config::Config, json: bool, took: Duration) {
+    // "unix:/run/user/1000/imds-spoof/run-…/broker.sock" (local Linux engine) or
+    // "127.0.0.1:1338" (Docker Desktop).
     let broker = session
-        .broker_addr()
-        .map(|addr| addr.to_string())
+        .broker_endpoint()
+        .map(|endpoint| endpoint.to_string())
         .unwrap_or_default();
     let imds = format!("http://{}", config.network.proxy_ip);
     let line = if json {

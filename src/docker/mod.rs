@@ -24,7 +24,7 @@ pub use net::{
 };
 pub use proxy::{
     container_exit, container_log_tail, find_proxy, remove_proxy, start_proxy, BrokerRoute,
-    ProxyLeftover, ProxySpec, RunLabels,
+    ProxyLeftover, ProxySpec, RunLabels, BROKER_SOCKET_NAME,
 };
 
 /// Every object we create carries this label set to "true".

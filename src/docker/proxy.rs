@@ -1,8 +1,10 @@
 //! The proxy container: nginx at the IMDS address, configured with our nginx.conf (uploaded
-//! before start), checked healthy by asking the broker through it.
+//! before start), with the broker's socket directory mounted (local Linux engine), checked
+//! healthy by asking the broker through it.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
@@ -28,14 +30,46 @@ pub struct RunLabels {
     pub process: ProcessMark,
 }
 
+/// Where the run's socket directory appears inside the proxy container.
+pub const PROXY_SOCKET_DIR: &str = "/run/imds-spoof";
+/// The broker's socket in that directory.
+pub const BROKER_SOCKET_NAME: &str = "broker.sock";
+
 /// Where nginx finds the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerRoute {
-    /// An address nginx can reach: the network's gateway (Linux) or host.docker.internal.
-    pub host: String,
-    pub port: u16,
-    /// Docker Desktop: add host.docker.internal:host-gateway to the container.
-    pub via_host_gateway: bool,
+pub enum BrokerRoute {
+    /// A unix socket in `dir` on this host, which is bind-mounted into the proxy at
+    /// [`PROXY_SOCKET_DIR`]: the proxy→broker leg never touches the bridge, where other
+    /// containers could capture it (local Linux engine).
+    Unix { dir: PathBuf },
+    /// TCP to an address nginx can reach: host.docker.internal (Docker Desktop).
+    Tcp {
+        host: String,
+        port: u16,
+        /// Docker Desktop: add host.docker.internal:host-gateway to the container.
+        via_host_gateway: bool,
+    },
+}
+
+impl BrokerRoute {
+    /// nginx's `server` target for the broker upstream.
+    pub fn upstream(&self) -> String {
+        match self {
+            BrokerRoute::Unix { .. } => format!("unix:{PROXY_SOCKET_DIR}/{BROKER_SOCKET_NAME}"),
+            BrokerRoute::Tcp { host, port, .. } => format!("{host}:{port}"),
+        }
+    }
+
+    /// Can this host reach the proxy's address (no VM in between)?
+    pub fn reachable_from_host(&self) -> bool {
+        !matches!(
+            self,
+            BrokerRoute::Tcp {
+                via_host_gateway: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Everything needed to create the proxy.
@@ -49,12 +83,12 @@ pub struct ProxySpec {
     pub labels: RunLabels,
 }
 
-/// The nginx.conf for this run. The values are ours (addresses, a hex secret), never user
-/// text, so plain substitution cannot break the config's syntax.
-pub fn render_nginx_conf(broker_host: &str, broker_port: u16, secret: &str) -> String {
+/// The nginx.conf for this run, `upstream` being the broker's `server` target
+/// ([`BrokerRoute::upstream`]). The values are ours (an address or our socket path, a hex
+/// secret), never user text, so plain substitution cannot break the config's syntax.
+pub fn render_nginx_conf(upstream: &str, secret: &str) -> String {
     NGINX_TEMPLATE
-        .replace("{{BROKER_HOST}}", broker_host)
-        .replace("{{BROKER_PORT}}", &broker_port.to_string())
+        .replace("{{BROKER_SERVER}}", upstream)
         .replace("{{PROXY_SECRET}}", secret)
 }
 
@@ -67,6 +101,9 @@ pub struct ProxyLeftover {
     pub process: Option<ProcessMark>,
     pub running: bool,
     pub image: String,
+    /// The broker's socket on this host, from the proxy's bind mount (None when the proxy
+    /// reaches the broker over TCP: Docker Desktop).
+    pub broker_socket: Option<PathBuf>,
 }
 
 impl ProxyLeftover {
@@ -88,6 +125,15 @@ pub async fn find_proxy(engine: &Engine) -> Result<Option<ProxyLeftover>, Docker
         Err(err) => return Err(api(format!("inspecting {PROXY_NAME}"))(err)),
     };
     let config = inspect.config.unwrap_or_default();
+    let broker_socket = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|mount| {
+            let source = mount.source?;
+            (mount.destination.as_deref() == Some(PROXY_SOCKET_DIR))
+                .then(|| PathBuf::from(source).join(BROKER_SOCKET_NAME))
+        });
     let labels = config.labels.unwrap_or_default();
     let host = labels.get(LABEL_HOST).cloned().unwrap_or_default();
     Ok(Some(ProxyLeftover {
@@ -102,6 +148,7 @@ pub async fn find_proxy(engine: &Engine) -> Result<Option<ProxyLeftover>, Docker
             .and_then(|state| state.running)
             .unwrap_or(false),
         image: config.image.unwrap_or_default(),
+        broker_socket,
     }))
 }
 
@@ -125,10 +172,21 @@ pub async fn start_proxy(engine: &Engine, spec: &ProxySpec) -> Result<String, Do
         labels: Some(labels),
         host_config: Some(HostConfig {
             network_mode: Some(spec.network.clone()),
-            extra_hosts: spec
-                .route
-                .via_host_gateway
-                .then(|| vec!["host.docker.internal:host-gateway".to_string()]),
+            extra_hosts: matches!(
+                spec.route,
+                BrokerRoute::Tcp {
+                    via_host_gateway: true,
+                    ..
+                }
+            )
+            .then(|| vec!["host.docker.internal:host-gateway".to_string()]),
+            binds: match &spec.route {
+                // Read-write: connecting to a unix socket needs write access to it.
+                BrokerRoute::Unix { dir } => {
+                    Some(vec![format!("{}:{PROXY_SOCKET_DIR}", dir.display())])
+                }
+                BrokerRoute::Tcp { .. } => None,
+            },
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -161,7 +219,7 @@ async fn configure_and_start(
     id: &str,
     spec: &ProxySpec,
 ) -> Result<(), DockerError> {
-    let conf = render_nginx_conf(&spec.route.host, spec.route.port, &spec.secret);
+    let conf = render_nginx_conf(&spec.route.upstream(), &spec.secret);
     let archive = tar_one_file("nginx.conf", conf.as_bytes(), 0o644)
         .map_err(|err| DockerError::Archive(err.to_string()))?;
     let options = UploadToContainerOptionsBuilder::default()
@@ -273,10 +331,20 @@ mod tests {
 
     #[test]
     fn config_is_rendered_completely() {
-        let conf = render_nginx_conf("169.254.0.1", 1338, "abc123");
-        assert!(conf.contains("server 169.254.0.1:1338;"));
+        let unix = BrokerRoute::Unix {
+            dir: PathBuf::from("/run/user/1000/imds-spoof/run-1"),
+        };
+        let conf = render_nginx_conf(&unix.upstream(), "abc123");
+        assert!(conf.contains("server unix:/run/imds-spoof/broker.sock;"));
         assert!(conf.contains("X-Imds-Spoof-Secret \"abc123\""));
         assert!(!conf.contains("{{"), "unrendered placeholder left");
+        let desktop = BrokerRoute::Tcp {
+            host: "host.docker.internal".to_string(),
+            port: 1338,
+            via_host_gateway: true,
+        };
+        let conf = render_nginx_conf(&desktop.upstream(), "abc123");
+        assert!(conf.contains("server host.docker.internal:1338;"));
     }
 
     #[test]

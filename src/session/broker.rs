@@ -1,16 +1,18 @@
-//! The broker part: where it listens (behind the proxy on the gateway, or on loopback) and
-//! the provider it asks.
+//! The broker part: where it listens (behind the proxy on a unix socket mounted into it, on
+//! loopback for Docker Desktop, or on loopback alone) and the provider it asks.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use super::socket::SocketDir;
 use super::{BrokerMode, Part, PartState, Session, SessionError};
 use crate::broker::{AccessPolicy, Broker, BrokerError, BrokerState};
 use crate::docker::BrokerRoute;
 
 impl Session {
-    /// The broker where nginx can reach it: the gateway address (Linux), or loopback with
-    /// host.docker.internal when containers cannot reach this host's bridge (Docker Desktop).
+    /// The broker where nginx can reach it: on a unix socket bind-mounted into the proxy
+    /// (local Linux engine), so the proxy→broker leg never crosses the bridge; or on loopback
+    /// with host.docker.internal when the engine runs elsewhere (Docker Desktop).
     pub(super) async fn bring_proxy_broker(&mut self) -> Result<(), SessionError> {
         let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
             return Err(SessionError::Other("the network is not up".to_string()));
@@ -22,39 +24,28 @@ impl Session {
             broker.stop().await;
         }
         let port = self.store.current().broker.port;
-        self.parts.set(
-            Part::Broker,
-            PartState::Starting(format!("listening on {}:{port}", plan.gateway)),
-        );
-        let gateway = SocketAddr::from((plan.gateway, port));
         let result = if engine.desktop {
+            self.parts.set(
+                Part::Broker,
+                PartState::Starting(format!("listening on 127.0.0.1:{port}")),
+            );
+            self.start_desktop_broker(port).await
+        } else if !is_local_address(plan.gateway) {
+            // The gateway is not ours: the engine's bridge (and so the proxy's filesystem)
+            // is in a VM or on another machine, where a socket of ours cannot be mounted.
+            self.parts.notice(format!(
+                "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
+                plan.gateway, engine.host
+            ));
             self.start_desktop_broker(port).await
         } else {
-            let route = BrokerRoute {
-                host: plan.gateway.to_string(),
-                port,
-                via_host_gateway: false,
-            };
-            let policy = self.proxy_policy(Some(IpAddr::V4(plan.proxy_ip)));
-            match self.start_broker(gateway, policy).await {
-                Err(BrokerError::Bind { source, .. })
-                    if source.kind() == std::io::ErrorKind::AddrNotAvailable =>
-                {
-                    self.parts.notice(format!(
-                        "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
-                        plan.gateway, engine.host
-                    ));
-                    self.start_desktop_broker(port).await
-                }
-                other => other.map(|broker| (broker, route)),
-            }
+            self.start_socket_broker()
         };
         match result {
             Ok((broker, route)) => {
-                let addr = broker.local_addr;
+                let endpoint = broker.endpoint.to_string();
                 self.broker = Some((broker, BrokerMode::Proxy { route }));
-                self.parts
-                    .set(Part::Broker, PartState::Up(addr.to_string()));
+                self.parts.set(Part::Broker, PartState::Up(endpoint));
                 Ok(())
             }
             Err(err) => {
@@ -65,12 +56,34 @@ impl Session {
         }
     }
 
+    /// The broker on a unix socket in this run's socket directory (made on first use and
+    /// kept until the session ends: the proxy's bind mount holds on to that directory, so a
+    /// restarted broker binds its socket there again).
+    fn start_socket_broker(&mut self) -> Result<(Broker, BrokerRoute), BrokerError> {
+        let dir = match self.socket_dir.take() {
+            Some(dir) => dir,
+            None => SocketDir::create(&self.run.id).map_err(BrokerError::SocketDir)?,
+        };
+        let socket = dir.socket();
+        let route = BrokerRoute::Unix {
+            dir: dir.dir().to_path_buf(),
+        };
+        self.socket_dir = Some(dir);
+        self.parts.set(
+            Part::Broker,
+            PartState::Starting(format!("listening on unix:{}", socket.display())),
+        );
+        // A unix peer has no address: the secret alone admits the proxy.
+        let state = self.broker_state(self.proxy_policy(None));
+        Broker::start_unix(&socket, state).map(|broker| (broker, route))
+    }
+
     async fn start_desktop_broker(&self, port: u16) -> Result<(Broker, BrokerRoute), BrokerError> {
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         // Through Docker Desktop's port forwarding the peer address is not the proxy's:
         // the secret alone admits the proxy.
         let broker = self.start_broker(loopback, self.proxy_policy(None)).await?;
-        let route = BrokerRoute {
+        let route = BrokerRoute::Tcp {
             host: "host.docker.internal".to_string(),
             port,
             via_host_gateway: true,
@@ -91,12 +104,16 @@ impl Session {
         addr: SocketAddr,
         access: AccessPolicy,
     ) -> Result<Broker, BrokerError> {
+        Broker::start(addr, self.broker_state(access)).await
+    }
+
+    fn broker_state(&self, access: AccessPolicy) -> Arc<BrokerState> {
         let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
         state.recorder = self.recorder.clone();
         state.log_each_request = self.options.log_each_request;
         let directory: Arc<dyn crate::broker::CallerDirectory> = self.directory.clone();
         state.callers = Some(directory);
-        Broker::start(addr, Arc::new(state)).await
+        Arc::new(state)
     }
 
     /// The broker alone on 127.0.0.1:[broker] port, for SDKs on this host.
@@ -132,5 +149,14 @@ impl Session {
             self.start_loopback_broker().await;
             Ok(())
         }
+    }
+}
+
+/// Is `ip` an address of this machine (can we bind it)? The test that the engine's bridge
+/// is on this host, not in a VM.
+fn is_local_address(ip: Ipv4Addr) -> bool {
+    match std::net::TcpListener::bind((ip, 0)) {
+        Ok(_) => true,
+        Err(err) => err.kind() != std::io::ErrorKind::AddrNotAvailable,
     }
 }

@@ -7,6 +7,7 @@ mod callers;
 mod monitor;
 mod probe;
 mod signals;
+mod socket;
 mod steps;
 
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::broker::{Broker, BrokerError, Recorder};
+use crate::broker::{Broker, BrokerError, Endpoint, Recorder};
 use crate::config::ConfigStore;
 use crate::docker::{CallerBook, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
@@ -26,6 +27,7 @@ use crate::provider::{BuiltinProvider, Provider};
 pub use crate::docker::ContainerInfo;
 pub use probe::{probe_imds, Probe, ProbeError};
 pub use signals::stop_requested;
+pub use socket::clear_stale as clear_stale_socket_dirs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
@@ -60,7 +62,7 @@ pub enum PartState {
     Stopped,
     /// What it is doing ("pulling nginx:1.27.5-alpine").
     Starting(String),
-    /// Detail ("169.254.169.254", "169.254.0.1:1338").
+    /// Detail ("169.254.169.254", "unix:/run/user/1000/imds-spoof/run-…/broker.sock").
     Up(String),
     /// The reason, with what to do.
     Failed(String),
@@ -219,6 +221,9 @@ pub struct Session {
     engine: Option<Engine>,
     plan: Option<NetworkPlan>,
     broker: Option<(Broker, BrokerMode)>,
+    /// The directory of the broker's unix socket, bind-mounted into the proxy; removed when
+    /// the session is dropped.
+    socket_dir: Option<socket::SocketDir>,
     /// The proxy container of this run; the monitor clears it when the container dies.
     proxy_id: Arc<Mutex<Option<String>>>,
     /// Set while we remove the proxy ourselves, so its death is not reported as a failure.
@@ -283,9 +288,19 @@ impl Session {
         self.directory.clone()
     }
 
-    /// Where the broker listens now.
+    /// Where the broker listens now: a TCP address or a unix socket.
+    pub fn broker_endpoint(&self) -> Option<Endpoint> {
+        self.broker
+            .as_ref()
+            .map(|(broker, _)| broker.endpoint.clone())
+    }
+
+    /// The broker's TCP address (loopback, Docker Desktop); None when it listens on a unix
+    /// socket behind the proxy or not at all. [`Session::broker_endpoint`] says where.
     pub fn broker_addr(&self) -> Option<SocketAddr> {
-        self.broker.as_ref().map(|(broker, _)| broker.local_addr)
+        self.broker
+            .as_ref()
+            .and_then(|(broker, _)| broker.local_addr())
     }
 
     /// The state a part is in now.
@@ -368,6 +383,8 @@ impl Session {
             broker.stop().await;
             self.parts.set(Part::Broker, PartState::Stopped);
         }
+        // After the proxy that mounted it and the broker that listened in it.
+        self.socket_dir.take();
     }
 }
 

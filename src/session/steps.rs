@@ -1,5 +1,5 @@
 //! Bringing the parts up and down, in the order they depend on each other:
-//! engine -> network -> (no live other run) -> broker on the gateway -> image -> proxy.
+//! engine -> network -> (no live other run) -> broker (unix socket) -> image -> proxy.
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
@@ -65,6 +65,7 @@ impl Session {
             engine: None,
             plan: None,
             broker: None,
+            socket_dir: None,
             proxy_id: Arc::new(Mutex::new(None)),
             stopping_proxy: Arc::default(),
             tasks: vec![watcher],
@@ -283,7 +284,7 @@ impl Session {
                 plan.proxy_ip
             )),
         );
-        let reachable_from_host = !route.via_host_gateway;
+        let reachable_from_host = route.reachable_from_host();
         let spec = ProxySpec {
             image: image.to_string(),
             network: plan.name.clone(),
@@ -442,6 +443,7 @@ mod tests {
             process,
             running: true,
             image: "nginx".into(),
+            broker_socket: None,
         }
     }
 

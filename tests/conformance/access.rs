@@ -112,7 +112,7 @@ async fn case_41_loopback_on_port_zero_accepts_the_bound_port_only() {
     let broker = Broker::start("127.0.0.1:0".parse().expect("address"), imds.state.clone())
         .await
         .expect("start the broker");
-    let addr = broker.local_addr;
+    let addr = broker.local_addr().expect("a TCP broker");
     let ask = |host: String| async move {
         let head =
             format!("GET {INSTANCE_ID} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");

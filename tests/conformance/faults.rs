@@ -112,7 +112,7 @@ async fn case_42_drop_closes_the_connection_without_a_byte() {
     let broker = start(&imds).await;
     let started = Instant::now();
     let received = wire::exchange(
-        broker.local_addr,
+        broker.local_addr().expect("a TCP broker"),
         &wire::get(INSTANCE_ID, ""),
         Duration::from_secs(5),
     )
@@ -124,7 +124,7 @@ async fn case_42_drop_closes_the_connection_without_a_byte() {
     );
     // Other paths on new connections are answered.
     let ok = wire::exchange(
-        broker.local_addr,
+        broker.local_addr().expect("a TCP broker"),
         &wire::get("/latest/meta-data/ami-id", ""),
         Duration::from_secs(5),
     )
@@ -192,8 +192,13 @@ async fn case_34_an_over_long_path_is_refused_and_the_server_carries_on() {
     let imds = Imds::new();
     let broker = start(&imds).await;
     let long_path = format!("/latest/meta-data/{}", "a".repeat(8 * 1024));
-    assert_refused(broker.local_addr, &wire::get(&long_path, ""), "8 KiB path").await;
-    assert_still_serving(broker.local_addr).await;
+    assert_refused(
+        broker.local_addr().expect("a TCP broker"),
+        &wire::get(&long_path, ""),
+        "8 KiB path",
+    )
+    .await;
+    assert_still_serving(broker.local_addr().expect("a TCP broker")).await;
     broker.stop().await;
 }
 
@@ -204,9 +209,14 @@ async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
     for size in [20 * 1024, 64 * 1024] {
         let header = format!("X-Padding: {}\r\n", "b".repeat(size));
         let head = wire::get(INSTANCE_ID, &header);
-        assert_refused(broker.local_addr, &head, &size.to_string()).await;
+        assert_refused(
+            broker.local_addr().expect("a TCP broker"),
+            &head,
+            &size.to_string(),
+        )
+        .await;
     }
-    assert_still_serving(broker.local_addr).await;
+    assert_still_serving(broker.local_addr().expect("a TCP broker")).await;
     broker.stop().await;
 }
 
