@@ -108,12 +108,15 @@ fn up_down_status_against_the_real_engine() {
     a_second_live_run_is_refused(&config, dir.path());
     down_refuses_while_attached(&config, &mounts);
 
-    // kill -9: the proxy stays behind; the next `up` clears it and works.
+    // kill -9: the proxy and the socket directory stay behind; the next `up` clears both
+    // and works.
+    let killed_dir = socket_dir_of(&broker);
     up.kill9();
     assert!(
         !leftovers().0.is_empty(),
         "the killed run's proxy should remain"
     );
+    assert!(killed_dir.exists(), "{}", killed_dir.display());
     let up = Up::start(&config, &[], &dir.path().join("up2.err"))
         .unwrap_or_else(|(err, code)| panic!("up after kill -9 failed ({code}): {err}"));
     assert!(
@@ -121,6 +124,8 @@ fn up_down_status_against_the_real_engine() {
         "{}",
         up.stderr()
     );
+    assert!(!killed_dir.exists(), "{} left", killed_dir.display());
+    let second_dir = socket_dir_of(up.ready["broker"].as_str().expect("broker"));
     let probe = run_client(
         "imds-spoof-test-after-kill",
         &[],
@@ -129,6 +134,7 @@ fn up_down_status_against_the_real_engine() {
     );
     assert_stdout(&probe, &default_identity().instance_id);
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
+    assert!(!second_dir.exists(), "{} left", second_dir.display());
     let (containers, _) = leftovers();
     assert!(
         containers.is_empty(),
@@ -142,6 +148,12 @@ fn up_down_status_against_the_real_engine() {
         (String::new(), String::new()),
         "down leaves objects"
     );
+}
+
+/// The run directory holding the broker's socket ("unix:/…/run-ID/broker.sock").
+fn socket_dir_of(broker: &str) -> std::path::PathBuf {
+    let socket = Path::new(broker.strip_prefix("unix:").expect("a unix socket"));
+    socket.parent().expect("socket directory").to_path_buf()
 }
 
 /// Failures that must exit non-zero with a message that says what to do.

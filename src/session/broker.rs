@@ -121,6 +121,8 @@ impl Session {
         if let Some((broker, _)) = self.broker.take() {
             broker.stop().await;
         }
+        // No proxy mounts the socket directory now; the next proxy gets a fresh one.
+        self.socket_dir = None;
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, self.store.current().broker.port));
         match self
             .start_broker(listen, AccessPolicy::Loopback { listen })

@@ -349,7 +349,7 @@ impl Session {
                 if let Some(monitor) = self.monitor.take() {
                     monitor.abort();
                 }
-                // The gateway address is gone with the network: serve this host instead.
+                // No network, no proxy in front of the broker: serve this host instead.
                 if matches!(self.broker, Some((_, BrokerMode::Proxy { .. }))) {
                     self.start_loopback_broker().await;
                 }
