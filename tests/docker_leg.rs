@@ -81,7 +81,7 @@ fn a_container_cannot_capture_the_proxy_leg() {
         "the ARP spoofing never took (the proxy's neighbour table: {:?}); the test proves nothing",
         std::fs::read_to_string(format!("/proc/{proxy_pid}/net/arp"))
     );
-    // And while it holds, nothing of the proxy is connected to the gateway (TCP).
+    // And while it holds, the proxy has no TCP connection of its own to the gateway.
     let tcp = std::fs::read_to_string(format!("/proc/{proxy_pid}/net/tcp")).expect("proxy tcp");
     let to_gateway = connections_to(&tcp, GATEWAY);
 
@@ -199,7 +199,9 @@ fn neighbour_mac(arp: &str, ip: &str) -> Option<String> {
     })
 }
 
-/// How many /proc/net/tcp entries have `ip` at either end (addresses are little-endian hex).
+/// How many /proc/net/tcp entries are connections the proxy opened to `ip`: the remote end is
+/// `ip`, the local end is not the proxy's port 80 (the host's health probe comes in from the
+/// gateway to port 80; that is the client side, not the leg). Addresses are little-endian hex.
 fn connections_to(tcp: &str, ip: &str) -> usize {
     let ip: std::net::Ipv4Addr = ip.parse().expect("ip");
     let hex: String = ip
@@ -212,8 +214,9 @@ fn connections_to(tcp: &str, ip: &str) -> usize {
         .skip(1)
         .filter(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let at = |i: usize| fields.get(i).is_some_and(|f| f.starts_with(&hex));
-            at(1) || at(2)
+            let local_port = fields.get(1).and_then(|local| local.split(':').nth(1));
+            let remote_ip = fields.get(2).and_then(|remote| remote.split(':').next());
+            remote_ip == Some(hex.as_str()) && local_port != Some("0050")
         })
         .count()
 }
