@@ -151,7 +151,9 @@ impl Default for ProxySettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerSettings {
-    /// Port on the network's gateway address where the proxy reaches the broker.
+    /// Loopback port of the broker: the dashboard without Docker, and Docker Desktop, where
+    /// the proxy reaches it through host.docker.internal (on a local Linux engine the proxy
+    /// reaches it through a unix socket instead).
     pub port: u16,
     /// Bytes of each response body kept in the exchange record.
     pub record_body_limit: usize,

@@ -34,7 +34,8 @@ proxy_ip = "169.254.169.254"
 image = "nginx:1.27.5-alpine"
 
 [broker]
-# Port the broker listens on, at the network's gateway address.
+# Loopback port of the broker (the dashboard without Docker; Docker Desktop). On Linux the
+# proxy reaches the broker through a unix socket and no port is opened.
 port = 1338
 # Answer requests from this host itself through 169.254.169.254. Off: a web page in your
 # browser could otherwise read credentials (DNS rebinding). Containers are not affected.
