@@ -26,28 +26,18 @@ fn containers_are_instances_on_the_real_engine() {
     if !require_all(&[Need::Docker, Need::OfflineImages, Need::Curl], TEST) {
         return;
     }
-    let _lock = lock_engine();
-    ensure_images();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = config_for_engine(dir.path(), free_port());
+    let engine = EngineFixture::new();
+    let (config, dir) = (&engine.config, &engine.dir);
     let mounts = client_mounts(None);
-    let log = dir.path().join("requests.jsonl");
-    let log_arg = log.to_string_lossy().to_string();
-    let up = Up::start(
-        &config,
-        &["--log-requests", &log_arg],
-        &dir.path().join("up1.err"),
-    )
-    .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
+    let (up, log) = engine.up_logging("up1");
 
     every_first_request_names_its_own_container(&mounts, &log);
     a_token_works_only_in_its_container(&mounts);
     the_host_and_foreign_hosts_are_refused(&mounts);
-    let up = assign_moves_a_container_live_and_for_good(up, &config, &mounts, dir.path());
+    let up = assign_moves_a_container_live_and_for_good(up, config, &mounts, dir.path());
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
 
-    callers_the_engine_cannot_name(&config, &mounts, dir.path());
+    callers_the_engine_cannot_name(config, &mounts, dir.path());
 }
 
 /// 20 containers one after another (Docker hands out the address the previous one just

@@ -31,13 +31,9 @@ fn a_container_cannot_capture_the_proxy_leg() {
     if !require(Need::Docker, TEST) {
         return;
     }
-    let _lock = lock_engine();
-    ensure_images();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = config_for_engine(dir.path(), free_port());
+    let engine = EngineFixture::new();
     let mounts = client_mounts(None);
-    let up = Up::start(&config, &[], &dir.path().join("up.err"))
+    let up = Up::start(&engine.config, &[], &engine.dir.path().join("up.err"))
         .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
     let secret = run_secret();
     let proxy_pid = proxy_pid();
@@ -52,7 +48,7 @@ fn a_container_cannot_capture_the_proxy_leg() {
     let victim = start_on_network(VICTIM, &[], &mounts, &["bash", "-c", &victim_loop]);
     std::thread::sleep(Duration::from_secs(1));
 
-    let out_dir = dir.path().join("capture");
+    let out_dir = engine.dir.path().join("capture");
     std::fs::create_dir(&out_dir).expect("capture dir");
     let out_volume = format!("--volume={}:/out", out_dir.display());
     let attack_seconds = ATTACK_SECONDS.to_string();

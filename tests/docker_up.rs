@@ -59,12 +59,8 @@ fn up_down_status_against_the_real_engine() {
     if !require(Need::Docker, TEST) {
         return;
     }
-    let _lock = lock_engine();
-    ensure_images();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let config = config_for_engine(dir.path(), port);
+    let engine = EngineFixture::new();
+    let (dir, config, port) = (&engine.dir, engine.config.clone(), engine.port);
     let python = python(&format!("{TEST} (botocore in a container)"));
     let venv = python
         .as_ref()
@@ -73,14 +69,7 @@ fn up_down_status_against_the_real_engine() {
 
     errors_before_up(&config, dir.path());
 
-    let log = dir.path().join("requests.jsonl");
-    let log_arg = log.to_string_lossy().to_string();
-    let up = Up::start(
-        &config,
-        &["--log-requests", &log_arg],
-        &dir.path().join("up1.err"),
-    )
-    .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
+    let (up, log) = engine.up_logging("up1");
     // The broker listens on a unix socket mounted into the proxy, not on the bridge.
     let broker = up.ready["broker"].as_str().expect("broker").to_string();
     let run = up.ready["run"].as_str().expect("run").to_string();

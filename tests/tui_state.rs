@@ -75,6 +75,14 @@ impl Fixture {
         }
     }
 
+    /// Opens the editor on the focused row, replaces its text with `text` and submits it.
+    fn type_value(&mut self, text: &str) {
+        self.press(KeyCode::Enter);
+        self.ctrl('u');
+        self.keys(text);
+        self.press(KeyCode::Enter);
+    }
+
     fn ctrl(&mut self, c: char) {
         self.app
             .handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
@@ -201,10 +209,7 @@ async fn an_invalid_value_is_refused_and_nothing_changes() {
     let mut f = fixture();
     let before = f.file();
     f.keys("2lj");
-    f.press(KeyCode::Enter);
-    f.ctrl('u');
-    f.keys("i-NOTHEX");
-    f.press(KeyCode::Enter);
+    f.type_value("i-NOTHEX");
     let input = f.app.input().expect("the input stays open");
     assert!(
         input.error.as_deref().unwrap().contains("hex"),
@@ -222,10 +227,7 @@ async fn an_invalid_value_is_refused_and_nothing_changes() {
     for _ in 0..5 {
         f.keys("j");
     }
-    f.press(KeyCode::Enter);
-    f.ctrl('u');
-    f.keys("eu-west-1a");
-    f.press(KeyCode::Enter);
+    f.type_value("eu-west-1a");
     assert!(f
         .app
         .input()
@@ -363,10 +365,7 @@ async fn settings_change_the_protocol_at_once() {
 
     // Error rate 100%: every answer is the error status.
     f.keys("jjjjj"); // error rate row
-    f.press(KeyCode::Enter);
-    f.ctrl('u');
-    f.keys("100");
-    f.press(KeyCode::Enter);
+    f.type_value("100");
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
         StatusCode::INTERNAL_SERVER_ERROR
@@ -377,20 +376,14 @@ async fn settings_change_the_protocol_at_once() {
         StatusCode::BAD_GATEWAY
     );
     f.keys("k");
-    f.press(KeyCode::Enter);
-    f.ctrl('u');
-    f.keys("0");
-    f.press(KeyCode::Enter);
+    f.type_value("0");
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
     assert!(f.app.config().faults.is_empty());
 
     // Throttling 100%: 429.
     f.keys("jj+");
     assert_eq!(f.app.config().faults.len(), 1);
-    f.press(KeyCode::Enter);
-    f.ctrl('u');
-    f.keys("100");
-    f.press(KeyCode::Enter);
+    f.type_value("100");
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
         StatusCode::TOO_MANY_REQUESTS

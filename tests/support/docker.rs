@@ -159,6 +159,46 @@ pub fn edit_config(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replacen(from, to, 1)).expect("write config");
 }
 
+/// Where every real-engine scenario starts: the engine to itself (the lock), nothing of
+/// ours on it (swept now and again on drop, before the lock is released), the offline
+/// images, and a temporary directory with a configuration on a free broker port.
+pub struct EngineFixture {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub port: u16,
+    // Dropped in this order: the sweep runs while the lock is still held.
+    _cleanup: Cleanup,
+    _lock: EngineLock,
+}
+
+impl EngineFixture {
+    pub fn new() -> EngineFixture {
+        let lock = lock_engine();
+        ensure_images();
+        let cleanup = Cleanup::new();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let config = config_for_engine(dir.path(), port);
+        EngineFixture {
+            dir,
+            config,
+            port,
+            _cleanup: cleanup,
+            _lock: lock,
+        }
+    }
+
+    /// `up` with `--log-requests` into this directory; its stderr in `NAME.err`.
+    pub fn up_logging(&self, name: &str) -> (Up, PathBuf) {
+        let log = self.dir.path().join("requests.jsonl");
+        let log_arg = log.to_string_lossy().to_string();
+        let stderr = self.dir.path().join(format!("{name}.err"));
+        let up = Up::start(&self.config, &["--log-requests", &log_arg], &stderr)
+            .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
+        (up, log)
+    }
+}
+
 /// A running `imds-spoof up`; SIGTERM (then SIGKILL) on drop.
 pub struct Up {
     pub child: Child,
