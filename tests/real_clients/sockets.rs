@@ -275,3 +275,36 @@ fn request_log_has_a_line_per_exchange_and_no_secrets() {
     }
     assert!(server.is_running());
 }
+
+/// `serve` is for this machine: a --listen address others can reach needs --allow-remote.
+#[test]
+fn serve_refuses_a_non_loopback_listen_address() {
+    let dir = support::temp_dir();
+    let config = dir.path().join("config.toml");
+    let out = Command::new(support::BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "192.0.2.10:1338"])
+        .output()
+        .expect("run imds-spoof serve");
+    assert!(!out.status.success(), "{}", support::describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a loopback address") && stderr.contains("--allow-remote"),
+        "{stderr}"
+    );
+    // With --allow-remote the same address is accepted, then fails only because this
+    // machine does not have it: the refusal above was the policy, not the bind.
+    let out = Command::new(support::BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--allow-remote", "--listen", "192.0.2.10:1338"])
+        .output()
+        .expect("run imds-spoof serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("not an address of this machine"),
+        "{stderr}"
+    );
+}
