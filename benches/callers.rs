@@ -76,6 +76,11 @@ async fn run(starts: usize, judge: bool) {
         start_docker: true,
         ..Default::default()
     };
+    // The network stays after a run by design (compose files name it); the bench removes
+    // it again unless it was there before.
+    let network_existed = docker(&["network", "inspect", "imds-spoof"])
+        .status
+        .success();
     let session = Session::start_strict(store, options, events)
         .await
         .expect("session up (is another imds-spoof running?)");
@@ -85,6 +90,9 @@ async fn run(starts: usize, judge: bool) {
     let firsts = first_requests(&session, &mounts, starts).await;
     remove_bench_containers();
     session.shutdown().await;
+    if !network_existed {
+        docker(&["network", "rm", "imds-spoof"]);
+    }
 
     println!(
         "known caller: {:.2} µs per resolution (mean of {} calls)",
