@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::config::IdentityOrigin;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 
 /// How the caller spoke to IMDS.
@@ -161,13 +162,24 @@ fn closing_quote(contents: &str) -> Option<usize> {
     None
 }
 
+/// Records waiting for the request-log writer at most. Beyond this the writer is not
+/// keeping up and new records are dropped (and counted) rather than queued: an unbounded
+/// queue grew by hundreds of megabytes at full load (issue 9, item 8).
+const LOG_QUEUE: usize = 4096;
+/// Records the writer takes from the queue for one write.
+const LOG_BATCH: usize = 256;
+/// The writer reports drops at most this often.
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(1);
+
 /// The ring, the stream and the log file.
 pub struct Recorder {
     ring: Mutex<VecDeque<Arc<ExchangeRecord>>>,
     capacity: usize,
     next_id: AtomicU64,
     stream: broadcast::Sender<Arc<ExchangeRecord>>,
-    log_file: Option<mpsc::UnboundedSender<Arc<ExchangeRecord>>>,
+    log_file: Option<mpsc::Sender<Arc<ExchangeRecord>>>,
+    /// Records the request log lost because its queue was full.
+    log_dropped: Arc<AtomicU64>,
 }
 
 impl Recorder {
@@ -178,11 +190,12 @@ impl Recorder {
             next_id: AtomicU64::new(1),
             stream: broadcast::channel(1024).0,
             log_file: None,
+            log_dropped: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Also appends every exchange, masked, to a JSON-lines file (written by a background task).
-    pub fn with_log_file(mut self, path: &Path) -> std::io::Result<Self> {
+    pub fn with_log_file(self, path: &Path) -> std::io::Result<Self> {
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         // Request bodies are in it (masked, but still about the user's account).
@@ -197,14 +210,32 @@ impl Recorder {
                 file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             }
         }
-        let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(write_log(
-            tokio::fs::File::from_std(file),
-            path.to_path_buf(),
-            receiver,
-        ));
+        Ok(self.with_log_writer(tokio::fs::File::from_std(file), path.to_path_buf()))
+    }
+
+    /// Feeds the request log's bounded queue to a writer task on `sink`.
+    fn with_log_writer<W>(mut self, sink: W, path: PathBuf) -> Self
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, receiver) = mpsc::channel(LOG_QUEUE);
+        tokio::spawn(write_log(sink, path, receiver, self.log_dropped.clone()));
         self.log_file = Some(sender);
-        Ok(self)
+        self
+    }
+
+    /// Records the request log dropped because its writer could not keep up (0 without
+    /// a log file), for the dashboard.
+    pub fn log_dropped(&self) -> u64 {
+        self.log_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records waiting for the request-log writer now (never more than [`LOG_QUEUE`]).
+    #[cfg(test)]
+    fn log_queued(&self) -> usize {
+        self.log_file
+            .as_ref()
+            .map_or(0, |sender| sender.max_capacity() - sender.capacity())
     }
 
     pub fn next_id(&self) -> u64 {
@@ -224,7 +255,10 @@ impl Recorder {
             ring.push_back(record.clone());
         }
         if let Some(log) = &self.log_file {
-            let _ = log.send(record.clone());
+            // Never waits: a request is not slowed by the log, the log loses lines instead.
+            if let Err(mpsc::error::TrySendError::Full(_)) = log.try_send(record.clone()) {
+                self.log_dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
         // No subscriber is fine: the dashboard may not be open.
         let _ = self.stream.send(record);
@@ -244,20 +278,69 @@ impl Recorder {
     }
 }
 
-async fn write_log(
-    mut file: tokio::fs::File,
+/// Drains the queue in batches, one write per batch, and says how many records were
+/// dropped since its last report (at most once a second, also when the queue is idle).
+async fn write_log<W>(
+    mut sink: W,
     path: PathBuf,
-    mut records: mpsc::UnboundedReceiver<Arc<ExchangeRecord>>,
-) {
-    while let Some(record) = records.recv().await {
-        let Ok(mut line) = serde_json::to_string(&record.masked()) else {
-            continue;
+    mut records: mpsc::Receiver<Arc<ExchangeRecord>>,
+    dropped: Arc<AtomicU64>,
+) where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch = Vec::with_capacity(LOG_BATCH);
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut reported = 0u64;
+    let mut last_report = Instant::now();
+    loop {
+        let received = if reported == dropped.load(Ordering::Relaxed) {
+            records.recv_many(&mut batch, LOG_BATCH).await
+        } else {
+            // Drops not reported yet: wake in time to report them even if nothing comes.
+            let left = DROP_REPORT_EVERY.saturating_sub(last_report.elapsed());
+            tokio::time::timeout(left, records.recv_many(&mut batch, LOG_BATCH))
+                .await
+                .unwrap_or(usize::MAX)
         };
-        line.push('\n');
-        if let Err(err) = file.write_all(line.as_bytes()).await {
+        if received == 0 {
+            // Every sender is gone: the recorder was dropped.
+            report_drops(&path, &dropped, &mut reported);
+            return;
+        }
+        if last_report.elapsed() >= DROP_REPORT_EVERY {
+            report_drops(&path, &dropped, &mut reported);
+            last_report = Instant::now();
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        buffer.clear();
+        for record in batch.drain(..) {
+            if serde_json::to_writer(&mut buffer, &record.masked()).is_ok() {
+                buffer.push(b'\n');
+            }
+        }
+        let written = match sink.write_all(&buffer).await {
+            Ok(()) => sink.flush().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = written {
             tracing::error!(path = %path.display(), "request log not written: {err}");
             return;
         }
+    }
+}
+
+fn report_drops(path: &Path, dropped: &AtomicU64, reported: &mut u64) {
+    let total = dropped.load(Ordering::Relaxed);
+    if total > *reported {
+        tracing::warn!(
+            path = %path.display(),
+            dropped = total - *reported,
+            dropped_total = total,
+            "request log falling behind: records dropped"
+        );
+        *reported = total;
     }
 }
 
@@ -357,6 +440,66 @@ mod tests {
         let _recorder = Recorder::new(1).with_log_file(&old).unwrap();
         let mode = std::fs::metadata(&old).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// A writer that cannot keep up (its sink accepts 64 bytes, then nobody reads) leaves
+    /// the queue at its bound and counts every record it could not take.
+    #[tokio::test]
+    async fn a_stuck_log_writer_drops_and_counts() {
+        let (sink, _unread) = tokio::io::duplex(64);
+        let recorder = Recorder::new(16).with_log_writer(sink, PathBuf::from("stuck.jsonl"));
+        // Let the writer take its first batch and block on the sink.
+        let id = recorder.next_id();
+        recorder.record(ExchangeRecord::sample(id));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let sent = 20_000u64;
+        for _ in 0..sent {
+            let id = recorder.next_id();
+            recorder.record(ExchangeRecord::sample(id));
+        }
+        assert_eq!(
+            recorder.log_queued(),
+            LOG_QUEUE,
+            "queue at its bound, not beyond"
+        );
+        assert_eq!(recorder.log_dropped(), sent - LOG_QUEUE as u64);
+        assert_eq!(recorder.snapshot().len(), 16, "the ring is unaffected");
+    }
+
+    /// Everything reaches the file, masked, when the writer keeps up.
+    #[tokio::test]
+    async fn the_log_file_gets_every_record_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let recorder = Recorder::new(4).with_log_file(&path).unwrap();
+        for round in 0..3 {
+            for _ in 0..1000 {
+                let id = recorder.next_id();
+                recorder.record(ExchangeRecord {
+                    request_headers: vec![(
+                        "x-aws-ec2-metadata-token".into(),
+                        "tokentokentoken1234".into(),
+                    )],
+                    ..ExchangeRecord::sample(id)
+                });
+            }
+            if round < 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let mut lines = 0;
+        for _ in 0..200 {
+            lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            if lines == 3000 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(lines, 3000);
+        assert_eq!(recorder.log_dropped(), 0);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("tokentoken"));
+        assert!(text.contains("****1234"));
     }
 
     #[test]
