@@ -33,6 +33,9 @@ pub struct GlobalArgs {
     /// Dashboard only: run the broker alone on loopback, without network and proxy.
     #[arg(long)]
     pub no_start: bool,
+    /// Dashboard only: append every exchange as a JSON line (secrets masked) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_requests: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

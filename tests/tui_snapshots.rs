@@ -520,3 +520,12 @@ fn the_credentials_pane_shows_the_background_refresh() {
         "{text}"
     );
 }
+
+#[test]
+fn a_request_log_that_fell_behind_says_so_in_the_status_bar() {
+    let mut app = build_busy(160, 48);
+    assert!(!render(&app, 160, 48).contains("request log dropped"));
+    app.set_log_dropped(42);
+    let text = render(&app, 160, 48);
+    assert!(text.contains("request log dropped 42"), "{text}");
+}

@@ -172,7 +172,12 @@ async fn drive(
             },
             Some(message) = session.next() => on_session(message, &mut app, &mut exchanges),
             received = exchanges.next() => exchanges.handle(received, &mut app),
-            _ = ticker.tick() => app.handle(Event::Tick(OffsetDateTime::now_utc())),
+            _ = ticker.tick() => {
+                if let Some(recorder) = &exchanges.recorder {
+                    app.set_log_dropped(recorder.log_dropped());
+                }
+                app.handle(Event::Tick(OffsetDateTime::now_utc()));
+            }
             _ = &mut stop => app.update(super::Action::Quit),
             _ = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
         }

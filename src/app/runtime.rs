@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub start_docker: bool,
     /// Overrides `[proxy] image`.
     pub proxy_image: Option<String>,
+    /// `--log-requests FILE`: every exchange as a JSON line.
+    pub log_requests: Option<std::path::PathBuf>,
 }
 
 /// A message from the session task.
@@ -135,7 +137,7 @@ async fn run_session(
     let session_options = SessionOptions {
         proxy_image: options.proxy_image,
         log_each_request: false,
-        log_requests: None,
+        log_requests: options.log_requests,
         start_docker: options.start_docker,
     };
     let mut session = Session::start(store, session_options, events_tx).await;

@@ -59,6 +59,8 @@ pub struct Shared {
     pub(crate) effects: Vec<Effect>,
     pub(crate) quit: bool,
     pub(crate) stopping: bool,
+    /// Records the request-log file lost because its writer fell behind.
+    pub(crate) log_dropped: u64,
 }
 
 impl Shared {
@@ -80,6 +82,7 @@ impl Shared {
             identity_index,
             input: None,
             confirm: None,
+            log_dropped: 0,
             message: None,
             now,
             size: (80, 24),

@@ -121,6 +121,11 @@ impl App {
         std::mem::take(&mut self.shared.effects)
     }
 
+    /// How many records the request log has dropped so far (shown while non-zero).
+    pub fn set_log_dropped(&mut self, dropped: u64) {
+        self.shared.log_dropped = dropped;
+    }
+
     pub fn set_size(&mut self, width: u16, height: u16) {
         self.shared.size = (width, height);
         self.requests.resized(&self.shared);

@@ -13,6 +13,7 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let options = RunOptions {
         start_docker: !global.no_start,
         proxy_image: None,
+        log_requests: global.log_requests.clone(),
     };
     app::run(store, options).await?;
     Ok(())

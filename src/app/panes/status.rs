@@ -43,7 +43,18 @@ pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared) {
                 ),
             ])
         }
-        None => mode_line(&config, area.width >= 120),
+        None => {
+            let mut line = mode_line(&config, area.width >= 120);
+            if shared.log_dropped > 0 {
+                // The request log's writer fell behind: records were dropped, not queued.
+                line.spans.push(Span::raw(" · "));
+                line.spans.push(Span::styled(
+                    format!("request log dropped {}", shared.log_dropped),
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                ));
+            }
+            line
+        }
     };
     frame.render_widget(Paragraph::new(line), rows[3]);
 }
