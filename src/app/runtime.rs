@@ -136,7 +136,7 @@ async fn run_session(
     });
     let session_options = SessionOptions {
         proxy_image: options.proxy_image,
-        log_each_request: false,
+        request_lines: None,
         log_requests: options.log_requests,
         start_docker: options.start_docker,
     };

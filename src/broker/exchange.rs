@@ -78,23 +78,8 @@ pub(super) fn record(
         provider_error: exchange.provider_error.clone(),
         fault: exchange.fault.clone(),
     };
-    // None of the logged fields is secret (masking only rewrites headers and bodies), so
-    // the line is built from the record itself: a masked copy per request was a sixth of
-    // the request's instructions (docs/benchmarks.md).
-    if state.log_each_request {
-        tracing::info!(
-            target: "imds_spoof::requests",
-            caller = %OptionalIp(record.caller_ip),
-            container = record.caller_container.as_deref().unwrap_or("-"),
-            identity = %record.identity,
-            "{} {} {} {} {}us",
-            record.method,
-            record.path,
-            record.version.as_str(),
-            record.status,
-            record.latency_us
-        );
-    }
+    // The request line of `up` and `serve` is printed from the recorder's stream by
+    // `lines.rs`, off this path.
     state.recorder.record(record);
 }
 
@@ -150,18 +135,6 @@ fn record_time() -> String {
         }
         last.1.clone()
     })
-}
-
-/// An optional address shown as itself or as nothing, without a String per request.
-struct OptionalIp(Option<std::net::IpAddr>);
-
-impl std::fmt::Display for OptionalIp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(ip) => ip.fmt(f),
-            None => Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod access;
 mod exchange;
 mod faults;
 mod handler;
+mod lines;
 mod record;
 mod responses;
 mod server;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub use access::{
     AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
 };
+pub use lines::{spawn_request_lines, LineFormat, RequestLines};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use server::{ConnectionControl, LocalAddr, PeerAddr};
@@ -63,7 +65,6 @@ pub struct BrokerState {
     pub access: AccessPolicy,
     pub callers: Option<Arc<dyn CallerDirectory>>,
     /// Log a line per request (headless `serve` / `up`).
-    pub log_each_request: bool,
     /// Ends requests that deliberately never answer.
     pub shutdown: CancellationToken,
 }
@@ -79,7 +80,6 @@ impl BrokerState {
             recorder: Arc::new(Recorder::new(capacity)),
             access,
             callers: None,
-            log_each_request: false,
             shutdown: CancellationToken::new(),
         }
     }

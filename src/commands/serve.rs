@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::broker::{AccessPolicy, Broker, BrokerState, Recorder};
+use crate::broker::{AccessPolicy, Broker, BrokerState, LineFormat, Recorder, RequestLines};
 use crate::cli::{GlobalArgs, ServeArgs};
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
@@ -34,7 +34,6 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         built.provider,
         AccessPolicy::Loopback { listen: local_addr },
     );
-    state.log_each_request = true;
     if let Some(path) = &args.log_requests {
         let recorder = Recorder::new(store.current().broker.record_capacity)
             .with_log_file(path)
@@ -44,6 +43,12 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
             })?;
         state.recorder = Arc::new(recorder);
     }
+    let format = if args.json {
+        LineFormat::Json
+    } else {
+        LineFormat::Text
+    };
+    let _lines = RequestLines::start(&state.recorder, Some(format));
     let broker = Broker::serve(listener, Arc::new(state))?;
     let config_path = store
         .path()

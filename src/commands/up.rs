@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 
+use crate::broker::LineFormat;
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::docker::{self, DockerError};
 use crate::session::{Part, PartState, Session, SessionError, SessionEvent, SessionOptions};
@@ -23,7 +24,11 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
     let reporter = tokio::spawn(report(receiver, ready.clone(), fatal_sender));
     let options = SessionOptions {
         proxy_image: args.proxy_image.clone(),
-        log_each_request: true,
+        request_lines: Some(if args.json {
+            LineFormat::Json
+        } else {
+            LineFormat::Text
+        }),
         log_requests: args.log_requests.clone(),
         start_docker: true,
     };

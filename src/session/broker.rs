@@ -110,7 +110,6 @@ impl Session {
     fn broker_state(&self, access: AccessPolicy) -> Arc<BrokerState> {
         let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
         state.recorder = self.recorder.clone();
-        state.log_each_request = self.options.log_each_request;
         let directory: Arc<dyn crate::broker::CallerDirectory> = self.directory.clone();
         state.callers = Some(directory);
         Arc::new(state)

@@ -98,8 +98,8 @@ pub enum SessionEvent {
 pub struct SessionOptions {
     /// Overrides [proxy] image.
     pub proxy_image: Option<String>,
-    /// `up` true, TUI false.
-    pub log_each_request: bool,
+    /// A line per request on stderr (`up`); None for the dashboard.
+    pub request_lines: Option<crate::broker::LineFormat>,
     pub log_requests: Option<PathBuf>,
     /// false = `--no-start` (broker only on loopback).
     pub start_docker: bool,
@@ -229,6 +229,8 @@ pub struct Session {
     /// Set while we remove the proxy ourselves, so its death is not reported as a failure.
     stopping_proxy: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The request-line printer of `up` (it follows the recorder, not a broker).
+    _request_lines: crate::broker::RequestLines,
     monitor: Option<JoinHandle<()>>,
     /// The request log could not be opened (reported as a notice; fatal for `up`).
     log_error: Option<BrokerError>,

@@ -50,6 +50,8 @@ impl Session {
             }
         }
         let watcher = store.spawn_watcher();
+        let recorder = Arc::new(recorder);
+        let request_lines = crate::broker::RequestLines::start(&recorder, options.request_lines);
         let callers = CallerBook::new();
         let directory = super::callers::Directory::new(callers.clone(), parts.clone());
         Session {
@@ -57,7 +59,8 @@ impl Session {
             options,
             parts,
             run: RunIdentity::new(),
-            recorder: Arc::new(recorder),
+            _request_lines: request_lines,
+            recorder,
             provider: built.provider,
             builtin: built.builtin,
             directory,

@@ -1,0 +1,198 @@
+//! The line per request that `up` and `serve` print on stderr, made off the request's path:
+//! a task follows the recorder's stream, formats records with plain writes (no tracing
+//! machinery per request) and writes them in batches. A request costs its record and a
+//! broadcast send; when the printer falls behind, lines are dropped and counted, never
+//! queued without bound.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::record::{ExchangeRecord, Recorder};
+
+/// The tracing target the lines carry, so filters (`IMDS_SPOOF_LOG=warn`) and readers
+/// (`grep imds_spoof::requests`) treat them as before.
+pub const TARGET: &str = "imds_spoof::requests";
+/// One write at most this large: at or under PIPE_BUF, so other writers to the same stderr
+/// never split a line of ours (and ours never split theirs).
+const MAX_WRITE: usize = 4096;
+
+/// How the lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineFormat {
+    /// `TIME  INFO imds_spoof::requests: GET /path v2 200 41us caller=IP container=NAME identity=ID (origin)`
+    Text,
+    /// One JSON object per line, shaped like tracing-subscriber's JSON lines.
+    Json,
+}
+
+/// Prints a line per exchange the recorder sees, until the recorder is gone. Nothing is
+/// started when the log filter hides the requests target.
+pub fn spawn_request_lines(
+    recorder: &Recorder,
+    format: LineFormat,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !tracing::enabled!(target: "imds_spoof::requests", tracing::Level::INFO) {
+        return None;
+    }
+    let mut stream = recorder.subscribe();
+    Some(tokio::spawn(async move {
+        let mut out = tokio::io::stderr();
+        let mut batch = String::with_capacity(MAX_WRITE);
+        loop {
+            let first = match stream.recv().await {
+                Ok(record) => record,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        "{missed} request lines dropped: the log could not keep up (the records are complete)"
+                    );
+                    continue;
+                }
+                Err(RecvError::Closed) => return,
+            };
+            push_line(&mut batch, &first, format);
+            // Whatever else is already waiting goes out with it.
+            while let Ok(record) = stream.try_recv() {
+                let before = batch.len();
+                push_line(&mut batch, &record, format);
+                if batch.len() > MAX_WRITE {
+                    let line = batch.split_off(before);
+                    if out.write_all(batch.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    batch = line;
+                }
+            }
+            if out.write_all(batch.as_bytes()).await.is_err() {
+                return;
+            }
+            batch.clear();
+        }
+    }))
+}
+
+fn push_line(out: &mut String, record: &ExchangeRecord, format: LineFormat) {
+    match format {
+        LineFormat::Text => text_line(out, record),
+        LineFormat::Json => json_line(out, record),
+    }
+}
+
+fn text_line(out: &mut String, record: &ExchangeRecord) {
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{}  INFO {TARGET}: ", record.time);
+    message(out, record);
+    out.push_str(" caller=");
+    if let Some(ip) = record.caller_ip {
+        let _ = write!(out, "{ip}");
+    }
+    out.push_str(" container=");
+    out.push_str(record.caller_container.as_deref().unwrap_or("-"));
+    let _ = writeln!(
+        out,
+        " identity={} ({})",
+        record.identity,
+        record.identity_origin.as_str()
+    );
+}
+
+/// `GET /path v2 200 41us`.
+fn message(out: &mut String, record: &ExchangeRecord) {
+    let _ = write!(
+        out,
+        "{} {} {} {} {}us",
+        record.method,
+        record.path,
+        record.version.as_str(),
+        record.status,
+        record.latency_us
+    );
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    timestamp: &'a str,
+    level: &'static str,
+    fields: JsonFields<'a>,
+    target: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFields<'a> {
+    message: String,
+    caller: String,
+    container: &'a str,
+    identity: &'a str,
+    identity_origin: &'static str,
+}
+
+fn json_line(out: &mut String, record: &ExchangeRecord) {
+    let mut text = String::new();
+    message(&mut text, record);
+    let line = JsonLine {
+        timestamp: &record.time,
+        level: "INFO",
+        fields: JsonFields {
+            message: text,
+            caller: record
+                .caller_ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            container: record.caller_container.as_deref().unwrap_or("-"),
+            identity: &record.identity,
+            identity_origin: record.identity_origin.as_str(),
+        },
+        target: TARGET,
+    };
+    // Plain data: serialising it cannot fail.
+    if let Ok(json) = serde_json::to_string(&line) {
+        out.push_str(&json);
+        out.push('\n');
+    }
+}
+
+/// Keeps the printer's handle so dropping the owner stops it.
+pub struct RequestLines(Option<tokio::task::JoinHandle<()>>);
+
+impl RequestLines {
+    pub fn start(recorder: &Arc<Recorder>, format: Option<LineFormat>) -> RequestLines {
+        RequestLines(format.and_then(|format| spawn_request_lines(recorder, format)))
+    }
+}
+
+impl Drop for RequestLines {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_json_lines_carry_what_readers_look_for() {
+        let mut record = ExchangeRecord::sample(7);
+        record.caller_container = Some("app-1".into());
+        let mut text = String::new();
+        text_line(&mut text, &record);
+        assert!(text.starts_with(&record.time), "{text}");
+        assert!(text.contains("INFO imds_spoof::requests: GET "), "{text}");
+        assert!(
+            text.contains(" container=app-1 identity=default (active)\n"),
+            "{text}"
+        );
+        let mut json = String::new();
+        json_line(&mut json, &record);
+        let value: serde_json::Value = serde_json::from_str(json.trim_end()).unwrap();
+        assert_eq!(value["target"], TARGET);
+        assert_eq!(value["fields"]["container"], "app-1");
+        assert_eq!(value["fields"]["identity_origin"], "active");
+        assert!(json.ends_with('\n') && json.matches('\n').count() == 1);
+    }
+}
