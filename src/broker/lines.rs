@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::record::{ExchangeRecord, Recorder};
@@ -30,48 +29,57 @@ pub enum LineFormat {
 }
 
 /// Prints a line per exchange the recorder sees, until the recorder is gone. Nothing is
-/// started when the log filter hides the requests target.
+/// started when the log filter hides the requests target. The printer is a thread of its
+/// own: a blocked stderr (a paused terminal) stalls it, never the broker's runtime, and a
+/// write costs one system call, not a trip through tokio's blocking pool.
 pub fn spawn_request_lines(
     recorder: &Recorder,
     format: LineFormat,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<std::thread::JoinHandle<()>> {
     if !tracing::enabled!(target: "imds_spoof::requests", tracing::Level::INFO) {
         return None;
     }
     let mut stream = recorder.subscribe();
-    Some(tokio::spawn(async move {
-        let mut out = tokio::io::stderr();
-        let mut batch = String::with_capacity(MAX_WRITE);
-        loop {
-            let first = match stream.recv().await {
-                Ok(record) => record,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(
-                        "{missed} request lines dropped: the log could not keep up (the records are complete)"
-                    );
-                    continue;
-                }
-                Err(RecvError::Closed) => return,
-            };
-            push_line(&mut batch, &first, format);
-            // Whatever else is already waiting goes out with it.
-            while let Ok(record) = stream.try_recv() {
-                let before = batch.len();
-                push_line(&mut batch, &record, format);
-                if batch.len() > MAX_WRITE {
-                    let line = batch.split_off(before);
-                    if out.write_all(batch.as_bytes()).await.is_err() {
-                        return;
+    std::thread::Builder::new()
+        .name("request-lines".into())
+        .spawn(move || {
+            let mut batch = String::with_capacity(MAX_WRITE);
+            loop {
+                let first = match stream.blocking_recv() {
+                    Ok(record) => record,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            "{missed} request lines dropped: the log could not keep up (the records are complete)"
+                        );
+                        continue;
                     }
-                    batch = line;
+                    Err(RecvError::Closed) => return,
+                };
+                push_line(&mut batch, &first, format);
+                // Whatever else is already waiting goes out with it.
+                while let Ok(record) = stream.try_recv() {
+                    let before = batch.len();
+                    push_line(&mut batch, &record, format);
+                    if batch.len() > MAX_WRITE {
+                        let line = batch.split_off(before);
+                        if write_out(&batch).is_err() {
+                            return;
+                        }
+                        batch = line;
+                    }
                 }
+                if write_out(&batch).is_err() {
+                    return;
+                }
+                batch.clear();
             }
-            if out.write_all(batch.as_bytes()).await.is_err() {
-                return;
-            }
-            batch.clear();
-        }
-    }))
+        })
+        .ok()
+}
+
+fn write_out(batch: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::io::stderr().lock().write_all(batch.as_bytes())
 }
 
 fn push_line(out: &mut String, record: &ExchangeRecord, format: LineFormat) {
@@ -154,20 +162,13 @@ fn json_line(out: &mut String, record: &ExchangeRecord) {
     }
 }
 
-/// Keeps the printer's handle so dropping the owner stops it.
-pub struct RequestLines(Option<tokio::task::JoinHandle<()>>);
+/// The printer of an owner (`up`'s session, `serve`). It ends by itself once the
+/// recorder it follows is dropped (its stream closes); the handle is kept for that story.
+pub struct RequestLines(#[allow(dead_code)] Option<std::thread::JoinHandle<()>>);
 
 impl RequestLines {
     pub fn start(recorder: &Arc<Recorder>, format: Option<LineFormat>) -> RequestLines {
         RequestLines(format.and_then(|format| spawn_request_lines(recorder, format)))
-    }
-}
-
-impl Drop for RequestLines {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
     }
 }
 
