@@ -70,18 +70,8 @@ IMDS="$BIN_DIR/imds-spoof"
 [ -x "$IMDS" ] || die "missing $IMDS (build it or drop --no-build)"
 CLIENT=(python3 "$REPO/scripts/bench_load_client.py")
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/imds-spoof-bench-load.XXXXXX")"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$REPO/scripts/bench-common.sh"
+bench_workdir imds-spoof-bench-load
 
 INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
 LEAF="/latest/meta-data/instance-id"

@@ -96,18 +96,8 @@ IMDS="$BIN_DIR/imds-spoof"
 HELLO="$BIN_DIR/examples/bench_hello"
 [ -x "$IMDS" ] && [ -x "$HELLO" ] || die "missing $IMDS or $HELLO (build them or drop --no-build)"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/imds-spoof-bench.XXXXXX")"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$REPO/scripts/bench-common.sh"
+bench_workdir imds-spoof-bench
 
 ROLE="bench-role"
 INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
