@@ -3,6 +3,7 @@
 #
 #   . "$REPO/scripts/bench-common.sh"
 #   bench_workdir imds-spoof-bench      # sets WORK and PIDS, installs the traps
+#   bench_config FILE [EXTRA_TOML]      # the bench identity (no role), EXTRA appended
 
 bench_workdir() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
@@ -18,4 +19,25 @@ bench_cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"
+}
+
+# The instance id every bench configuration serves at the leaf path.
+BENCH_INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
+
+bench_config() {
+  cat >"$1" <<EOF
+active_identity = "bench"
+
+[[identity]]
+name = "bench"
+instance_id = "$BENCH_INSTANCE_ID"
+instance_type = "m5.large"
+ami_id = "ami-0b1e2c3d4e5f6a7b8"
+account_id = "123456789012"
+region = "us-east-1"
+availability_zone = "us-east-1a"
+local_ipv4 = "172.31.0.10"
+mac = "0e:49:61:0f:c3:11"
+${2:-}
+EOF
 }

@@ -73,26 +73,9 @@ CLIENT=(python3 "$REPO/scripts/bench_load_client.py")
 . "$REPO/scripts/bench-common.sh"
 bench_workdir imds-spoof-bench-load
 
-INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
+INSTANCE_ID="$BENCH_INSTANCE_ID"
 LEAF="/latest/meta-data/instance-id"
-# write_config FILE [EXTRA_TOML]: one identity, no role; EXTRA_TOML is appended.
-write_config() {
-  cat >"$1" <<EOF
-active_identity = "bench"
-
-[[identity]]
-name = "bench"
-instance_id = "$INSTANCE_ID"
-instance_type = "m5.large"
-ami_id = "ami-0b1e2c3d4e5f6a7b8"
-account_id = "123456789012"
-region = "us-east-1"
-availability_zone = "us-east-1a"
-local_ipv4 = "172.31.0.10"
-mac = "0e:49:61:0f:c3:11"
-${2:-}
-EOF
-}
+write_config() { bench_config "$@"; }
 write_config "$WORK/default.toml"
 write_config "$WORK/unpaced.toml" $'\n[imds]\ntoken_puts_per_second = 0'
 

@@ -100,7 +100,7 @@ HELLO="$BIN_DIR/examples/bench_hello"
 bench_workdir imds-spoof-bench
 
 ROLE="bench-role"
-INSTANCE_ID="i-0b1e2c3d4e5f6a7b8"
+INSTANCE_ID="$BENCH_INSTANCE_ID"
 # The credentials command counts its runs, so we can check the cache served the rest.
 cat >"$WORK/creds.sh" <<EOF
 #!/bin/sh
@@ -108,25 +108,11 @@ echo run >>"$WORK/creds-runs"
 exp=\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
 printf '{"Version":1,"AccessKeyId":"ASIABENCHEXAMPLE0001","SecretAccessKey":"benchSecretKeyEXAMPLEbenchSecretKeyEXAMP","SessionToken":"benchTokenEXAMPLE","Expiration":"%s"}\n' "\$exp"
 EOF
-cat >"$WORK/config.toml" <<EOF
-active_identity = "bench"
-
-[[identity]]
-name = "bench"
-instance_id = "$INSTANCE_ID"
-instance_type = "m5.large"
-ami_id = "ami-0b1e2c3d4e5f6a7b8"
-account_id = "123456789012"
-region = "us-east-1"
-availability_zone = "us-east-1a"
-local_ipv4 = "172.31.0.10"
-mac = "0e:49:61:0f:c3:11"
-
+bench_config "$WORK/config.toml" "
 [identity.role]
-name = "$ROLE"
-source = "command"
-command = "sh $WORK/creds.sh"
-EOF
+name = \"$ROLE\"
+source = \"command\"
+command = \"sh $WORK/creds.sh\""
 
 # start_server NAME CMD...: runs CMD (stdout to a file, stderr appended to $WORK/NAME.log),
 # waits for its "serving on http://ADDR" line; sets ADDR and SERVER_PID.
