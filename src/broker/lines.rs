@@ -5,7 +5,6 @@
 //! queued without bound.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -31,7 +30,8 @@ pub enum LineFormat {
     Json,
 }
 
-/// Prints a line per exchange the recorder sees, until the recorder is gone. Nothing is
+/// Prints a line per exchange the recorder sees, until the recorder is gone (its stream
+/// closes and the thread ends by itself; the handle is only for callers that wait on it). Nothing is
 /// started when the log filter hides the requests target. The printer is a thread of its
 /// own: a blocked stderr (a paused terminal) stalls it, never the broker's runtime, and a
 /// write costs one system call, not a trip through tokio's blocking pool.
@@ -164,16 +164,6 @@ fn json_line(out: &mut String, record: &ExchangeRecord) {
     if let Ok(json) = serde_json::to_string(&line) {
         out.push_str(&json);
         out.push('\n');
-    }
-}
-
-/// The printer of an owner (`up`'s session, `serve`). It ends by itself once the
-/// recorder it follows is dropped (its stream closes); the handle is kept for that story.
-pub struct RequestLines(#[allow(dead_code)] Option<std::thread::JoinHandle<()>>);
-
-impl RequestLines {
-    pub fn start(recorder: &Arc<Recorder>, format: Option<LineFormat>) -> RequestLines {
-        RequestLines(format.and_then(|format| spawn_request_lines(recorder, format)))
     }
 }
 

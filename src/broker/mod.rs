@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub use access::{
     AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
 };
-pub use lines::{spawn_request_lines, LineFormat, RequestLines};
+pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use server::{ConnectionControl, LocalAddr, PeerAddr};

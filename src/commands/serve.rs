@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::broker::{AccessPolicy, Broker, BrokerState, LineFormat, Recorder, RequestLines};
+use crate::broker::{spawn_request_lines, AccessPolicy, Broker, BrokerState, LineFormat, Recorder};
 use crate::cli::{GlobalArgs, ServeArgs};
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
@@ -48,7 +48,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         LineFormat::Text
     };
-    let _lines = RequestLines::start(&state.recorder, Some(format));
+    spawn_request_lines(&state.recorder, format);
     let broker = Broker::serve(listener, Arc::new(state))?;
     let config_path = store
         .path()

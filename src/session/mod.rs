@@ -229,8 +229,6 @@ pub struct Session {
     /// Set while we remove the proxy ourselves, so its death is not reported as a failure.
     stopping_proxy: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
-    /// The request-line printer of `up` (it follows the recorder, not a broker).
-    _request_lines: crate::broker::RequestLines,
     monitor: Option<JoinHandle<()>>,
     /// The request log could not be opened (reported as a notice; fatal for `up`).
     log_error: Option<BrokerError>,

@@ -51,7 +51,10 @@ impl Session {
         }
         let watcher = store.spawn_watcher();
         let recorder = Arc::new(recorder);
-        let request_lines = crate::broker::RequestLines::start(&recorder, options.request_lines);
+        // `up`'s request lines follow the recorder, not a broker: they outlive restarts.
+        if let Some(format) = options.request_lines {
+            crate::broker::spawn_request_lines(&recorder, format);
+        }
         let callers = CallerBook::new();
         let directory = super::callers::Directory::new(callers.clone(), parts.clone());
         Session {
@@ -59,7 +62,6 @@ impl Session {
             options,
             parts,
             run: RunIdentity::new(),
-            _request_lines: request_lines,
             recorder,
             provider: built.provider,
             builtin: built.builtin,
