@@ -7,6 +7,7 @@ mod exchange;
 mod faults;
 mod handler;
 mod lines;
+pub mod readiness;
 mod record;
 mod responses;
 mod server;
