@@ -54,6 +54,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Make a container play an identity (a [[container]] rule), or clear its rule.
     Assign(AssignArgs),
+    /// IMDSv2 readiness: which callers still use IMDSv1. Exit status 1 when any did.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -115,6 +117,16 @@ pub struct AssignArgs {
     /// Remove the container's rule: its label, or the active identity, applies again.
     #[arg(long)]
     pub clear: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Print the report as JSON (its shape is documented in docs/readiness.md).
+    #[arg(long)]
+    pub json: bool,
+    /// Read a --log-requests file instead of asking the running imds-spoof (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

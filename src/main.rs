@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Some(Command::Status) => commands::status::run(&cli.global).await,
             Some(Command::Doctor(args)) => commands::doctor::run(&cli.global, args).await,
             Some(Command::Assign(args)) => commands::assign::run(&cli.global, args),
+            Some(Command::Report(args)) => commands::report::run(args).await.map_err(Into::into),
             None => commands::tui::run(&cli.global).await,
         }
     });

@@ -1,11 +1,14 @@
 //! Exit statuses of the subcommands, one per situation the user can act on (documented in
 //! docs/docker.md), and the mapping from the errors the lower layers return.
 
+use super::report::ReportError;
 use crate::broker::BrokerError;
 use crate::docker::DockerError;
 use crate::session::SessionError;
 
 pub const FAILURE: u8 = 1;
+/// `report`: a caller used IMDSv1 (what CI gates on; the command itself worked).
+pub const V1_CALLERS: u8 = 1;
 pub const ENGINE_UNREACHABLE: u8 = 3;
 pub const PERMISSION_DENIED: u8 = 4;
 pub const NETWORK_CONFLICT: u8 = 5;
@@ -14,6 +17,8 @@ pub const IMAGE_UNAVAILABLE: u8 = 7;
 pub const OTHER_RUN: u8 = 8;
 pub const PROXY_FAILED: u8 = 9;
 pub const CONTAINERS_ATTACHED: u8 = 10;
+/// `report` had nothing to read: no running imds-spoof, an unreadable or foreign file.
+pub const REPORT_UNAVAILABLE: u8 = 11;
 
 /// The exit status for an error a subcommand returned (1 unless we know better).
 pub fn exit_status(err: &anyhow::Error) -> u8 {
@@ -26,7 +31,21 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
     if let Some(err) = err.downcast_ref::<BrokerError>() {
         return broker_status(err);
     }
+    if let Some(err) = err.downcast_ref::<ReportError>() {
+        return report_status(err);
+    }
     FAILURE
+}
+
+/// Never 1 for a failure: 1 is the finding "IMDSv1 in use".
+fn report_status(err: &ReportError) -> u8 {
+    match err {
+        ReportError::V1Callers { .. } => V1_CALLERS,
+        ReportError::NothingRunning
+        | ReportError::Running(_)
+        | ReportError::LogFile(_)
+        | ReportError::Output(_) => REPORT_UNAVAILABLE,
+    }
 }
 
 fn session_status(err: &SessionError) -> u8 {
@@ -89,5 +108,9 @@ mod tests {
             CONTAINERS_ATTACHED
         );
         assert_eq!(exit_status(&anyhow::anyhow!("anything else")), FAILURE);
+        let v1 = anyhow::Error::new(ReportError::V1Callers { count: 2 });
+        assert_eq!(exit_status(&v1), V1_CALLERS);
+        let nothing = anyhow::Error::new(ReportError::NothingRunning);
+        assert_eq!(exit_status(&nothing), REPORT_UNAVAILABLE);
     }
 }

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod down;
 pub mod exit;
 pub mod provider;
+pub mod report;
 pub mod serve;
 pub mod status;
 pub mod tui;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::broker::{spawn_request_lines, AccessPolicy, Broker, BrokerState, LineFormat, Recorder};
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::session::ReportSocket;
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
@@ -49,6 +50,14 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         LineFormat::Text
     };
     spawn_request_lines(&state.recorder, format);
+    // `imds-spoof report` asks this process on it; gone when `serve` ends.
+    let _report_socket = match ReportSocket::start(&state.recorder) {
+        Ok(socket) => Some(socket),
+        Err(err) => {
+            tracing::warn!("`imds-spoof report` cannot ask this process: {err}");
+            None
+        }
+    };
     let broker = Broker::serve(listener, Arc::new(state))?;
     let config_path = store
         .path()

@@ -6,6 +6,7 @@ mod broker;
 mod callers;
 mod monitor;
 mod probe;
+mod report_socket;
 mod signals;
 mod socket;
 mod steps;
@@ -26,6 +27,7 @@ use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
 pub use probe::{probe_imds, Probe, ProbeError};
+pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};
 pub use signals::stop_requested;
 pub use socket::clear_stale as clear_stale_socket_dirs;
 
@@ -232,6 +234,8 @@ pub struct Session {
     monitor: Option<JoinHandle<()>>,
     /// The request log could not be opened (reported as a notice; fatal for `up`).
     log_error: Option<BrokerError>,
+    /// This run's readiness for `imds-spoof report`; removed with the session.
+    report_socket: Option<ReportSocket>,
 }
 
 impl Session {
@@ -385,6 +389,7 @@ impl Session {
         }
         // After the proxy that mounted it and the broker that listened in it.
         self.socket_dir.take();
+        self.report_socket.take();
     }
 }
 

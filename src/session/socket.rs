@@ -56,7 +56,7 @@ impl Drop for SocketDir {
 }
 
 /// The per-user base directory, which must be ours and private.
-fn base_path() -> std::io::Result<PathBuf> {
+pub(super) fn base_path() -> std::io::Result<PathBuf> {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(runtime) if runtime.is_absolute() && runtime.is_dir() => {
             Ok(runtime.join("imds-spoof"))
@@ -72,7 +72,7 @@ fn own_uid() -> std::io::Result<u32> {
 
 /// Creates the base (0700) or checks an existing one: a real directory (not a symlink)
 /// owned by us and closed to others; in a shared temp dir anyone could have made it first.
-fn private_base() -> std::io::Result<PathBuf> {
+pub(super) fn private_base() -> std::io::Result<PathBuf> {
     let base = base_path()?;
     match std::fs::DirBuilder::new().mode(0o700).create(&base) {
         Ok(()) => {}

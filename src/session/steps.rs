@@ -10,8 +10,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::probe::PROBE_PATH;
 use super::{
-    monitor, BrokerMode, Part, PartState, Parts, RunIdentity, Session, SessionError, SessionEvent,
-    SessionOptions,
+    monitor, BrokerMode, Part, PartState, Parts, ReportSocket, RunIdentity, Session, SessionError,
+    SessionEvent, SessionOptions,
 };
 use crate::broker::{BrokerError, Recorder};
 use crate::config::{Config, ConfigStore, FaultKind};
@@ -55,6 +55,13 @@ impl Session {
         if let Some(format) = options.request_lines {
             crate::broker::spawn_request_lines(&recorder, format);
         }
+        let report_socket = match ReportSocket::start(&recorder) {
+            Ok(socket) => Some(socket),
+            Err(err) => {
+                parts.notice(format!("`imds-spoof report` cannot ask this run: {err}"));
+                None
+            }
+        };
         let callers = CallerBook::new();
         let directory = super::callers::Directory::new(callers.clone(), parts.clone());
         Session {
@@ -76,6 +83,7 @@ impl Session {
             tasks: vec![watcher],
             monitor: None,
             log_error,
+            report_socket,
         }
     }
 
