@@ -529,3 +529,113 @@ fn a_request_log_that_fell_behind_says_so_in_the_status_bar() {
     let text = render(&app, 160, 48);
     assert!(text.contains("request log dropped 42"), "{text}");
 }
+
+/// One exchange for the readiness view: `caller` asks `path`, with a token or without.
+fn readiness_exchange(
+    id: u64,
+    caller: &str,
+    agent: &str,
+    path: &str,
+    kind: ImdsVersion,
+) -> ExchangeRecord {
+    let mut request_headers = vec![("user-agent".to_string(), agent.to_string())];
+    if kind == ImdsVersion::V2 {
+        request_headers.push((
+            "x-aws-ec2-metadata-token".to_string(),
+            "AQAEAFakeTokenValueForTheSnapshotTestsOnly0123==".to_string(),
+        ));
+    }
+    let token = kind == ImdsVersion::TokenRequest;
+    ExchangeRecord {
+        id,
+        time: format!("2026-11-24T11:{:02}:{:02}.000Z", id / 60, id % 60),
+        caller_ip: Some(IpAddr::V4(Ipv4Addr::new(172, 30, 0, caller.len() as u8))),
+        caller_container: Some(caller.to_string()),
+        identity: "default".to_string(),
+        identity_origin: IdentityOrigin::Active,
+        method: if token { "PUT" } else { "GET" }.to_string(),
+        path: path.to_string(),
+        version: kind,
+        status: 200,
+        latency_us: 120,
+        request_headers,
+        response_headers: vec![],
+        response_body: String::new(),
+        body_truncated: false,
+        provider_error: None,
+        fault: None,
+    }
+}
+
+/// A legacy boto3 worker that never asks for a token, beside SDKs that do: one row flagged.
+#[test]
+fn the_readiness_view_flags_the_v1_caller() {
+    const BOTO3: &str = "Boto3/1.26.0 Python/3.9.16 Linux/5.15.0 Botocore/1.29.0";
+    const RUST: &str = "aws-sdk-rust/1.3.0 ua/2.1 api/imds/1.3.0 os/linux lang/rust/1.80.0";
+    const CLI: &str = "aws-cli/2.15.0 md/awscrt#0.19.18 ua/2.0 os/linux#6.5.0 md/arch#x86_64";
+    let creds = "/latest/meta-data/iam/security-credentials/";
+    let records = [
+        readiness_exchange(
+            1,
+            "api",
+            RUST,
+            "/latest/api/token",
+            ImdsVersion::TokenRequest,
+        ),
+        readiness_exchange(2, "api", RUST, creds, ImdsVersion::V2),
+        readiness_exchange(3, "legacy-worker", BOTO3, creds, ImdsVersion::V1),
+        readiness_exchange(
+            4,
+            "legacy-worker",
+            BOTO3,
+            "/latest/meta-data/iam/security-credentials/worker-role",
+            ImdsVersion::V1,
+        ),
+        readiness_exchange(
+            5,
+            "nightly-export",
+            CLI,
+            "/latest/api/token",
+            ImdsVersion::TokenRequest,
+        ),
+        readiness_exchange(
+            6,
+            "nightly-export",
+            CLI,
+            "/latest/meta-data/placement/region",
+            ImdsVersion::V2,
+        ),
+        readiness_exchange(7, "legacy-worker", BOTO3, creds, ImdsVersion::V1),
+        readiness_exchange(
+            8,
+            "legacy-worker",
+            "curl/7.88.1",
+            "/latest/meta-data/instance-id",
+            ImdsVersion::V1,
+        ),
+    ];
+    for (width, height) in SIZES {
+        let mut app = build_empty(width, height);
+        for record in &records {
+            app.handle(Event::Exchange(Arc::new(record.clone())));
+        }
+        key(&mut app, KeyCode::Char('6'));
+        key(&mut app, KeyCode::Char('V'));
+        let text = render(&app, width, height);
+        assert!(text.contains("1 of 3 callers used IMDSv1"), "{text}");
+        let flagged: Vec<&str> = text.lines().filter(|line| line.contains("! ")).collect();
+        assert_eq!(flagged.len(), 1, "{text}");
+        assert!(
+            flagged[0].contains("legacy-worker") && flagged[0].contains("boto3 1.26.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("api") && text.contains("aws-sdk-rust 1.3.0"),
+            "{text}"
+        );
+        insta::assert_snapshot!(format!("readiness_{width}x{height}"), text);
+        // V (or Esc) goes back to the containers.
+        key(&mut app, KeyCode::Char('V'));
+        assert!(!render(&app, width, height).contains("IMDSv2 readiness"));
+    }
+}

@@ -143,6 +143,8 @@ pub enum Action {
     RefreshContainers,
     /// Open the identity picker for the selected container.
     PickIdentity,
+    /// Switch between the containers and the IMDSv2 readiness of every caller.
+    ToggleReadiness,
     // Text input.
     InputChar(char),
     InputBackspace,

@@ -22,6 +22,8 @@ pub enum Context {
     Containers,
     /// The identity picker the containers pane opens for one container.
     IdentityPicker,
+    /// The containers pane's IMDSv2 readiness view.
+    Readiness,
     Logs,
     Input,
     Confirm,
@@ -43,6 +45,7 @@ impl Context {
             Context::Events => "Events",
             Context::Containers => "Containers",
             Context::IdentityPicker => "Identity picker (containers pane)",
+            Context::Readiness => "IMDSv2 readiness (containers pane)",
             Context::Logs => "Logs",
             Context::Input => "Editing a value",
             Context::Confirm => "Confirmation",
@@ -51,7 +54,7 @@ impl Context {
     }
 
     /// Contexts listed in the help screen, in order.
-    pub const HELP_ORDER: [Context; 16] = [
+    pub const HELP_ORDER: [Context; 17] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -64,6 +67,7 @@ impl Context {
         Context::Events,
         Context::Containers,
         Context::IdentityPicker,
+        Context::Readiness,
         Context::Logs,
         Context::Input,
         Context::Confirm,
@@ -253,6 +257,11 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Containers, &[plain(K::Enter), ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it", true),
     bind(C::Containers, &[ch('i')], Action::PickIdentity, "identity", "Choose the identity the container plays (saved as a [[container]] rule)", true),
     bind(C::Containers, &[ch('r')], Action::RefreshContainers, "refresh", "Refresh the list", true),
+    bind(C::Containers, &[ch('V')], Action::ToggleReadiness, "v1 use", "IMDSv2 readiness: which callers asked without a token (IMDSv1)", true),
+
+    bind(C::Readiness, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous caller", false),
+    bind(C::Readiness, &[ch('j'), plain(K::Down)], Action::Down, "", "Next caller", false),
+    bind(C::Readiness, &[ch('V'), plain(K::Esc)], Action::ToggleReadiness, "containers", "Back to the containers", true),
 
     bind(C::IdentityPicker, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous choice", false),
     bind(C::IdentityPicker, &[ch('j'), plain(K::Down)], Action::Down, "", "Next choice", false),

@@ -148,6 +148,7 @@ impl App {
     /// A new exchange from the broker.
     pub fn push_exchange(&mut self, record: Arc<ExchangeRecord>) {
         self.credentials.note_exchange(&record);
+        self.containers.note_exchange(&record);
         self.requests.exchanges.push(record);
     }
 

@@ -1,7 +1,9 @@
 //! Containers on this Docker engine: which are on our network, which identity each
-//! plays and why; attach or detach one, choose the identity it plays.
+//! plays and why; attach or detach one, choose the identity it plays. `V` switches to
+//! the IMDSv2 readiness of every caller (`readiness`).
 
 mod picker;
+mod readiness;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -15,10 +17,12 @@ use crate::app::keymap::Context;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 use crate::app::widgets::{cursor, window};
+use crate::broker::ExchangeRecord;
 use crate::config::ContainerFacts;
 
 use super::Pane;
 use picker::Picker;
+use readiness::ReadinessView;
 
 /// The containers pane's own state: the engine's containers as last listed, the cursor,
 /// the identity picker while it is open.
@@ -28,6 +32,9 @@ pub struct ContainersPane {
     rows: Option<Vec<ContainerRow>>,
     row: usize,
     picker: Option<Picker>,
+    readiness: ReadinessView,
+    /// The readiness view is shown instead of the containers.
+    showing_readiness: bool,
 }
 
 /// What choosing a container's identity looks at: its name, compose service and label.
@@ -44,6 +51,20 @@ impl ContainersPane {
     pub fn set_rows(&mut self, rows: Vec<ContainerRow>) {
         self.row = self.row.min(rows.len().saturating_sub(1));
         self.rows = Some(rows);
+    }
+
+    /// Every exchange counts towards readiness, whichever view is shown.
+    pub fn note_exchange(&mut self, record: &ExchangeRecord) {
+        self.readiness.note(record);
+    }
+
+    fn update_readiness(&mut self, action: Action) {
+        match action {
+            Action::Up => self.readiness.up(),
+            Action::Down => self.readiness.down(),
+            Action::ToggleReadiness | Action::Back => self.showing_readiness = false,
+            _ => {}
+        }
     }
 
     fn selected(&self) -> Option<&ContainerRow> {
@@ -68,6 +89,10 @@ impl ContainersPane {
 
 impl Pane for ContainersPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        if self.showing_readiness {
+            self.readiness.draw(frame, area);
+            return;
+        }
         let block = Block::bordered()
             .title(Span::styled(
                 " Containers ",
@@ -155,11 +180,16 @@ impl Pane for ContainersPane {
             self.update_picker(action, shared);
             return;
         }
+        if self.showing_readiness {
+            self.update_readiness(action);
+            return;
+        }
         let count = self.rows.as_ref().map_or(0, Vec::len);
         match action {
             Action::Up => self.row = self.row.saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(count.saturating_sub(1)),
             Action::RefreshContainers => shared.effects.push(Effect::RefreshContainers),
+            Action::ToggleReadiness => self.showing_readiness = true,
             Action::PickIdentity => match self.selected() {
                 Some(container) => {
                     self.picker = Some(Picker::new(facts(container), &shared.config()));
@@ -191,6 +221,8 @@ impl Pane for ContainersPane {
     fn contexts(&self) -> Vec<Context> {
         if self.picker.is_some() {
             vec![Context::IdentityPicker]
+        } else if self.showing_readiness {
+            vec![Context::Readiness]
         } else {
             vec![Context::Containers]
         }
