@@ -27,8 +27,9 @@ pub const FORMAT: u32 = 1;
 const MAX_PATHS: usize = 32;
 /// Distinct programs listed per caller; further ones are only counted.
 const MAX_AGENTS: usize = 8;
-/// Callers listed; further ones share one row, [`OTHER_CALLERS`].
-const MAX_CALLERS: usize = 4096;
+/// Callers listed; further ones share one row, [`OTHER_CALLERS`]. With the other bounds
+/// this keeps a report within a few megabytes however long a run is.
+const MAX_CALLERS: usize = 1024;
 /// The row of the callers beyond [`MAX_CALLERS`].
 pub const OTHER_CALLERS: &str = "(other callers)";
 /// Raw User-Agents are kept up to this many characters.
@@ -167,19 +168,27 @@ impl CallerReport {
             widen_option(&mut self.v1_first_seen, &mut self.v1_last_seen, seen.time);
             self.add_path(seen.path, 1);
         }
+        let raw = seen.user_agent.map(kept);
+        // The same User-Agent again (nearly always): no need to parse it.
+        if let Some(known) = self
+            .agents
+            .iter_mut()
+            .find(|known| known.user_agent.as_deref() == raw)
+        {
+            known.counts.add(seen.kind, 1);
+            return;
+        }
         let mut counts = Counts::default();
         counts.add(seen.kind, 1);
         self.add_agent(AgentUse {
-            agent: seen.user_agent.map_or(
+            agent: raw.map_or(
                 Agent {
                     sdk: None,
                     version: None,
                 },
                 agent::parse,
             ),
-            user_agent: seen
-                .user_agent
-                .map(|raw| raw.chars().take(RAW_KEPT).collect()),
+            user_agent: raw.map(str::to_string),
             counts,
         });
     }
@@ -250,6 +259,14 @@ impl CallerReport {
                 .then_with(|| total(&b.counts).cmp(&total(&a.counts)))
                 .then_with(|| a.label().cmp(&b.label()))
         });
+    }
+}
+
+/// The part of a User-Agent that is kept: its first [`RAW_KEPT`] characters.
+fn kept(raw: &str) -> &str {
+    match raw.char_indices().nth(RAW_KEPT) {
+        Some((end, _)) => &raw[..end],
+        None => raw,
     }
 }
 
@@ -380,6 +397,11 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// Callers seen so far (rows of the report).
+    pub fn len(&self) -> usize {
+        self.callers.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -642,6 +664,50 @@ mod tests {
         );
         assert_eq!(app.agents.len(), 1);
         assert_eq!(app.agents[0].counts.v1_requests, 2);
+    }
+
+    #[test]
+    fn unknown_and_missing_agents_survive_json_and_long_ones_are_cut() {
+        let mut tally = Tally::new();
+        let long = format!("my-tool {}", "x".repeat(300));
+        tally.note_record(&record(
+            Some("a"),
+            "10.0.0.1",
+            CREDS,
+            ImdsVersion::V1,
+            false,
+            &long,
+            "t",
+        ));
+        tally.note_record(&record(
+            Some("a"),
+            "10.0.0.1",
+            CREDS,
+            ImdsVersion::V1,
+            false,
+            &long,
+            "t",
+        ));
+        tally.note_record(&ExchangeRecord {
+            caller_ip: Some("10.0.0.1".parse().unwrap()),
+            caller_container: Some("a".into()),
+            ..ExchangeRecord::sample(3)
+        });
+        let report = tally.report();
+        let agents = &report.callers[0].agents;
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[0].counts.v1_requests, 2);
+        assert_eq!(agents[0].agent.sdk, None);
+        assert_eq!(
+            agents[0].user_agent.as_ref().map(|raw| raw.chars().count()),
+            Some(RAW_KEPT)
+        );
+        assert_eq!(agents[0].label(), format!("my-tool {}…", "x".repeat(32)));
+        assert_eq!(agents[1].user_agent, None);
+        assert_eq!(agents[1].label(), "(none)");
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(text.contains("\"sdk\":null"), "{text}");
+        assert_eq!(serde_json::from_str::<Report>(&text).unwrap(), report);
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl ReadinessView {
     }
 
     pub fn down(&mut self) {
-        self.row += 1;
+        self.row = (self.row + 1).min(self.tally.len().saturating_sub(1));
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect) {
