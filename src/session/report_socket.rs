@@ -142,13 +142,13 @@ fn own_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
 }
 
-/// Removes report sockets no process accepts on (a killed run's).
-fn clear_stale(base: &Path) {
-    for path in report_sockets(base) {
-        if std::os::unix::net::UnixStream::connect(&path).is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
-    }
+/// Removes report sockets no process accepts on (a killed run's); returns them.
+pub(super) fn clear_stale(base: &Path) -> Vec<PathBuf> {
+    report_sockets(base)
+        .into_iter()
+        .filter(|path| std::os::unix::net::UnixStream::connect(path).is_err())
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
 }
 
 fn report_sockets(base: &Path) -> Vec<PathBuf> {
@@ -266,6 +266,12 @@ mod tests {
         assert_eq!(reports.len(), 1);
         assert_eq!(reports[0].v1_callers, 1);
         assert_eq!(reports[0].callers[0].counts.v1_requests, 2);
+
+        // A killed run's socket: nobody accepts on it; the next start (or `down`) removes it.
+        let dead = base.join("report-1.sock");
+        drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
+        assert_eq!(read_running_in(base.clone()).await.unwrap().len(), 1);
+        assert_eq!(clear_stale(&base), vec![dead]);
 
         let path = socket.path().to_path_buf();
         drop(socket);

@@ -96,10 +96,15 @@ pub(super) fn private_base() -> std::io::Result<PathBuf> {
 }
 
 /// Removes the run directories whose broker is gone (a crashed or killed run): nothing
-/// accepts on their socket. Best effort; returns what it removed.
+/// accepts on their socket; and such runs' report sockets. Best effort; returns what it
+/// removed.
 pub fn clear_stale() -> Vec<PathBuf> {
     match base_path() {
-        Ok(base) if base.is_dir() => clear_stale_in(&base),
+        Ok(base) if base.is_dir() => {
+            let mut removed = clear_stale_in(&base);
+            removed.extend(super::report_socket::clear_stale(&base));
+            removed
+        }
         _ => Vec::new(),
     }
 }
