@@ -142,13 +142,24 @@ fn own_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
 }
 
-/// Removes report sockets no process accepts on (a killed run's); returns them.
+/// Removes report sockets no process accepts on and whose process is gone (a killed
+/// run's); returns them. A live process may be between bind and listen: its socket stays.
 pub(super) fn clear_stale(base: &Path) -> Vec<PathBuf> {
     report_sockets(base)
         .into_iter()
         .filter(|path| std::os::unix::net::UnixStream::connect(path).is_err())
+        .filter(|path| !owner_alive(path))
         .filter(|path| std::fs::remove_file(path).is_ok())
         .collect()
+}
+
+/// True when the pid in `report-<pid>.sock` is a running process.
+fn owner_alive(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX))
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
 }
 
 fn report_sockets(base: &Path) -> Vec<PathBuf> {
@@ -268,7 +279,8 @@ mod tests {
         assert_eq!(reports[0].callers[0].counts.v1_requests, 2);
 
         // A killed run's socket: nobody accepts on it; the next start (or `down`) removes it.
-        let dead = base.join("report-1.sock");
+        // (pid 0 is never a process's.)
+        let dead = base.join("report-0.sock");
         drop(std::os::unix::net::UnixListener::bind(&dead).unwrap());
         assert_eq!(read_running_in(base.clone()).await.unwrap().len(), 1);
         assert_eq!(clear_stale(&base), vec![dead]);
