@@ -27,6 +27,8 @@ mod hardening;
 mod providers;
 #[path = "conformance/record.rs"]
 mod record;
+#[path = "conformance/signatures.rs"]
+mod signatures;
 #[path = "conformance/tokens.rs"]
 mod tokens;
 #[path = "conformance/tree.rs"]

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Identity, MaintenanceEvent};
 
-use super::signing::IdentitySigner;
+use super::signing::{IdentitySigner, SigningError};
 use super::time::format_timestamp;
 
 /// The identity document with its three signature forms.
@@ -65,16 +65,17 @@ pub fn signed_identity_document(
     identity: &Identity,
     pending: OffsetDateTime,
     signer: &IdentitySigner,
-) -> SignedDocument {
+) -> Result<SignedDocument, SigningError> {
     let document = identity_document(identity, pending);
     // Signed at the launch time, like EC2, so the blobs stay the same between requests.
-    let pkcs7 = signer.pkcs7_at(document.as_bytes(), pending.into());
-    SignedDocument {
+    let pkcs7 = signer.pkcs7_at(document.as_bytes(), pending.into())?;
+    let rsa2048 = signer.rsa2048_at(document.as_bytes(), pending.into())?;
+    Ok(SignedDocument {
         signature: signer.signature(document.as_bytes()),
-        rsa2048: pkcs7.clone(),
         pkcs7,
+        rsa2048,
         document,
-    }
+    })
 }
 
 /// AWS partition and service domain of a region.

@@ -108,7 +108,10 @@ impl BuiltinProvider {
         let identity = config
             .identity(identity_name)
             .ok_or_else(|| ProviderError::UnknownIdentity(identity_name.to_string()))?;
-        let signed = signed_identity_document(identity, self.launched, &self.signer);
+        let signed =
+            signed_identity_document(identity, self.launched, &self.signer).map_err(|err| {
+                ProviderError::Unavailable(format!("cannot sign the identity document: {err}"))
+            })?;
         let tree = Arc::new(tree::build(config, identity, &signed));
         cache.trees.insert(identity_name.to_string(), tree.clone());
         Ok(tree)

@@ -1,14 +1,11 @@
-//! The JSON documents and the values they must agree with: cases 10–15, 27 and 43.
-
-use std::process::Command;
+//! The JSON documents and the values they must agree with: cases 10–15 and 27 (their
+//! signatures, cases 43 and 55: signatures.rs).
 
 use axum::http::StatusCode;
 use imds_spoof::imds::time::parse_timestamp;
 use time::OffsetDateTime;
 
-use crate::support::{
-    self, identity, require, Expected, Imds, Need, CREDENTIALS_PATH, ROLE, SIGNER,
-};
+use crate::support::{self, identity, Expected, Imds, CREDENTIALS_PATH, ROLE};
 
 const CREDENTIAL_FIELDS: [&str; 7] = [
     "Code",
@@ -205,99 +202,4 @@ async fn case_27_user_data_is_raw_and_404_when_unset() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "user-data unset");
     assert_eq!(worker.text("/latest").await, "dynamic\nmeta-data");
-}
-
-/// Runs a command; None when the program is missing.
-fn run(program: &str, args: &[&str]) -> Option<std::process::Output> {
-    match Command::new(program).args(args).output() {
-        Ok(output) => Some(output),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => panic!("{program}: {err}"),
-    }
-}
-
-#[tokio::test]
-async fn case_43_identity_signatures_verify_with_the_published_certificate() {
-    // As docs/verify-identity.md verifies them.
-    if !require(
-        Need::Openssl,
-        "case_43_identity_signatures_verify_with_the_published_certificate",
-    ) {
-        return;
-    }
-    let imds = Imds::new();
-    let base = "/latest/dynamic/instance-identity/";
-    let document = imds.get(&format!("{base}document")).await.body;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = |name: &str| dir.path().join(name).display().to_string();
-    std::fs::write(file("document"), &document).expect("write document");
-    std::fs::write(file("certificate"), SIGNER.certificate_pem()).expect("write certificate");
-
-    for blob in ["pkcs7", "rsa2048"] {
-        let body = imds.text(&format!("{base}{blob}")).await;
-        assert!(
-            !body.contains("-----BEGIN"),
-            "{blob} must come without PEM armour"
-        );
-        let armoured = format!("-----BEGIN PKCS7-----\n{body}\n-----END PKCS7-----\n");
-        std::fs::write(file(blob), armoured).expect("write blob");
-        let args = [
-            "smime",
-            "-verify",
-            "-in",
-            &file(blob),
-            "-inform",
-            "PEM",
-            "-content",
-            &file("document"),
-            "-certfile",
-            &file("certificate"),
-            "-noverify",
-        ];
-        let output = run("openssl", &args).expect("openssl");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{blob}: {stderr}");
-        assert!(
-            stderr.contains("Verification successful"),
-            "{blob}: {stderr}"
-        );
-        assert_eq!(
-            output.stdout,
-            document.as_ref(),
-            "{blob}: printed document differs"
-        );
-    }
-
-    use base64::Engine;
-    let signature = imds.text(&format!("{base}signature")).await;
-    assert!(!signature.contains('\n'), "signature is one line");
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(&signature)
-        .expect("signature is base64");
-    std::fs::write(file("signature"), raw).expect("write signature");
-    let key = run(
-        "openssl",
-        &["x509", "-pubkey", "-noout", "-in", &file("certificate")],
-    )
-    .expect("openssl");
-    std::fs::write(file("key"), &key.stdout).expect("write key");
-    let args = [
-        "dgst",
-        "-sha256",
-        "-verify",
-        &file("key"),
-        "-signature",
-        &file("signature"),
-        &file("document"),
-    ];
-    let output = run("openssl", &args).expect("openssl");
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("Verified OK"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // A changed document must not verify: the check above can fail.
-    std::fs::write(file("document"), [document.as_ref(), b" "].concat()).expect("tamper");
-    let output = run("openssl", &args).expect("openssl");
-    assert!(!output.status.success(), "a tampered document verified");
 }
