@@ -78,6 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
     } else if args.container.is_some() {
         report.line(Level::Warn, "container", "not checked: no engine");
     }
+    check_certificates(&store, &config, &mut report);
     if report.failures > 0 {
         anyhow::bail!("{} check(s) failed", report.failures);
     }
@@ -379,6 +380,38 @@ fn env_findings(env: &[(String, String)], imds: Ipv4Addr) -> Vec<(Level, String)
         ));
     }
     findings
+}
+
+/// Where the identity certificates are (users verify signed documents against them).
+/// Created with the keys at the first start of a broker; doctor only looks.
+fn check_certificates(store: &crate::config::ConfigStore, config: &Config, report: &mut Report) {
+    if !config.provider.command.is_empty() {
+        report.line(
+            Level::Ok,
+            "certificates",
+            "none of ours: the provider command signs identity documents",
+        );
+        return;
+    }
+    let dir = crate::provider::signing_dir(store);
+    let described = crate::provider::describe_certificates(&dir);
+    let missing: Vec<&str> = crate::imds::signing::PUBLISHED_CERTIFICATES
+        .iter()
+        .map(|published| published.file_name)
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+    if missing.is_empty() {
+        report.line(Level::Ok, "certificates", described);
+    } else {
+        report.line(
+            Level::Warn,
+            "certificates",
+            format!(
+                "{} not written yet (the next start creates them): {described}",
+                missing.join(" and ")
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,11 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     for warning in &built.warnings {
         tracing::warn!("{warning}");
     }
+    // Only the built-in provider signs identity documents with our keys.
+    let certificates = built
+        .builtin
+        .is_some()
+        .then(|| crate::provider::describe_certificates(&crate::provider::signing_dir(&store)));
     let watcher = store.spawn_watcher();
 
     // Bind first: with port 0 the Host check must use the port actually bound.
@@ -71,6 +76,9 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
             broker.endpoint,
             store.current().active_identity
         );
+        if let Some(certificates) = &certificates {
+            let _ = writeln!(stdout, "identity certificates: {certificates}");
+        }
         let _ = stdout.flush();
     }
     crate::session::stop_requested().await;

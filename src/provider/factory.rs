@@ -2,7 +2,7 @@
 //! alike. A provider that cannot be built becomes [`UnavailableProvider`], which answers
 //! EC2's 500 with the reason recorded, instead of failing the whole run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use super::{
     BuiltinProvider, ExternalProvider, Provider, ProviderError, ProviderFuture, ProviderRequest,
 };
 use crate::config::ConfigStore;
-use crate::imds::signing::{IdentitySigner, SigningError};
+use crate::imds::signing::{IdentitySigner, SigningError, PUBLISHED_CERTIFICATES};
 
 /// What the configuration asked for, as built.
 pub struct BuiltProvider {
@@ -21,14 +21,37 @@ pub struct BuiltProvider {
     pub warnings: Vec<String>,
 }
 
-/// The identity-document signing key, kept beside the configuration file.
+/// The identity-document signing keys, kept beside the configuration file.
 pub fn open_signer(store: &ConfigStore) -> Result<Arc<IdentitySigner>, SigningError> {
-    let dir = store
+    Ok(Arc::new(IdentitySigner::load_or_create(&signing_dir(
+        store,
+    ))?))
+}
+
+/// Where the signing keys and the certificates users verify against live: the
+/// configuration file's directory.
+pub fn signing_dir(store: &ConfigStore) -> PathBuf {
+    store
         .path()
         .and_then(|path| path.parent())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Arc::new(IdentitySigner::load_or_create(&dir)?))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// "DIR/identity-cert.pem (signature, rsa2048), DIR/identity-dsa-cert.pem (pkcs7)": the
+/// certificates and what each verifies, for `serve` and `doctor` to tell users.
+pub fn describe_certificates(dir: &Path) -> String {
+    PUBLISHED_CERTIFICATES
+        .iter()
+        .map(|published| {
+            format!(
+                "{} ({})",
+                dir.join(published.file_name).display(),
+                published.verifies
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The provider the configuration asks for: an external program, or the built-in one.

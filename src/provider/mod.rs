@@ -23,7 +23,10 @@ pub use cache::{Accept, Kept, SingleFlightCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::CredentialResolver;
 pub use external::{envelope_json, ExternalProvider, NOT_FOUND_EXIT_CODE};
-pub use factory::{build_provider, open_signer, BuiltProvider, UnavailableProvider};
+pub use factory::{
+    build_provider, describe_certificates, open_signer, signing_dir, BuiltProvider,
+    UnavailableProvider,
+};
 pub use profile::{read_profile, ProfileCredentials};
 pub use refresh::{RefreshState, RefreshStates};
 
