@@ -130,4 +130,12 @@ mod tests {
         let err = provider.answer(&request).await.unwrap_err();
         assert_eq!(err.to_string(), "no provider: no key");
     }
+
+    #[test]
+    fn certificates_are_described_with_what_they_verify() {
+        assert_eq!(
+            describe_certificates(Path::new("/cfg")),
+            "/cfg/identity-cert.pem (signature, rsa2048), /cfg/identity-dsa-cert.pem (pkcs7)"
+        );
+    }
 }
