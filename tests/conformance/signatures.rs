@@ -188,8 +188,27 @@ async fn case_55_pkcs7_and_rsa2048_verify_without_content_and_yield_the_document
             String::from_utf8_lossy(&document),
             "{endpoint}: the printed content is the document leaf"
         );
-        // The certificate as trust anchor, checked at security level 2 (key sizes).
+        // `openssl cms` reads the same blob the same way.
         let own_path = served.path(own).display().to_string();
+        let cms = openssl(&[
+            "cms",
+            "-verify",
+            "-binary",
+            "-in",
+            &blob,
+            "-inform",
+            "PEM",
+            "-certfile",
+            &own_path,
+            "-noverify",
+        ]);
+        assert!(cms.status.success(), "{endpoint}: {}", stderr(&cms));
+        assert_eq!(
+            cms.stdout,
+            document.as_ref(),
+            "{endpoint}: cms prints the document"
+        );
+        // The certificate as trust anchor, checked at security level 2 (key sizes).
         let anchored = verify(own, &["-CAfile", &own_path, "-auth_level", "2"]);
         assert!(
             anchored.status.success(),
