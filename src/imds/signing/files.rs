@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use der::{DecodePem, EncodePem};
+use rsa::pkcs8::LineEnding;
 use x509_cert::Certificate;
-
-use der::DecodePem;
 
 use super::keys::{certificate_matches_key, Certified, IdentityKey};
 use super::SigningError;
@@ -78,9 +78,8 @@ fn create_certificate_file<K: IdentityKey>(
     key: &K,
     cert_path: &Path,
 ) -> Result<Certificate, SigningError> {
-    use der::EncodePem;
     let certificate = key.self_signed_certificate()?;
-    let pem = certificate.to_pem(rsa::pkcs8::LineEnding::LF)?;
+    let pem = certificate.to_pem(LineEnding::LF)?;
     // World-readable on purpose: the certificate is public and meant to be shared.
     write_atomically(cert_path, pem.as_bytes(), 0o644)?;
     Ok(certificate)

@@ -51,7 +51,7 @@ pub(super) trait IdentityKey: Sized {
 }
 
 impl IdentityKey for RsaKey {
-    // Unchanged from the single-key releases, so certificates users copied stay valid.
+    // The subject from when this was the only key; existing certificates keep it.
     const SUBJECT: &'static str = "CN=imds-spoof local instance identity,O=imds-spoof";
 
     fn generate() -> Result<Self, SigningError> {
