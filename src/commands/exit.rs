@@ -74,6 +74,7 @@ fn docker_status(err: &DockerError) -> u8 {
         DockerError::SubnetTaken { .. }
         | DockerError::NetworkNameTaken { .. }
         | DockerError::BadNetworkSettings(_)
+        | DockerError::Ipv6Unsupported { .. }
         | DockerError::AddressTaken { .. } => NETWORK_CONFLICT,
         DockerError::ImageUnavailable { .. } => IMAGE_UNAVAILABLE,
         DockerError::ProxyNameTaken { .. } | DockerError::OtherRun { .. } => OTHER_RUN,
