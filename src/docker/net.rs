@@ -162,8 +162,8 @@ pub async fn ensure_network(
                     remedy: subnet_remedy(plan, None),
                 })
             }
-            // The same request without IPv6 is what every run without it makes: the
-            // engine's refusal is about IPv6.
+            // Most likely about IPv6: the same request without it is what every run
+            // without IPv6 makes. The engine's own reason is in the message either way.
             Err(err) if plan.ipv6.is_some() => {
                 return Err(DockerError::Ipv6Unsupported {
                     network: plan.name.clone(),
