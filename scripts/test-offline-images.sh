@@ -105,7 +105,8 @@ say "echo broker on $gw:$echo_port (pid $echo_pid)"
 
 secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 sed -e "s/{{BROKER_SERVER}}/$gw:$echo_port/g" \
-  -e "s/{{PROXY_SECRET}}/$secret/g" "$repo/docker/nginx.conf" >"$tmp/nginx.conf"
+  -e "s/{{PROXY_SECRET}}/$secret/g" -e "s/{{LISTEN_IPV6}}/# IPv6 off/g" \
+  "$repo/docker/nginx.conf" >"$tmp/nginx.conf"
 ! grep -q '{{' "$tmp/nginx.conf" || { echo "placeholders left in the rendered nginx.conf" >&2; exit 1; }
 
 docker create --name "$proxy" --label "$LABEL" --network "$net" --ip "$proxy_ip" \

@@ -23,6 +23,8 @@ mod events;
 mod faults;
 #[path = "conformance/hardening.rs"]
 mod hardening;
+#[path = "conformance/ipv6.rs"]
+mod ipv6;
 #[path = "conformance/providers.rs"]
 mod providers;
 #[path = "conformance/record.rs"]

@@ -512,7 +512,7 @@ async fn a_container_picks_another_identity_from_the_containers_pane() {
     let mut f = fixture_behind(AccessPolicy::Proxy {
         proxy_ip: None,
         secret: PROXY_SECRET.to_string(),
-        host_ip: None,
+        host_ips: Vec::new(),
     });
     const WORKER: &str = "i-0fedcba9876543210";
     const DEFAULT: &str = "i-0123456789abcdef0";

@@ -23,12 +23,12 @@ pub enum AccessPolicy {
     /// Callers on this machine; the Host header must be the listen address or IMDS's.
     Loopback { listen: SocketAddr },
     /// Only the proxy (from `proxy_ip` when known) carrying `secret`, for a Host that is
-    /// IMDS's; a caller at `host_ip` (the host itself, through the gateway) only when the
-    /// configuration allows the host.
+    /// IMDS's; a caller at one of `host_ips` (the host itself, through the network's IPv4
+    /// or IPv6 gateway) only when the configuration allows the host.
     Proxy {
         proxy_ip: Option<IpAddr>,
         secret: String,
-        host_ip: Option<IpAddr>,
+        host_ips: Vec<IpAddr>,
     },
 }
 
@@ -105,7 +105,7 @@ pub fn admit(
         AccessPolicy::Proxy {
             proxy_ip,
             secret,
-            host_ip,
+            host_ips,
         } => {
             if proxy_ip.is_some_and(|proxy| proxy != peer.ip()) {
                 return Err(Refusal::NotFromProxy(peer.ip()));
@@ -127,7 +127,7 @@ pub fn admit(
                     return Err(Refusal::NotImdsHost(host.to_string()));
                 }
             }
-            if !allow_host && *host_ip == Some(ip) {
+            if !allow_host && host_ips.contains(&ip) {
                 return Err(Refusal::HostCaller(ip));
             }
             Ok(Caller {
@@ -234,7 +234,7 @@ mod tests {
         let policy = AccessPolicy::Proxy {
             proxy_ip: Some("169.254.169.254".parse().unwrap()),
             secret: "s3cret".into(),
-            host_ip: Some("169.254.0.1".parse().unwrap()),
+            host_ips: vec!["169.254.0.1".parse().unwrap()],
         };
         let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
         let good = headers(&[(SECRET_HEADER, "s3cret"), (CALLER_HEADER, "169.254.0.7")]);
@@ -257,7 +257,10 @@ mod tests {
         let policy = AccessPolicy::Proxy {
             proxy_ip: None,
             secret: "s3cret".into(),
-            host_ip: Some("169.254.0.1".parse().unwrap()),
+            host_ips: vec![
+                "169.254.0.1".parse().unwrap(),
+                "fd00:ec2::1".parse().unwrap(),
+            ],
         };
         let proxy: SocketAddr = "169.254.169.254:40000".parse().unwrap();
         let from = |caller: &str, host: &str| {
@@ -295,5 +298,21 @@ mod tests {
             Err(Refusal::HostCaller("169.254.0.1".parse().unwrap()))
         );
         assert!(admit(&policy, proxy, None, &host_call, true).is_ok());
+        // The host over IPv6, through the network's IPv6 gateway.
+        let host_call = from("fd00:ec2::1", "[fd00:ec2::254]");
+        assert_eq!(
+            admit(&policy, proxy, None, &host_call, false),
+            Err(Refusal::HostCaller("fd00:ec2::1".parse().unwrap()))
+        );
+        assert!(admit(&policy, proxy, None, &host_call, true).is_ok());
+        // A container over IPv6: nginx names it by its IPv6 address.
+        let admitted = admit(
+            &policy,
+            proxy,
+            None,
+            &from("fd00:ec2::1:5", "[fd00:ec2::254]"),
+            false,
+        );
+        assert_eq!(admitted.map(|c| c.ip), Ok("fd00:ec2::1:5".parse().unwrap()));
     }
 }

@@ -1,13 +1,13 @@
 //! `imds-spoof doctor`: checks what usually goes wrong, one line each with ok/warn/fail and
 //! what to do. Exits non-zero when any check fails.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
 use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover, LABEL_IDENTITY};
-use crate::session::probe_imds;
+use crate::session::{probe_imds, probe_imds_from};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -88,6 +88,9 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
 async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, report: &mut Report) {
     let ours = check_subnet(engine, plan, report).await;
     check_ec2_host(plan, ours.as_ref(), report);
+    if plan.ipv6.is_some() {
+        check_ipv6(engine, ours.as_ref(), report).await;
+    }
     check_image(engine, &config.proxy.image, report).await;
     let Some(proxy) = check_proxy(engine, plan, config, report).await else {
         return;
@@ -108,7 +111,7 @@ async fn check_subnet(
             report.line(
                 Level::Ok,
                 "network",
-                format!("{} exists with {} (ours)", network.name, plan.subnet),
+                format!("{} exists with {} (ours)", network.name, subnets(plan)),
             );
             Some(network)
         }
@@ -118,7 +121,8 @@ async fn check_subnet(
                 "network",
                 format!(
                     "{} is free; `imds-spoof up` creates {}",
-                    plan.subnet, plan.name
+                    subnets(plan),
+                    plan.name
                 ),
             );
             None
@@ -127,6 +131,40 @@ async fn check_subnet(
             report.line(Level::Fail, "network", err.to_string());
             None
         }
+    }
+}
+
+/// "169.254.0.0/16", or "169.254.0.0/16 and fd00:ec2::/64" with IPv6.
+fn subnets(plan: &NetworkPlan) -> String {
+    match &plan.ipv6 {
+        Some(ipv6) => format!("{} and {}", plan.subnet, ipv6.subnet),
+        None => plan.subnet.to_string(),
+    }
+}
+
+/// `[network] ipv6 = true`: can the engine make the IPv6 network? Ours existing says yes;
+/// otherwise a throwaway labelled network is made and removed to find out.
+async fn check_ipv6(engine: &Engine, ours: Option<&NetworkState>, report: &mut Report) {
+    let endpoint = format!("http://[{}]", docker::IMDS_IPV6);
+    if let Some(network) = ours {
+        report.line(
+            Level::Ok,
+            "ipv6",
+            format!("{} has IPv6; IMDS at {endpoint}", network.name),
+        );
+        return;
+    }
+    let check_id = format!("doctor-{}", std::process::id());
+    match docker::try_ipv6_network(engine, &check_id).await {
+        Ok(()) => report.line(
+            Level::Ok,
+            "ipv6",
+            format!("the engine makes IPv6 networks (a test network was created and removed); `up` adds {endpoint}"),
+        ),
+        Err(err) => report.line(Level::Fail, "ipv6", err.to_string()),
+    }
+    if let Some(warning) = host::imds_ipv6_capture_warning(host::ec2_evidence().as_deref()) {
+        report.line(Level::Warn, "ec2 host", warning);
     }
 }
 
@@ -232,7 +270,33 @@ async fn check_broker(
     report: &mut Report,
 ) {
     let location = super::status::broker_location(proxy, config.broker.port);
-    match probe_imds(plan.proxy_ip, Duration::from_secs(2)).await {
+    if let Some(ipv6) = &plan.ipv6 {
+        // From the host's gateway address, as the host's own requests go.
+        let probe = probe_imds_from(
+            IpAddr::V6(ipv6.proxy_ip),
+            Some(IpAddr::V6(ipv6.gateway)),
+            Duration::from_secs(2),
+        )
+        .await;
+        match probe {
+            Ok(probe) if probe.from_broker => report.line(
+                Level::Ok,
+                "broker ipv6",
+                format!("answers through the proxy at [{}] ({})", ipv6.proxy_ip, probe.describe()),
+            ),
+            Ok(probe) => report.line(
+                Level::Fail,
+                "broker ipv6",
+                format!("nginx answered {} itself at [{}]", probe.status, ipv6.proxy_ip),
+            ),
+            Err(err) => report.line(
+                Level::Fail,
+                "broker ipv6",
+                format!("no answer through the proxy at [{}]: {err} (a proxy started before [network] ipv6 = true? restart `up`)", ipv6.proxy_ip),
+            ),
+        }
+    }
+    match probe_imds(IpAddr::V4(plan.proxy_ip), Duration::from_secs(2)).await {
         Ok(probe) if probe.from_broker => report.line(
             Level::Ok,
             "broker",
@@ -297,7 +361,7 @@ async fn container_checks(
             ),
         ),
     }
-    for (level, text) in env_findings(&container.env, plan.proxy_ip) {
+    for (level, text) in env_findings(&container.env, plan.proxy_ip, plan.ipv6.is_some()) {
         report.line(level, "environment", format!("{name}: {text}"));
     }
     let (level, text) = identity_finding(config, name, container.labels.get(LABEL_IDENTITY));
@@ -325,8 +389,9 @@ fn identity_finding(config: &Config, name: &str, label: Option<&String>) -> (Lev
     }
 }
 
-/// What in a container's environment keeps SDKs from reaching IMDS.
-fn env_findings(env: &[(String, String)], imds: Ipv4Addr) -> Vec<(Level, String)> {
+/// What in a container's environment keeps SDKs from reaching IMDS; `ipv6`: the network
+/// has the IPv6 endpoint.
+fn env_findings(env: &[(String, String)], imds: Ipv4Addr, ipv6: bool) -> Vec<(Level, String)> {
     let get = |name: &str| {
         env.iter()
             .find(|(key, _)| key == name)
@@ -358,8 +423,22 @@ fn env_findings(env: &[(String, String)], imds: Ipv4Addr) -> Vec<(Level, String)
             "AWS_EC2_METADATA_DISABLED=true: SDKs never ask IMDS. Remove it".to_string(),
         ));
     }
-    if let Some(endpoint) = get("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
-        if !endpoint.contains(&imds.to_string()) {
+    let ipv6_endpoint = format!("[{}]", docker::IMDS_IPV6);
+    // SDKs compare the mode case-insensitively (JS v3 wants it exact: imds-protocol.md §9).
+    let ipv6_mode = get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")
+        .is_some_and(|mode| mode.eq_ignore_ascii_case("ipv6"))
+        || get("AWS_IMDS_USE_IPV6").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let explicit = get("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    if ipv6_mode && !ipv6 && explicit.is_none() {
+        findings.push((
+            Level::Fail,
+            format!("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6: SDKs call http://{ipv6_endpoint}, which this network does not have. Set [network] ipv6 = true (then restart `up`), or remove it"),
+        ));
+    }
+    if let Some(endpoint) = explicit {
+        let ours =
+            endpoint.contains(&imds.to_string()) || (ipv6 && endpoint.contains(&ipv6_endpoint));
+        if !ours {
             findings.push((
                 Level::Warn,
                 format!("AWS_EC2_METADATA_SERVICE_ENDPOINT={endpoint} points SDKs elsewhere"),
@@ -428,7 +507,7 @@ mod tests {
     #[test]
     fn proxy_without_no_proxy_fails() {
         let imds = Ipv4Addr::new(169, 254, 169, 254);
-        let found = env_findings(&env(&[("HTTP_PROXY", "http://p:3128")]), imds);
+        let found = env_findings(&env(&[("HTTP_PROXY", "http://p:3128")]), imds, false);
         assert_eq!(found[0].0, Level::Fail);
         let found = env_findings(
             &env(&[
@@ -436,16 +515,18 @@ mod tests {
                 ("no_proxy", "localhost,169.254.169.254"),
             ]),
             imds,
+            false,
         );
         assert_eq!(found[0].0, Level::Ok);
         let found = env_findings(
             &env(&[("http_proxy", "http://p"), ("NO_PROXY", "169.254.0.0/16")]),
             imds,
+            false,
         );
         assert_eq!(found[0].0, Level::Warn);
-        let found = env_findings(&env(&[("AWS_EC2_METADATA_DISABLED", "true")]), imds);
+        let found = env_findings(&env(&[("AWS_EC2_METADATA_DISABLED", "true")]), imds, false);
         assert_eq!(found[0].0, Level::Fail);
-        let found = env_findings(&env(&[("PATH", "/usr/bin")]), imds);
+        let found = env_findings(&env(&[("PATH", "/usr/bin")]), imds, false);
         assert_eq!(
             found,
             vec![(
@@ -453,5 +534,23 @@ mod tests {
                 "no proxy or AWS settings that bypass IMDS".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn ipv6_endpoint_mode_needs_the_ipv6_network() {
+        let imds = Ipv4Addr::new(169, 254, 169, 254);
+        let mode = env(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6")]);
+        let found = env_findings(&mode, imds, false);
+        assert_eq!(found[0].0, Level::Fail, "{found:?}");
+        assert!(found[0].1.contains("[network] ipv6 = true"), "{found:?}");
+        assert_eq!(env_findings(&mode, imds, true)[0].0, Level::Ok);
+        let legacy = env(&[("AWS_IMDS_USE_IPV6", "true")]);
+        assert_eq!(env_findings(&legacy, imds, false)[0].0, Level::Fail);
+        let endpoint = env(&[(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "http://[fd00:ec2::254]/",
+        )]);
+        assert_eq!(env_findings(&endpoint, imds, true)[0].0, Level::Ok);
+        assert_eq!(env_findings(&endpoint, imds, false)[0].0, Level::Warn);
     }
 }

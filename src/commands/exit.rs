@@ -74,6 +74,7 @@ fn docker_status(err: &DockerError) -> u8 {
         DockerError::SubnetTaken { .. }
         | DockerError::NetworkNameTaken { .. }
         | DockerError::BadNetworkSettings(_)
+        | DockerError::Ipv6Unsupported { .. }
         | DockerError::AddressTaken { .. } => NETWORK_CONFLICT,
         DockerError::ImageUnavailable { .. } => IMAGE_UNAVAILABLE,
         DockerError::ProxyNameTaken { .. } | DockerError::OtherRun { .. } => OTHER_RUN,
@@ -112,5 +113,25 @@ mod tests {
         assert_eq!(exit_status(&v1), V1_CALLERS);
         let nothing = anyhow::Error::new(ReportError::NothingRunning);
         assert_eq!(exit_status(&nothing), REPORT_UNAVAILABLE);
+    }
+
+    #[test]
+    fn an_engine_without_ipv6_is_a_network_problem_with_a_way_out() {
+        let err = DockerError::Ipv6Unsupported {
+            network: "imds-spoof".into(),
+            reason: "failed to create the bridge: open /proc/sys/net/ipv6/conf/br-1/disable_ipv6: no such file or directory".into(),
+        };
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot make network imds-spoof with IPv6"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/proc/sys/net/ipv6"),
+            "the engine's reason: {text}"
+        );
+        assert!(text.contains("[network] ipv6 = false"), "{text}");
+        let session = SessionError::Docker(err);
+        assert_eq!(exit_status(&anyhow::Error::new(session)), NETWORK_CONFLICT);
     }
 }

@@ -62,10 +62,13 @@ fn show_proxy(proxy: Option<&ProxyLeftover>, settings: &NetworkSettings) -> bool
         })
         .unwrap_or_default();
     let state = if proxy.running { "running" } else { "stopped" };
+    let at = match settings.ipv6 {
+        true => format!("{} and [{}]", settings.proxy_ip, docker::IMDS_IPV6),
+        false => settings.proxy_ip.to_string(),
+    };
     println!(
-        "proxy    {}: {state} at {}, image {}, run {}{process}",
+        "proxy    {}: {state} at {at}, image {}, run {}{process}",
         docker::PROXY_NAME,
-        settings.proxy_ip,
         proxy.image,
         proxy.run_id.as_deref().unwrap_or("?"),
     );
@@ -79,7 +82,7 @@ async fn show_broker(config: &Config, proxy: Option<&ProxyLeftover>, proxy_runni
         println!("broker   {broker_at}: not checked (no proxy in front of it)");
         return false;
     }
-    match probe_imds(config.network.proxy_ip, Duration::from_secs(2)).await {
+    match probe_imds(config.network.proxy_ip.into(), Duration::from_secs(2)).await {
         Ok(probe) if probe.from_broker => {
             println!(
                 "broker   {broker_at}: answering through the proxy ({})",

@@ -66,8 +66,13 @@ fn print_ready(session: &Session, config: &crate::config::Config, json: bool, to
         .map(|endpoint| endpoint.to_string())
         .unwrap_or_default();
     let imds = format!("http://{}", config.network.proxy_ip);
+    // The IPv6 endpoint's address is fixed (SDKs know only that one).
+    let imds_ipv6 = config
+        .network
+        .ipv6
+        .then(|| format!("http://[{}]", docker::IMDS_IPV6));
     let line = if json {
-        serde_json::json!({
+        let mut ready = serde_json::json!({
             "event": "ready",
             "imds": imds,
             "broker": broker,
@@ -76,9 +81,16 @@ fn print_ready(session: &Session, config: &crate::config::Config, json: bool, to
             "run": session.run_id(),
             "identity": config.active_identity,
             "startup_ms": took.as_millis() as u64,
-        })
-        .to_string()
+        });
+        if let Some(imds_ipv6) = &imds_ipv6 {
+            ready["imds_ipv6"] = serde_json::Value::from(imds_ipv6.as_str());
+        }
+        ready.to_string()
     } else {
+        let imds = match &imds_ipv6 {
+            Some(imds_ipv6) => format!("{imds} and {imds_ipv6}"),
+            None => imds,
+        };
         format!(
             "imds-spoof up: {imds} for containers on network {} (broker {broker}, run {}, identity {}, ready in {} ms); Ctrl-C stops",
             config.network.name,

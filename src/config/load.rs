@@ -480,6 +480,22 @@ mod unknown_keys {
     }
 
     #[test]
+    fn the_ipv6_switch_is_a_boolean_and_has_no_subnet_key() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let config = parse(Path::new("c.toml"), sample).unwrap();
+        assert!(!config.network.ipv6, "IPv6 is off by default");
+        let on = sample.replacen("\nipv6 = false\n", "\nipv6 = true\n", 1);
+        assert!(parse(Path::new("c.toml"), &on).unwrap().network.ipv6);
+        // The IPv6 subnet is fixed (SDKs know only fd00:ec2::254): no key to set it.
+        for bad in ["ipv6 = \"yes\"", "ipv6_subnet = \"fd00:ec2::/64\""] {
+            let text = sample.replacen("\nipv6 = false\n", &format!("\n{bad}\n"), 1);
+            let line = text.lines().position(|line| line == bad).unwrap() + 1;
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn role_keys_of_another_source_are_refused() {
         let text = super::super::sample::SAMPLE_CONFIG.replacen(
             "\nsource = \"static\"\n",

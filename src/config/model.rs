@@ -118,6 +118,8 @@ pub struct NetworkSettings {
     pub subnet: String,
     pub gateway: Ipv4Addr,
     pub proxy_ip: Ipv4Addr,
+    /// A second, IPv6 subnet (fd00:ec2::/64) with IMDS at fd00:ec2::254.
+    pub ipv6: bool,
 }
 
 impl Default for NetworkSettings {
@@ -127,6 +129,7 @@ impl Default for NetworkSettings {
             subnet: "169.254.0.0/16".to_string(),
             gateway: Ipv4Addr::new(169, 254, 0, 1),
             proxy_ip: Ipv4Addr::new(169, 254, 169, 254),
+            ipv6: false,
         }
     }
 }

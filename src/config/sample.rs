@@ -28,6 +28,10 @@ name = "imds-spoof"
 subnet = "169.254.0.0/16"
 gateway = "169.254.0.1"
 proxy_ip = "169.254.169.254"
+# true adds IMDS's IPv6 endpoint http://[fd00:ec2::254] on a second subnet, fd00:ec2::/64
+# (fixed: SDKs know only that address), for SDKs set to AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6.
+# The Docker engine must be able to make IPv6 networks (`imds-spoof doctor` checks).
+ipv6 = false
 
 [proxy]
 # Pulled when missing. Offline: scripts/offline-images.sh builds imds-spoof/nginx-offline:latest.

@@ -184,6 +184,17 @@ pub fn imds_capture_warning(
     ))
 }
 
+/// On an EC2 host, the IPv6 bridge's fd00:ec2::/64 route is more specific than the default
+/// route the host's own requests to fd00:ec2::254 take (Nitro, `HttpProtocolIpv6` enabled),
+/// so it would capture them. Not read from the routing table: the /64 wins over any route
+/// but a longer one the user pinned, which is the fix.
+pub fn imds_ipv6_capture_warning(evidence: Option<&str>) -> Option<String> {
+    let evidence = evidence?;
+    Some(format!(
+        "this host is an EC2 instance ({evidence}): with [network] ipv6 = true the bridge's route to fd00:ec2::/64 takes this host's own requests to the real IPv6 IMDS (fd00:ec2::254), if it uses that endpoint. Pin the real route first: `sudo ip -6 route add fd00:ec2::254/128 via <IPv6 default gateway> dev <primary interface>` (`ip -6 route show default` names both)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

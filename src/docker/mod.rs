@@ -9,6 +9,7 @@ pub mod host;
 mod image;
 mod net;
 mod proxy;
+mod subnet;
 
 use std::collections::HashMap;
 
@@ -20,7 +21,8 @@ pub use containers::{
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
     attached_app_containers, check_network, connect_container, disconnect_container,
-    ensure_network, find_network, remove_network, NetworkPlan, NetworkState,
+    ensure_network, find_network, remove_network, try_ipv6_network, NetworkPlan, NetworkState,
+    IMDS_IPV6,
 };
 pub use proxy::{
     container_exit, container_log_tail, find_proxy, remove_proxy, start_proxy, BrokerRoute,
@@ -68,6 +70,8 @@ pub enum DockerError {
     },
     #[error("a Docker network named {name:?} already exists {why}: remove it (`docker network rm {name}`) or choose another name with [network] name in the configuration")]
     NetworkNameTaken { name: String, why: String },
+    #[error("the Docker engine cannot make network {network} with IPv6 ([network] ipv6 = true): {reason}. Without IPv6 support in the engine (IPv6 disabled in the host's kernel, a rootless or remote engine without it), set [network] ipv6 = false; `imds-spoof doctor` checks it")]
+    Ipv6Unsupported { network: String, reason: String },
     #[error("the [network] settings are not usable: {0}")]
     BadNetworkSettings(String),
     #[error("proxy image {image} is not available: {reason}. Without access to a registry, build one locally with `scripts/offline-images.sh` (makes {offline}) and use it: `imds-spoof up --proxy-image {offline}`, or [proxy] image = \"{offline}\" in the configuration")]

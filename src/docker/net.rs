@@ -1,8 +1,7 @@
 //! The `imds-spoof` bridge network: validated settings, reuse of ours, conflicts with others.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bollard::models::{
     Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
@@ -10,63 +9,54 @@ use bollard::models::{
 };
 use bollard::query_parameters::{InspectNetworkOptions, ListContainersOptionsBuilder};
 
+use super::subnet::{Subnet, Subnet6};
 use super::{api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_PART, LABEL_RUN};
 use crate::config::NetworkSettings;
 
-/// An IPv4 subnet in CIDR form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Subnet {
-    pub base: Ipv4Addr,
-    pub prefix: u8,
+/// IMDS's IPv6 address, which SDKs in IPv6 endpoint mode call (imds-protocol.md section 9).
+pub const IMDS_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+/// The EKS Pod Identity agent's IPv6 address: kept free for that endpoint.
+pub const EKS_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23);
+/// The IPv6 subnet: fixed, because SDKs know only fd00:ec2::254 and the subnet must hold it.
+const IPV6_SUBNET: &str = "fd00:ec2::/64";
+/// Where Docker picks containers' IPv6 addresses: outside it lie the gateway (::1),
+/// fd00:ec2::23 and fd00:ec2::254, so no container is ever handed one of those.
+const IPV6_CONTAINER_RANGE: &str = "fd00:ec2::1:0/112";
+const IPV6_GATEWAY: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 1);
+
+/// The network's IPv6 side (`[network] ipv6 = true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Plan {
+    pub subnet: Subnet6,
+    /// The host's address on the bridge.
+    pub gateway: Ipv6Addr,
+    /// The proxy's second address: IMDS's.
+    pub proxy_ip: Ipv6Addr,
+    /// Docker's `ip-range` for containers.
+    pub containers: Subnet6,
 }
 
-impl Subnet {
-    pub fn parse(text: &str) -> Result<Subnet, String> {
-        let (addr, prefix) = text
-            .trim()
-            .split_once('/')
-            .ok_or_else(|| format!("{text:?} is not in ADDRESS/PREFIX form"))?;
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("{addr:?} in {text:?} is not an IPv4 address"))?;
-        let prefix: u8 = prefix
-            .parse()
-            .ok()
-            .filter(|p| *p <= 32)
-            .ok_or_else(|| format!("{prefix:?} in {text:?} is not a prefix length (0-32)"))?;
-        let subnet = Subnet {
-            base: Ipv4Addr::from(u32::from(addr) & mask(prefix)),
-            prefix,
+impl Ipv6Plan {
+    fn fixed() -> Result<Ipv6Plan, String> {
+        let plan = Ipv6Plan {
+            subnet: Subnet6::parse(IPV6_SUBNET)?,
+            gateway: IPV6_GATEWAY,
+            proxy_ip: IMDS_IPV6,
+            containers: Subnet6::parse(IPV6_CONTAINER_RANGE)?,
         };
-        if subnet.base != addr {
+        let reserved = [plan.gateway, plan.proxy_ip, EKS_IPV6];
+        if reserved.iter().any(|ip| plan.containers.contains(*ip)) {
             return Err(format!(
-                "{text:?} has host bits set (did you mean {subnet}?)"
+                "{} would give containers a reserved address",
+                plan.containers
             ));
         }
-        Ok(subnet)
+        Ok(plan)
     }
 
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & mask(self.prefix) == u32::from(self.base)
-    }
-
-    /// Two subnets overlap when one contains the other's base (CIDR blocks nest or are disjoint).
-    pub fn overlaps(&self, other: &Subnet) -> bool {
-        self.contains(other.base) || other.contains(self.base)
-    }
-}
-
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix))
-    }
-}
-
-impl fmt::Display for Subnet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.base, self.prefix)
+    /// "fd00:ec2::/64 gateway fd00:ec2::1", as pools are shown.
+    pub fn describe(&self) -> String {
+        format!("{} gateway {}", self.subnet, self.gateway)
     }
 }
 
@@ -77,6 +67,8 @@ pub struct NetworkPlan {
     pub subnet: Subnet,
     pub gateway: Ipv4Addr,
     pub proxy_ip: Ipv4Addr,
+    /// The IPv6 endpoint, when the configuration asks for it.
+    pub ipv6: Option<Ipv6Plan>,
 }
 
 impl NetworkPlan {
@@ -105,11 +97,16 @@ impl NetworkPlan {
                 settings.gateway
             )));
         }
+        let ipv6 = match settings.ipv6 {
+            true => Some(Ipv6Plan::fixed().map_err(bad)?),
+            false => None,
+        };
         Ok(NetworkPlan {
             name: settings.name.clone(),
             subnet,
             gateway: settings.gateway,
             proxy_ip: settings.proxy_ip,
+            ipv6,
         })
     }
 }
@@ -141,13 +138,10 @@ pub async fn ensure_network(
             driver: Some("bridge".to_string()),
             ipam: Some(Ipam {
                 driver: Some("default".to_string()),
-                config: Some(vec![IpamConfig {
-                    subnet: Some(plan.subnet.to_string()),
-                    gateway: Some(plan.gateway.to_string()),
-                    ..Default::default()
-                }]),
+                config: Some(ipam_pools(plan)),
                 options: None,
             }),
+            enable_ipv6: plan.ipv6.is_some().then_some(true),
             labels: Some(labels),
             ..Default::default()
         };
@@ -162,10 +156,18 @@ pub async fn ensure_network(
             Err(err) if status_of(&err) == Some(409) => continue,
             Err(err) if err.to_string().contains("overlaps") => {
                 return Err(DockerError::SubnetTaken {
-                    subnet: plan.subnet.to_string(),
+                    subnet: plan_subnets(plan),
                     network: "(one the engine did not list)".to_string(),
                     their_subnet: err.to_string(),
                     remedy: subnet_remedy(plan, None),
+                })
+            }
+            // Most likely about IPv6: the same request without it is what every run
+            // without IPv6 makes. The engine's own reason is in the message either way.
+            Err(err) if plan.ipv6.is_some() => {
+                return Err(DockerError::Ipv6Unsupported {
+                    network: plan.name.clone(),
+                    reason: err.to_string(),
                 })
             }
             Err(err) => return Err(api(format!("creating network {}", plan.name))(err)),
@@ -175,6 +177,32 @@ pub async fn ensure_network(
         name: plan.name.clone(),
         why: "and keeps changing while we look".to_string(),
     })
+}
+
+/// The address pools of the network: IPv4, and IPv6 with its container range.
+fn ipam_pools(plan: &NetworkPlan) -> Vec<IpamConfig> {
+    let mut pools = vec![IpamConfig {
+        subnet: Some(plan.subnet.to_string()),
+        gateway: Some(plan.gateway.to_string()),
+        ..Default::default()
+    }];
+    if let Some(ipv6) = &plan.ipv6 {
+        pools.push(IpamConfig {
+            subnet: Some(ipv6.subnet.to_string()),
+            gateway: Some(ipv6.gateway.to_string()),
+            ip_range: Some(ipv6.containers.to_string()),
+            ..Default::default()
+        });
+    }
+    pools
+}
+
+/// "169.254.0.0/16" or "169.254.0.0/16 and fd00:ec2::/64".
+fn plan_subnets(plan: &NetworkPlan) -> String {
+    match &plan.ipv6 {
+        Some(ipv6) => format!("{} and {}", plan.subnet, ipv6.subnet),
+        None => plan.subnet.to_string(),
+    }
 }
 
 /// Our usable network if it exists; a conflict if something else is in the way.
@@ -191,24 +219,21 @@ pub async fn check_network(
     let mut ours = None;
     for network in &networks {
         let name = network.name.clone().unwrap_or_default();
-        let subnets = ipv4_subnets(network.ipam.as_ref());
+        let pools = Pools::of(network.ipam.as_ref());
         if name == plan.name {
-            let gateway_ok = gateways(network.ipam.as_ref()).contains(&plan.gateway);
             if !is_managed(network.labels.as_ref()) {
                 return Err(DockerError::NetworkNameTaken {
                     name,
                     why: "and was not created by imds-spoof".to_string(),
                 });
             }
-            if subnets != [plan.subnet] || !gateway_ok {
-                let found: Vec<String> = subnets.iter().map(ToString::to_string).collect();
+            if !pools.fit(plan) {
                 return Err(DockerError::NetworkNameTaken {
                     name,
                     why: format!(
-                        "with subnet {} (an earlier configuration; this one wants {} gateway {}); `imds-spoof down` removes it",
-                        found.join(", "),
-                        plan.subnet,
-                        plan.gateway
+                        "with {} (an earlier configuration; this one wants {}); `imds-spoof down` removes it",
+                        pools.describe(),
+                        Pools::describe_plan(plan)
                     ),
                 });
             }
@@ -219,16 +244,112 @@ pub async fn check_network(
             });
             continue;
         }
-        if let Some(theirs) = subnets.iter().find(|s| s.overlaps(&plan.subnet)) {
+        if let Some(theirs) = pools.v4.iter().find(|(s, _)| s.overlaps(&plan.subnet)) {
             return Err(DockerError::SubnetTaken {
                 subnet: plan.subnet.to_string(),
-                remedy: subnet_remedy(plan, Some((&name, theirs))),
+                remedy: subnet_remedy(plan, Some((&name, &theirs.0))),
+                network: name,
+                their_subnet: theirs.0.to_string(),
+            });
+        }
+        let Some(ipv6) = &plan.ipv6 else {
+            continue;
+        };
+        if let Some((theirs, _)) = pools.v6.iter().find(|(s, _)| s.overlaps(&ipv6.subnet)) {
+            return Err(DockerError::SubnetTaken {
+                subnet: ipv6.subnet.to_string(),
+                remedy: ipv6_remedy(ipv6, &name, theirs),
                 network: name,
                 their_subnet: theirs.to_string(),
             });
         }
     }
     Ok(ours)
+}
+
+/// A network's address pools by family, each with its gateway.
+struct Pools {
+    v4: Vec<(Subnet, Option<Ipv4Addr>)>,
+    v6: Vec<(Subnet6, Option<Ipv6Addr>)>,
+}
+
+impl Pools {
+    fn of(ipam: Option<&Ipam>) -> Pools {
+        let mut pools = Pools {
+            v4: Vec::new(),
+            v6: Vec::new(),
+        };
+        let configs = ipam.and_then(|ipam| ipam.config.as_ref());
+        for config in configs.into_iter().flatten() {
+            let Some(subnet) = config.subnet.as_deref() else {
+                continue;
+            };
+            let gateway = config.gateway.as_deref();
+            if let Ok(subnet) = Subnet::parse(subnet) {
+                pools
+                    .v4
+                    .push((subnet, gateway.and_then(|g| g.parse().ok())));
+            } else if let Ok(subnet) = Subnet6::parse(subnet) {
+                pools
+                    .v6
+                    .push((subnet, gateway.and_then(|g| g.parse().ok())));
+            }
+        }
+        pools
+    }
+
+    /// Exactly the pools the plan makes: a network made with IPv6 is not reused without
+    /// it, nor one without IPv6 when it is wanted.
+    fn fit(&self, plan: &NetworkPlan) -> bool {
+        let v4 = self.v4 == [(plan.subnet, Some(plan.gateway))];
+        let v6 = match &plan.ipv6 {
+            Some(ipv6) => self.v6 == [(ipv6.subnet, Some(ipv6.gateway))],
+            None => self.v6.is_empty(),
+        };
+        v4 && v6
+    }
+
+    fn describe(&self) -> String {
+        let v4 = self.v4.iter().map(|(s, g)| describe_pool(s, g.as_ref()));
+        let v6 = self.v6.iter().map(|(s, g)| describe_pool(s, g.as_ref()));
+        let all: Vec<String> = v4.chain(v6).collect();
+        if all.is_empty() {
+            "no subnet".to_string()
+        } else {
+            format!("subnet {}", all.join(", "))
+        }
+    }
+
+    fn describe_plan(plan: &NetworkPlan) -> String {
+        let v4 = format!("{} gateway {}", plan.subnet, plan.gateway);
+        match &plan.ipv6 {
+            Some(ipv6) => format!("{v4}, {}", ipv6.describe()),
+            None => format!("{v4} without IPv6"),
+        }
+    }
+}
+
+fn describe_pool(
+    subnet: &impl std::fmt::Display,
+    gateway: Option<&impl std::fmt::Display>,
+) -> String {
+    match gateway {
+        Some(gateway) => format!("{subnet} gateway {gateway}"),
+        None => subnet.to_string(),
+    }
+}
+
+/// Another network's IPv6 subnet overlaps ours: ours is fixed (SDKs know only
+/// fd00:ec2::254), so the other one has to go, or IPv6 has to stay off.
+fn ipv6_remedy(ipv6: &Ipv6Plan, name: &str, theirs: &Subnet6) -> String {
+    let holds = if theirs.contains(ipv6.proxy_ip) {
+        format!("it holds {}, which only one network can: ", ipv6.proxy_ip)
+    } else {
+        String::new()
+    };
+    format!(
+        "{holds}remove it (`docker network rm {name}`, after stopping the containers using it), or set [network] ipv6 = false"
+    )
 }
 
 /// What to do about an overlap: only one network can hold the IMDS address, so when the
@@ -253,22 +374,51 @@ fn subnet_remedy(plan: &NetworkPlan, other: Option<(&str, &Subnet)>) -> String {
     }
 }
 
-fn ipv4_subnets(ipam: Option<&Ipam>) -> Vec<Subnet> {
-    ipam.and_then(|ipam| ipam.config.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|config| config.subnet.as_deref())
-        .filter_map(|subnet| Subnet::parse(subnet).ok())
-        .collect()
+/// Can the engine make an IPv6 network at all? Creates a small labelled one with a random
+/// unique-local /64 (and an IPv4 pool of the engine's choosing, internal: no routes out)
+/// and removes it again. For `doctor`, before our own network exists.
+pub async fn try_ipv6_network(engine: &Engine, run_id: &str) -> Result<(), DockerError> {
+    let name = format!("imds-spoof-ipv6-check-{run_id}");
+    let subnet = random_ula_subnet();
+    let mut labels = run_labels(run_id);
+    labels.insert(LABEL_PART.to_string(), "ipv6-check".to_string());
+    let request = NetworkCreateRequest {
+        name: name.clone(),
+        driver: Some("bridge".to_string()),
+        internal: Some(true),
+        enable_ipv6: Some(true),
+        ipam: Some(Ipam {
+            driver: Some("default".to_string()),
+            config: Some(vec![IpamConfig {
+                subnet: Some(subnet.to_string()),
+                ..Default::default()
+            }]),
+            options: None,
+        }),
+        labels: Some(labels),
+        ..Default::default()
+    };
+    let created = engine.docker.create_network(request).await.map_err(|err| {
+        DockerError::Ipv6Unsupported {
+            network: name.clone(),
+            reason: err.to_string(),
+        }
+    })?;
+    engine
+        .docker
+        .remove_network(&created.id)
+        .await
+        .map_err(api(format!("removing the check network {name}")))
 }
 
-fn gateways(ipam: Option<&Ipam>) -> Vec<Ipv4Addr> {
-    ipam.and_then(|ipam| ipam.config.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|config| config.gateway.as_deref())
-        .filter_map(|gateway| gateway.parse().ok())
-        .collect()
+/// fdXX:XXXX:XXXX:XXXX::/64 with random bits: collides with no one's network in practice.
+fn random_ula_subnet() -> Subnet6 {
+    let bits: u64 = rand::random();
+    let high = (0xfd_u64 << 56) | (bits >> 8);
+    Subnet6 {
+        base: Ipv6Addr::from(u128::from(high) << 64),
+        prefix: 64,
+    }
 }
 
 /// A network as `status` shows it: plain data, no engine types.
@@ -432,21 +582,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subnets_parse_and_overlap() {
-        let ours = Subnet::parse("169.254.0.0/16").unwrap();
-        assert!(ours.contains(Ipv4Addr::new(169, 254, 169, 254)));
-        assert!(!ours.contains(Ipv4Addr::new(169, 253, 0, 1)));
-        let small = Subnet::parse("169.254.169.0/24").unwrap();
-        assert!(ours.overlaps(&small) && small.overlaps(&ours));
-        let other = Subnet::parse("172.17.0.0/16").unwrap();
-        assert!(!ours.overlaps(&other));
-        assert!(Subnet::parse("169.254.0.1/16").is_err());
-        assert!(Subnet::parse("169.254.0.0/33").is_err());
-        assert!(Subnet::parse("169.254.0.0").is_err());
-        assert_eq!(Subnet::parse("0.0.0.0/0").unwrap().prefix, 0);
-    }
-
-    #[test]
     fn plan_checks_addresses() {
         let mut settings = NetworkSettings::default();
         assert!(NetworkPlan::from_settings(&settings).is_ok());
@@ -457,5 +592,54 @@ mod tests {
         assert!(NetworkPlan::from_settings(&settings).is_ok());
         settings.proxy_ip = settings.gateway;
         assert!(NetworkPlan::from_settings(&settings).is_err());
+    }
+
+    #[test]
+    fn ipv6_is_off_by_default_and_reserves_its_addresses_when_on() {
+        let mut settings = NetworkSettings::default();
+        let plan = NetworkPlan::from_settings(&settings).unwrap();
+        assert_eq!(plan.ipv6, None);
+        assert_eq!(ipam_pools(&plan).len(), 1, "no IPv6 pool unless asked");
+        settings.ipv6 = true;
+        let plan = NetworkPlan::from_settings(&settings).unwrap();
+        let ipv6 = plan.ipv6.clone().unwrap();
+        assert_eq!(ipv6.proxy_ip, "fd00:ec2::254".parse::<Ipv6Addr>().unwrap());
+        for reserved in [ipv6.gateway, ipv6.proxy_ip, EKS_IPV6] {
+            assert!(ipv6.subnet.contains(reserved), "{reserved}");
+            assert!(!ipv6.containers.contains(reserved), "{reserved}");
+        }
+        let pools = ipam_pools(&plan);
+        assert_eq!(pools[1].subnet.as_deref(), Some("fd00:ec2::/64"));
+        assert_eq!(pools[1].gateway.as_deref(), Some("fd00:ec2::1"));
+        assert_eq!(pools[1].ip_range.as_deref(), Some("fd00:ec2::1:0/112"));
+    }
+
+    #[test]
+    fn the_check_network_uses_a_unique_local_64() {
+        let subnet = random_ula_subnet();
+        assert_eq!(subnet.prefix, 64);
+        assert_eq!(subnet.base.segments()[0] >> 8, 0xfd, "{subnet}");
+        assert_eq!(Subnet6::parse(&subnet.to_string()), Ok(subnet));
+    }
+
+    #[test]
+    fn a_network_is_reused_only_with_the_same_families() {
+        let mut settings = NetworkSettings::default();
+        let v4_only = NetworkPlan::from_settings(&settings).unwrap();
+        settings.ipv6 = true;
+        let dual = NetworkPlan::from_settings(&settings).unwrap();
+        let ipam = |plan: &NetworkPlan| Ipam {
+            config: Some(ipam_pools(plan)),
+            ..Default::default()
+        };
+        let made_v4 = Pools::of(Some(&ipam(&v4_only)));
+        let made_dual = Pools::of(Some(&ipam(&dual)));
+        assert!(made_v4.fit(&v4_only) && made_dual.fit(&dual));
+        assert!(!made_v4.fit(&dual), "IPv6 wanted, network has none");
+        assert!(!made_dual.fit(&v4_only), "IPv6 off, network has it");
+        assert_eq!(
+            made_dual.describe(),
+            "subnet 169.254.0.0/16 gateway 169.254.0.1, fd00:ec2::/64 gateway fd00:ec2::1"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! healthy by asking the broker through it.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use bollard::models::{
@@ -78,18 +78,26 @@ pub struct ProxySpec {
     pub image: String,
     pub network: String,
     pub proxy_ip: Ipv4Addr,
+    /// IMDS's IPv6 address, when the network has IPv6.
+    pub proxy_ip_v6: Option<Ipv6Addr>,
     pub route: BrokerRoute,
     pub secret: String,
     pub labels: RunLabels,
 }
 
 /// The nginx.conf for this run, `upstream` being the broker's `server` target
-/// ([`BrokerRoute::upstream`]). The values are ours (an address or our socket path, a hex
-/// secret), never user text, so plain substitution cannot break the config's syntax.
-pub fn render_nginx_conf(upstream: &str, secret: &str) -> String {
+/// ([`BrokerRoute::upstream`]), `ipv6` the IPv6 address to answer on as well. The values
+/// are ours (addresses or our socket path, a hex secret), never user text, so plain
+/// substitution cannot break the config's syntax.
+pub fn render_nginx_conf(upstream: &str, secret: &str, ipv6: Option<Ipv6Addr>) -> String {
+    let listen_ipv6 = match ipv6 {
+        Some(ip) => format!("listen [{ip}]:80 default_server;"),
+        None => "# IPv6 off".to_string(),
+    };
     NGINX_TEMPLATE
         .replace("{{BROKER_SERVER}}", upstream)
         .replace("{{PROXY_SECRET}}", secret)
+        .replace("{{LISTEN_IPV6}}", &listen_ipv6)
 }
 
 /// A proxy container found on the engine.
@@ -162,6 +170,7 @@ pub async fn start_proxy(engine: &Engine, spec: &ProxySpec) -> Result<String, Do
     let endpoint = EndpointSettings {
         ipam_config: Some(EndpointIpamConfig {
             ipv4_address: Some(spec.proxy_ip.to_string()),
+            ipv6_address: spec.proxy_ip_v6.map(|ip| ip.to_string()),
             ..Default::default()
         }),
         ..Default::default()
@@ -219,7 +228,7 @@ async fn configure_and_start(
     id: &str,
     spec: &ProxySpec,
 ) -> Result<(), DockerError> {
-    let conf = render_nginx_conf(&spec.route.upstream(), &spec.secret);
+    let conf = render_nginx_conf(&spec.route.upstream(), &spec.secret, spec.proxy_ip_v6);
     let archive = tar_one_file("nginx.conf", conf.as_bytes(), 0o644)
         .map_err(|err| DockerError::Archive(err.to_string()))?;
     let options = UploadToContainerOptionsBuilder::default()
@@ -236,24 +245,32 @@ async fn configure_and_start(
     match engine.docker.start_container(id, None).await {
         Ok(()) => Ok(()),
         Err(err) if err.to_string().contains("ddress already in use") => {
+            let mut wanted = vec![IpAddr::V4(spec.proxy_ip)];
+            wanted.extend(spec.proxy_ip_v6.map(IpAddr::V6));
+            let (ip, holder) = match holder_of(engine, &spec.network, &wanted).await {
+                Some((ip, holder)) => (ip, holder),
+                None => (wanted[0], "(unknown)".to_string()),
+            };
             Err(DockerError::AddressTaken {
-                ip: spec.proxy_ip.to_string(),
+                ip: ip.to_string(),
                 network: spec.network.clone(),
-                holder: holder_of(engine, &spec.network, spec.proxy_ip)
-                    .await
-                    .unwrap_or_else(|| "(unknown)".to_string()),
+                holder,
             })
         }
         Err(err) => Err(api(format!("starting {PROXY_NAME}"))(err)),
     }
 }
 
-/// The container that holds `ip` on `network`.
-async fn holder_of(engine: &Engine, network: &str, ip: Ipv4Addr) -> Option<String> {
+/// The container that holds one of `wanted` on `network`, with that address.
+async fn holder_of(engine: &Engine, network: &str, wanted: &[IpAddr]) -> Option<(IpAddr, String)> {
     let network = super::net::inspect_network(engine, network).await.ok()??;
     network.containers?.into_values().find_map(|endpoint| {
-        let address = endpoint.ipv4_address?;
-        (address.split('/').next()? == ip.to_string()).then_some(endpoint.name?)
+        let held = [&endpoint.ipv4_address, &endpoint.ipv6_address]
+            .into_iter()
+            .flatten()
+            .filter_map(|address| address.split('/').next()?.parse::<IpAddr>().ok())
+            .find(|ip| wanted.contains(ip))?;
+        Some((held, endpoint.name?))
     })
 }
 
@@ -334,16 +351,22 @@ mod tests {
         let unix = BrokerRoute::Unix {
             dir: PathBuf::from("/run/user/1000/imds-spoof/run-1"),
         };
-        let conf = render_nginx_conf(&unix.upstream(), "abc123");
+        let conf = render_nginx_conf(&unix.upstream(), "abc123", None);
         assert!(conf.contains("server unix:/run/imds-spoof/broker.sock;"));
         assert!(conf.contains("X-Imds-Spoof-Secret \"abc123\""));
         assert!(!conf.contains("{{"), "unrendered placeholder left");
+        let listens_on_ipv6 = |conf: &str| conf.lines().any(|l| l.trim().starts_with("listen ["));
+        assert!(!listens_on_ipv6(&conf), "no IPv6 listener unless asked");
+        let ipv6 = render_nginx_conf(&unix.upstream(), "abc123", Some(super::super::IMDS_IPV6));
+        assert!(ipv6.contains("        listen [fd00:ec2::254]:80 default_server;\n"));
+        assert!(listens_on_ipv6(&ipv6));
+        assert!(!ipv6.contains("{{"), "unrendered placeholder left");
         let desktop = BrokerRoute::Tcp {
             host: "host.docker.internal".to_string(),
             port: 1338,
             via_host_gateway: true,
         };
-        let conf = render_nginx_conf(&desktop.upstream(), "abc123");
+        let conf = render_nginx_conf(&desktop.upstream(), "abc123", None);
         assert!(conf.contains("server host.docker.internal:1338;"));
     }
 

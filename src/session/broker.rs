@@ -95,7 +95,7 @@ impl Session {
         AccessPolicy::Proxy {
             proxy_ip,
             secret: self.run.secret.clone(),
-            host_ip: self.plan.as_ref().map(|plan| IpAddr::V4(plan.gateway)),
+            host_ips: self.plan.as_ref().map(host_addresses).unwrap_or_default(),
         }
     }
 
@@ -151,6 +151,13 @@ impl Session {
             Ok(())
         }
     }
+}
+
+/// The host's own addresses on the network: its gateways, IPv4 and IPv6.
+fn host_addresses(plan: &crate::docker::NetworkPlan) -> Vec<IpAddr> {
+    let mut ips = vec![IpAddr::V4(plan.gateway)];
+    ips.extend(plan.ipv6.as_ref().map(|ipv6| IpAddr::V6(ipv6.gateway)));
+    ips
 }
 
 /// Is `ip` an address of this machine (can we bind it)? The test that the engine's bridge

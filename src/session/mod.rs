@@ -26,7 +26,7 @@ use crate::docker::{CallerBook, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
-pub use probe::{probe_imds, Probe, ProbeError};
+pub use probe::{probe_imds, probe_imds_from, Probe, ProbeError};
 pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};
 pub use signals::stop_requested;
 pub use socket::clear_stale as clear_stale_socket_dirs;

@@ -2,7 +2,7 @@
 //! through hyper's client, judged by who answered (`Server: EC2ws` is the broker; anything
 //! else is nginx speaking for itself).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use http_body_util::Empty;
@@ -49,10 +49,20 @@ pub enum ProbeError {
 }
 
 /// `GET /latest/meta-data/` to http://IP/ from this host, as an SDK would send it.
-pub async fn probe_imds(ip: Ipv4Addr, timeout: Duration) -> Result<Probe, ProbeError> {
+pub async fn probe_imds(ip: IpAddr, timeout: Duration) -> Result<Probe, ProbeError> {
+    probe_imds_from(ip, None, timeout).await
+}
+
+/// [`probe_imds`] from the address `source` of this host (the network's gateway): the
+/// source the host's own requests carry, which the broker knows as the host.
+pub async fn probe_imds_from(
+    ip: IpAddr,
+    source: Option<IpAddr>,
+    timeout: Duration,
+) -> Result<Probe, ProbeError> {
     let started = Instant::now();
     let addr = SocketAddr::from((ip, 80));
-    let stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+    let stream = match tokio::time::timeout(timeout, connect_from(addr, source)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => return Err(ProbeError::Connect(addr, err)),
         Err(_) => {
@@ -66,7 +76,7 @@ pub async fn probe_imds(ip: Ipv4Addr, timeout: Duration) -> Result<Probe, ProbeE
         // The connection task ends with the exchange (the request asks to close).
         tokio::spawn(connection);
         let request = hyper::Request::get(PROBE_PATH)
-            .header(hyper::header::HOST, ip.to_string())
+            .header(hyper::header::HOST, host_header(ip))
             .header(hyper::header::USER_AGENT, "imds-spoof-health")
             .header(hyper::header::CONNECTION, "close")
             .body(Empty::<bytes::Bytes>::new())
@@ -89,6 +99,32 @@ pub async fn probe_imds(ip: Ipv4Addr, timeout: Duration) -> Result<Probe, ProbeE
     })
 }
 
+/// A TCP connection to `addr`, from `source` when given. An IPv6 gateway address the
+/// kernel still holds as tentative (duplicate address detection, about a second after the
+/// bridge comes up) cannot be bound yet: the caller tries again.
+async fn connect_from(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let Some(source) = source else {
+        return tokio::net::TcpStream::connect(addr).await;
+    };
+    let socket = match source {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.connect(addr).await
+}
+
+/// The Host header an SDK sends for `ip`: IPv6 in brackets.
+fn host_header(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
 impl From<hyper::Error> for ProbeError {
     fn from(err: hyper::Error) -> Self {
         // A connection closed before any answer is the silence a hang fault produces.
@@ -107,27 +143,70 @@ impl From<hyper::Error> for ProbeError {
 pub(super) async fn wait_healthy(
     engine: &Engine,
     id: &str,
-    proxy_ip: Ipv4Addr,
+    targets: &[ProbeTarget],
     reachable_from_host: bool,
     expect_silence: bool,
     timeout: Duration,
 ) -> Result<String, DockerError> {
     let deadline = Instant::now() + timeout;
+    let mut answers = Vec::new();
+    for target in targets {
+        let wait = Wait {
+            reachable_from_host,
+            expect_silence,
+            deadline,
+            timeout,
+        };
+        let answer = wait_answer(engine, id, target, &wait).await?;
+        answers.push(answer);
+        if !reachable_from_host {
+            break;
+        }
+    }
+    Ok(answers.join("; "))
+}
+
+/// Where the readiness probe goes, and from which address of this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ProbeTarget {
+    pub ip: IpAddr,
+    pub source: Option<IpAddr>,
+}
+
+/// How the readiness wait goes, for every address it probes.
+struct Wait {
+    reachable_from_host: bool,
+    expect_silence: bool,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+/// Waits until the broker answers through the proxy at one address.
+async fn wait_answer(
+    engine: &Engine,
+    id: &str,
+    target: &ProbeTarget,
+    wait: &Wait,
+) -> Result<String, DockerError> {
     let mut last: String;
     loop {
         if let Some(exit) = docker::container_exit(engine, id).await? {
             return Err(unhealthy(engine, id, format!("nginx exited ({exit})")).await);
         }
-        if !reachable_from_host {
+        if !wait.reachable_from_host {
             tokio::time::sleep(Duration::from_millis(500)).await;
             if docker::container_exit(engine, id).await?.is_none() {
                 return Ok("running (Docker Desktop: not probed from the host)".to_string());
             }
             continue;
         }
-        match probe_imds(proxy_ip, Duration::from_millis(800)).await {
+        match probe_imds_from(target.ip, target.source, Duration::from_millis(800)).await {
             Ok(probe) if probe.from_broker => {
-                return Ok(format!("broker answered {} through the proxy", probe.status))
+                return Ok(format!(
+                    "broker answered {} through the proxy at {}",
+                    probe.status,
+                    host_header(target.ip)
+                ))
             }
             Ok(probe) => {
                 last = format!(
@@ -135,13 +214,17 @@ pub(super) async fn wait_healthy(
                     probe.status
                 )
             }
-            Err(ProbeError::Silent) if expect_silence => {
+            Err(ProbeError::Silent) if wait.expect_silence => {
                 return Ok("proxy accepts; the broker holds answers back as configured".to_string())
             }
             Err(err) => last = err.to_string(),
         }
-        if Instant::now() >= deadline {
-            let reason = format!("after {} s: {last}", timeout.as_secs());
+        if Instant::now() >= wait.deadline {
+            let reason = format!(
+                "after {} s at {}: {last}",
+                wait.timeout.as_secs(),
+                host_header(target.ip)
+            );
             return Err(unhealthy(engine, id, reason).await);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,14 +1,14 @@
 //! Bringing the parts up and down, in the order they depend on each other:
 //! engine -> network -> (no live other run) -> broker (unix socket) -> image -> proxy.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::probe::PROBE_PATH;
+use super::probe::{ProbeTarget, PROBE_PATH};
 use super::{
     monitor, BrokerMode, Part, PartState, Parts, ReportSocket, RunIdentity, Session, SessionError,
     SessionEvent, SessionOptions,
@@ -142,10 +142,15 @@ impl Session {
         match result {
             Ok((plan, state)) => {
                 let how = if state.created { "created" } else { "reused" };
+                let ipv6 = plan
+                    .ipv6
+                    .as_ref()
+                    .map(|ipv6| format!(", {}", ipv6.describe()))
+                    .unwrap_or_default();
                 self.parts.set(
                     Part::Network,
                     PartState::Up(format!(
-                        "{} {} gateway {} ({how})",
+                        "{} {} gateway {}{ipv6} ({how})",
                         plan.name, plan.subnet, plan.gateway
                     )),
                 );
@@ -175,6 +180,11 @@ impl Session {
             None,
         ) {
             self.parts.notice(warning);
+        }
+        if plan.ipv6.is_some() {
+            if let Some(warning) = host::imds_ipv6_capture_warning(evidence.as_deref()) {
+                self.parts.notice(warning);
+            }
         }
     }
 
@@ -253,10 +263,12 @@ impl Session {
             Ok((id, detail)) => {
                 *self.proxy_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id);
                 self.stopping_proxy.store(false, Ordering::SeqCst);
-                self.parts.set(
-                    Part::Proxy,
-                    PartState::Up(format!("{} ({detail})", plan.proxy_ip)),
-                );
+                let at = match &plan.ipv6 {
+                    Some(ipv6) => format!("{} and [{}]", plan.proxy_ip, ipv6.proxy_ip),
+                    None => plan.proxy_ip.to_string(),
+                };
+                self.parts
+                    .set(Part::Proxy, PartState::Up(format!("{at} ({detail})")));
                 monitor::emit_containers(&engine, &plan.name, &self.parts).await;
                 Ok(())
             }
@@ -302,6 +314,7 @@ impl Session {
             image: image.to_string(),
             network: plan.name.clone(),
             proxy_ip: plan.proxy_ip,
+            proxy_ip_v6: plan.ipv6.as_ref().map(|ipv6| ipv6.proxy_ip),
             route,
             secret: self.run.secret.clone(),
             labels: docker::RunLabels {
@@ -314,7 +327,7 @@ impl Session {
         match super::probe::wait_healthy(
             engine,
             &id,
-            plan.proxy_ip,
+            &probe_targets(plan),
             reachable_from_host,
             expect_silence,
             HEALTH_TIMEOUT,
@@ -428,6 +441,20 @@ fn leftover_verdict(found: &ProxyLeftover, run_id: &str, this_host: &str) -> Lef
         run,
         name: docker::PROXY_NAME.to_string(),
     })
+}
+
+/// The proxy's addresses to probe: IPv4, and IPv6 from the host's gateway address there
+/// (so the broker knows the probe as the host's, whatever else the host has on the bridge).
+fn probe_targets(plan: &NetworkPlan) -> Vec<ProbeTarget> {
+    let mut targets = vec![ProbeTarget {
+        ip: IpAddr::V4(plan.proxy_ip),
+        source: None,
+    }];
+    targets.extend(plan.ipv6.as_ref().map(|ipv6| ProbeTarget {
+        ip: IpAddr::V6(ipv6.proxy_ip),
+        source: Some(IpAddr::V6(ipv6.gateway)),
+    }));
+    targets
 }
 
 /// The configuration makes the broker hold the readiness probe's answer back (IMDS off,

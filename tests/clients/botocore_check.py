@@ -6,7 +6,8 @@ instance-metadata code, and compare them with what the test expects.
         --expect-access-key AK --expect-secret SK --expect-token TOK \
         --expect-region R [--expect-role NAME] [--v1-disabled] \
         [--expect-imds-version 1|2] [--allow-expired] [--expect-fail] \
-        [--timeout S] [--attempts N]
+        [--timeout S] [--attempts N] [--endpoint-mode IPv6]
+        [--expect-base-url URL]
 
 Prints ONE JSON line (secret and session token only as sha256 prefixes) and
 exits 0 when everything matched, 1 (with the reasons on stderr and in the
@@ -117,6 +118,12 @@ def parse_args(argv):
     p.add_argument("--v1-disabled", action="store_true", help="set AWS_EC2_METADATA_V1_DISABLED=true")
     p.add_argument("--allow-expired", action="store_true", help="accept an Expiration in the past")
     p.add_argument("--expect-fail", action="store_true", help="succeed only if nothing is resolved")
+    p.add_argument(
+        "--endpoint-mode",
+        default=None,
+        help="AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE, e.g. IPv6 (botocore then calls http://[fd00:ec2::254]/)",
+    )
+    p.add_argument("--expect-base-url", help="the base URL botocore's fetcher must choose")
     p.add_argument("--timeout", type=int, default=None, help="AWS_METADATA_SERVICE_TIMEOUT (s)")
     p.add_argument("--attempts", type=int, default=None, help="AWS_METADATA_SERVICE_NUM_ATTEMPTS")
     a = p.parse_args(argv)
@@ -142,6 +149,8 @@ def isolate_environment(args):
     os.environ["BOTO_CONFIG"] = "/dev/null"
     if args.endpoint is not None:
         os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = args.endpoint
+    if args.endpoint_mode is not None:
+        os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"] = args.endpoint_mode
     if args.v1_disabled:
         os.environ["AWS_EC2_METADATA_V1_DISABLED"] = "true"
     if args.timeout is not None:
@@ -203,6 +212,7 @@ def main(argv=None):
 
     report = {
         "endpoint": args.endpoint,
+        "endpoint_mode": args.endpoint_mode,
         "botocore_version": botocore.__version__,
         "boto3_version": boto3.__version__,
         "token_ttl_requested": butils.IMDSFetcher._TOKEN_TTL,
@@ -363,6 +373,8 @@ def main(argv=None):
             if raw.get("Code") not in (None, "Success"):
                 problems.append(f"credentials Code is {raw.get('Code')!r}, expected 'Success'")
 
+    if args.expect_base_url is not None and report.get("fetcher_base_url") != args.expect_base_url:
+        problems.append(f"fetcher base URL is {report.get('fetcher_base_url')!r}, expected {args.expect_base_url!r}")
     if args.expect_imds_version == "2" and not (probe.token_results and all(probe.token_results)):
         problems.append(f"expected IMDSv2 but token PUTs produced {probe.token_results}")
     if args.expect_imds_version == "1" and any(probe.token_results):

@@ -55,7 +55,7 @@ fn proxied(hop_limit: u8) -> Imds {
         AccessPolicy::Proxy {
             proxy_ip: None,
             secret: SECRET.to_string(),
-            host_ip: Some("169.254.0.1".parse().expect("ip")),
+            host_ips: vec!["169.254.0.1".parse().expect("ip")],
         },
         |state| state.callers = Some(Arc::new(Directory)),
     )
@@ -242,7 +242,7 @@ fn proxied_with(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
         AccessPolicy::Proxy {
             proxy_ip: None,
             secret: SECRET.to_string(),
-            host_ip: Some("169.254.0.1".parse().expect("ip")),
+            host_ips: vec!["169.254.0.1".parse().expect("ip")],
         },
         |state| state.callers = Some(Arc::new(Directory)),
     )

@@ -1,7 +1,7 @@
 //! The Rust SDK's real IMDS code (`aws-config`'s imds client, credentials and region
 //! providers) pointed at a test server, over a plain-HTTP hyper client (no TLS).
 
-use aws_config::imds::client::Client;
+use aws_config::imds::client::{Client, EndpointMode};
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::imds::region::ImdsRegionProvider;
 use aws_config::provider_config::ProviderConfig;
@@ -35,20 +35,34 @@ pub fn client(endpoint: &str) -> Client {
         .build()
 }
 
+/// An IMDS client with no endpoint of its own, in IPv6 endpoint mode: it calls
+/// http://[fd00:ec2::254] (what `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6` selects).
+pub fn ipv6_mode_client() -> Client {
+    Client::builder()
+        .configure(&provider_config())
+        .endpoint_mode(EndpointMode::IpV6)
+        .build()
+}
+
 /// Credentials through `ImdsCredentialsProvider` and the region through
 /// `ImdsRegionProvider`, each built fresh as an application would at start-up.
 pub async fn resolve(endpoint: &str) -> Result<Resolved, String> {
+    resolve_with(|| client(endpoint)).await
+}
+
+/// [`resolve`] with clients from `make` (one for credentials, one for the region).
+pub async fn resolve_with(make: impl Fn() -> Client) -> Result<Resolved, String> {
     let config = provider_config();
     let credentials = ImdsCredentialsProvider::builder()
         .configure(&config)
-        .imds_client(client(endpoint))
+        .imds_client(make())
         .build()
         .provide_credentials()
         .await
         .map_err(|err| format!("aws-config ImdsCredentialsProvider: {err:?}"))?;
     let region = ImdsRegionProvider::builder()
         .configure(&config)
-        .imds_client(client(endpoint))
+        .imds_client(make())
         .build()
         .region()
         .await;
