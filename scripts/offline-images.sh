@@ -4,7 +4,9 @@
 #
 #   imds-spoof/nginx-offline:latest   proxy image (label imds-spoof.image=proxy): Debian's nginx
 #       binary, the shared libraries `ldd` names, the dynamic loader, a minimal /etc and nginx's
-#       runtime dirs, FROM scratch. Behaves like the official nginx image for imds-spoof: config at
+#       runtime dirs, FROM scratch; and Debian's stream module (libnginx-mod-stream, loaded by
+#       /etc/nginx/modules-enabled/50-mod-stream.conf), which imds-spoof's nginx.conf uses to
+#       answer nginx's own errors as EC2 (the official image has it built in). Behaves like the official nginx image for imds-spoof: config at
 #       /etc/nginx/nginx.conf, CMD ["nginx","-g","daemon off;"], logs on stdout/stderr. Unlike
 #       the official image it stops on SIGTERM (nginx's fast shutdown; `docker import` cannot set
 #       STOPSIGNAL on engine 20.10), which drops long-polling requests at once instead of
@@ -29,10 +31,13 @@
 #
 # Needs: docker; for the nginx image apt-get + dpkg (Debian/Ubuntu) or --debs DIR holding the
 # nginx .deb files; ldd. Nothing is installed on the host except curl (when missing, as root).
-# Idempotent: an image that exists is kept unless --force.
+# Idempotent: an image that exists is kept unless --force, or unless it is an nginx image from
+# before the stream module (no label imds-spoof.proxy-modules=stream), which is rebuilt.
 set -euo pipefail
 
 NGINX_IMAGE=imds-spoof/nginx-offline:latest
+# Label of nginx images that carry the modules imds-spoof's nginx.conf needs.
+NGINX_MODULES_LABEL=imds-spoof.proxy-modules
 CLIENT_IMAGE=imds-spoof/client-offline:latest
 
 usage() {
@@ -160,10 +165,17 @@ copy_file() { # copy_file SRC DEST_IN_ROOTFS: follows symlinks, keeps the path
   cp -L "$1" "$2"
 }
 
+nginx_image_current() {
+  [ "$(docker image inspect -f "{{index .Config.Labels \"$NGINX_MODULES_LABEL\"}}" "$NGINX_IMAGE" 2>/dev/null)" = stream ]
+}
+
 build_nginx() {
   if image_exists "$NGINX_IMAGE" && [ "$force" = 0 ]; then
-    say "$NGINX_IMAGE exists; keeping it (--force rebuilds)"
-    return
+    if nginx_image_current; then
+      say "$NGINX_IMAGE exists; keeping it (--force rebuilds)"
+      return
+    fi
+    say "$NGINX_IMAGE predates the stream module; rebuilding it"
   fi
   local start debs="$tmp/debs" x="$tmp/nginx-pkg" root="$tmp/nginx-rootfs" lib dest missing deb
   start=$(now)
@@ -171,10 +183,12 @@ build_nginx() {
   if [ -n "$debs_dir" ]; then
     say "using nginx packages from $debs_dir"
     cp "$debs_dir"/nginx*.deb "$debs"/ 2>/dev/null || die "no nginx*.deb in $debs_dir"
+    cp "$debs_dir"/libnginx-mod-stream*.deb "$debs"/ 2>/dev/null ||
+      die "no libnginx-mod-stream*.deb in $debs_dir"
   else
     command -v apt-get >/dev/null || die "apt-get not found: pass --debs DIR with Debian/Ubuntu nginx .deb files"
-    say "downloading Debian's nginx and nginx-common (apt-get download; nothing is installed)"
-    (cd "$debs" && apt_download nginx nginx-common)
+    say "downloading Debian's nginx, nginx-common and libnginx-mod-stream (apt-get download; nothing is installed)"
+    (cd "$debs" && apt_download nginx nginx-common libnginx-mod-stream)
   fi
   for deb in "$debs"/*.deb; do dpkg -x "$deb" "$x"; done
   if [ ! -x "$x/usr/sbin/nginx" ] && [ -z "$debs_dir" ]; then
@@ -185,6 +199,10 @@ build_nginx() {
   say "nginx: $("$x/usr/sbin/nginx" -v 2>&1 | sed 's/^nginx version: //')"
 
   copy_file "$x/usr/sbin/nginx" "$root/usr/sbin/nginx"
+  local stream_so
+  stream_so=$(find "$x/usr/lib/nginx/modules" -name ngx_stream_module.so 2>/dev/null | head -n 1)
+  [ -n "$stream_so" ] || die "no ngx_stream_module.so in libnginx-mod-stream"
+  copy_file "$stream_so" "$root/usr/lib/nginx/modules/ngx_stream_module.so"
 
   # Shared libraries and loader, at the paths ldd names. Libraries the host lacks come from
   # their Debian packages (the nginx package's Depends), extracted next to the others; libc
@@ -237,12 +255,15 @@ EOF
   cp -a "$x/etc/nginx" "$root/etc/nginx"
   rm -rf "$root/etc/nginx/sites-available" "$root/etc/nginx/sites-enabled" \
     "$root/etc/nginx/modules-available" "$root/etc/nginx/modules-enabled" "$root/etc/nginx/snippets"
-  mkdir -p "$root/etc/nginx/conf.d"
+  mkdir -p "$root/etc/nginx/conf.d" "$root/etc/nginx/modules-enabled"
+  echo 'load_module /usr/lib/nginx/modules/ngx_stream_module.so;' \
+    >"$root/etc/nginx/modules-enabled/50-mod-stream.conf"
   cat >"$root/etc/nginx/nginx.conf" <<'EOF'
 # Default configuration of imds-spoof/nginx-offline (imds-spoof uploads its own).
 user nginx;
 worker_processes auto;
 error_log stderr notice;
+include /etc/nginx/modules-enabled/*.conf;
 
 events {
     worker_connections 1024;
@@ -284,6 +305,7 @@ EOF
   import_rootfs "$NGINX_IMAGE" "$root" \
     --change "ENV PATH=$IMAGE_PATH" \
     --change 'LABEL imds-spoof.image=proxy' \
+    --change "LABEL $NGINX_MODULES_LABEL=stream" \
     --change 'EXPOSE 80' \
     --change 'CMD ["nginx", "-g", "daemon off;"]'
   say "built $NGINX_IMAGE in $(elapsed "$start") s ($(image_size "$NGINX_IMAGE"))"

@@ -101,7 +101,7 @@ impl SettingRow {
             SettingRow::Latency => "injected latency (ms)",
             SettingRow::ErrorRate => "error rate (%)",
             SettingRow::ErrorStatus => "error status",
-            SettingRow::Throttling => "throttling, 429 (%)",
+            SettingRow::Throttling => "throttling, drops (%)",
         }
     }
 

@@ -21,12 +21,22 @@ pub struct FaultPlan {
 pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
     let mut plan = FaultPlan::default();
     let mut rng = rand::rng();
-    for fault in faults.iter().filter(|fault| fault.matches(path)) {
+    // A fault on the legacy credentials paths covers their extended twins (`extended.rs`).
+    let twin = super::extended::legacy_twin(path);
+    let applies = |fault: &&Fault| {
+        fault.matches(path) || twin.as_deref().is_some_and(|twin| fault.matches(twin))
+    };
+    for fault in faults.iter().filter(applies) {
         if fault.probability < 1.0 && !rng.random_bool(fault.probability.clamp(0.0, 1.0)) {
             continue;
         }
         match &fault.kind {
             FaultKind::Latency { ms } => *plan.latency_ms.get_or_insert(0) += ms,
+            // IMDS never answers 429: EC2 throttles by refusing and dropping connections
+            // (protocol notes §3, case 56), so a throttling fault closes the connection.
+            FaultKind::Status { status: 429 } => {
+                plan.replacing.get_or_insert(FaultKind::Drop);
+            }
             FaultKind::Status { .. } | FaultKind::Hang | FaultKind::Drop => {
                 plan.replacing.get_or_insert_with(|| fault.kind.clone());
             }
@@ -49,9 +59,13 @@ pub fn note(applied: &mut Option<String>, name: &str) {
     }
 }
 
-/// Is `path` a credentials document (`.../security-credentials/NAME`)?
+/// Is `path` a credentials document (`.../security-credentials/NAME`, or its extended twin)?
 fn is_credentials_path(path: &str) -> bool {
-    path.split_once("/security-credentials/")
+    let legacy = super::extended::legacy_twin(path);
+    legacy
+        .as_deref()
+        .unwrap_or(path)
+        .split_once("/security-credentials/")
         .is_some_and(|(_, name)| !name.trim_matches('/').is_empty())
 }
 
@@ -125,6 +139,25 @@ mod tests {
         let plan = plan(&faults, "/latest/meta-data/iam/info");
         assert_eq!(plan.latency_ms, Some(12));
         assert_eq!(plan.replacing, None);
+    }
+
+    #[test]
+    fn throttling_drops_and_legacy_faults_cover_the_extended_twin() {
+        let faults = vec![fault("", FaultKind::Status { status: 429 })];
+        assert_eq!(plan(&faults, "/").replacing, Some(FaultKind::Drop));
+        let legacy = vec![fault(
+            "/latest/meta-data/iam/security-credentials/",
+            FaultKind::ExpiredCredentials,
+        )];
+        let extended = "/latest/meta-data/iam/security-credentials-extended/role";
+        assert_eq!(
+            plan(&legacy, extended).credentials,
+            Some(FaultKind::ExpiredCredentials)
+        );
+        assert!(is_credentials_path(extended));
+        assert!(!is_credentials_path(
+            "/latest/meta-data/iam/security-credentials-extended/"
+        ));
     }
 
     #[test]

@@ -21,19 +21,18 @@ use crate::provider::{ProviderAnswer, ProviderRequest};
 
 use super::access::{self, Caller, CallerInfo};
 use super::exchange::{record, Exchange};
+use super::extended;
 use super::faults::{self, FaultPlan};
+use super::limits;
 use super::record::ImdsVersion;
 use super::responses::{self, TOKEN_HEADER, TOKEN_TTL_HEADER};
 use super::server::{ConnectionControl, LocalAddr, PeerAddr};
+use super::token_path::{self, is_token_path};
 use super::tokens::{self, Pace, TokenCheck};
 use super::BrokerState;
 
-/// Paths longer than this are refused like EC2 refuses them, before any lookup.
-const MAX_PATH_LEN: usize = 2048;
-const TOKEN_PATH_SUFFIX: &str = "/api/token";
-
 /// What the handler decided, before it becomes a response.
-enum Outcome {
+pub(super) enum Outcome {
     Answer(Response<Body>),
     /// Send nothing: the connection stays open until the caller gives up.
     NoAnswer,
@@ -96,8 +95,14 @@ async fn wait_forever(state: &BrokerState) {
     state.shutdown.cancelled().await;
 }
 
-/// admit -> identify -> gate -> token -> provider: each step answers or passes on.
+/// The steps' outcome, with the extended credentials paths' rule (`extended.rs`).
 async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
+    let outcome = decide_steps(state, config, exchange).await;
+    extended::settle(config, exchange, outcome)
+}
+
+/// admit -> identify -> gate -> token -> provider: each step answers or passes on.
+async fn decide_steps(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
     let caller = match admit(state, config, exchange) {
         Ok(caller) => caller,
         Err(outcome) => return outcome,
@@ -192,8 +197,8 @@ async fn gate(config: &Config, exchange: &mut Exchange) -> Result<FaultPlan, Out
             }
         });
     }
-    if exchange.path.len() > MAX_PATH_LEN {
-        return Err(Outcome::Answer(responses::error(StatusCode::URI_TOO_LONG)));
+    if let Some(response) = limits::refusal(&exchange.path, &exchange.headers) {
+        return Err(Outcome::Answer(response));
     }
     let plan = faults::plan(&config.faults, &exchange.path);
     if let Some(ms) = plan.latency_ms {
@@ -234,6 +239,7 @@ async fn token_step(
         state,
         config,
         &exchange.method,
+        &exchange.path,
         &exchange.headers,
         caller,
         &binding,
@@ -265,8 +271,8 @@ fn check_token(
     config: &Config,
     exchange: &mut Exchange,
 ) -> Result<(), Outcome> {
-    if exchange.method != Method::GET && exchange.method != Method::HEAD {
-        return Err(Outcome::Answer(responses::method_not_allowed("GET, HEAD")));
+    if let Some(response) = token_path::read_method_answer(&exchange.method) {
+        return Err(Outcome::Answer(response));
     }
     match exchange.headers.get(TOKEN_HEADER) {
         Some(token) => {
@@ -340,22 +346,18 @@ fn early_fault(plan: &FaultPlan, exchange: &mut Exchange) -> Option<Outcome> {
     Some(outcome)
 }
 
-fn is_token_path(path: &str) -> bool {
-    path.strip_suffix(TOKEN_PATH_SUFFIX)
-        .is_some_and(|version| crate::imds::tree::is_version(version.trim_start_matches('/')))
-}
-
 /// `PUT /latest/api/token`, with EC2's rules.
 fn token_request(
     state: &BrokerState,
     config: &Config,
     method: &Method,
+    path: &str,
     headers: &HeaderMap,
     caller: &Caller,
     binding: &str,
 ) -> Outcome {
-    if method != Method::PUT {
-        return Outcome::Answer(responses::method_not_allowed("PUT"));
+    if let Some(response) = token_path::token_refusal(method, path) {
+        return Outcome::Answer(response);
     }
     // EC2 refuses tokens requested through a proxy, which it detects by this header.
     if headers.contains_key("x-forwarded-for") {

@@ -4,13 +4,16 @@
 
 mod access;
 mod exchange;
+mod extended;
 mod faults;
 mod handler;
+mod limits;
 mod lines;
 pub mod readiness;
 mod record;
 mod responses;
 mod server;
+mod token_path;
 mod tokens;
 
 use std::net::SocketAddr;

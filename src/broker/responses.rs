@@ -23,10 +23,26 @@ pub fn token(token: String, ttl: u32) -> Response<Body> {
     response
 }
 
-/// EC2's HTML error page for a status (`<title>404 - Not Found</title>` ...).
+/// EC2's answer for an error status: its HTML page (`<title>404 - Not Found</title>` ...),
+/// except 403, which EC2 sends with an empty body (protocol notes §2: proxied token
+/// requests, the token path under a dated version or with a trailing slash, IMDS disabled).
 pub fn error(status: StatusCode) -> Response<Body> {
-    with_body(status, "text/html", Bytes::from(error_page(status)))
+    if status == StatusCode::FORBIDDEN {
+        return with_body(status, "text/plain", Bytes::new());
+    }
+    let mut response = with_body(status, "text/html", Bytes::from(error_page(status)));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // EC2 says `405 Not Allowed` on its status line (capture in google-auth-library-ruby
+        // PR #421); hyper writes this phrase instead of the canonical one.
+        response
+            .extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(NOT_ALLOWED.as_bytes()));
+    }
+    response
 }
+
+/// The reason phrase of EC2's 405.
+const NOT_ALLOWED: &str = "Not Allowed";
 
 /// 405 with the methods the path accepts.
 pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
@@ -37,12 +53,26 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     response
 }
 
+/// The empty 200 EC2 gives to OPTIONS, with the methods the path accepts (capture in
+/// cluster-api-provider-aws #1609, token path).
+pub fn options(allow: &'static str) -> Response<Body> {
+    let mut response = with_body(StatusCode::OK, "text/plain", Bytes::new());
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// The XHTML error page; a 401 is 343 bytes, as in a capture of EC2's (guardicore/monkey
+/// #4275). The 405 page is titled with EC2's reason phrase `Not Allowed` (the body of EC2's
+/// 405 is unverified).
 pub fn error_page(status: StatusCode) -> String {
-    let title = format!(
-        "{} - {}",
-        status.as_u16(),
+    let reason = if status == StatusCode::METHOD_NOT_ALLOWED {
+        NOT_ALLOWED
+    } else {
         status.canonical_reason().unwrap_or("Error")
-    );
+    };
+    let title = format!("{} - {reason}", status.as_u16());
     format!(
         "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n\
 <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n\
@@ -71,5 +101,19 @@ mod tests {
         assert!(page.starts_with("<?xml version=\"1.0\""));
         assert!(page.contains("<title>404 - Not Found</title>"));
         assert!(page.contains("<h1>404 - Not Found</h1>"));
+        // The length of a captured EC2 401.
+        assert_eq!(error_page(StatusCode::UNAUTHORIZED).len(), 343);
+    }
+
+    #[test]
+    fn forbidden_is_empty_and_405_says_not_allowed() {
+        let forbidden = error(StatusCode::FORBIDDEN);
+        assert_eq!(
+            forbidden.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/plain"
+        );
+        let reason = error(StatusCode::METHOD_NOT_ALLOWED);
+        let phrase = reason.extensions().get::<hyper::ext::ReasonPhrase>();
+        assert_eq!(phrase.map(|p| p.as_bytes()), Some(&b"Not Allowed"[..]));
     }
 }

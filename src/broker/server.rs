@@ -11,8 +11,6 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// Largest request head (request line + headers) accepted; larger ones get 431.
-const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Idle keep-alive connections are closed after this.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pauses after a failed accept (out of descriptors): from this, doubling, up to the max.
@@ -133,7 +131,7 @@ fn spawn_connection<S>(
             },
         );
         let connection = hyper::server::conn::http1::Builder::new()
-            .max_buf_size(MAX_HEAD_BYTES)
+            .max_buf_size(super::limits::HYPER_HEAD_CAP)
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(TokioIo::new(stream), service);

@@ -59,14 +59,17 @@ pub struct ImdsSettings {
     pub tokens: TokenMode,
     /// HttpPutResponseHopLimit: 1 drops token answers to bridged containers, as on EC2.
     pub hop_limit: u8,
-    /// HttpEndpoint: when false the service does not answer.
+    /// HttpEndpoint: when false the service refuses every request (see `disabled_behaviour`).
     pub enabled: bool,
-    /// What a caller sees while `enabled = false`.
+    /// What a caller sees while `enabled = false`: EC2's 403 by default.
     pub disabled_behaviour: DisabledBehaviour,
     /// Upper bound for the token TTL a client may ask for, in seconds.
     pub max_token_ttl: u32,
     /// InstanceMetadataTags: serve `tags/instance/` when true.
     pub tags_in_metadata: bool,
+    /// Serve `iam/security-credentials-extended/` (the role's credentials with `AccountId`,
+    /// read first by JS v3 and Java v2); false answers 404 there, as older instances do.
+    pub credentials_extended: bool,
     /// Token requests a second each caller may make (a second's worth at once); beyond it
     /// they are slowed, then dropped, as EC2 throttles per instance. 0: no limit.
     pub token_puts_per_second: u32,
@@ -78,9 +81,10 @@ impl Default for ImdsSettings {
             tokens: TokenMode::Optional,
             hop_limit: 2,
             enabled: true,
-            disabled_behaviour: DisabledBehaviour::NoAnswer,
+            disabled_behaviour: DisabledBehaviour::Forbidden,
             max_token_ttl: 21_600,
             tags_in_metadata: false,
+            credentials_extended: true,
             token_puts_per_second: 1000,
         }
     }
@@ -105,9 +109,11 @@ impl TokenMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DisabledBehaviour {
-    /// Accept the connection and never answer, like an instance with the endpoint off.
+    /// Accept the connection and never answer (the caller times out): an option for
+    /// testing timeouts; EC2 itself answers 403.
     NoAnswer,
-    /// Answer 403 Forbidden, which SDKs read as "IMDS disabled".
+    /// Answer 403 with an empty body, as EC2 does with `HttpEndpoint=disabled` (re:Post;
+    /// cloud-init reads it as "endpoint disabled"). The default.
     Forbidden,
 }
 

@@ -15,13 +15,18 @@ tokens = "optional"
 # HttpPutResponseHopLimit. 1 reproduces EC2's behaviour for containers behind a bridge:
 # the token PUT never gets an answer. 2 lets them through.
 hop_limit = 2
-# false turns the metadata service off; disabled_behaviour says how: "no-answer" or "forbidden".
+# false turns the metadata service off (HttpEndpoint=disabled). disabled_behaviour says how:
+# "forbidden" answers every request 403 with an empty body, as EC2 does; "no-answer" never
+# answers, so callers time out.
 enabled = true
-disabled_behaviour = "no-answer"
+disabled_behaviour = "forbidden"
 # Longest session token TTL a client may ask for, in seconds (EC2: 21600).
 max_token_ttl = 21600
 # Serve tags under meta-data/tags/instance/ (InstanceMetadataTags).
 tags_in_metadata = false
+# Serve iam/security-credentials-extended/ (credentials with AccountId, asked first by the
+# JS v3 and Java v2 SDKs, which fall back to iam/security-credentials/ on its 404).
+credentials_extended = true
 
 [network]
 name = "imds-spoof"

@@ -155,7 +155,21 @@ pub struct Credentials {
 impl Credentials {
     /// The JSON EC2 serves, with all seven fields.
     pub fn to_imds_json(&self) -> String {
-        ec2_json(&[
+        ec2_json(&self.fields())
+    }
+
+    /// `iam/security-credentials-extended/ROLE`: the same fields and `AccountId` last, where
+    /// the SDKs' test fixtures put it (Java v2 `InstanceProfileCredentialsProviderExtendedApiTest`,
+    /// PHP and Ruby specs); its place in EC2's document is unverified, and no client depends
+    /// on the order.
+    pub fn to_imds_json_extended(&self, account_id: &str) -> String {
+        let mut fields = self.fields();
+        fields.push(("AccountId", account_id.into()));
+        ec2_json(&fields)
+    }
+
+    fn fields(&self) -> Vec<(&'static str, Value)> {
+        vec![
             ("Code", "Success".into()),
             ("LastUpdated", format_timestamp(self.last_updated).into()),
             ("Type", "AWS-HMAC".into()),
@@ -163,7 +177,7 @@ impl Credentials {
             ("SecretAccessKey", self.secret_access_key.clone().into()),
             ("Token", self.token.clone().unwrap_or_default().into()),
             ("Expiration", format_timestamp(self.expiration).into()),
-        ])
+        ]
     }
 }
 

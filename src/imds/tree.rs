@@ -39,6 +39,8 @@ pub enum Leaf {
     Text(bytes::Bytes),
     /// Role credentials JSON from the identity's credential source.
     RoleCredentials,
+    /// The same with `AccountId` (`iam/security-credentials-extended/ROLE`).
+    RoleCredentialsExtended,
     /// The instance identity role's credentials (not usable for API calls on EC2 either).
     IdentityCredentials,
 }
@@ -205,9 +207,9 @@ fn dynamic(signed: &documents::SignedDocument) -> Dir {
 /// The meta-data root, in EC2's alphabetical order. Left out on purpose, as uncertain or
 /// irrelevant locally: `metrics/vhostmd` (listed by older instances, documented as no
 /// longer available), `hibernation/configured` (documented; whether it is listed on
-/// instances launched without hibernation is unverified), `system` (seen on some Nitro
-/// instances), `ancestor-ami-ids`, `kernel-id`, `ramdisk-id`, `product-codes`, `ipv6`
-/// and the elastic-gpus/inference categories, which only some instances have.
+/// instances launched without hibernation is unverified), `ancestor-ami-ids`, `kernel-id`,
+/// `ramdisk-id`, `product-codes`, `ipv6` and the elastic-gpus/inference categories, which
+/// only some instances have.
 fn meta_data(config: &Config, identity: &Identity) -> Dir {
     let local_hostname = identity.effective_local_hostname();
     let mut dir = Dir::new()
@@ -227,15 +229,7 @@ fn meta_data(config: &Config, identity: &Identity) -> Dir {
         .dir("events", events(identity))
         .text("hostname", local_hostname.clone());
     if let Some(role) = &identity.role {
-        dir = dir.dir(
-            "iam",
-            Dir::new()
-                .text("info", documents::iam_info(identity, &role.name))
-                .dir(
-                    "security-credentials",
-                    Dir::new().leaf(&role.name, Leaf::RoleCredentials),
-                ),
-        );
+        dir = dir.dir("iam", iam(config, identity, &role.name));
     }
     dir = dir
         .dir("identity-credentials", identity_credentials(identity))
@@ -248,6 +242,7 @@ fn meta_data(config: &Config, identity: &Identity) -> Dir {
         .text("mac", identity.mac.clone())
         .dir("network", network(identity))
         .dir("placement", placement(identity))
+        // In cloud-init's recorded EC2 tree (medium).
         .text("profile", "default-hvm");
     if let Some(hostname) = identity.effective_public_hostname() {
         dir = dir.text("public-hostname", hostname);
@@ -269,8 +264,30 @@ fn meta_data(config: &Config, identity: &Identity) -> Dir {
     if let Some(spot) = spot(identity) {
         dir = dir.dir("spot", spot);
     }
+    // `nitro` on Nitro instances: unverified (protocol notes §4), kept because tools read it.
+    dir = dir.text("system", "nitro");
     if config.imds.tags_in_metadata {
         dir = dir.dir("tags", tags(identity));
+    }
+    dir
+}
+
+/// `iam/`: `info`, the role's credentials, and (unless switched off) their extended twin
+/// with `AccountId` (protocol notes §4, 2025). Whether EC2 lists
+/// `security-credentials-extended/` in `iam/` is unverified; it is listed here so that
+/// every path served is reachable by walking the tree.
+fn iam(config: &Config, identity: &Identity, role: &str) -> Dir {
+    let mut dir = Dir::new()
+        .text("info", documents::iam_info(identity, role))
+        .dir(
+            "security-credentials",
+            Dir::new().leaf(role, Leaf::RoleCredentials),
+        );
+    if config.imds.credentials_extended {
+        dir = dir.dir(
+            "security-credentials-extended",
+            Dir::new().leaf(role, Leaf::RoleCredentialsExtended),
+        );
     }
     dir
 }
@@ -312,9 +329,12 @@ fn identity_credentials(identity: &Identity) -> Dir {
 }
 
 /// `network/interfaces/macs/MAC/`, the fields ec2-metadata and cloud-init read.
-/// `network-card-index` is listed by current (Nitro) instances, `0` for the primary card.
-/// Not modelled: `ipv6s`, `ipv4-prefix`/`ipv6-prefix` and the IPv6 CIDR blocks, absent
-/// without IPv6 on EC2 too.
+/// `network-card` is `0` for the primary card: the key cloud-init reads
+/// (`_build_nic_order`; medium), not AEMM's `network-card-index`.
+/// `ipv4-associations/PUBLIC_IP` answers the private address it maps to (documented in
+/// the instance metadata categories).
+/// Not modelled: `ipv6s`, `ipv4-prefix`/`ipv6-prefix` (unverified) and the IPv6 CIDR
+/// blocks, absent without IPv6 on EC2 too.
 fn network(identity: &Identity) -> Dir {
     let mut interface = Dir::new().text("device-number", "0");
     if !identity.interface_id.is_empty() {
@@ -330,7 +350,7 @@ fn network(identity: &Identity) -> Dir {
         .text("local-hostname", identity.effective_local_hostname())
         .text("local-ipv4s", identity.local_ipv4.to_string())
         .text("mac", identity.mac.clone())
-        .text("network-card-index", "0")
+        .text("network-card", "0")
         .text("owner-id", identity.account_id.clone());
     if let Some(hostname) = identity.effective_public_hostname() {
         interface = interface.text("public-hostname", hostname);

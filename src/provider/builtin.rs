@@ -117,19 +117,33 @@ impl BuiltinProvider {
         Ok(tree)
     }
 
-    /// The JSON of `credentials`, reused while an identity's credentials stay the same.
-    fn render_credentials(&self, identity: &str, credentials: Credentials) -> Bytes {
+    /// The JSON of `credentials`, reused while an identity's credentials stay the same;
+    /// with `AccountId` when `account_id` is given (the extended path).
+    fn render_credentials(
+        &self,
+        identity: &str,
+        credentials: Credentials,
+        account_id: Option<&str>,
+    ) -> Bytes {
+        let key = match account_id {
+            // A name no identity has (config names have no NUL): the extended rendering.
+            Some(_) => format!("{identity}\0extended"),
+            None => identity.to_string(),
+        };
         let mut rendered = self
             .rendered_credentials
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some((seen, body)) = rendered.get(identity) {
+        if let Some((seen, body)) = rendered.get(&key) {
             if *seen == credentials {
                 return body.clone();
             }
         }
-        let body = Bytes::from(credentials.to_imds_json());
-        rendered.insert(identity.to_string(), (credentials, body.clone()));
+        let body = Bytes::from(match account_id {
+            Some(account) => credentials.to_imds_json_extended(account),
+            None => credentials.to_imds_json(),
+        });
+        rendered.insert(key, (credentials, body.clone()));
         body
     }
 
@@ -154,15 +168,22 @@ impl BuiltinProvider {
             None => Ok(ProviderAnswer::not_found()),
             Some(Node::Dir(dir)) => Ok(ProviderAnswer::ok(dir.listing_bytes())),
             Some(Node::Leaf(Leaf::Text(text))) => Ok(ProviderAnswer::ok(text.clone())),
-            Some(Node::Leaf(Leaf::RoleCredentials)) => {
-                let role = config
+            Some(Node::Leaf(leaf @ (Leaf::RoleCredentials | Leaf::RoleCredentialsExtended))) => {
+                let identity = config
                     .identity(&request.identity)
-                    .and_then(|identity| identity.role.as_ref())
+                    .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
+                let role = identity
+                    .role
+                    .as_ref()
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
                 let credentials = self.credentials.resolve(role).await?;
-                Ok(ProviderAnswer::ok(
-                    self.render_credentials(&request.identity, credentials),
-                ))
+                let account = matches!(leaf, Leaf::RoleCredentialsExtended)
+                    .then_some(identity.account_id.as_str());
+                Ok(ProviderAnswer::ok(self.render_credentials(
+                    &request.identity,
+                    credentials,
+                    account,
+                )))
             }
             Some(Node::Leaf(Leaf::IdentityCredentials)) => {
                 let identity = config

@@ -54,12 +54,16 @@ pub fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, St
     match row {
         SettingRow::Enabled if imds.enabled => ("on".into(), on),
         SettingRow::Enabled => (
-            "off (the service does not answer)".into(),
+            match imds.disabled_behaviour {
+                DisabledBehaviour::Forbidden => "off (every request answered 403)",
+                DisabledBehaviour::NoAnswer => "off (no request is answered)",
+            }
+            .into(),
             Style::new().fg(Color::Red),
         ),
         SettingRow::DisabledBehaviour => match imds.disabled_behaviour {
             DisabledBehaviour::NoAnswer => ("no answer (callers time out)".into(), Style::new()),
-            DisabledBehaviour::Forbidden => ("403 Forbidden".into(), Style::new()),
+            DisabledBehaviour::Forbidden => ("403 Forbidden (as EC2)".into(), Style::new()),
         },
         SettingRow::Tokens => match imds.tokens {
             TokenMode::Optional => ("optional (IMDSv1 and IMDSv2)".into(), Style::new()),
@@ -78,6 +82,10 @@ pub fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, St
             match number(error_status, config, row).unwrap_or(0) {
                 0 => ("off".into(), dim()),
                 n if row == SettingRow::Latency => (format!("{n} ms on every answer"), warn),
+                // IMDS never answers 429: throttled requests lose their connection.
+                n if row == SettingRow::Throttling => {
+                    (format!("{n}% of requests dropped (no 429)"), warn)
+                }
                 n => (format!("{n}% of requests"), warn),
             }
         }
