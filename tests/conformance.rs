@@ -3,8 +3,8 @@
 //! (`Broker::start` on 127.0.0.1:0) only where a case needs a connection (drop fault,
 //! over-long request heads). Each test is named after its case number.
 //!
-//! Coverage of §8 here: 1–43. Case 44 (botocore and aws-config agree) needs real clients
-//! and lives in tests/real_clients.rs.
+//! Coverage of §10 here: 1–43 and 45–56. Cases 44 (botocore and aws-config agree) and 57
+//! (token PUT refused: v1 fallback) need real clients and live in tests/real_clients.rs.
 
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +13,8 @@ mod support;
 
 #[path = "conformance/access.rs"]
 mod access;
+#[path = "conformance/answers.rs"]
+mod answers;
 #[path = "conformance/configuration.rs"]
 mod configuration;
 #[path = "conformance/documents.rs"]
@@ -25,6 +27,8 @@ mod faults;
 mod hardening;
 #[path = "conformance/ipv6.rs"]
 mod ipv6;
+#[path = "conformance/nginx_errors.rs"]
+mod nginx_errors;
 #[path = "conformance/providers.rs"]
 mod providers;
 #[path = "conformance/record.rs"]

@@ -40,9 +40,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         assert!(refusal("/latest/meta-data/", &headers).is_none());
         let long = format!("/{}", "a".repeat(MAX_PATH_LEN));
-        assert_eq!(refusal(&long, &headers).map(|r| r.status().as_u16()), Some(414));
+        assert_eq!(
+            refusal(&long, &headers).map(|r| r.status().as_u16()),
+            Some(414)
+        );
         let big = HeaderValue::try_from("b".repeat(MAX_HEAD_BYTES)).unwrap();
         headers.insert("x-padding", big);
-        assert_eq!(refusal("/", &headers).map(|r| r.status().as_u16()), Some(431));
+        assert_eq!(
+            refusal("/", &headers).map(|r| r.status().as_u16()),
+            Some(431)
+        );
     }
 }

@@ -36,7 +36,9 @@ pub fn error(status: StatusCode) -> Response<Body> {
         // PR #421); hyper writes this phrase instead of the canonical one.
         response
             .extensions_mut()
-            .insert(hyper::ext::ReasonPhrase::from_static(NOT_ALLOWED.as_bytes()));
+            .insert(hyper::ext::ReasonPhrase::from_static(
+                NOT_ALLOWED.as_bytes(),
+            ));
     }
     response
 }

@@ -85,9 +85,7 @@ async fn case_41_loopback_refuses_a_foreign_host() {
         "10.0.0.1:1338",
     ] {
         for refused in [get(host), put(host)] {
-            imds.send(refused)
-                .await
-                .assert_error(StatusCode::FORBIDDEN, host);
+            imds.send(refused).await.assert_forbidden(host);
         }
     }
     for host in [
@@ -191,9 +189,7 @@ async fn proxy_policy_demands_the_secret_and_a_caller() {
         ),
     ];
     for (what, builder) in cases {
-        imds.send(builder.build())
-            .await
-            .assert_error(StatusCode::FORBIDDEN, what);
+        imds.send(builder.build()).await.assert_forbidden(what);
     }
 }
 
@@ -267,7 +263,7 @@ async fn a_token_belongs_to_the_container_that_asked_for_it() {
         .assert_error(StatusCode::UNAUTHORIZED, "another container");
     imds.send(request(Method::GET, INSTANCE_ID).token(&token).build())
         .await
-        .assert_error(StatusCode::FORBIDDEN, "not through the proxy at all");
+        .assert_forbidden("not through the proxy at all");
 }
 
 #[tokio::test]

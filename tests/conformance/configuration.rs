@@ -14,10 +14,12 @@ const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
 #[tokio::test]
 async fn case_33_disabled_imds_forbidden() {
-    let imds = Imds::with(|config| {
-        config.imds.enabled = false;
-        config.imds.disabled_behaviour = DisabledBehaviour::Forbidden;
-    });
+    // 403 is what `enabled = false` does unless told otherwise, as on EC2.
+    let imds = Imds::with(|config| config.imds.enabled = false);
+    assert_eq!(
+        imds.store.current().imds.disabled_behaviour,
+        DisabledBehaviour::Forbidden
+    );
     for (method, path) in [
         (Method::GET, INSTANCE_ID),
         (Method::PUT, TOKEN_PATH),
@@ -25,7 +27,7 @@ async fn case_33_disabled_imds_forbidden() {
     ] {
         imds.send(request(method.clone(), path).ttl("60").build())
             .await
-            .assert_error(StatusCode::FORBIDDEN, &format!("{method} {path}"));
+            .assert_forbidden(&format!("{method} {path}"));
     }
     imds.update(|config| config.imds.enabled = true);
     imds.get(INSTANCE_ID).await.assert_ok("re-enabled");

@@ -216,6 +216,27 @@ async fn case_35_an_over_long_header_is_refused_and_the_server_carries_on() {
         )
         .await;
     }
+    // Up to what hyper reads (64 KiB), the refusal is EC2's: 431, its page, Server: EC2ws.
+    let header = format!("X-Padding: {}\r\n", "b".repeat(20 * 1024));
+    let answer = wire::exchange(
+        broker.local_addr().expect("a TCP broker"),
+        &wire::get(INSTANCE_ID, &header),
+        Duration::from_secs(5),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&answer).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.to_ascii_lowercase().contains("\r\nserver: ec2ws\r\n"),
+        "{text}"
+    );
+    assert!(
+        wire::body(&answer).contains("<title>431 - Request Header Fields Too Large</title>"),
+        "{text}"
+    );
     assert_still_serving(broker.local_addr().expect("a TCP broker")).await;
     broker.stop().await;
 }

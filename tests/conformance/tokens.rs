@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use imds_spoof::broker::TokenStore;
 use imds_spoof::config::TokenMode;
 
-use crate::support::{loopback, request, Answer, Expected, Imds, ManualClock, TOKEN_PATH};
+use crate::support::{loopback, request, wire, Answer, Expected, Imds, ManualClock, TOKEN_PATH};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
@@ -38,15 +38,7 @@ async fn case_16_token_put_echoes_the_ttl() {
             "{token}"
         );
     }
-    // Dated versions hand out tokens too.
-    let dated = imds
-        .send(
-            request(Method::PUT, "/2021-07-15/api/token")
-                .ttl("30")
-                .build(),
-        )
-        .await;
-    dated.assert_ok("dated token path");
+    // Only `/latest` hands out tokens: dated versions are case 48 (answers.rs).
 }
 
 #[tokio::test]
@@ -78,7 +70,7 @@ async fn case_18_token_put_with_x_forwarded_for_is_403() {
                 .build(),
         )
         .await;
-    answer.assert_error(StatusCode::FORBIDDEN, "token through a proxy");
+    answer.assert_forbidden("token through a proxy");
     // GETs carrying it are served: only token requests are refused.
     let get = imds
         .send(
@@ -98,11 +90,36 @@ async fn case_19_other_methods_on_the_token_path_are_405() {
             .send(request(method.clone(), TOKEN_PATH).ttl("60").build())
             .await;
         assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
-        assert_eq!(answer.header("allow"), Some("PUT"), "{method}");
+        assert_eq!(answer.header("allow"), Some("OPTIONS, PUT"), "{method}");
         if method != Method::HEAD {
             answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, method.as_str());
         }
     }
+    // Even where tokens are required: the method is refused before any token is asked for.
+    let required = Imds::with(|config| config.imds.tokens = TokenMode::Required);
+    let answer = required.get(TOKEN_PATH).await;
+    answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, "GET, tokens required");
+    assert_eq!(answer.header("allow"), Some("OPTIONS, PUT"));
+    // On the wire, EC2's status line says `405 Not Allowed`.
+    let broker =
+        imds_spoof::broker::Broker::start("127.0.0.1:0".parse().unwrap(), imds.state.clone())
+            .await
+            .expect("start the broker");
+    let raw = wire::exchange(
+        broker.local_addr().expect("a TCP broker"),
+        &wire::get(TOKEN_PATH, ""),
+        Duration::from_secs(5),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 405 Not Allowed\r\n"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nallow: options, put\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("<title>405 - Not Allowed</title>"), "{text}");
+    broker.stop().await;
 }
 
 #[tokio::test]

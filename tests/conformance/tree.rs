@@ -253,8 +253,19 @@ async fn case_25_post_and_delete_on_meta_data_are_405() {
             .send(request(method.clone(), "/latest/meta-data/instance-id").build())
             .await;
         answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, method.as_str());
-        assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{method}");
+        assert_eq!(
+            answer.header("allow"),
+            Some("GET, HEAD, OPTIONS"),
+            "{method}"
+        );
     }
+    // OPTIONS: an empty 200 naming the same methods (unverified, like the 405).
+    let options = imds
+        .send(request(Method::OPTIONS, "/latest/meta-data/instance-id").build())
+        .await;
+    options.assert_ok("OPTIONS on meta-data");
+    assert!(options.body.is_empty());
+    assert_eq!(options.header("allow"), Some("GET, HEAD, OPTIONS"));
 }
 
 #[tokio::test]
@@ -310,7 +321,7 @@ async fn interfaces_carry_what_ec2_metadata_reads() {
         ("local-hostname", "ip-172-31-0-10.ec2.internal"),
         ("local-ipv4s", "172.31.0.10"),
         ("mac", "0e:49:61:0f:c3:11"),
-        ("network-card-index", "0"),
+        ("network-card", "0"),
         ("public-ipv4s", "192.0.2.54"),
         ("security-groups", "default"),
         ("security-group-ids", "sg-0123456789abcdef0"),

@@ -276,15 +276,32 @@ impl Answer {
         assert_eq!(self.header("content-type"), Some("text/plain"), "{what}");
     }
 
-    /// EC2's HTML error page for `status`.
+    /// EC2's 403: an empty `text/plain` body (protocol notes §2).
+    pub fn assert_forbidden(&self, what: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::FORBIDDEN,
+            "{what}: {}",
+            self.text()
+        );
+        assert_eq!(self.header("content-type"), Some("text/plain"), "{what}");
+        assert!(
+            self.body.is_empty(),
+            "{what}: 403 with a body: {}",
+            self.text()
+        );
+    }
+
+    /// EC2's HTML error page for `status` (405 is titled with EC2's `Not Allowed`).
     pub fn assert_error(&self, status: StatusCode, what: &str) {
         assert_eq!(self.status, status, "{what}: {}", self.text());
         assert_eq!(self.header("content-type"), Some("text/html"), "{what}");
-        let title = format!(
-            "{} - {}",
-            status.as_u16(),
+        let reason = if status == StatusCode::METHOD_NOT_ALLOWED {
+            "Not Allowed"
+        } else {
             status.canonical_reason().unwrap_or("Error")
-        );
+        };
+        let title = format!("{} - {reason}", status.as_u16());
         let body = self.text();
         assert!(body.starts_with("<?xml version=\"1.0\""), "{what}: {body}");
         assert!(body.contains("<!DOCTYPE html"), "{what}: {body}");
