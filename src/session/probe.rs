@@ -1,6 +1,7 @@
 //! Readiness: is the broker answering through the proxy? A request as an SDK sends it,
-//! through hyper's client, judged by who answered (`Server: EC2ws` is the broker; anything
-//! else is nginx speaking for itself).
+//! through hyper's client, judged by who answered: `Server: EC2ws` is the broker, unless
+//! the proxy marks the answer as its own (nginx answers its own errors in EC2's shape too,
+//! docker/nginx.conf, and marks them only for a request carrying [`PROBE_HEADER`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -12,6 +13,9 @@ use crate::docker::{self, DockerError, Engine};
 
 /// What the probe asks for: a listing every configuration serves.
 pub(super) const PROBE_PATH: &str = "/latest/meta-data/";
+/// Asks the proxy to mark the answers nginx makes itself with [`ANSWERED_BY_HEADER`].
+const PROBE_HEADER: &str = "x-imds-spoof-probe";
+const ANSWERED_BY_HEADER: &str = "x-imds-spoof-answered-by";
 
 /// What a probe request through the proxy got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +83,7 @@ pub async fn probe_imds_from(
             .header(hyper::header::HOST, host_header(ip))
             .header(hyper::header::USER_AGENT, "imds-spoof-health")
             .header(hyper::header::CONNECTION, "close")
+            .header(PROBE_HEADER, "1")
             .body(Empty::<bytes::Bytes>::new())
             .map_err(|err| ProbeError::Garbled(err.to_string()))?;
         Ok::<_, ProbeError>(sender.send_request(request).await?)
@@ -91,7 +96,8 @@ pub async fn probe_imds_from(
     let from_broker = response
         .headers()
         .get(hyper::header::SERVER)
-        .is_some_and(|server| server.as_bytes() == crate::broker::SERVER.as_bytes());
+        .is_some_and(|server| server.as_bytes() == crate::broker::SERVER.as_bytes())
+        && !response.headers().contains_key(ANSWERED_BY_HEADER);
     Ok(Probe {
         status: response.status().as_u16(),
         from_broker,

@@ -76,6 +76,9 @@ fn nginx_errors_are_ec2s_answers() {
         let location = format!("location = /.imds-spoof-error/{code} {{ proxy_pass http://unix:/tmp/imds-spoof-ec2-{code}.sock:; }}");
         assert!(conf.contains(&location), "{location}");
     }
+    // The readiness probe's mark, only for a request with its header.
+    assert!(conf.contains("add_header X-Imds-Spoof-Answered-By $imds_spoof_own_error always;"));
+    assert!(conf.contains("map $http_x_imds_spoof_probe $imds_spoof_own_error {"));
     for (nginx, answer) in [
         (400, 400),
         (404, 404),

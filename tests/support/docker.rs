@@ -22,7 +22,8 @@ pub const CURL_INSTANCE_ID: [&str; 3] = [
     "http://169.254.169.254/latest/meta-data/instance-id",
 ];
 
-/// Builds the offline images with scripts/offline-images.sh when either is missing.
+/// Builds the offline images with scripts/offline-images.sh when either is missing (or the
+/// nginx image is older than the modules docker/nginx.conf needs).
 pub fn ensure_images() {
     let present = |image: &str| {
         Command::new("docker")
@@ -32,7 +33,20 @@ pub fn ensure_images() {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if present(NGINX_IMAGE) && present(CLIENT_IMAGE) {
+    // An nginx image from before the stream module (docker/nginx.conf needs it) is rebuilt.
+    let current_nginx = || {
+        Command::new("docker")
+            .args([
+                "image",
+                "inspect",
+                "-f",
+                "{{index .Config.Labels \"imds-spoof.proxy-modules\"}}",
+                NGINX_IMAGE,
+            ])
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "stream")
+    };
+    if present(NGINX_IMAGE) && present(CLIENT_IMAGE) && current_nginx() {
         return;
     }
     let status = Command::new("bash")
