@@ -125,3 +125,38 @@ async fn command_source_runs_once_for_many_clients() {
         "the command ran more than once: {runs:?}"
     );
 }
+
+/// §10 case 57: the token PUT refused with 403, 404 or 405 while HttpTokens is optional.
+/// botocore falls back to IMDSv1 and gets the credentials (`utils.py`
+/// `_fetch_metadata_token`); aws-config has no IMDSv1 at all and fails
+/// (`imds/client/token.rs`: 403 `Forbidden`, 404/405 `NoTtl`). Go v2 and JS v3 fall back like
+/// botocore (protocol notes §6); neither runs here.
+#[tokio::test]
+async fn case_57_a_refused_token_put_leaves_botocore_on_v1_and_aws_config_without() {
+    let python = python("case 57 (botocore half)");
+    for status in [403, 404, 405] {
+        let server = serve_sample(
+            |doc| {
+                let mut fault = toml_edit::Table::new();
+                fault["path_prefix"] = toml_edit::value("/latest/api/token");
+                fault["kind"] = toml_edit::value("status");
+                fault["status"] = toml_edit::value(status);
+                let mut faults = toml_edit::ArrayOfTables::new();
+                faults.push(fault);
+                doc.insert("fault", toml_edit::Item::ArrayOfTables(faults));
+            },
+            ServeOptions::default(),
+        );
+        let rust = aws::resolve(&server.url()).await;
+        assert!(
+            rust.is_err(),
+            "token PUT {status}: aws-config resolved credentials without a token: {rust:?}"
+        );
+        if let Some(python) = &python {
+            let expected = Expected::sample_identity(0);
+            let args = botocore_args(&server.url(), &expected, &["--expect-imds-version", "1"]);
+            run_script(python, "botocore_check.py", &args)
+                .assert_ok(&format!("token PUT {status}: botocore on IMDSv1"));
+        }
+    }
+}
