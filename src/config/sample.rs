@@ -56,7 +56,9 @@ allow_host = false
 # timeout_ms = 2000
 
 # Faults injected into answers, by path prefix ("" for every path). Kinds: latency (ms),
-# status (status), hang, drop, malformed-credentials, expired-credentials.
+# status (status), hang, drop, malformed-credentials, expired-credentials. Status 429 is
+# throttling: IMDS never answers 429, so the connection is closed instead. Faults on
+# .../security-credentials/ cover .../security-credentials-extended/ too.
 # [[fault]]
 # path_prefix = "/latest/meta-data/iam/"
 # kind = "latency"
