@@ -1,6 +1,6 @@
 //! Answers corrected from SDK sources and captures of real instances (issue 10): cases 45–54
 //! and 56. Cases 16, 18, 19 are in tokens.rs, 25 in tree.rs, 33 in configuration.rs; 55
-//! (signatures) in documents.rs; 57 with real clients in tests/real_clients.rs.
+//! (signatures) in signatures.rs; 57 with real clients in tests/real_clients.rs.
 
 use std::time::Duration;
 
