@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use imds_spoof::broker::{AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER};
 use imds_spoof::config::ContainerFacts;
 
@@ -140,9 +140,7 @@ async fn case_69_the_ipv6_host_header_is_an_imds_host_with_or_without_its_port()
             .header(SECRET_HEADER, SECRET)
             .header(CALLER_HEADER, APP_V6)
             .build();
-        imds.send(get)
-            .await
-            .assert_error(StatusCode::FORBIDDEN, host);
+        imds.send(get).await.assert_forbidden(host);
     }
 }
 
@@ -158,7 +156,7 @@ async fn the_host_through_the_ipv6_gateway_is_refused_unless_allowed() {
     };
     imds.send(get())
         .await
-        .assert_error(StatusCode::FORBIDDEN, "the host over IPv6");
+        .assert_forbidden("the host over IPv6");
     imds.update(|config| config.broker.allow_host = true);
     let answer = imds.send(get()).await;
     answer.assert_ok("the host over IPv6, allowed");
