@@ -56,6 +56,8 @@ pub enum Command {
     Assign(AssignArgs),
     /// IMDSv2 readiness: which callers still use IMDSv1. Exit status 1 when any did.
     Report(ReportArgs),
+    /// Issue an EKS Pod Identity token (for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE).
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -73,6 +75,30 @@ pub struct ServeArgs {
     /// Log requests as JSON lines on stderr instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Write this run's ECS container token here (mode 0600, no newline) for
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub container_token_file: Option<PathBuf>,
+}
+
+/// The identity comes from the global `--identity NAME` (the token names the service
+/// account imds-spoof/NAME), or `--service-account` names a mapped one.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// A service account namespace/name mapped by a [[service_account]] of the
+    /// configuration (instead of --identity).
+    #[arg(long, value_name = "NAMESPACE/NAME", conflicts_with = "identity")]
+    pub service_account: Option<String>,
+    /// How long the token is valid: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "30d")]
+    pub ttl: String,
+    /// Write the token to this file (no trailing newline) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Make the file readable by every user (0644) instead of only you (0600): for
+    /// containers that run as another user and read it from a bind mount.
+    #[arg(long)]
+    pub readable: bool,
 }
 
 #[derive(Debug, Clone, Args)]

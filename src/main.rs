@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             Some(Command::Doctor(args)) => commands::doctor::run(&cli.global, args).await,
             Some(Command::Assign(args)) => commands::assign::run(&cli.global, args),
             Some(Command::Report(args)) => commands::report::run(args).await.map_err(Into::into),
+            Some(Command::Token(args)) => commands::token::run(&cli.global, args),
             None => commands::tui::run(&cli.global).await,
         }
     });

@@ -130,6 +130,7 @@ fn exchange(id: u64) -> ExchangeRecord {
         } else {
             IdentityOrigin::Active
         },
+        door: imds_spoof::broker::Door::Imds,
         method: if token { "PUT" } else { "GET" }.to_string(),
         path: path.to_string(),
         version: if token {
@@ -553,6 +554,7 @@ fn readiness_exchange(
         caller_container: Some(caller.to_string()),
         identity: "default".to_string(),
         identity_origin: IdentityOrigin::Active,
+        door: imds_spoof::broker::Door::Imds,
         method: if token { "PUT" } else { "GET" }.to_string(),
         path: path.to_string(),
         version: kind,

@@ -19,6 +19,8 @@ pub fn identity_fitted(name: &str, origin: IdentityOrigin, width: usize, full: b
             IdentityOrigin::Rule => 'R',
             IdentityOrigin::Label => 'L',
             IdentityOrigin::Active => 'A',
+            IdentityOrigin::Path => 'P',
+            IdentityOrigin::Token => 'T',
         };
         format!("·{letter}")
     };

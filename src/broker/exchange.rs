@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, IdentityOrigin};
 
 use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
+use super::doors::{Door, DOOR_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
 use super::BrokerState;
 
@@ -23,6 +24,8 @@ pub(super) struct Exchange {
     pub method: Method,
     pub path: String,
     pub headers: HeaderMap,
+    /// The endpoint the request came through.
+    pub door: Door,
     pub caller: Option<Caller>,
     pub caller_container: Option<String>,
     pub identity: String,
@@ -61,6 +64,7 @@ pub(super) fn record(
         caller_container: exchange.caller_container.clone(),
         identity: exchange.identity.clone(),
         identity_origin: exchange.identity_origin,
+        door: exchange.door,
         method: exchange.method.as_str().to_owned(),
         path: truncate_chars(&exchange.path, 512),
         version: exchange.version,
@@ -69,7 +73,9 @@ pub(super) fn record(
         request_headers: exchange
             .headers
             .iter()
-            .filter(|(name, _)| name.as_str() != CALLER_HEADER && name.as_str() != SECRET_HEADER)
+            .filter(|(name, _)| {
+                ![CALLER_HEADER, SECRET_HEADER, DOOR_HEADER].contains(&name.as_str())
+            })
             .map(header_pair)
             .collect(),
         response_headers,

@@ -20,6 +20,7 @@ use crate::config::{
 use crate::provider::{ProviderAnswer, ProviderRequest};
 
 use super::access::{self, Caller, CallerInfo};
+use super::doors::{self, Door};
 use super::exchange::{record, Exchange};
 use super::extended;
 use super::faults::{self, FaultPlan};
@@ -57,6 +58,7 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         path: request.uri().path().to_string(),
         // Taken, not cloned: the request is dropped right after.
         headers: std::mem::take(request.headers_mut()),
+        door: Door::Imds,
         caller: None,
         caller_container: None,
         identity: config.active_identity.clone(),
@@ -67,8 +69,14 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         fault: None,
     };
     drop(request);
+    exchange.door = doors::door_of(&state.access, &exchange.headers, &exchange.path);
 
-    let response = match decide(&state, &config, &mut exchange).await {
+    let outcome = match exchange.door {
+        Door::Imds => decide(&state, &config, &mut exchange).await,
+        Door::Ecs => doors::ecs::decide(&state, &config, &mut exchange).await,
+        Door::Eks => doors::eks::decide(&state, &config, &mut exchange).await,
+    };
+    let response = match outcome {
         Outcome::Answer(response) => response,
         outcome @ (Outcome::NoAnswer | Outcome::Drop) => {
             record(&state, &config, &exchange, None);
@@ -141,7 +149,7 @@ fn admit(state: &BrokerState, config: &Config, exchange: &Exchange) -> Result<Ca
 /// Which container is calling, and so which identity answers: rule > label > active.
 /// A caller on our network that the engine cannot name is never given someone else's
 /// identity silently: `[containers] unresolved` decides.
-async fn identify(
+pub(super) async fn identify(
     state: &BrokerState,
     config: &Config,
     exchange: &mut Exchange,

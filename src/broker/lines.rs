@@ -119,7 +119,7 @@ fn message(out: &mut String, record: &ExchangeRecord) {
         "{} {} {} {} {}us",
         record.method,
         record.path,
-        record.version.as_str(),
+        record.protocol(),
         record.status,
         record.latency_us
     );

@@ -3,6 +3,7 @@
 //! It knows HTTP and IMDS, not the dashboard or Docker.
 
 mod access;
+pub mod doors;
 mod exchange;
 mod extended;
 mod faults;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub use access::{
     AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
 };
+pub use doors::{Door, DoorKeys};
 pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
@@ -68,6 +70,8 @@ pub struct BrokerState {
     pub recorder: Arc<Recorder>,
     pub access: AccessPolicy,
     pub callers: Option<Arc<dyn CallerDirectory>>,
+    /// The ECS and EKS doors' secrets.
+    pub doors: doors::DoorKeys,
     /// Log a line per request (headless `serve` / `up`).
     /// Ends requests that deliberately never answer.
     pub shutdown: CancellationToken,
@@ -76,6 +80,7 @@ pub struct BrokerState {
 impl BrokerState {
     pub fn new(store: ConfigStore, provider: Arc<dyn Provider>, access: AccessPolicy) -> Self {
         let capacity = store.current().broker.record_capacity;
+        let doors = doors::DoorKeys::for_store(&store);
         Self {
             store,
             provider,
@@ -84,6 +89,7 @@ impl BrokerState {
             recorder: Arc::new(Recorder::new(capacity)),
             access,
             callers: None,
+            doors,
             shutdown: CancellationToken::new(),
         }
     }

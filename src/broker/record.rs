@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::IdentityOrigin;
+
+pub use super::doors::Door;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 
@@ -45,6 +47,10 @@ pub struct ExchangeRecord {
     pub identity: String,
     /// Why the caller got that identity: a rule, its label, or the active identity.
     pub identity_origin: IdentityOrigin,
+    /// Which endpoint the request came through (IMDS, ECS, EKS); records written before
+    /// there were doors read as IMDS.
+    #[serde(default)]
+    pub door: Door,
     pub method: String,
     pub path: String,
     pub version: ImdsVersion,
@@ -62,6 +68,15 @@ pub struct ExchangeRecord {
 }
 
 impl ExchangeRecord {
+    /// How the request spoke: the IMDS version (`v1`, `v2`, `token`), or the door's name
+    /// for the container endpoints (`ecs`, `eks`), which have no IMDS version.
+    pub fn protocol(&self) -> &'static str {
+        match self.door {
+            Door::Imds => self.version.as_str(),
+            door => door.as_str(),
+        }
+    }
+
     /// A copy safe to write to logs: tokens and secret keys replaced by `****`.
     pub fn masked(&self) -> ExchangeRecord {
         let mut copy = self.clone();
@@ -70,7 +85,9 @@ impl ExchangeRecord {
             .iter_mut()
             .chain(copy.response_headers.iter_mut())
         {
-            if name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER) {
+            if name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
+                || name.eq_ignore_ascii_case("authorization")
+            {
                 *value = mask(value);
             }
         }
@@ -355,6 +372,7 @@ impl ExchangeRecord {
             caller_container: None,
             identity: "default".into(),
             identity_origin: IdentityOrigin::Active,
+            door: Door::Imds,
             method: "GET".into(),
             path: "/".into(),
             version: ImdsVersion::V1,

@@ -8,6 +8,7 @@ pub mod provider;
 pub mod report;
 pub mod serve;
 pub mod status;
+pub mod token;
 pub mod tui;
 pub mod up;
 

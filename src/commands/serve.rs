@@ -40,6 +40,13 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         built.provider,
         AccessPolicy::Loopback { listen: local_addr },
     );
+    // ECS requests on loopback must carry this run's token (FULL_URI style).
+    let container_token = crate::broker::doors::new_container_token();
+    state.doors.container_token = Some(container_token.clone());
+    if let Some(path) = &args.container_token_file {
+        crate::config::write_file_atomically(path, container_token.as_bytes(), 0o600)
+            .map_err(|err| anyhow::anyhow!("--container-token-file {}: {err}", path.display()))?;
+    }
     if let Some(path) = &args.log_requests {
         let recorder = Recorder::new(store.current().broker.record_capacity)
             .with_log_file(path)
@@ -79,6 +86,18 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         if let Some(certificates) = &certificates {
             let _ = writeln!(stdout, "identity certificates: {certificates}");
         }
+        let ecs_uri = format!("http://{}/v2/credentials/self", broker.endpoint);
+        let _ = match &args.container_token_file {
+            Some(path) => writeln!(
+                stdout,
+                "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={}",
+                path.display()
+            ),
+            None => writeln!(
+                stdout,
+                "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN={container_token}"
+            ),
+        };
         let _ = stdout.flush();
     }
     crate::session::stop_requested().await;

@@ -80,6 +80,12 @@ fn locate(text: &str, message: &str) -> Option<usize> {
             .and_then(|(_, detail)| detail.split_whitespace().next())
             .unwrap_or("");
         key_line(start, field).or(Some(start))
+    } else if let Some((start, rest)) = numbered("[[service_account]] #", "[[service_account]]") {
+        let field = rest
+            .split_once(": ")
+            .and_then(|(_, detail)| detail.split_whitespace().next())
+            .unwrap_or("");
+        key_line(start, field).or(Some(start))
     } else if let Some(rest) = message.strip_prefix("[imds] ") {
         let key = rest.split_whitespace().next().unwrap_or("");
         let start = *header_lines("[imds]").first()?;
@@ -171,6 +177,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
         ));
     }
     validate_container_rules(config)?;
+    validate_service_accounts(config)?;
     for (index, fault) in config.faults.iter().enumerate() {
         if let super::model::FaultKind::Status { status } = fault.kind {
             if !(100..=599).contains(&status) {
@@ -204,6 +211,48 @@ fn validate_container_rules(config: &Config) -> Result<(), String> {
         if config.identity(&rule.identity).is_none() {
             return Err(format!(
                 "[[container]] #{number}: identity {:?} names no [[identity]]",
+                rule.identity
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each `[[service_account]]` names one `namespace/name` once, outside the namespace
+/// reserved for identities, and an identity that exists.
+fn validate_service_accounts(config: &Config) -> Result<(), String> {
+    use super::model::IDENTITY_NAMESPACE;
+    for (index, rule) in config.service_accounts.iter().enumerate() {
+        let number = index + 1;
+        let parts = rule.name.split_once('/');
+        let well_formed = parts.is_some_and(|(namespace, name)| {
+            let ok = |part: &str| !part.is_empty() && !part.contains(['/', ':']);
+            ok(namespace) && ok(name)
+        });
+        if !well_formed {
+            return Err(format!(
+                "[[service_account]] #{number}: name {:?} must be namespace/name",
+                rule.name
+            ));
+        }
+        if parts.is_some_and(|(namespace, _)| namespace == IDENTITY_NAMESPACE) {
+            return Err(format!(
+                "[[service_account]] #{number}: name {:?} is in the namespace {IDENTITY_NAMESPACE:?}, whose accounts are the identities themselves (imds-spoof token --identity)",
+                rule.name
+            ));
+        }
+        if config.service_accounts[..index]
+            .iter()
+            .any(|other| other.name == rule.name)
+        {
+            return Err(format!(
+                "[[service_account]] #{number}: name {:?} is mapped twice",
+                rule.name
+            ));
+        }
+        if config.identity(&rule.identity).is_none() {
+            return Err(format!(
+                "[[service_account]] #{number}: identity {:?} names no [[identity]]",
                 rule.identity
             ));
         }

@@ -31,6 +31,9 @@ pub struct Config {
     /// Which identity a container plays, by name or compose service (DESIGN §11).
     #[serde(default, rename = "container")]
     pub container_rules: Vec<ContainerRule>,
+    /// Which identity an EKS Pod Identity token's service account gets (DESIGN §12).
+    #[serde(default, rename = "service_account")]
+    pub service_accounts: Vec<ServiceAccountRule>,
 }
 
 fn default_identity_name() -> String {
@@ -634,6 +637,10 @@ pub enum IdentityOrigin {
     /// Nothing chose one: the configuration's `active_identity`.
     #[default]
     Active,
+    /// The request's path named it (ECS `/v2/credentials/NAME`).
+    Path,
+    /// The request's token named it (an EKS Pod Identity service account).
+    Token,
 }
 
 impl IdentityOrigin {
@@ -642,6 +649,8 @@ impl IdentityOrigin {
             IdentityOrigin::Rule => "rule",
             IdentityOrigin::Label => "label",
             IdentityOrigin::Active => "active",
+            IdentityOrigin::Path => "path",
+            IdentityOrigin::Token => "token",
         }
     }
 }
@@ -681,5 +690,37 @@ impl Config {
         self.container_rules
             .iter()
             .find(|rule| rule.name.as_deref() == Some(name))
+    }
+}
+
+/// The namespace of the service accounts `imds-spoof token --identity NAME` issues tokens
+/// for: the account's name is the identity's, no `[[service_account]]` needed.
+pub const IDENTITY_NAMESPACE: &str = "imds-spoof";
+
+/// `[[service_account]]`: an EKS Pod Identity association, the service account
+/// `namespace/name` (a token's subject) plays `identity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountRule {
+    /// `namespace/name`, as `kubectl` names a service account.
+    pub name: String,
+    pub identity: String,
+}
+
+impl Config {
+    /// The identity of the service account `namespace/name`: its `[[service_account]]`,
+    /// or in [`IDENTITY_NAMESPACE`] the identity of that name.
+    pub fn identity_for_service_account(&self, namespace: &str, name: &str) -> Option<&str> {
+        if namespace == IDENTITY_NAMESPACE {
+            return self.identity(name).map(|identity| identity.name.as_str());
+        }
+        self.service_accounts
+            .iter()
+            .find(|rule| {
+                rule.name
+                    .split_once('/')
+                    .is_some_and(|(ns, sa)| ns == namespace && sa == name)
+            })
+            .map(|rule| rule.identity.as_str())
     }
 }

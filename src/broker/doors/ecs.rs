@@ -1,0 +1,242 @@
+//! ECS task credentials (protocol notes §7): `GET /v2/credentials/<id>`.
+//!
+//! The id names an identity of the configuration (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=
+//! /v2/credentials/worker`), or is [`CALLER_ID`]: the caller's own identity, chosen as for
+//! IMDS (rule > label > active). No id is the agent's `NoIdInRequest`, an id naming no
+//! identity its `InvalidIdInRequest`, both 400 JSON. On `serve`'s loopback every request
+//! must carry the run's container token in `Authorization` (FULL_URI style).
+
+use axum::http::{Method, StatusCode};
+use serde::Serialize;
+
+use super::credentials::{self, Failure};
+use super::{admit_checked_host, bare_host, faults, host_port, replies, ECS_ADDRESS};
+use crate::broker::access::{self, AccessPolicy, Caller};
+use crate::broker::exchange::Exchange;
+use crate::broker::handler::{identify, Outcome};
+use crate::broker::BrokerState;
+use crate::config::{Config, IdentityOrigin};
+
+/// The id that means "whoever is calling".
+pub const CALLER_ID: &str = "self";
+
+const NO_ID: &str = "NoIdInRequest";
+const INVALID_ID: &str = "InvalidIdInRequest";
+
+/// What the path asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Asked<'a> {
+    NoId,
+    Caller,
+    Identity(&'a str),
+    /// Not a credentials path at all.
+    Elsewhere,
+}
+
+fn asked(path: &str) -> Asked<'_> {
+    let Some(rest) = path.strip_prefix(super::ECS_CREDENTIALS_PATH) else {
+        return Asked::Elsewhere;
+    };
+    let id = rest.trim_start_matches('/').trim_end_matches('/');
+    match id {
+        _ if !rest.is_empty() && !rest.starts_with('/') => Asked::Elsewhere,
+        "" => Asked::NoId,
+        CALLER_ID => Asked::Caller,
+        id => Asked::Identity(id),
+    }
+}
+
+/// The document ECS serves (field order as the agent's).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EcsCredentials<'a> {
+    role_arn: &'a str,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    token: &'a str,
+    expiration: &'a str,
+    account_id: &'a str,
+}
+
+pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
+    let caller = match admit(state, config, exchange) {
+        Ok(caller) => caller,
+        Err(outcome) => return outcome,
+    };
+    if let Err(outcome) = check_container_token(state, exchange) {
+        return outcome;
+    }
+    if exchange.method != Method::GET && exchange.method != Method::HEAD {
+        return answer(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "use GET",
+        );
+    }
+    // A caller that cannot be identified gets no one's credentials (`[containers]
+    // unresolved`), in the agent's words for credentials it does not have yet.
+    if identify(state, config, exchange, &caller).await.is_err() {
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CredentialsUninitialized",
+            "CredentialsV2Request: Credentials uninitialized for ID",
+        );
+    }
+    let asked_for = asked(&exchange.path);
+    match asked_for {
+        Asked::Elsewhere => return Outcome::Answer(replies::go_not_found()),
+        Asked::NoId => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                NO_ID,
+                "CredentialsV2Request: No ID in the request",
+            )
+        }
+        Asked::Identity(name) if config.identity(name).is_none() => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                INVALID_ID,
+                "CredentialsV2Request: Credentials not found",
+            )
+        }
+        Asked::Identity(name) => {
+            exchange.identity = name.to_string();
+            exchange.identity_origin = IdentityOrigin::Path;
+        }
+        Asked::Caller => {}
+    }
+    let plan = match faults::gate(config, exchange, |status| {
+        error_reply(status, status.canonical_reason().unwrap_or("error"))
+    })
+    .await
+    {
+        Ok(plan) => plan,
+        Err(outcome) => return outcome,
+    };
+    match credentials::fetch(state, config, exchange).await {
+        Ok(found) => {
+            let document = EcsCredentials {
+                role_arn: &found.role_arn,
+                access_key_id: &found.access_key_id,
+                secret_access_key: &found.secret_access_key,
+                token: &found.token,
+                expiration: &found.expiration,
+                account_id: &found.account_id,
+            };
+            let body = serde_json::to_string(&document).unwrap_or_default();
+            Outcome::Answer(replies::json(credentials::shape(&plan, exchange, body)))
+        }
+        // A task without a role has no credentials id the agent would know.
+        Err(Failure::NoRole(reason)) => {
+            exchange.provider_error = Some(reason);
+            answer(
+                StatusCode::BAD_REQUEST,
+                INVALID_ID,
+                "CredentialsV2Request: Credentials not found",
+            )
+        }
+        Err(Failure::Provider(reason)) => {
+            tracing::error!(identity = %exchange.identity, "ECS credentials failed: {reason}");
+            exchange.provider_error = Some(reason);
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CredentialsUninitialized",
+                "CredentialsV2Request: Credentials uninitialized for ID",
+            )
+        }
+    }
+}
+
+/// Loopback: IMDS's Host rule (the listen address, `localhost:PORT`). Behind the proxy:
+/// Host must be the ECS address on port 80 (the agent is not known to check Host at all,
+/// unverified; we do, against DNS rebinding), then the proxy's secret as for IMDS.
+fn admit(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Result<Caller, Outcome> {
+    let admitted = match &state.access {
+        AccessPolicy::Loopback { .. } => access::admit(
+            &state.access,
+            exchange.peer,
+            exchange.local,
+            &exchange.headers,
+            config.broker.allow_host,
+        )
+        .map_err(|refusal| refusal.to_string()),
+        AccessPolicy::Proxy { .. } => {
+            let host = exchange
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("");
+            let ecs_host = bare_host(host).parse() == Ok(ECS_ADDRESS)
+                && host_port(host).is_none_or(|port| port == 80);
+            if ecs_host {
+                admit_checked_host(&state.access, config, exchange)
+                    .map_err(|refusal| refusal.to_string())
+            } else {
+                Err(format!(
+                    "Host header {host:?} is not the ECS address (DNS rebinding?)"
+                ))
+            }
+        }
+    };
+    admitted.map_err(|reason| {
+        tracing::warn!(peer = %exchange.peer, "ECS request refused: {reason}");
+        answer(StatusCode::FORBIDDEN, "AccessDenied", "Access denied")
+    })
+}
+
+/// On loopback, the run's container token must be the `Authorization` (never credentials
+/// without it); behind the proxy the caller is known by its address and no token is asked.
+fn check_container_token(state: &BrokerState, exchange: &Exchange) -> Result<(), Outcome> {
+    if !matches!(state.access, AccessPolicy::Loopback { .. }) {
+        return Ok(());
+    }
+    let presented = exchange
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|value| value.as_bytes());
+    let valid = match (&state.doors.container_token, presented) {
+        (Some(expected), Some(presented)) => {
+            access::constant_time_eq(presented, expected.as_bytes())
+        }
+        _ => false,
+    };
+    if valid {
+        return Ok(());
+    }
+    let message = match (&state.doors.container_token, presented) {
+        (None, _) => "no container token on this server: use imds-spoof serve",
+        (Some(_), None) => "Authorization header missing: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the file serve wrote",
+        (Some(_), Some(_)) => "Authorization header is not this server's container token",
+    };
+    Err(answer(StatusCode::FORBIDDEN, "AccessDenied", message))
+}
+
+fn error_reply(status: StatusCode, message: &str) -> axum::http::Response<axum::body::Body> {
+    let code: String = status
+        .canonical_reason()
+        .unwrap_or("Error")
+        .split_whitespace()
+        .collect();
+    replies::ecs_error(status, &code, message)
+}
+
+fn answer(status: StatusCode, code: &str, message: &str) -> Outcome {
+    Outcome::Answer(replies::ecs_error(status, code, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_an_identity_the_caller_or_nothing() {
+        assert_eq!(asked("/v2/credentials"), Asked::NoId);
+        assert_eq!(asked("/v2/credentials/"), Asked::NoId);
+        assert_eq!(asked("/v2/credentials/self"), Asked::Caller);
+        assert_eq!(asked("/v2/credentials/worker"), Asked::Identity("worker"));
+        assert_eq!(asked("/v2/credentials/worker/"), Asked::Identity("worker"));
+        assert_eq!(asked("/v2/credentials/a/b"), Asked::Identity("a/b"));
+        assert_eq!(asked("/v2/credentialsx"), Asked::Elsewhere);
+        assert_eq!(asked("/v4/task"), Asked::Elsewhere);
+    }
+}
