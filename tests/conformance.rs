@@ -4,7 +4,8 @@
 //! over-long request heads). Each test is named after its case number.
 //!
 //! Coverage of §10 here: 1–43 and 45–56. Cases 44 (botocore and aws-config agree) and 57
-//! (token PUT refused: v1 fallback) need real clients and live in tests/real_clients.rs.
+//! (token PUT refused: v1 fallback) need real clients and live in tests/real_clients.rs; the ECS
+//! and EKS doors' 58–60 and 63–67 are in conformance/doors.rs.
 
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,6 +20,8 @@ mod answers;
 mod configuration;
 #[path = "conformance/documents.rs"]
 mod documents;
+#[path = "conformance/doors.rs"]
+mod doors;
 #[path = "conformance/events.rs"]
 mod events;
 #[path = "conformance/faults.rs"]

@@ -545,6 +545,49 @@ mod unknown_keys {
     }
 
     #[test]
+    fn service_account_tables_are_checked_with_their_line() {
+        let ok = "\n[[service_account]]\nname = \"payments/api\"\nidentity = \"worker\"\n";
+        let text = format!("{}{ok}", super::super::sample::SAMPLE_CONFIG);
+        let config = parse(Path::new("c.toml"), &text).unwrap();
+        assert_eq!(
+            config.identity_for_service_account("payments", "api"),
+            Some("worker")
+        );
+        assert_eq!(
+            config.identity_for_service_account("imds-spoof", "default"),
+            Some("default")
+        );
+        assert_eq!(config.identity_for_service_account("payments", "web"), None);
+        for (table, needle, words) in [
+            (
+                "\n[[service_account]]\nname = \"payments/api\"\nidentiy = \"worker\"\n",
+                "identiy = \"worker\"",
+                "identiy",
+            ),
+            (
+                "\n[[service_account]]\nname = \"api\"\nidentity = \"worker\"\n",
+                "name = \"api\"",
+                "namespace/name",
+            ),
+            (
+                "\n[[service_account]]\nname = \"payments/api\"\nidentity = \"ghost\"\n",
+                "identity = \"ghost\"",
+                "names no [[identity]]",
+            ),
+            (
+                "\n[[service_account]]\nname = \"imds-spoof/x\"\nidentity = \"worker\"\n",
+                "name = \"imds-spoof/x\"",
+                "namespace",
+            ),
+        ] {
+            let (text, line) = with_appended(table, needle);
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+            assert!(err.contains(words), "{err}");
+        }
+    }
+
+    #[test]
     fn role_keys_of_another_source_are_refused() {
         let text = super::super::sample::SAMPLE_CONFIG.replacen(
             "\nsource = \"static\"\n",
