@@ -74,3 +74,22 @@ pub async fn resolve_with(make: impl Fn() -> Client) -> Result<Resolved, String>
         region: region.map(|region| region.as_ref().to_string()),
     })
 }
+
+/// Credentials through aws-config's `EcsCredentialsProvider`, which reads
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI` / `_RELATIVE_URI` and the authorization token (file)
+/// from this process's environment, as an application's default chain does.
+pub async fn resolve_container() -> Result<Resolved, String> {
+    let credentials = aws_config::ecs::EcsCredentialsProvider::builder()
+        .configure(&provider_config())
+        .build()
+        .provide_credentials()
+        .await
+        .map_err(|err| format!("aws-config EcsCredentialsProvider: {err:?}"))?;
+    Ok(Resolved {
+        access_key: credentials.access_key_id().to_string(),
+        secret: credentials.secret_access_key().to_string(),
+        token: credentials.session_token().map(str::to_string),
+        expiry: credentials.expiry(),
+        region: None,
+    })
+}
