@@ -77,7 +77,7 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
         (None, None) => "unknown".to_string(),
     };
     lines.push(Line::from(vec![
-        Span::raw(format!("{} {} · ", shown.method, shown.version.as_str())),
+        Span::raw(format!("{} {} · ", shown.method, shown.protocol())),
         Span::styled(
             status,
             theme::status_style(shown.status).add_modifier(Modifier::BOLD),

@@ -133,7 +133,7 @@ fn row(record: &ExchangeRecord, identity: String) -> Row<'static> {
         Cell::from(format::clock(&record.time)),
         Cell::from(status),
         Cell::from(record.method.clone()),
-        Cell::from(record.version.as_str()),
+        Cell::from(record.protocol()),
         Cell::from(format::latency(record.latency_us)),
         Cell::from(caller),
     ];
