@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Seen, Tally, Use};
-use crate::broker::record::ImdsVersion;
+use crate::broker::record::{Door, ImdsVersion};
 use crate::broker::responses::TOKEN_HEADER;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,9 @@ struct Logged {
     caller_container: Option<String>,
     path: String,
     version: String,
+    /// Absent in logs written before the ECS and EKS doors: IMDS.
+    #[serde(default)]
+    door: Door,
     #[serde(default)]
     request_headers: Vec<(String, String)>,
 }
@@ -73,6 +76,10 @@ pub fn read_log_file(path: &Path, tally: &mut Tally) -> Result<u64, LogFileError
             Err(_) if !finished => return Ok(counted),
             Err(err) => return Err(bad(err.to_string())),
         };
+        // ECS and EKS requests have no IMDS version to be ready for.
+        if logged.door != Door::Imds {
+            continue;
+        }
         let version = match logged.version.as_str() {
             "v1" => ImdsVersion::V1,
             "v2" => ImdsVersion::V2,
@@ -127,10 +134,17 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
+        // A door's request is no IMDS use at all.
+        let ecs = ExchangeRecord {
+            door: Door::Ecs,
+            caller_ip: Some("127.0.0.9".parse().unwrap()),
+            ..v1.clone()
+        };
         // The last line is half written.
         let text = format!(
-            "{}\n\n{}\n{}\n{{\"id\":4,\"ti",
+            "{}\n\n{}\n{}\n{}\n{{\"id\":4,\"ti",
             line(&v1),
+            line(&ecs),
             line(&token),
             line(&v2)
         );

@@ -357,7 +357,10 @@ impl Tally {
 
     /// Counts one broker record.
     pub fn note_record(&mut self, record: &ExchangeRecord) {
-        self.note(&Seen::of_record(record));
+        // ECS and EKS requests have no IMDS version to be ready for.
+        if record.door == super::doors::Door::Imds {
+            self.note(&Seen::of_record(record));
+        }
     }
 
     /// Counts one exchange; one refused before its caller was known is skipped.
