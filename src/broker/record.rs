@@ -521,6 +521,32 @@ mod tests {
     }
 
     #[test]
+    fn door_records_mask_authorization_and_name_their_door() {
+        let record = ExchangeRecord {
+            door: Door::Eks,
+            request_headers: vec![(
+                "Authorization".into(),
+                "eyJhbGciOiJIUzI1NiJ9.e30.sig9876".into(),
+            )],
+            ..ExchangeRecord::sample(1)
+        };
+        let masked = record.masked();
+        assert_eq!(masked.request_headers[0].1, "****9876");
+        assert_eq!(masked.protocol(), "eks");
+        let json = serde_json::to_value(&masked).unwrap();
+        assert_eq!(json["door"], "eks");
+        assert_eq!(ExchangeRecord::sample(2).protocol(), "v1");
+        // Lines written before the doors have no `door`: they read as IMDS.
+        #[derive(serde::Deserialize)]
+        struct Old {
+            #[serde(default)]
+            door: Door,
+        }
+        let old: Old = serde_json::from_str(r#"{"id":1}"#).unwrap();
+        assert_eq!(old.door, Door::Imds);
+    }
+
+    #[test]
     fn ring_is_bounded() {
         let recorder = Recorder::new(2);
         for _ in 0..3 {
