@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::docker::*;
-use support::{describe as text, identity, require_all, wait_until, Need};
+use support::{describe as text, identity, require_all, wait_for_records, wait_until, Need};
 
 const TEST: &str = "containers_are_instances_on_the_real_engine";
 
@@ -282,28 +282,6 @@ fn callers_the_engine_cannot_name(config: &Path, mounts: &[String], dir: &Path) 
     // The engine back, so the run can remove its proxy on the way out.
     forwarder.resume();
     assert_eq!(up.stop(), 0, "up stops cleanly once the engine is back");
-}
-
-/// Records of the request log once `done` holds for them (or after 10 s, for the message).
-fn wait_for_records(
-    log: &Path,
-    done: impl Fn(&[serde_json::Value]) -> bool,
-) -> Vec<serde_json::Value> {
-    let read = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    };
-    wait_until(Duration::from_secs(10), || done(&read()));
-    let records = read();
-    assert!(
-        done(&records),
-        "request log incomplete: {} records",
-        records.len()
-    );
-    records
 }
 
 /// A unix socket that passes everything to the real engine's socket until cut: the engine

@@ -12,12 +12,11 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use support::clients::expectation_args;
 use support::docker::*;
 use support::need::python;
-use support::{aws, describe as text, identity, require_all, wait_until, Expected, Need};
+use support::{aws, describe as text, identity, require_all, wait_for_records, Expected, Need};
 
 const TEST: &str = "ipv6_endpoint_on_the_real_engine";
 const IMDS_V6: &str = "http://[fd00:ec2::254]";
@@ -225,25 +224,4 @@ fn the_host_over_ipv6_is_refused_then_allowed_for_aws_config(up: &Up, config: &P
     assert_eq!(resolved.token.as_deref(), Some(expected.token.as_str()));
     assert_eq!(resolved.region.as_deref(), Some(expected.region.as_str()));
     up.edit_config(config, "allow_host = true", "allow_host = false");
-}
-
-fn wait_for_records(
-    log: &Path,
-    done: impl Fn(&[serde_json::Value]) -> bool,
-) -> Vec<serde_json::Value> {
-    let read = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    };
-    wait_until(Duration::from_secs(10), || done(&read()));
-    let records = read();
-    assert!(
-        done(&records),
-        "request log incomplete: {} records",
-        records.len()
-    );
-    records
 }

@@ -1,5 +1,6 @@
 //! Waiting on conditions instead of sleeping, and time that moves only when a test says so.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,29 @@ pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> O
         found.is_some()
     });
     found
+}
+
+/// The records of a `--log-requests` file once `done` holds for them; waits up to 10 s,
+/// then fails the test with how many records had arrived.
+pub fn wait_for_records(
+    log: &Path,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let read = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    };
+    wait_until(Duration::from_secs(10), || done(&read()));
+    let records = read();
+    assert!(
+        done(&records),
+        "request log incomplete: {} records",
+        records.len()
+    );
+    records
 }
 
 /// A monotonic clock that stands still until [`ManualClock::advance`] moves it; handed to
