@@ -292,6 +292,9 @@ pub fn validate_identity(identity: &Identity) -> Result<(), String> {
     if identity.events.spot_action.is_some() != identity.events.spot_time.is_some() {
         return Err("events: spot_action and spot_time go together".to_string());
     }
+    if let Some(ecs) = &identity.ecs {
+        ecs.check()?;
+    }
     Ok(())
 }
 
@@ -482,6 +485,56 @@ mod unknown_keys {
         ] {
             let extra = format!("\n[[fault]]\nkind = \"status\"\nstatus = 500\n{key_line}\n");
             let (text, line) = with_appended(&extra, key_line);
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+            assert!(err.contains(word), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_sample_ecs_table_parses_when_uncommented_and_errors_name_their_line() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let start = sample.find("# [identity.ecs]").unwrap();
+        let end = sample[start..].find("\n\n").unwrap() + start;
+        let uncommented: String = sample[start..end]
+            .lines()
+            .map(|line| line.trim_start_matches("# "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = sample.replacen(&sample[start..end], &uncommented, 1);
+        let config = parse(Path::new("c.toml"), &text).unwrap();
+        let ecs = config.identity("default").unwrap().ecs_task();
+        assert_eq!(ecs.family.as_deref(), Some("billing"));
+        assert_eq!(
+            ecs.log_options.get("awslogs-group").unwrap(),
+            "/ecs/billing"
+        );
+        assert_eq!(ecs.launch_type().as_str(), "EC2");
+        assert!(config.identity("worker").unwrap().ecs.is_none());
+
+        for (extra, needle, word) in [
+            (
+                "\n[identity.ecs]\nclustr = \"x\"\n",
+                "clustr = \"x\"",
+                "clustr",
+            ),
+            (
+                "\n[identity.ecs]\nrevision = 0\n",
+                "revision = 0",
+                "revision",
+            ),
+            (
+                "\n[identity.ecs]\nlaunch_type = \"LAMBDA\"\n",
+                "launch_type = \"LAMBDA\"",
+                "LAMBDA",
+            ),
+            (
+                "\n[identity.ecs]\ntask_arn = \"task-1\"\n",
+                "task_arn = \"task-1\"",
+                "task_arn",
+            ),
+        ] {
+            let (text, line) = with_appended(extra, needle);
             let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
             assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
             assert!(err.contains(word), "{err}");

@@ -1,6 +1,7 @@
 //! Configuration: the model, loading with located errors, the commented sample,
 //! comment-preserving edits and a watcher that applies changes to a running broker.
 
+mod ecs_task;
 mod edit;
 mod load;
 mod model;
@@ -11,6 +12,7 @@ mod write;
 
 use std::path::PathBuf;
 
+pub use ecs_task::{EcsTaskSettings, LaunchType, DEFAULT_CLUSTER};
 pub use edit::{edit_file, identity_table, set_container_rule, EditError};
 pub use load::{
     check_instance_id, check_timestamp, check_zone, default_path, load, load_or_create, parse,

@@ -373,6 +373,9 @@ pub struct Identity {
     pub role: Option<Role>,
     #[serde(default)]
     pub events: Events,
+    /// `[identity.ecs]`: the ECS task its containers report in task metadata v4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<super::ecs_task::EcsTaskSettings>,
 }
 
 fn default_life_cycle() -> String {
@@ -384,6 +387,14 @@ fn default_architecture() -> String {
 }
 
 impl Identity {
+    /// The identity's `[identity.ecs]` settings, defaults when it has none.
+    pub fn ecs_task(&self) -> std::borrow::Cow<'_, super::ecs_task::EcsTaskSettings> {
+        match &self.ecs {
+            Some(settings) => std::borrow::Cow::Borrowed(settings),
+            None => std::borrow::Cow::Owned(Default::default()),
+        }
+    }
+
     /// `local-hostname`, derived from the private IP as EC2 does in us-east-1 when unset.
     pub fn effective_local_hostname(&self) -> String {
         if !self.local_hostname.is_empty() {

@@ -103,6 +103,21 @@ access_key_id = "ASIAIMDSSPOOFEXAMPLE"
 secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKENimdsSpoofLocalOnly"
 
+# The ECS task this identity's containers report in task metadata v4
+# (ECS_CONTAINER_METADATA_URI_V4). Every key is optional; without the table a container is
+# a task of its compose project (or of its own) on cluster "default", revision 1, EC2, in
+# this identity's zone, with ARNs in this identity's account and region.
+# [identity.ecs]
+# cluster = "default"              # short name, or arn:aws:ecs:REGION:ACCOUNT:cluster/NAME
+# family = "billing"               # default: the compose project, or the container's name
+# revision = 1
+# launch_type = "EC2"              # EC2, FARGATE or EXTERNAL
+# service_name = "billing-api"     # absent: a task run on its own
+# task_arn = "arn:aws:ecs:us-east-1:123456789012:task/default/0123456789abcdef0123456789abcdef"
+# log_driver = "awslogs"           # default: the container's own Docker log driver
+# log_options = { "awslogs-group" = "/ecs/billing", "awslogs-region" = "us-east-1" }
+# tags = { team = "payments" }     # TaskTags of /taskWithTags
+
 [[identity]]
 name = "worker"
 instance_id = "i-0fedcba9876543210"

@@ -3,6 +3,7 @@
 pub mod documents;
 pub mod ids;
 pub mod signing;
+pub mod task_metadata;
 pub mod tree;
 
 /// Timestamps live with the configuration (its lowest user); the model serves them too.
