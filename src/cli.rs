@@ -157,7 +157,8 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
-    /// Also check this container: attached, proxy settings, IMDS disabled by env.
+    /// Also check this container: attached, proxy settings, IMDS disabled by env, and the
+    /// AWS_CONTAINER_* / ECS_CONTAINER_METADATA_URI_V4 variables (token file read from it).
     #[arg(long)]
     pub container: Option<String>,
 }

@@ -9,6 +9,11 @@ use crate::config::Config;
 use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover, LABEL_IDENTITY};
 use crate::session::{probe_imds, probe_imds_from};
 
+mod container_credentials;
+
+/// Token files are a few hundred bytes; more than this is not a token.
+const TOKEN_FILE_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
     Ok,
@@ -364,6 +369,23 @@ async fn container_checks(
     for (level, text) in env_findings(&container.env, plan.proxy_ip, plan.ipv6.is_some()) {
         report.line(level, "environment", format!("{name}: {text}"));
     }
+    let token_path = container
+        .env
+        .iter()
+        .find(|(key, value)| key == container_credentials::TOKEN_FILE && !value.is_empty())
+        .map(|(_, value)| value.clone());
+    let token_file = match token_path {
+        Some(path) => Some(
+            docker::read_container_file(engine, name, &path, TOKEN_FILE_LIMIT)
+                .await
+                .map_err(|err| err.to_string()),
+        ),
+        None => None,
+    };
+    for (level, check, text) in container_credentials::findings(&container.env, token_file.as_ref())
+    {
+        report.line(level, check, format!("{name}: {text}"));
+    }
     let (level, text) = identity_finding(config, name, container.labels.get(LABEL_IDENTITY));
     report.line(level, "identity", text);
 }
@@ -452,7 +474,18 @@ fn env_findings(env: &[(String, String)], imds: Ipv4Addr, ipv6: bool) -> Vec<(Le
                 .to_string(),
         ));
     }
-    if findings.is_empty() {
+    let container_endpoint = [
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .into_iter()
+    .any(|key| get(key).is_some_and(|v| !v.is_empty()));
+    if findings.is_empty() && container_endpoint {
+        findings.push((
+            Level::Ok,
+            "no proxy in the way; SDKs ask the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*, below) before IMDS".to_string(),
+        ));
+    } else if findings.is_empty() {
         findings.push((
             Level::Ok,
             "no proxy or AWS settings that bypass IMDS".to_string(),

@@ -80,9 +80,10 @@ fn docker_status(err: &DockerError) -> u8 {
         DockerError::ProxyNameTaken { .. } | DockerError::OtherRun { .. } => OTHER_RUN,
         DockerError::ProxyUnhealthy { .. } | DockerError::ProxyGone(_) => PROXY_FAILED,
         DockerError::ContainersAttached { .. } => CONTAINERS_ATTACHED,
-        DockerError::NoSuchContainer(_) | DockerError::Archive(_) | DockerError::Api { .. } => {
-            FAILURE
-        }
+        DockerError::NoSuchContainer(_)
+        | DockerError::Archive(_)
+        | DockerError::ReadFile { .. }
+        | DockerError::Api { .. } => FAILURE,
     }
 }
 

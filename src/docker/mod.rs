@@ -5,6 +5,7 @@
 mod callers;
 mod connect;
 mod containers;
+mod files;
 pub mod host;
 mod image;
 mod net;
@@ -18,6 +19,7 @@ pub use connect::{connect, Engine};
 pub use containers::{
     inspect_container, list_containers, list_managed, ContainerInfo, ManagedContainer,
 };
+pub use files::{read_container_file, ContainerFile};
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
     attached_app_containers, check_network, connect_container, disconnect_container,
@@ -105,6 +107,12 @@ pub enum DockerError {
     Archive(String),
     #[error("container {0:?} not found")]
     NoSuchContainer(String),
+    #[error("cannot read {path} in container {container}: {reason}")]
+    ReadFile {
+        container: String,
+        path: String,
+        reason: String,
+    },
     // The engine's error is part of the message, not a `source`: printed once either way.
     #[error("Docker engine: {what}: {error}")]
     Api {
