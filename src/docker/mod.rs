@@ -10,7 +10,9 @@ pub mod host;
 mod image;
 mod net;
 mod proxy;
+mod stats;
 mod subnet;
+mod task_snapshot;
 
 use std::collections::HashMap;
 
@@ -30,6 +32,8 @@ pub use proxy::{
     container_exit, container_log_tail, find_proxy, remove_proxy, start_proxy, BrokerRoute,
     ProxyLeftover, ProxySpec, RunLabels, BROKER_SOCKET_NAME,
 };
+pub use stats::container_stats;
+pub use task_snapshot::{container_snapshot, task_snapshots};
 
 /// Every object we create carries this label set to "true".
 pub const LABEL_MANAGED: &str = "imds-spoof.managed";

@@ -10,6 +10,7 @@ mod report_socket;
 mod signals;
 mod socket;
 mod steps;
+mod task_metadata;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ pub use probe::{probe_imds, probe_imds_from, Probe, ProbeError};
 pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};
 pub use signals::stop_requested;
 pub use socket::clear_stale as clear_stale_socket_dirs;
+pub use task_metadata::TaskMetadataReader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {

@@ -1,0 +1,137 @@
+//! One stats sample of a container, as task metadata `/stats` passes it on.
+
+use futures_util::StreamExt;
+
+use bollard::models::{
+    ContainerBlkioStatEntry, ContainerCpuStats, ContainerMemoryStats, ContainerStatsResponse,
+};
+use bollard::query_parameters::StatsOptionsBuilder;
+
+use super::{api, status_of, DockerError, Engine};
+use crate::imds::task_metadata::{
+    BlkioEntry, BlkioStats, ContainerStats, CpuStats, CpuUsage, MemoryStats, NetworkStats,
+    PidsStats, StorageStats, ThrottlingData,
+};
+
+/// One sample (`stream=false`): the engine measures twice about a second apart, so
+/// `precpu_stats` holds the earlier figures agents take CPU use from. None when the
+/// container is not running (the engine then has nothing to measure).
+pub async fn container_stats(
+    engine: &Engine,
+    container: &str,
+) -> Result<Option<ContainerStats>, DockerError> {
+    let options = StatsOptionsBuilder::default()
+        .stream(false)
+        .one_shot(false)
+        .build();
+    let mut stream = engine.docker.stats(container, Some(options));
+    match stream.next().await {
+        Some(Ok(sample)) if sample.read.as_deref().is_some_and(is_set) => {
+            Ok(Some(stats_of(sample)))
+        }
+        // A stopped container's sample is all zeros with a zero `read` time.
+        Some(Ok(_)) | None => Ok(None),
+        Some(Err(err)) if status_of(&err) == Some(404) => {
+            Err(DockerError::NoSuchContainer(container.to_string()))
+        }
+        Some(Err(err)) => Err(api(format!("reading the stats of container {container}"))(
+            err,
+        )),
+    }
+}
+
+fn is_set(time: &str) -> bool {
+    !time.is_empty() && !time.starts_with("0001-01-01")
+}
+
+fn stats_of(sample: ContainerStatsResponse) -> ContainerStats {
+    let pids = sample.pids_stats.unwrap_or_default();
+    let blkio = sample.blkio_stats.unwrap_or_default();
+    ContainerStats {
+        read: sample.read.unwrap_or_default(),
+        preread: sample.preread.unwrap_or_default(),
+        pids_stats: PidsStats {
+            current: pids.current,
+            limit: pids.limit,
+        },
+        blkio_stats: BlkioStats {
+            io_service_bytes_recursive: entries(blkio.io_service_bytes_recursive),
+            io_serviced_recursive: entries(blkio.io_serviced_recursive),
+            io_queue_recursive: entries(blkio.io_queue_recursive),
+            io_service_time_recursive: entries(blkio.io_service_time_recursive),
+            io_wait_time_recursive: entries(blkio.io_wait_time_recursive),
+            io_merged_recursive: entries(blkio.io_merged_recursive),
+            io_time_recursive: entries(blkio.io_time_recursive),
+            sectors_recursive: entries(blkio.sectors_recursive),
+        },
+        num_procs: sample.num_procs.unwrap_or_default(),
+        storage_stats: StorageStats {},
+        cpu_stats: cpu(sample.cpu_stats),
+        precpu_stats: cpu(sample.precpu_stats),
+        memory_stats: memory(sample.memory_stats.unwrap_or_default()),
+        name: sample.name.unwrap_or_default(),
+        id: sample.id.unwrap_or_default(),
+        networks: sample
+            .networks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(interface, n)| {
+                let stats = NetworkStats {
+                    rx_bytes: n.rx_bytes.unwrap_or_default(),
+                    rx_packets: n.rx_packets.unwrap_or_default(),
+                    rx_errors: n.rx_errors.unwrap_or_default(),
+                    rx_dropped: n.rx_dropped.unwrap_or_default(),
+                    tx_bytes: n.tx_bytes.unwrap_or_default(),
+                    tx_packets: n.tx_packets.unwrap_or_default(),
+                    tx_errors: n.tx_errors.unwrap_or_default(),
+                    tx_dropped: n.tx_dropped.unwrap_or_default(),
+                };
+                (interface, stats)
+            })
+            .collect(),
+    }
+}
+
+fn entries(list: Option<Vec<ContainerBlkioStatEntry>>) -> Option<Vec<BlkioEntry>> {
+    list.map(|list| {
+        list.into_iter()
+            .map(|entry| BlkioEntry {
+                major: entry.major.unwrap_or_default(),
+                minor: entry.minor.unwrap_or_default(),
+                op: entry.op.unwrap_or_default(),
+                value: entry.value.unwrap_or_default(),
+            })
+            .collect()
+    })
+}
+
+fn cpu(stats: Option<ContainerCpuStats>) -> CpuStats {
+    let stats = stats.unwrap_or_default();
+    let usage = stats.cpu_usage.unwrap_or_default();
+    let throttling = stats.throttling_data.unwrap_or_default();
+    CpuStats {
+        cpu_usage: CpuUsage {
+            total_usage: usage.total_usage.unwrap_or_default(),
+            percpu_usage: usage.percpu_usage,
+            usage_in_kernelmode: usage.usage_in_kernelmode.unwrap_or_default(),
+            usage_in_usermode: usage.usage_in_usermode.unwrap_or_default(),
+        },
+        system_cpu_usage: stats.system_cpu_usage,
+        online_cpus: stats.online_cpus,
+        throttling_data: ThrottlingData {
+            periods: throttling.periods.unwrap_or_default(),
+            throttled_periods: throttling.throttled_periods.unwrap_or_default(),
+            throttled_time: throttling.throttled_time.unwrap_or_default(),
+        },
+    }
+}
+
+fn memory(stats: ContainerMemoryStats) -> MemoryStats {
+    MemoryStats {
+        usage: stats.usage,
+        max_usage: stats.max_usage,
+        stats: stats.stats.unwrap_or_default().into_iter().collect(),
+        failcnt: stats.failcnt,
+        limit: stats.limit,
+    }
+}

@@ -1,0 +1,186 @@
+//! ECS task metadata v4 from real containers (protocol notes §7, case 62): what the engine
+//! says of a compose-labelled container, its task mates and a lone container, and their
+//! stats, built into the documents the ECS door will answer.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use imds_spoof::imds::task_metadata::TaskDocument;
+use imds_spoof::session::TaskMetadataReader;
+use serde_json::Value;
+
+use support::docker::*;
+use support::{describe as text, identity, require_all, Need};
+
+const TEST: &str = "task_metadata_describes_real_containers";
+const PROJECT: &str = "imds-spoof-test-shop";
+
+#[test]
+fn task_metadata_describes_real_containers() {
+    if !require_all(&[Need::Docker, Need::OfflineImages], TEST) {
+        return;
+    }
+    let _engine = EngineFixture::new();
+    let mounts = client_mounts(None);
+    let project = format!("--label=com.docker.compose.project={PROJECT}");
+    let web_id = start_idle_client(
+        "imds-spoof-test-task-web",
+        &[
+            &project,
+            "--label=com.docker.compose.service=web",
+            "--label=team=payments",
+            "--memory=64m",
+            "--cpus=0.5",
+        ],
+        &mounts,
+    );
+    let db_id = start_idle_client(
+        "imds-spoof-test-task-db",
+        &[&project, "--label=com.docker.compose.service=db"],
+        &mounts,
+    );
+    // Created, never started: part of the task, without stats.
+    let created = docker(&[
+        "create",
+        "--name",
+        "imds-spoof-test-task-job",
+        "--label",
+        TEST_LABEL,
+        &project,
+        "--label=com.docker.compose.service=job",
+        CLIENT_IMAGE,
+        "true",
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    let job_id = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    let lone_id = start_idle_client("imds-spoof-test-task-lone", &[], &mounts);
+
+    let identity = identity(0);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reader = runtime.block_on(TaskMetadataReader::connect()).unwrap();
+    let read = |container: &str, document: TaskDocument| -> Value {
+        let json = runtime
+            .block_on(reader.document(identity, container, document))
+            .unwrap_or_else(|err| panic!("{document:?} of {container}: {err}"));
+        serde_json::from_str(&json).unwrap_or_else(|err| panic!("{err}: {json}"))
+    };
+
+    // The container itself: its own id, names, image, labels, limits and times.
+    let web = read("imds-spoof-test-task-web", TaskDocument::Container);
+    assert_eq!(web["DockerId"], web_id.as_str());
+    assert_eq!(web["DockerName"], "imds-spoof-test-task-web");
+    assert_eq!(web["Name"], "web");
+    assert_eq!(web["Image"], CLIENT_IMAGE);
+    assert_eq!(
+        web["ImageID"],
+        inspect("imds-spoof-test-task-web", "{{.Image}}")
+    );
+    assert_eq!(
+        web["CreatedAt"],
+        inspect("imds-spoof-test-task-web", "{{.Created}}")
+    );
+    assert_eq!(
+        web["StartedAt"],
+        inspect("imds-spoof-test-task-web", "{{.State.StartedAt}}")
+    );
+    assert_eq!(web["KnownStatus"], "RUNNING");
+    assert_eq!(web["Limits"]["Memory"], 64);
+    assert_eq!(web["Limits"]["CPU"], 512, "--cpus=0.5 is 512 CPU units");
+    assert_eq!(web["Labels"]["team"], "payments");
+    assert_eq!(web["Labels"]["com.amazonaws.ecs.container-name"], "web");
+    assert_eq!(
+        web["Labels"]["com.amazonaws.ecs.task-definition-family"],
+        PROJECT
+    );
+    assert_eq!(
+        web["LogDriver"],
+        inspect("imds-spoof-test-task-web", "{{.HostConfig.LogConfig.Type}}")
+    );
+    let address = inspect(
+        "imds-spoof-test-task-web",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    );
+    assert_eq!(web["Networks"][0]["IPv4Addresses"][0], address.as_str());
+    assert_eq!(web["Networks"][0]["NetworkMode"], "bridge");
+
+    // Its task: the compose project's three containers, labels matching the task (case 62).
+    let task = read("imds-spoof-test-task-web", TaskDocument::Task);
+    assert_eq!(task["Family"], PROJECT);
+    assert_eq!(task["Cluster"], "default");
+    assert_eq!(
+        task["AvailabilityZone"],
+        identity.availability_zone.as_str()
+    );
+    assert_eq!(task["KnownStatus"], "RUNNING");
+    let members = task["Containers"].as_array().unwrap();
+    let mut ids: Vec<&str> = members
+        .iter()
+        .map(|c| c["DockerId"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = vec![web_id.as_str(), db_id.as_str(), job_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    for member in members {
+        assert_eq!(
+            member["Labels"]["com.amazonaws.ecs.task-arn"],
+            task["TaskARN"]
+        );
+        assert_eq!(
+            member["Labels"]["com.amazonaws.ecs.cluster"],
+            task["Cluster"]
+        );
+    }
+    let job = members.iter().find(|c| c["Name"] == "job").unwrap();
+    assert_eq!(job["KnownStatus"], "CREATED");
+    assert!(job.get("StartedAt").is_none());
+    // The same task seen from another member.
+    let from_db = read("imds-spoof-test-task-db", TaskDocument::Task);
+    assert_eq!(from_db["TaskARN"], task["TaskARN"]);
+
+    // A lone container is a task of its own.
+    let lone = read("imds-spoof-test-task-lone", TaskDocument::TaskWithTags);
+    assert_eq!(lone["Family"], "imds-spoof-test-task-lone");
+    assert_eq!(lone["Containers"].as_array().unwrap().len(), 1);
+    assert_eq!(lone["Containers"][0]["DockerId"], lone_id.as_str());
+    assert_ne!(lone["TaskARN"], task["TaskARN"]);
+    assert_eq!(lone["ContainerInstanceTags"]["Name"], "imds-spoof-dev");
+
+    // Stats: the engine's real figures.
+    let stats = read("imds-spoof-test-task-web", TaskDocument::ContainerStats);
+    assert_eq!(stats["id"], web_id.as_str());
+    assert_eq!(stats["name"], "/imds-spoof-test-task-web");
+    let usage = stats["memory_stats"]["usage"].as_u64().unwrap();
+    assert!(usage > 0, "memory in use: {stats}");
+    assert_eq!(stats["memory_stats"]["limit"], 64 * 1024 * 1024);
+    assert!(
+        stats["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(stats["cpu_stats"]["system_cpu_usage"].as_u64().unwrap() > 0);
+    assert!(stats["precpu_stats"]["cpu_usage"]["total_usage"]
+        .as_u64()
+        .is_some());
+    assert!(stats["networks"]["eth0"]["rx_bytes"].is_u64(), "{stats}");
+
+    let task_stats = read("imds-spoof-test-task-db", TaskDocument::TaskStats);
+    let by_id = task_stats.as_object().unwrap();
+    assert_eq!(by_id.len(), 3, "{task_stats}");
+    assert!(by_id[&web_id]["memory_stats"]["usage"].as_u64().unwrap() > 0);
+    assert!(by_id[&db_id]["memory_stats"]["usage"].as_u64().unwrap() > 0);
+    assert!(
+        by_id[&job_id].is_null(),
+        "a container never started has no stats"
+    );
+}
+
+/// `docker inspect -f FORMAT NAME`, trimmed.
+fn inspect(name: &str, format: &str) -> String {
+    let out = docker(&["inspect", "-f", format, name]);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
