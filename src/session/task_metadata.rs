@@ -27,11 +27,6 @@ impl TaskMetadataReader {
         })
     }
 
-    #[allow(dead_code)] // For the session's own engine, when the ECS door is wired.
-    pub(crate) fn new(engine: Engine) -> TaskMetadataReader {
-        TaskMetadataReader { engine }
-    }
-
     /// The JSON `container` (id or name) reads at `document`, as `identity` describes its
     /// task. The stats documents take about a second: the engine samples twice.
     pub async fn document(
