@@ -129,6 +129,18 @@ fn attachment(network: String, endpoint: EndpointSettings) -> NetworkAttachment 
             .unwrap_or_default(),
         gateway: endpoint.gateway.as_deref().and_then(|ip| ip.parse().ok()),
         mac: endpoint.mac_address.unwrap_or_default(),
+        ipv6: endpoint
+            .global_ipv6_address
+            .as_deref()
+            .and_then(|ip| ip.parse().ok()),
+        ipv6_prefix_len: endpoint
+            .global_ipv6_prefix_len
+            .and_then(|len| u8::try_from(len).ok())
+            .unwrap_or_default(),
+        ipv6_gateway: endpoint
+            .ipv6_gateway
+            .as_deref()
+            .and_then(|ip| ip.parse().ok()),
     }
 }
 

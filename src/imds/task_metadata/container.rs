@@ -1,7 +1,7 @@
 //! `${ECS_CONTAINER_METADATA_URI_V4}`: one container, as the agent's v4 ContainerResponse.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
@@ -74,6 +74,8 @@ struct Network {
     mode: &'static str,
     #[serde(rename = "IPv4Addresses", skip_serializing_if = "Vec::is_empty")]
     ipv4_addresses: Vec<String>,
+    #[serde(rename = "IPv6Addresses", skip_serializing_if = "Vec::is_empty")]
+    ipv6_addresses: Vec<String>,
     #[serde(rename = "AttachmentIndex")]
     attachment_index: usize,
     #[serde(rename = "MACAddress", skip_serializing_if = "String::is_empty")]
@@ -83,6 +85,11 @@ struct Network {
         skip_serializing_if = "Option::is_none"
     )]
     subnet: Option<String>,
+    #[serde(
+        rename = "IPv6SubnetCIDRBlock",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ipv6_subnet: Option<String>,
     #[serde(rename = "PrivateDNSName", skip_serializing_if = "Option::is_none")]
     private_dns_name: Option<String>,
     #[serde(
@@ -90,6 +97,11 @@ struct Network {
         skip_serializing_if = "Option::is_none"
     )]
     gateway: Option<String>,
+    #[serde(
+        rename = "SubnetGatewayIpv6Address",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ipv6_gateway: Option<String>,
 }
 
 impl<'a> ContainerResponse<'a> {
@@ -203,14 +215,19 @@ fn networks(container: &ContainerSnapshot, region: &str) -> Vec<Network> {
         .map(|(index, attachment)| Network {
             mode,
             ipv4_addresses: attachment.ipv4.iter().map(Ipv4Addr::to_string).collect(),
+            ipv6_addresses: attachment.ipv6.iter().map(Ipv6Addr::to_string).collect(),
             attachment_index: index,
             mac: attachment.mac.clone(),
             subnet: attachment.subnet_cidr(),
+            ipv6_subnet: attachment.ipv6_subnet_cidr(),
             private_dns_name: attachment.ipv4.map(|ip| private_dns_name(ip, region)),
             // The agent writes the gateway with the subnet's prefix (`172.31.32.1/20`).
             gateway: attachment
                 .gateway
                 .map(|gateway| format!("{gateway}/{}", attachment.prefix_len)),
+            ipv6_gateway: attachment
+                .ipv6_gateway
+                .map(|gateway| format!("{gateway}/{}", attachment.ipv6_prefix_len)),
         })
         .collect()
 }
@@ -340,6 +357,28 @@ mod tests {
         assert_eq!(value["KnownStatus"], "CREATED");
         assert!(value.get("StartedAt").is_none());
         assert!(value.get("ExitCode").is_none());
+    }
+
+    #[test]
+    fn ipv6_addresses_join_the_network_entry() {
+        let mut container = snapshot("v6", None);
+        let network = &mut container.networks[0];
+        network.ipv6 = Some("fd00:ec2::1:5".parse().unwrap());
+        network.ipv6_prefix_len = 64;
+        network.ipv6_gateway = Some("fd00:ec2::1".parse().unwrap());
+        let text = container_json(&identity(), &container);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let entry = &value["Networks"][0];
+        assert_eq!(entry["IPv6Addresses"], json!(["fd00:ec2::1:5"]));
+        assert_eq!(entry["IPv6SubnetCIDRBlock"], "fd00:ec2::/64");
+        assert_eq!(entry["SubnetGatewayIpv6Address"], "fd00:ec2::1/64");
+        let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+        assert!(
+            at("IPv4Addresses") < at("IPv6Addresses")
+                && at("IPv6Addresses") < at("AttachmentIndex")
+        );
+        assert!(at("IPv4SubnetCIDRBlock") < at("IPv6SubnetCIDRBlock"));
+        assert!(at("SubnetGatewayIpv4Address") < at("SubnetGatewayIpv6Address"));
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub fn snapshot(name: &str, compose: Option<(&str, &str)>) -> ContainerSnapshot 
             prefix_len: 16,
             gateway: Some(Ipv4Addr::new(169, 254, 0, 1)),
             mac: "02:42:a9:fe:00:05".into(),
+            ..Default::default()
         }],
     }
 }

@@ -17,7 +17,7 @@ mod stats;
 mod task;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sha2::{Digest, Sha256};
 
@@ -85,6 +85,10 @@ pub struct NetworkAttachment {
     pub prefix_len: u8,
     pub gateway: Option<Ipv4Addr>,
     pub mac: String,
+    /// On a network with IPv6 (`[network] ipv6`).
+    pub ipv6: Option<Ipv6Addr>,
+    pub ipv6_prefix_len: u8,
+    pub ipv6_gateway: Option<Ipv6Addr>,
 }
 
 impl NetworkAttachment {
@@ -99,6 +103,19 @@ impl NetworkAttachment {
             .unwrap_or(0);
         let network = Ipv4Addr::from(u32::from(ip) & mask);
         Some(format!("{network}/{}", self.prefix_len))
+    }
+
+    /// The IPv6 subnet in CIDR form (`fd00:ec2::/64`).
+    pub fn ipv6_subnet_cidr(&self) -> Option<String> {
+        let ip = self.ipv6?;
+        if self.ipv6_prefix_len > 128 {
+            return None;
+        }
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.ipv6_prefix_len))
+            .unwrap_or(0);
+        let network = Ipv6Addr::from(u128::from(ip) & mask);
+        Some(format!("{network}/{}", self.ipv6_prefix_len))
     }
 }
 
@@ -375,6 +392,12 @@ mod tests {
         };
         assert_eq!(host.subnet_cidr().as_deref(), Some("0.0.0.0/0"));
         assert_eq!(NetworkAttachment::default().subnet_cidr(), None);
+        let v6 = NetworkAttachment {
+            ipv6: Some("fd00:ec2::1:5".parse().unwrap()),
+            ipv6_prefix_len: 64,
+            ..Default::default()
+        };
+        assert_eq!(v6.ipv6_subnet_cidr().as_deref(), Some("fd00:ec2::/64"));
     }
 
     #[test]
