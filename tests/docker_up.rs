@@ -108,11 +108,15 @@ fn up_down_status_against_the_real_engine() {
     assert!(killed_dir.exists(), "{}", killed_dir.display());
     let up = Up::start(&config, &[], &dir.path().join("up2.err"))
         .unwrap_or_else(|(err, code)| panic!("up after kill -9 failed ({code}): {err}"));
-    assert!(
-        up.stderr().contains("removing the proxy left by run"),
-        "{}",
-        up.stderr()
-    );
+    // Every proxy container of the killed run: IMDS's and the doors'.
+    for name in ["imds-spoof-proxy", "imds-spoof-ecs", "imds-spoof-eks"] {
+        assert!(
+            up.stderr()
+                .contains(&format!("removing {name} left by run")),
+            "{}",
+            up.stderr()
+        );
+    }
     assert!(!killed_dir.exists(), "{} left", killed_dir.display());
     let second_dir = socket_dir_of(up.ready["broker"].as_str().expect("broker"));
     let probe = run_client(

@@ -140,6 +140,9 @@ async fn run_session(
         log_requests: options.log_requests,
         start_docker: options.start_docker,
     };
+    // `[doors]` switched in the settings (or in the file): start or remove those proxies.
+    let mut config_changes = store.subscribe();
+    let mut doors = store.current().doors.clone();
     let mut session = Session::start(store, session_options, events_tx).await;
     let _ = updates.send(FromSession::Recorder(session.recorder()));
     report(
@@ -150,7 +153,21 @@ async fn run_session(
     let refresh = session
         .credential_refresh()
         .map(|states| tokio::spawn(forward_refresh(states, updates.clone())));
-    while let Some(command) = commands.recv().await {
+    loop {
+        let command = tokio::select! {
+            command = commands.recv() => command,
+            Ok(()) = config_changes.changed() => {
+                let now = config_changes.borrow_and_update().doors.clone();
+                if now != doors {
+                    doors = now;
+                    session.apply_doors().await;
+                }
+                continue;
+            }
+        };
+        let Some(command) = command else {
+            break;
+        };
         match command {
             Command::Effect(effect) => {
                 execute(&mut session, effect, &updates).await;

@@ -4,10 +4,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::broker::Door;
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
 use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover, LABEL_IDENTITY};
-use crate::session::{probe_imds, probe_imds_from};
+use crate::session::{probe_door, probe_imds, probe_imds_from};
 
 mod container_credentials;
 
@@ -100,9 +101,11 @@ async fn docker_checks(engine: &Engine, plan: &NetworkPlan, config: &Config, rep
     let Some(proxy) = check_proxy(engine, plan, config, report).await else {
         return;
     };
-    if proxy.as_ref().is_some_and(|found| found.running) && !engine.desktop {
+    let running = proxy.as_ref().is_some_and(|found| found.running);
+    if running && !engine.desktop {
         check_broker(plan, config, proxy.as_ref(), report).await;
     }
+    check_doors(engine, plan, config, running && !engine.desktop, report).await;
 }
 
 /// The subnet: ours, free, or taken by another network.
@@ -219,7 +222,7 @@ async fn check_proxy(
     config: &Config,
     report: &mut Report,
 ) -> Option<Option<ProxyLeftover>> {
-    let proxy = match docker::find_proxy(engine).await {
+    let proxy = match docker::find_proxy(engine, docker::PROXY_NAME).await {
         Ok(proxy) => proxy,
         Err(err) => {
             report.line(Level::Fail, "proxy", err.to_string());
@@ -316,6 +319,85 @@ async fn check_broker(
             ),
         ),
         Err(err) => report.line(Level::Fail, "broker", format!("no answer through the proxy: {err}")),
+    }
+}
+
+/// The ECS and EKS doors: off, or where they answer (each its own proxy container, probed
+/// when `probe` and the IMDS proxy runs); a subnet that cannot hold a door that is on fails.
+async fn check_doors(
+    engine: &Engine,
+    plan: &NetworkPlan,
+    config: &Config,
+    probe: bool,
+    report: &mut Report,
+) {
+    if let Err(err) = docker::proxy_endpoints(plan, &config.doors) {
+        report.line(Level::Fail, "doors", err.to_string());
+        return;
+    }
+    for (door, on) in [(Door::Ecs, config.doors.ecs), (Door::Eks, config.doors.eks)] {
+        let check = format!("{} door", door.as_str());
+        if !on {
+            report.line(
+                Level::Ok,
+                &check,
+                format!("off ([doors] {} = false)", door.as_str()),
+            );
+            continue;
+        }
+        let endpoint = docker::door_endpoint(plan, door);
+        let urls = endpoint.urls().join(" and ");
+        if !probe {
+            report.line(
+                Level::Ok,
+                &check,
+                format!("on: {urls} once `imds-spoof up` runs"),
+            );
+            continue;
+        }
+        match docker::find_proxy(engine, endpoint.name).await {
+            Ok(Some(found)) if found.running => {}
+            Ok(_) => {
+                report.line(
+                    Level::Fail,
+                    &check,
+                    format!(
+                        "{} is not running although [doors] {} = true: restart `imds-spoof up`",
+                        endpoint.name,
+                        door.as_str()
+                    ),
+                );
+                continue;
+            }
+            Err(err) => {
+                report.line(Level::Fail, &check, err.to_string());
+                continue;
+            }
+        }
+        match probe_door(
+            door,
+            IpAddr::V4(endpoint.ipv4),
+            None,
+            Duration::from_secs(2),
+        )
+        .await
+        {
+            Ok(probe) if probe.from_broker => report.line(
+                Level::Ok,
+                &check,
+                format!(
+                    "{urls} answers through {} ({})",
+                    endpoint.name,
+                    probe.describe()
+                ),
+            ),
+            Ok(probe) => report.line(
+                Level::Fail,
+                &check,
+                format!("nginx answered {} itself at {urls}", probe.status),
+            ),
+            Err(err) => report.line(Level::Fail, &check, format!("no answer at {urls}: {err}")),
+        }
     }
 }
 

@@ -1,12 +1,13 @@
-//! `imds-spoof status`: network, proxy and broker as the engine and the wire see them.
-//! Exits 0 only when all three are up.
+//! `imds-spoof status`: network, proxy, doors and broker as the engine and the wire see
+//! them. Exits 0 only when all are up (a door switched off in `[doors]` counts as fine).
 
 use std::time::Duration;
 
+use crate::broker::Door;
 use crate::cli::GlobalArgs;
 use crate::config::{Config, NetworkSettings};
-use crate::docker::{self, Engine, ProxyLeftover};
-use crate::session::probe_imds;
+use crate::docker::{self, Engine, NetworkPlan, ProxyLeftover};
+use crate::session::{probe_door, probe_imds};
 
 pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let store = super::open_store(global)?;
@@ -14,12 +15,13 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
     let engine = docker::connect().await?;
 
     let network_up = show_network(&engine, &config.network).await?;
-    let proxy = docker::find_proxy(&engine).await?;
+    let proxy = docker::find_proxy(&engine, docker::PROXY_NAME).await?;
     let proxy_up = show_proxy(proxy.as_ref(), &config.network);
+    let doors_up = show_doors(&engine, &config).await?;
     let broker_up = show_broker(&config, proxy.as_ref(), proxy_up).await;
     show_attached(&engine, &config).await?;
 
-    if network_up && proxy_up && broker_up {
+    if network_up && proxy_up && doors_up && broker_up {
         Ok(())
     } else {
         anyhow::bail!("not everything is up: `imds-spoof up` (or the dashboard) starts it")
@@ -73,6 +75,53 @@ fn show_proxy(proxy: Option<&ProxyLeftover>, settings: &NetworkSettings) -> bool
         proxy.run_id.as_deref().unwrap_or("?"),
     );
     proxy.running
+}
+
+/// A line per door beside IMDS: off, absent, or running and answering through its own
+/// proxy container; true when every door that is on answers.
+async fn show_doors(engine: &Engine, config: &Config) -> anyhow::Result<bool> {
+    let plan = NetworkPlan::from_settings(&config.network).ok();
+    let mut all_up = true;
+    for (door, on) in [(Door::Ecs, config.doors.ecs), (Door::Eks, config.doors.eks)] {
+        let label = door.as_str();
+        let name = docker::proxy_name(door);
+        if !on {
+            println!("{label:<9}off ([doors] {label} = false)");
+            continue;
+        }
+        let Some(found) = docker::find_proxy(engine, name).await? else {
+            println!("{label:<9}{name}: absent");
+            all_up = false;
+            continue;
+        };
+        let Some(endpoint) = plan.as_ref().map(|plan| docker::door_endpoint(plan, door)) else {
+            println!("{label:<9}{name}: the [network] settings are not usable");
+            all_up = false;
+            continue;
+        };
+        if !found.running {
+            println!("{label:<9}{name}: stopped");
+            all_up = false;
+            continue;
+        }
+        let probe = probe_door(door, endpoint.ipv4.into(), None, Duration::from_secs(2)).await;
+        let answer = match probe {
+            Ok(probe) if probe.from_broker => format!("answering ({})", probe.describe()),
+            Ok(probe) => {
+                all_up = false;
+                format!("not answering (nginx itself answered {})", probe.status)
+            }
+            Err(err) => {
+                all_up = false;
+                format!("not reachable ({err})")
+            }
+        };
+        println!(
+            "{label:<9}{name}: running at {}, {answer}",
+            endpoint.urls().join(" and ")
+        );
+    }
+    Ok(all_up)
 }
 
 /// Asks the broker through the proxy; true when it answered itself.

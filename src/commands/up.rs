@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
         start_docker: true,
     };
     let started = Instant::now();
-    let session = tokio::select! {
+    let mut session = tokio::select! {
         result = Session::start_strict(store.clone(), options, sender) => result?,
         _ = crate::session::stop_requested() => {
             // Interrupted half-way: the start future is gone, so clear what it created.
@@ -45,16 +45,39 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<()> {
     ready.store(true, Ordering::SeqCst);
     print_ready(&session, &config, args.json, started.elapsed());
 
-    let failure = tokio::select! {
-        _ = crate::session::stop_requested() => None,
-        reason = fatal => reason.ok(),
-    };
-    tracing::info!("stopping: removing {}", docker::PROXY_NAME);
+    let failure = serve_until_stopped(&mut session, &store, fatal).await;
+    tracing::info!("stopping: removing the proxy containers");
     session.shutdown().await;
     reporter.abort();
     match failure {
         None => Ok(()),
         Some(reason) => Err(SessionError::Docker(DockerError::ProxyGone(reason)).into()),
+    }
+}
+
+/// Runs until a stop signal (None) or the first failure after the start (its reason);
+/// meanwhile `[doors]` edits of the file start or remove those proxies.
+async fn serve_until_stopped(
+    session: &mut Session,
+    store: &crate::config::ConfigStore,
+    mut fatal: oneshot::Receiver<String>,
+) -> Option<String> {
+    let mut config_changes = store.subscribe();
+    let mut doors = store.current().doors.clone();
+    let stop = crate::session::stop_requested();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return None,
+            reason = &mut fatal => return reason.ok(),
+            Ok(()) = config_changes.changed() => {
+                let now = config_changes.borrow_and_update().doors.clone();
+                if now != doors {
+                    doors = now;
+                    session.apply_doors().await;
+                }
+            }
+        }
     }
 }
 
@@ -71,6 +94,7 @@ fn print_ready(session: &Session, config: &crate::config::Config, json: bool, to
         .network
         .ipv6
         .then(|| format!("http://[{}]", docker::IMDS_IPV6));
+    let doors = session.doors();
     let line = if json {
         let mut ready = serde_json::json!({
             "event": "ready",
@@ -85,14 +109,33 @@ fn print_ready(session: &Session, config: &crate::config::Config, json: bool, to
         if let Some(imds_ipv6) = &imds_ipv6 {
             ready["imds_ipv6"] = serde_json::Value::from(imds_ipv6.as_str());
         }
+        // "doors": {"ecs": {"container": "imds-spoof-ecs", "urls": ["http://169.254.170.2"]}, …}
+        let mut by_door = serde_json::Map::new();
+        for door in &doors {
+            by_door.insert(
+                door.door.as_str().to_string(),
+                serde_json::json!({ "container": door.name, "urls": door.urls() }),
+            );
+        }
+        ready["doors"] = serde_json::Value::Object(by_door);
         ready.to_string()
     } else {
         let imds = match &imds_ipv6 {
             Some(imds_ipv6) => format!("{imds} and {imds_ipv6}"),
             None => imds,
         };
+        let doors: String = doors
+            .iter()
+            .map(|door| {
+                format!(
+                    ", {} {}",
+                    door.door.as_str().to_uppercase(),
+                    door.urls().join(" and ")
+                )
+            })
+            .collect();
         format!(
-            "imds-spoof up: {imds} for containers on network {} (broker {broker}, run {}, identity {}, ready in {} ms); Ctrl-C stops",
+            "imds-spoof up: {imds}{doors} for containers on network {} (broker {broker}, run {}, identity {}, ready in {} ms); Ctrl-C stops",
             config.network.name,
             session.run_id(),
             config.active_identity,
@@ -142,15 +185,18 @@ async fn report(
     }
 }
 
-/// The proxy this process created, if the start was interrupted before it finished.
+/// The proxy containers this process created, if the start was interrupted before it
+/// finished.
 async fn remove_own_proxy() {
     let Ok(engine) = docker::connect().await else {
         return;
     };
     let me = docker::host::ProcessMark::current();
-    if let Ok(Some(found)) = docker::find_proxy(&engine).await {
-        if found.process.as_ref() == Some(&me) {
-            let _ = docker::remove_proxy(&engine, &found.id).await;
+    for name in docker::PROXY_NAMES {
+        if let Ok(Some(found)) = docker::find_proxy(&engine, name).await {
+            if found.process.as_ref() == Some(&me) {
+                let _ = docker::remove_proxy(&engine, &found.id).await;
+            }
         }
     }
 }

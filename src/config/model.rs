@@ -17,6 +17,8 @@ pub struct Config {
     #[serde(default)]
     pub network: NetworkSettings,
     #[serde(default)]
+    pub doors: DoorSettings,
+    #[serde(default)]
     pub proxy: ProxySettings,
     #[serde(default)]
     pub broker: BrokerSettings,
@@ -139,6 +141,26 @@ impl Default for NetworkSettings {
             gateway: Ipv4Addr::new(169, 254, 0, 1),
             proxy_ip: Ipv4Addr::new(169, 254, 169, 254),
             ipv6: false,
+        }
+    }
+}
+
+/// The container credential endpoints beside IMDS (DESIGN §12): each is a proxy container
+/// of its own on the network while it is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DoorSettings {
+    /// ECS task credentials at 169.254.170.2.
+    pub ecs: bool,
+    /// EKS Pod Identity at 169.254.170.23 (and [fd00:ec2::23] with IPv6).
+    pub eks: bool,
+}
+
+impl Default for DoorSettings {
+    fn default() -> Self {
+        Self {
+            ecs: true,
+            eks: true,
         }
     }
 }

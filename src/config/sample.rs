@@ -38,6 +38,14 @@ proxy_ip = "169.254.169.254"
 # The Docker engine must be able to make IPv6 networks (`imds-spoof doctor` checks).
 ipv6 = false
 
+[doors]
+# The container credential endpoints beside IMDS, each a proxy container on the network:
+# ECS task credentials at http://169.254.170.2 (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=
+# /v2/credentials/NAME) and EKS Pod Identity at http://169.254.170.23/v1/credentials
+# (tokens from `imds-spoof token`). false removes the endpoint; its address stays reserved.
+ecs = true
+eks = true
+
 [proxy]
 # Pulled when missing. Offline: scripts/offline-images.sh builds imds-spoof/nginx-offline:latest.
 image = "nginx:1.27.5-alpine"

@@ -5,6 +5,7 @@
 mod callers;
 mod connect;
 mod containers;
+mod doors;
 mod files;
 pub mod host;
 mod image;
@@ -21,6 +22,7 @@ pub use connect::{connect, Engine};
 pub use containers::{
     inspect_container, list_containers, list_managed, ContainerInfo, ManagedContainer,
 };
+pub use doors::{door_endpoint, proxy_endpoints, proxy_name, ProxyEndpoint, PROXY_NAMES};
 pub use files::{read_container_file, ContainerFile};
 pub use image::{ensure_image, image_present, PullProgress};
 pub use net::{
@@ -45,10 +47,12 @@ pub const LABEL_PID: &str = "imds-spoof.pid";
 pub const LABEL_HOST: &str = "imds-spoof.host";
 /// Which part the object is: "network" or "proxy".
 pub const LABEL_PART: &str = "imds-spoof.part";
+/// Which door a proxy container serves: "imds", "ecs" or "eks".
+pub const LABEL_DOOR: &str = "imds-spoof.door";
 /// Set by applications on their containers to choose an identity.
 pub const LABEL_IDENTITY: &str = "imds-spoof.identity";
 
-/// The name of the proxy container.
+/// The name of the IMDS proxy container (the doors' are in doors.rs).
 pub const PROXY_NAME: &str = "imds-spoof-proxy";
 /// What `scripts/offline-images.sh` builds, for the offline hint.
 pub const OFFLINE_PROXY_IMAGE: &str = "imds-spoof/nginx-offline:latest";

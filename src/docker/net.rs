@@ -1,7 +1,7 @@
 //! The `imds-spoof` bridge network: validated settings, reuse of ours, conflicts with others.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bollard::models::{
     Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
@@ -23,6 +23,10 @@ const IPV6_SUBNET: &str = "fd00:ec2::/64";
 /// fd00:ec2::23 and fd00:ec2::254, so no container is ever handed one of those.
 const IPV6_CONTAINER_RANGE: &str = "fd00:ec2::1:0/112";
 const IPV6_GATEWAY: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 1);
+
+/// The block of the ECS and EKS agents' addresses (169.254.170.2, .23): kept from
+/// application containers whether or not the doors are on, so one can be switched on later.
+const DOOR_BLOCK: &str = "169.254.170.0/24";
 
 /// The network's IPv6 side (`[network] ipv6 = true`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,9 @@ pub struct NetworkPlan {
     pub subnet: Subnet,
     pub gateway: Ipv4Addr,
     pub proxy_ip: Ipv4Addr,
+    /// Docker's `ip-range` for containers: the largest block of the subnet that holds
+    /// neither the IMDS address nor the doors' block, so no container is handed one.
+    pub containers: Subnet,
     /// The IPv6 endpoint, when the configuration asks for it.
     pub ipv6: Option<Ipv6Plan>,
 }
@@ -101,14 +108,47 @@ impl NetworkPlan {
             true => Some(Ipv6Plan::fixed().map_err(bad)?),
             false => None,
         };
+        let containers = container_range(subnet, settings.proxy_ip).map_err(bad)?;
         Ok(NetworkPlan {
             name: settings.name.clone(),
             subnet,
             gateway: settings.gateway,
             proxy_ip: settings.proxy_ip,
+            containers,
             ipv6,
         })
     }
+
+    /// Does the network hold this address (a door's)?
+    pub fn holds(&self, ip: IpAddr) -> bool {
+        match (ip, &self.ipv6) {
+            (IpAddr::V4(ip), _) => self.subnet.contains(ip),
+            (IpAddr::V6(ip), Some(ipv6)) => ipv6.subnet.contains(ip),
+            (IpAddr::V6(_), None) => false,
+        }
+    }
+}
+
+/// The first largest aligned block of `subnet` that holds neither `proxy_ip` nor any
+/// address of the doors' block: where Docker picks application containers' addresses.
+fn container_range(subnet: Subnet, proxy_ip: Ipv4Addr) -> Result<Subnet, String> {
+    let doors = Subnet::parse(DOOR_BLOCK)?;
+    for prefix in subnet.prefix + 1..=30 {
+        let size = 1u32 << (32 - u32::from(prefix));
+        let count = 1u32 << u32::from(prefix - subnet.prefix);
+        for index in 0..count {
+            let block = Subnet {
+                base: Ipv4Addr::from(u32::from(subnet.base) + index * size),
+                prefix,
+            };
+            if !block.contains(proxy_ip) && !block.overlaps(&doors) {
+                return Ok(block);
+            }
+        }
+    }
+    Err(format!(
+        "subnet {subnet} leaves no room for containers beside {proxy_ip} and {doors}"
+    ))
 }
 
 /// Our network as found or made.
@@ -184,6 +224,7 @@ fn ipam_pools(plan: &NetworkPlan) -> Vec<IpamConfig> {
     let mut pools = vec![IpamConfig {
         subnet: Some(plan.subnet.to_string()),
         gateway: Some(plan.gateway.to_string()),
+        ip_range: Some(plan.containers.to_string()),
         ..Default::default()
     }];
     if let Some(ipv6) = &plan.ipv6 {
@@ -237,6 +278,17 @@ pub async fn check_network(
                     ),
                 });
             }
+            if !pools.reserve(plan) {
+                return Err(DockerError::NetworkNameTaken {
+                    name,
+                    why: format!(
+                        "without the address range that keeps {} and {DOOR_BLOCK} from application containers (made by an older imds-spoof: its containers take addresses from {}, this one from {}); `imds-spoof down` removes it and the next start makes it anew",
+                        plan.proxy_ip,
+                        describe_ranges(&pools.ranges),
+                        plan.containers
+                    ),
+                });
+            }
             ours = Some(NetworkState {
                 id: network.id.clone().unwrap_or_default(),
                 name,
@@ -267,10 +319,12 @@ pub async fn check_network(
     Ok(ours)
 }
 
-/// A network's address pools by family, each with its gateway.
+/// A network's address pools by family, each with its gateway, and the containers'
+/// ranges (`ip-range`, as written).
 struct Pools {
     v4: Vec<(Subnet, Option<Ipv4Addr>)>,
     v6: Vec<(Subnet6, Option<Ipv6Addr>)>,
+    ranges: Vec<String>,
 }
 
 impl Pools {
@@ -278,6 +332,7 @@ impl Pools {
         let mut pools = Pools {
             v4: Vec::new(),
             v6: Vec::new(),
+            ranges: Vec::new(),
         };
         let configs = ipam.and_then(|ipam| ipam.config.as_ref());
         for config in configs.into_iter().flatten() {
@@ -285,6 +340,9 @@ impl Pools {
                 continue;
             };
             let gateway = config.gateway.as_deref();
+            pools
+                .ranges
+                .extend(config.ip_range.clone().filter(|range| !range.is_empty()));
             if let Ok(subnet) = Subnet::parse(subnet) {
                 pools
                     .v4
@@ -309,6 +367,17 @@ impl Pools {
         v4 && v6
     }
 
+    /// The containers' ranges are the plan's: a network made before the door addresses
+    /// were reserved lets Docker hand them to application containers.
+    fn reserve(&self, plan: &NetworkPlan) -> bool {
+        let mut wanted = vec![plan.containers.to_string()];
+        wanted.extend(plan.ipv6.as_ref().map(|ipv6| ipv6.containers.to_string()));
+        let mut ranges = self.ranges.clone();
+        ranges.sort();
+        wanted.sort();
+        ranges == wanted
+    }
+
     fn describe(&self) -> String {
         let v4 = self.v4.iter().map(|(s, g)| describe_pool(s, g.as_ref()));
         let v6 = self.v6.iter().map(|(s, g)| describe_pool(s, g.as_ref()));
@@ -326,6 +395,14 @@ impl Pools {
             Some(ipv6) => format!("{v4}, {}", ipv6.describe()),
             None => format!("{v4} without IPv6"),
         }
+    }
+}
+
+fn describe_ranges(ranges: &[String]) -> String {
+    if ranges.is_empty() {
+        "the whole subnet".to_string()
+    } else {
+        ranges.join(" and ")
     }
 }
 
@@ -368,7 +445,7 @@ fn subnet_remedy(plan: &NetworkPlan, other: Option<(&str, &Subnet)>) -> String {
             plan.proxy_ip
         ),
         _ => format!(
-            "{remove}, or give imds-spoof a smaller subnet that contains {} and avoids it, e.g. [network] subnet = \"169.254.169.0/24\", gateway = \"169.254.169.1\" in the configuration",
+            "{remove}, or give imds-spoof a smaller subnet that contains {} and {DOOR_BLOCK} (the ECS and EKS doors) and avoids it, e.g. [network] subnet = \"169.254.168.0/22\", gateway = \"169.254.168.1\" in the configuration",
             plan.proxy_ip
         ),
     }

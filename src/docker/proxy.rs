@@ -1,9 +1,9 @@
-//! The proxy container: nginx at the IMDS address, configured with our nginx.conf (uploaded
-//! before start), with the broker's socket directory mounted (local Linux engine), checked
-//! healthy by asking the broker through it.
+//! The proxy containers: nginx at the IMDS address and at each door's (doors.rs),
+//! configured with our nginx.conf (uploaded before start), with the broker's socket
+//! directory mounted (local Linux engine), checked healthy by asking the broker through it.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 
 use bollard::models::{
@@ -15,11 +15,13 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
+use super::doors::{door_of_name, ProxyEndpoint};
 use super::host::ProcessMark;
 use super::{
-    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_HOST, LABEL_PART, LABEL_PID,
-    LABEL_RUN, PROXY_NAME,
+    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_DOOR, LABEL_HOST,
+    LABEL_PART, LABEL_PID, LABEL_RUN,
 };
+use crate::broker::Door;
 
 const NGINX_TEMPLATE: &str = include_str!("../../docker/nginx.conf");
 
@@ -72,14 +74,13 @@ impl BrokerRoute {
     }
 }
 
-/// Everything needed to create the proxy.
+/// Everything needed to create one proxy container.
 #[derive(Debug, Clone)]
 pub struct ProxySpec {
     pub image: String,
     pub network: String,
-    pub proxy_ip: Ipv4Addr,
-    /// IMDS's IPv6 address, when the network has IPv6.
-    pub proxy_ip_v6: Option<Ipv6Addr>,
+    /// Which door, under which name, at which addresses.
+    pub endpoint: ProxyEndpoint,
     pub route: BrokerRoute,
     pub secret: String,
     pub labels: RunLabels,
@@ -104,6 +105,10 @@ pub fn render_nginx_conf(upstream: &str, secret: &str, ipv6: Option<Ipv6Addr>) -
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyLeftover {
     pub id: String,
+    /// Its container name (one of [`super::PROXY_NAMES`]).
+    pub name: String,
+    /// The door it serves (its label; else its name).
+    pub door: Option<Door>,
     pub managed: bool,
     pub run_id: Option<String>,
     pub process: Option<ProcessMark>,
@@ -121,16 +126,16 @@ impl ProxyLeftover {
     }
 }
 
-/// The container named imds-spoof-proxy, if any.
-pub async fn find_proxy(engine: &Engine) -> Result<Option<ProxyLeftover>, DockerError> {
+/// The proxy container called `name` (imds-spoof-proxy, -ecs, -eks), if any.
+pub async fn find_proxy(engine: &Engine, name: &str) -> Result<Option<ProxyLeftover>, DockerError> {
     let inspect = match engine
         .docker
-        .inspect_container(PROXY_NAME, None::<InspectContainerOptions>)
+        .inspect_container(name, None::<InspectContainerOptions>)
         .await
     {
         Ok(inspect) => inspect,
         Err(err) if status_of(&err) == Some(404) => return Ok(None),
-        Err(err) => return Err(api(format!("inspecting {PROXY_NAME}"))(err)),
+        Err(err) => return Err(api(format!("inspecting {name}"))(err)),
     };
     let config = inspect.config.unwrap_or_default();
     let broker_socket = inspect
@@ -144,8 +149,16 @@ pub async fn find_proxy(engine: &Engine) -> Result<Option<ProxyLeftover>, Docker
         });
     let labels = config.labels.unwrap_or_default();
     let host = labels.get(LABEL_HOST).cloned().unwrap_or_default();
+    let door = match labels.get(LABEL_DOOR).map(String::as_str) {
+        Some("imds") => Some(Door::Imds),
+        Some("ecs") => Some(Door::Ecs),
+        Some("eks") => Some(Door::Eks),
+        _ => door_of_name(name),
+    };
     Ok(Some(ProxyLeftover {
         id: inspect.id.unwrap_or_default(),
+        name: name.to_string(),
+        door,
         managed: is_managed(Some(&labels)),
         run_id: labels.get(LABEL_RUN).cloned(),
         process: labels
@@ -167,17 +180,22 @@ pub async fn start_proxy(engine: &Engine, spec: &ProxySpec) -> Result<String, Do
     labels.insert(LABEL_PART.to_string(), "proxy".to_string());
     labels.insert(LABEL_PID.to_string(), spec.labels.process.label());
     labels.insert(LABEL_HOST.to_string(), spec.labels.process.host.clone());
+    labels.insert(
+        LABEL_DOOR.to_string(),
+        spec.endpoint.door.as_str().to_string(),
+    );
+    let name = spec.endpoint.name;
     let endpoint = EndpointSettings {
         ipam_config: Some(EndpointIpamConfig {
-            ipv4_address: Some(spec.proxy_ip.to_string()),
-            ipv6_address: spec.proxy_ip_v6.map(|ip| ip.to_string()),
+            ipv4_address: Some(spec.endpoint.ipv4.to_string()),
+            ipv6_address: spec.endpoint.ipv6.map(|ip| ip.to_string()),
             ..Default::default()
         }),
         ..Default::default()
     };
     let body = ContainerCreateBody {
         image: Some(spec.image.clone()),
-        hostname: Some(PROXY_NAME.to_string()),
+        hostname: Some(name.to_string()),
         labels: Some(labels),
         host_config: Some(HostConfig {
             network_mode: Some(spec.network.clone()),
@@ -203,17 +221,15 @@ pub async fn start_proxy(engine: &Engine, spec: &ProxySpec) -> Result<String, Do
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::default()
-        .name(PROXY_NAME)
-        .build();
+    let options = CreateContainerOptionsBuilder::default().name(name).build();
     let created = match engine.docker.create_container(Some(options), body).await {
         Ok(created) => created,
         Err(err) if status_of(&err) == Some(409) => {
             return Err(DockerError::ProxyNameTaken {
-                name: PROXY_NAME.to_string(),
+                name: name.to_string(),
             })
         }
-        Err(err) => return Err(api(format!("creating {PROXY_NAME}"))(err)),
+        Err(err) => return Err(api(format!("creating {name}"))(err)),
     };
     let id = created.id;
     let result = configure_and_start(engine, &id, spec).await;
@@ -228,7 +244,8 @@ async fn configure_and_start(
     id: &str,
     spec: &ProxySpec,
 ) -> Result<(), DockerError> {
-    let conf = render_nginx_conf(&spec.route.upstream(), &spec.secret, spec.proxy_ip_v6);
+    let name = spec.endpoint.name;
+    let conf = render_nginx_conf(&spec.route.upstream(), &spec.secret, spec.endpoint.ipv6);
     let archive = tar_one_file("nginx.conf", conf.as_bytes(), 0o644)
         .map_err(|err| DockerError::Archive(err.to_string()))?;
     let options = UploadToContainerOptionsBuilder::default()
@@ -239,14 +256,14 @@ async fn configure_and_start(
         .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
         .await
         .map_err(api(format!(
-            "uploading nginx.conf into {PROXY_NAME} (does {} have /etc/nginx?)",
+            "uploading nginx.conf into {name} (does {} have /etc/nginx?)",
             spec.image
         )))?;
     match engine.docker.start_container(id, None).await {
         Ok(()) => Ok(()),
         Err(err) if err.to_string().contains("ddress already in use") => {
-            let mut wanted = vec![IpAddr::V4(spec.proxy_ip)];
-            wanted.extend(spec.proxy_ip_v6.map(IpAddr::V6));
+            let mut wanted = vec![IpAddr::V4(spec.endpoint.ipv4)];
+            wanted.extend(spec.endpoint.ipv6.map(IpAddr::V6));
             let (ip, holder) = match holder_of(engine, &spec.network, &wanted).await {
                 Some((ip, holder)) => (ip, holder),
                 None => (wanted[0], "(unknown)".to_string()),
@@ -257,7 +274,7 @@ async fn configure_and_start(
                 holder,
             })
         }
-        Err(err) => Err(api(format!("starting {PROXY_NAME}"))(err)),
+        Err(err) => Err(api(format!("starting {name}"))(err)),
     }
 }
 
@@ -274,7 +291,7 @@ async fn holder_of(engine: &Engine, network: &str, wanted: &[IpAddr]) -> Option<
     })
 }
 
-/// Removes the proxy container (stopping it first if needed). A missing one is fine.
+/// Removes a proxy container (stopping it first if needed). A missing one is fine.
 pub async fn remove_proxy(engine: &Engine, id_or_name: &str) -> Result<(), DockerError> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match engine
@@ -284,7 +301,7 @@ pub async fn remove_proxy(engine: &Engine, id_or_name: &str) -> Result<(), Docke
     {
         Ok(()) => Ok(()),
         Err(err) if matches!(status_of(&err), Some(404) | Some(409)) => Ok(()),
-        Err(err) => Err(api(format!("removing {PROXY_NAME}"))(err)),
+        Err(err) => Err(api(format!("removing {id_or_name}"))(err)),
     }
 }
 

@@ -6,6 +6,7 @@ mod broker;
 mod callers;
 mod monitor;
 mod probe;
+mod proxies;
 mod report_socket;
 mod signals;
 mod socket;
@@ -27,7 +28,7 @@ use crate::docker::{CallerBook, DockerError, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 pub use crate::docker::ContainerInfo;
-pub use probe::{probe_imds, probe_imds_from, Probe, ProbeError};
+pub use probe::{probe_door, probe_imds, probe_imds_from, Probe, ProbeError};
 pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};
 pub use signals::stop_requested;
 pub use socket::clear_stale as clear_stale_socket_dirs;
@@ -228,8 +229,9 @@ pub struct Session {
     /// The directory of the broker's unix socket, bind-mounted into the proxy; removed when
     /// the session is dropped.
     socket_dir: Option<socket::SocketDir>,
-    /// The proxy container of this run; the monitor clears it when the container dies.
-    proxy_id: Arc<Mutex<Option<String>>>,
+    /// The proxy containers of this run (IMDS and the doors that are on); the monitor
+    /// drops one that dies.
+    proxies: proxies::Proxies,
     /// Set while we remove the proxy ourselves, so its death is not reported as a failure.
     stopping_proxy: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
@@ -312,6 +314,17 @@ impl Session {
     /// The state a part is in now.
     pub fn part_state(&self, part: Part) -> PartState {
         self.parts.get(part)
+    }
+
+    /// The doors beside IMDS answering now (ECS, EKS): their containers and addresses.
+    pub fn doors(&self) -> Vec<crate::docker::ProxyEndpoint> {
+        self.proxies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|proxy| proxy.endpoint.door != crate::broker::Door::Imds)
+            .map(|proxy| proxy.endpoint.clone())
+            .collect()
     }
 
     /// This run's id (the `imds-spoof.run` label of what it creates).

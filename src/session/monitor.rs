@@ -3,6 +3,8 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+
+use super::proxies::RunningProxy;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -28,7 +30,7 @@ pub(super) fn spawn(
     network: String,
     callers: Arc<CallerBook>,
     parts: Parts,
-    proxy_id: Arc<Mutex<Option<String>>>,
+    proxies: Arc<Mutex<Vec<RunningProxy>>>,
     stopping_proxy: Arc<AtomicBool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -40,7 +42,7 @@ pub(super) fn spawn(
             sender,
         ));
         while let Some(event) = events.recv().await {
-            check_ours(&event, &network, &parts, &proxy_id, &stopping_proxy);
+            check_ours(&event, &network, &parts, &proxies, &stopping_proxy);
             // Let the burst settle, noting anything important in it.
             let settle = tokio::time::sleep(DEBOUNCE);
             tokio::pin!(settle);
@@ -48,7 +50,7 @@ pub(super) fn spawn(
                 tokio::select! {
                     _ = &mut settle => break,
                     more = events.recv() => match more {
-                        Some(event) => check_ours(&event, &network, &parts, &proxy_id, &stopping_proxy),
+                        Some(event) => check_ours(&event, &network, &parts, &proxies, &stopping_proxy),
                         None => return,
                     },
                 }
@@ -58,33 +60,38 @@ pub(super) fn spawn(
     })
 }
 
-/// Reports our proxy dying or our network vanishing when we did not do it ourselves.
+/// Reports one of our proxy containers dying, or our network vanishing, when we did not do
+/// it ourselves.
 fn check_ours(
     event: &DockerEvent,
     network: &str,
     parts: &Parts,
-    proxy_id: &Mutex<Option<String>>,
+    proxies: &Mutex<Vec<RunningProxy>>,
     stopping_proxy: &AtomicBool,
 ) {
     match event.action.as_str() {
         "die" | "destroy" if event.network.is_none() => {
-            let mut current = proxy_id.lock().unwrap_or_else(|p| p.into_inner());
-            if current.is_some() && current.as_deref() == event.container_id.as_deref() {
-                *current = None;
-                if !stopping(stopping_proxy) {
-                    let code = event
-                        .exit_code
-                        .as_deref()
-                        .map(|code| format!(" (exit code {code})"))
-                        .unwrap_or_default();
-                    parts.set(
-                        Part::Proxy,
-                        PartState::Failed(format!(
-                            "the proxy container {} stopped{code}: removed by `imds-spoof down` or another tool? Start it again (restart `imds-spoof up`)",
-                            docker::PROXY_NAME
-                        )),
-                    );
-                }
+            let mut current = proxies.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(index) = current
+                .iter()
+                .position(|proxy| Some(proxy.id.as_str()) == event.container_id.as_deref())
+            else {
+                return;
+            };
+            let gone = current.remove(index);
+            if !stopping(stopping_proxy) {
+                let code = event
+                    .exit_code
+                    .as_deref()
+                    .map(|code| format!(" (exit code {code})"))
+                    .unwrap_or_default();
+                parts.set(
+                    Part::Proxy,
+                    PartState::Failed(format!(
+                        "the proxy container {} stopped{code}: removed by `imds-spoof down` or another tool? Start it again (restart `imds-spoof up`)",
+                        gone.endpoint.name
+                    )),
+                );
             }
         }
         "destroy" if event.network.as_deref() == Some(network) => {

@@ -1,6 +1,8 @@
 //! Readiness: is the broker answering through the proxy? A request as an SDK sends it,
-//! through hyper's client, judged by who answered: `Server: EC2ws` is the broker, unless
-//! the proxy marks the answer as its own (nginx answers its own errors in EC2's shape too,
+//! through hyper's client, judged by who answered: at IMDS `Server: EC2ws` is the broker;
+//! at the doors, whose agents send no `Server`, the shape of the door's answer to a request
+//! without an id or token (ECS: JSON; EKS: Go's plain text). Either way the proxy marks
+//! the answers it makes itself (nginx answers its own errors in EC2's shape too,
 //! docker/nginx.conf, and marks them only for a request carrying [`PROBE_HEADER`]).
 
 use std::net::{IpAddr, SocketAddr};
@@ -9,17 +11,29 @@ use std::time::{Duration, Instant};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
 
+use crate::broker::Door;
 use crate::docker::{self, DockerError, Engine};
 
-/// What the probe asks for: a listing every configuration serves.
+/// What the probe asks IMDS for: a listing every configuration serves.
 pub(super) const PROBE_PATH: &str = "/latest/meta-data/";
 /// Asks the proxy to mark the answers nginx makes itself with [`ANSWERED_BY_HEADER`].
 const PROBE_HEADER: &str = "x-imds-spoof-probe";
 const ANSWERED_BY_HEADER: &str = "x-imds-spoof-answered-by";
 
+/// What the probe asks a door for: its credentials path without an id (ECS) or token
+/// (EKS), which the broker refuses in the door's own words before any credentials.
+pub(super) fn probe_path(door: Door) -> &'static str {
+    match door {
+        Door::Imds => PROBE_PATH,
+        Door::Ecs => crate::broker::doors::ECS_CREDENTIALS_PATH,
+        Door::Eks => crate::broker::doors::EKS_PATH,
+    }
+}
+
 /// What a probe request through the proxy got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
+    pub path: &'static str,
     pub status: u16,
     /// The answer came from the broker (`Server: EC2ws`), not from nginx itself.
     pub from_broker: bool,
@@ -35,7 +49,8 @@ impl Probe {
             ""
         };
         format!(
-            "GET {PROBE_PATH} -> {} in {:.1} ms{why}",
+            "GET {} -> {} in {:.1} ms{why}",
+            self.path,
             self.status,
             self.elapsed.as_secs_f64() * 1000.0
         )
@@ -54,7 +69,7 @@ pub enum ProbeError {
 
 /// `GET /latest/meta-data/` to http://IP/ from this host, as an SDK would send it.
 pub async fn probe_imds(ip: IpAddr, timeout: Duration) -> Result<Probe, ProbeError> {
-    probe_imds_from(ip, None, timeout).await
+    probe_door(Door::Imds, ip, None, timeout).await
 }
 
 /// [`probe_imds`] from the address `source` of this host (the network's gateway): the
@@ -64,6 +79,17 @@ pub async fn probe_imds_from(
     source: Option<IpAddr>,
     timeout: Duration,
 ) -> Result<Probe, ProbeError> {
+    probe_door(Door::Imds, ip, source, timeout).await
+}
+
+/// The door's probe request ([`probe_path`]) to http://IP/, from `source` when given.
+pub async fn probe_door(
+    door: Door,
+    ip: IpAddr,
+    source: Option<IpAddr>,
+    timeout: Duration,
+) -> Result<Probe, ProbeError> {
+    let path = probe_path(door);
     let started = Instant::now();
     let addr = SocketAddr::from((ip, 80));
     let stream = match tokio::time::timeout(timeout, connect_from(addr, source)).await {
@@ -79,7 +105,7 @@ pub async fn probe_imds_from(
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         // The connection task ends with the exchange (the request asks to close).
         tokio::spawn(connection);
-        let request = hyper::Request::get(PROBE_PATH)
+        let request = hyper::Request::get(path)
             .header(hyper::header::HOST, host_header(ip))
             .header(hyper::header::USER_AGENT, "imds-spoof-health")
             .header(hyper::header::CONNECTION, "close")
@@ -93,12 +119,10 @@ pub async fn probe_imds_from(
         Ok(Err(err)) => return Err(err),
         Err(_) => return Err(ProbeError::Silent),
     };
-    let from_broker = response
-        .headers()
-        .get(hyper::header::SERVER)
-        .is_some_and(|server| server.as_bytes() == crate::broker::SERVER.as_bytes())
+    let from_broker = answered_by_broker(door, response.headers())
         && !response.headers().contains_key(ANSWERED_BY_HEADER);
     Ok(Probe {
+        path,
         status: response.status().as_u16(),
         from_broker,
         elapsed: started.elapsed(),
@@ -123,6 +147,21 @@ async fn connect_from(
     socket.connect(addr).await
 }
 
+/// Did the broker answer (module documentation)? nginx's own pages are HTML.
+fn answered_by_broker(door: Door, headers: &hyper::HeaderMap) -> bool {
+    let header = |name: hyper::header::HeaderName| {
+        headers
+            .get(name)
+            .map(|value| value.as_bytes())
+            .unwrap_or_default()
+    };
+    match door {
+        Door::Imds => header(hyper::header::SERVER) == crate::broker::SERVER.as_bytes(),
+        Door::Ecs => header(hyper::header::CONTENT_TYPE) == b"application/json",
+        Door::Eks => header(hyper::header::CONTENT_TYPE) == b"text/plain; charset=utf-8",
+    }
+}
+
 /// The Host header an SDK sends for `ip`: IPv6 in brackets.
 fn host_header(ip: IpAddr) -> String {
     match ip {
@@ -142,16 +181,16 @@ impl From<hyper::Error> for ProbeError {
     }
 }
 
-/// Waits until the broker answers through the proxy (or, on Docker Desktop where the host
-/// cannot reach container addresses, until the container has been running for a moment).
-/// `expect_silence`: the configuration makes the broker hold answers back (IMDS disabled,
-/// a hang fault), so an accepted but unanswered probe counts as healthy.
+/// Waits until the broker answers through the proxy container `id` at each of its
+/// addresses (or, on Docker Desktop where the host cannot reach container addresses, until
+/// the container has been running for a moment). A target's `expect_silence`: the
+/// configuration makes the broker hold that answer back (IMDS disabled, a hang fault), so
+/// an accepted but unanswered probe counts as healthy.
 pub(super) async fn wait_healthy(
     engine: &Engine,
     id: &str,
     targets: &[ProbeTarget],
     reachable_from_host: bool,
-    expect_silence: bool,
     timeout: Duration,
 ) -> Result<String, DockerError> {
     let deadline = Instant::now() + timeout;
@@ -159,7 +198,7 @@ pub(super) async fn wait_healthy(
     for target in targets {
         let wait = Wait {
             reachable_from_host,
-            expect_silence,
+            expect_silence: target.expect_silence,
             deadline,
             timeout,
         };
@@ -175,8 +214,11 @@ pub(super) async fn wait_healthy(
 /// Where the readiness probe goes, and from which address of this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ProbeTarget {
+    pub door: Door,
     pub ip: IpAddr,
     pub source: Option<IpAddr>,
+    /// The configuration makes the broker hold this answer back (see [`wait_healthy`]).
+    pub expect_silence: bool,
 }
 
 /// How the readiness wait goes, for every address it probes.
@@ -206,7 +248,13 @@ async fn wait_answer(
             }
             continue;
         }
-        match probe_imds_from(target.ip, target.source, Duration::from_millis(800)).await {
+        let probe = probe_door(
+            target.door,
+            target.ip,
+            target.source,
+            Duration::from_millis(800),
+        );
+        match probe.await {
             Ok(probe) if probe.from_broker => {
                 return Ok(format!(
                     "broker answered {} through the proxy at {}",

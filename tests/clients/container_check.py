@@ -3,7 +3,7 @@
 Identity) with botocore's REAL ContainerProvider, as an SDK in a task or pod
 does, and compare them with what the test expects.
 
-    python container_check.py --full-uri URL --token-file PATH \
+    python container_check.py (--full-uri URL --token-file PATH | --relative-uri PATH) \
         --expect-access-key AK --expect-secret SK --expect-token TOK \
         [--expect-account-id ID] [--rewrite-token-to PATH]
 
@@ -15,7 +15,8 @@ What botocore does (botocore 1.44.8, credentials.py ContainerProvider and
 utils.py ContainerMetadataFetcher):
 
 * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI wins over ..._FULL_URI when both are
-  set; this script sets only FULL_URI.
+  set; this script sets only one: RELATIVE_URI (appended to http://169.254.170.2,
+  no Authorization, as in an ECS task) or FULL_URI with the token file.
 * FULL_URI over plain http must name an allowed host
   (ContainerMetadataFetcher._ALLOWED_HOSTS: loopback, 169.254.170.2,
   169.254.170.23, fd00:ec2::23).
@@ -46,14 +47,20 @@ from check_common import run, sha_prefix
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--full-uri", required=True)
-    p.add_argument("--token-file", required=True)
+    p.add_argument("--full-uri")
+    p.add_argument("--token-file")
+    p.add_argument("--relative-uri")
     p.add_argument("--expect-access-key", required=True)
     p.add_argument("--expect-secret", required=True)
     p.add_argument("--expect-token", required=True)
     p.add_argument("--expect-account-id")
     p.add_argument("--rewrite-token-to")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if bool(args.relative_uri) == bool(args.full_uri):
+        p.error("give --relative-uri or --full-uri (with --token-file), not both")
+    if args.full_uri and not args.token_file:
+        p.error("--full-uri needs --token-file")
+    return args
 
 
 def isolate_environment(args):
@@ -67,8 +74,11 @@ def isolate_environment(args):
     os.environ["BOTO_CONFIG"] = "/dev/null"
     # IMDS must not answer in its place if the container provider fails.
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-    os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = args.full_uri
-    os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = args.token_file
+    if args.relative_uri:
+        os.environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = args.relative_uri
+    else:
+        os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = args.full_uri
+        os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = args.token_file
 
 
 def describe(creds):

@@ -1,0 +1,364 @@
+//! The ECS and EKS doors on the real engine (DESIGN §12, imds-protocol.md §7–§8): `up`
+//! starts a proxy container per door at 169.254.170.2 and 169.254.170.23, the network keeps
+//! those addresses from application containers, botocore's container provider resolves
+//! credentials in a container through each door (RELATIVE_URI as in an ECS task, FULL_URI
+//! with a pod token file as in an EKS pod), a forged door header reaches no other door, and
+//! a door switched off in the configuration goes away and comes back.
+//! One test function: the scenarios share the fixed network.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::docker::*;
+use support::need::python;
+use support::{describe as text, identity, require_all, wait_until, Expected, Need};
+
+const TEST: &str = "doors_on_the_real_engine";
+/// Where EKS mounts the projected service-account token.
+const POD_TOKEN_PATH: &str =
+    "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token";
+
+#[test]
+fn doors_on_the_real_engine() {
+    if !require_all(&[Need::Docker, Need::OfflineImages, Need::Curl], TEST) {
+        return;
+    }
+    let engine = EngineFixture::new();
+    let config = &engine.config;
+    let python = python(&format!("{TEST} (botocore in a container)"));
+    let venv = python
+        .as_ref()
+        .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
+    let mounts = client_mounts(venv.as_deref());
+
+    let (up, log) = engine.up_logging("up-doors");
+    assert_eq!(
+        up.ready["doors"]["ecs"]["urls"][0], "http://169.254.170.2",
+        "{}",
+        up.ready
+    );
+    assert_eq!(
+        up.ready["doors"]["eks"]["urls"][0], "http://169.254.170.23",
+        "{}",
+        up.ready
+    );
+    each_door_is_a_labelled_proxy_container();
+    the_network_keeps_the_door_addresses_from_containers(&mounts);
+    if let Some(python) = &python {
+        botocore_in_an_ecs_task_resolves_the_named_identity(python, &mounts, &log);
+        let token = pod_token(config, engine.dir.path());
+        botocore_in_an_eks_pod_resolves_the_token_identity(python, &mounts, &token);
+    }
+    a_forged_door_header_reaches_no_other_door(&mounts, &log);
+    a_door_switched_off_goes_away_and_comes_back(&up, config, &mounts);
+    assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
+    let (containers, _) = leftovers();
+    assert_eq!(containers, "", "every proxy container is removed on stop");
+    a_network_without_the_reservation_is_not_reused(config, engine.dir.path());
+}
+
+/// A network of ours made before the door addresses were reserved (no IPv4 range) would
+/// let Docker hand them out: `up` refuses it and says how to replace it.
+fn a_network_without_the_reservation_is_not_reused(config: &Path, dir: &Path) {
+    docker(&["network", "rm", "imds-spoof"]);
+    let made = docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "169.254.0.0/16",
+        "--gateway",
+        "169.254.0.1",
+        "--label",
+        "imds-spoof.managed=true",
+        "imds-spoof",
+    ]);
+    assert!(made.status.success(), "{}", text(&made));
+    match Up::start(config, &[], &dir.join("up-old-network.err")) {
+        Ok(_) => panic!("up reused a network that lets containers take the door addresses"),
+        Err((err, code)) => {
+            assert_eq!(code, 5, "{err}");
+            assert!(err.contains("without the address range"), "{err}");
+            assert!(err.contains("imds-spoof down"), "{err}");
+        }
+    }
+}
+
+/// Three nginx containers, each with our labels and its door's address.
+fn each_door_is_a_labelled_proxy_container() {
+    for (name, door, ip) in [
+        ("imds-spoof-proxy", "imds", "169.254.169.254"),
+        ("imds-spoof-ecs", "ecs", "169.254.170.2"),
+        ("imds-spoof-eks", "eks", "169.254.170.23"),
+    ] {
+        let out = docker(&[
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"imds-spoof.managed\"}} {{index .Config.Labels \"imds-spoof.door\"}} {{(index .NetworkSettings.Networks \"imds-spoof\").IPAddress}}",
+            name,
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("true {door} {ip}"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+/// The IPv4 pool gives containers 169.254.0.0/17 only (no IMDS, no 169.254.170.x), and a
+/// container asking for a door's address while the door runs is refused.
+fn the_network_keeps_the_door_addresses_from_containers(mounts: &[String]) {
+    let inspect = docker(&["network", "inspect", "imds-spoof"]);
+    let network: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let pool = &network[0]["IPAM"]["Config"][0];
+    assert_eq!(pool["Subnet"], "169.254.0.0/16", "{pool}");
+    assert_eq!(pool["IPRange"], "169.254.0.0/17", "{pool}");
+
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--network",
+        "imds-spoof",
+        "--ip",
+        "169.254.170.2",
+        "--label",
+        TEST_LABEL,
+    ];
+    args.extend(mounts.iter().map(String::as_str));
+    args.extend([CLIENT_IMAGE, "true"]);
+    let taken = docker(&args);
+    assert!(
+        !taken.status.success(),
+        "a container got the ECS address: {}",
+        text(&taken)
+    );
+
+    let id = start_idle_client(
+        "imds-spoof-test-dynamic",
+        &["--network", "imds-spoof"],
+        mounts,
+    );
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{(index .NetworkSettings.Networks \"imds-spoof\").IPAddress}}",
+        &id,
+    ]);
+    let ip: std::net::Ipv4Addr = String::from_utf8_lossy(&ip.stdout).trim().parse().unwrap();
+    assert!(ip.octets()[2] < 128, "{ip} is outside 169.254.0.0/17");
+    docker(&["rm", "-f", &id]);
+}
+
+/// An ECS task's SDK: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/worker, no
+/// token; botocore's ContainerProvider gets worker's role and account, and the record
+/// names the door, the caller and where the identity came from.
+fn botocore_in_an_ecs_task_resolves_the_named_identity(
+    python: &Path,
+    mounts: &[String],
+    log: &Path,
+) {
+    let worker = identity(1);
+    let name = "imds-spoof-test-ecs-task";
+    let relative = format!("/v2/credentials/{}", worker.name);
+    let mut command = vec![
+        python.to_string_lossy().into_owned(),
+        "/clients/container_check.py".into(),
+        "--relative-uri".into(),
+        relative.clone(),
+        "--expect-account-id".into(),
+        worker.account_id.clone(),
+    ];
+    command.extend(expect_args(&Expected::sample_identity(1)));
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let out = run_client(name, &[], mounts, &command);
+    assert!(out.status.success(), "{}", text(&out));
+    let records = wait_for_records(log, |records| {
+        records.iter().any(|r| r["caller_container"] == name)
+    });
+    let record = records
+        .iter()
+        .find(|r| r["caller_container"] == name)
+        .unwrap();
+    assert_eq!(record["door"], "ecs", "{record}");
+    assert_eq!(record["path"], relative.as_str(), "{record}");
+    assert_eq!(record["identity"], worker.name.as_str(), "{record}");
+    assert_eq!(record["identity_origin"], "path", "{record}");
+    assert_eq!(record["status"], 200, "{record}");
+}
+
+/// `imds-spoof token --identity worker --out FILE`, as a compose user makes it.
+fn pod_token(config: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("pod-token");
+    let made = imds_spoof(
+        config,
+        &[
+            "token",
+            "--identity",
+            &identity(1).name,
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        &[],
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    out
+}
+
+/// An EKS pod's SDK: FULL_URI http://169.254.170.23/v1/credentials and the token file
+/// mounted where EKS puts it.
+fn botocore_in_an_eks_pod_resolves_the_token_identity(
+    python: &Path,
+    mounts: &[String],
+    token: &Path,
+) {
+    let worker = identity(1);
+    let mut mounts = mounts.to_vec();
+    mounts.push(format!("--volume={}:{POD_TOKEN_PATH}:ro", token.display()));
+    let mut command = vec![
+        python.to_string_lossy().into_owned(),
+        "/clients/container_check.py".into(),
+        "--full-uri".into(),
+        "http://169.254.170.23/v1/credentials".into(),
+        "--token-file".into(),
+        POD_TOKEN_PATH.into(),
+        "--expect-account-id".into(),
+        worker.account_id.clone(),
+    ];
+    command.extend(expect_args(&Expected::sample_identity(1)));
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let out = run_client("imds-spoof-test-eks-pod", &[], &mounts, &command);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+fn expect_args(expected: &Expected) -> Vec<String> {
+    vec![
+        "--expect-access-key".into(),
+        expected.access_key.clone(),
+        "--expect-secret".into(),
+        expected.secret.clone(),
+        "--expect-token".into(),
+        expected.token.clone(),
+    ]
+}
+
+/// nginx overwrites the door header with the address the caller connected to: ECS's path
+/// at the IMDS address with a forged header and Host gets IMDS's refusal, never credentials;
+/// the ECS address with the EKS door's name gets ECS's answer.
+fn a_forged_door_header_reaches_no_other_door(mounts: &[String], log: &Path) {
+    let name = "imds-spoof-test-forger";
+    let worker = &identity(1).name;
+    let script = format!(
+        "curl -s -o /dev/null -w '%{{http_code}} ' -H 'X-Imds-Spoof-Door: 169.254.170.2' -H 'Host: 169.254.170.2' http://169.254.169.254/v2/credentials/{worker}; \
+         curl -s -H 'X-Imds-Spoof-Door: 169.254.170.2' http://169.254.169.254/v2/credentials/{worker}; echo; \
+         curl -s -o /dev/null -w '%{{http_code}}' -H 'X-Imds-Spoof-Door: 169.254.170.23' -H 'Authorization: x' http://169.254.170.2/v1/credentials"
+    );
+    let out = run_client(name, &[], mounts, &["bash", "-c", &script]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("AccessKeyId"), "{}", text(&out));
+    // IMDS refuses a Host that is not its address (403), or knows no such path (404).
+    assert!(
+        stdout.starts_with("403 ") || stdout.starts_with("404 "),
+        "{}",
+        text(&out)
+    );
+    // Not the EKS agent's 400 for a bad token: ECS knows no /v1/credentials (Go's 404).
+    assert!(stdout.trim_end().ends_with("404"), "{}", text(&out));
+    // The request with a forged Host is refused before its caller is named.
+    let records = wait_for_records(log, |records| {
+        records
+            .iter()
+            .filter(|r| r["caller_container"] == name)
+            .count()
+            == 2
+    });
+    let forged_path = format!("/v2/credentials/{worker}");
+    let refused = records
+        .iter()
+        .find(|r| r["status"] == 403 && r["path"] == forged_path.as_str());
+    assert_eq!(refused.map(|r| &r["door"]), Some(&"imds".into()));
+    let doors: Vec<&str> = records
+        .iter()
+        .filter(|r| r["caller_container"] == name)
+        .map(|r| r["door"].as_str().unwrap_or("imds"))
+        .collect();
+    assert_eq!(doors, ["imds", "ecs"]);
+}
+
+/// `[doors] ecs = false` in the file removes imds-spoof-ecs (its address stops answering);
+/// `true` brings it back, answering again.
+fn a_door_switched_off_goes_away_and_comes_back(up: &Up, config: &Path, mounts: &[String]) {
+    let present = || docker(&["inspect", "imds-spoof-ecs"]).status.success();
+    up.edit_config(config, "ecs = true", "ecs = false");
+    assert!(
+        wait_until(Duration::from_secs(20), || !present()),
+        "imds-spoof-ecs still there with [doors] ecs = false:\n{}",
+        up.stderr()
+    );
+    let probe = "curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://169.254.170.2/v2/credentials/self";
+    let out = run_client(
+        "imds-spoof-test-door-off",
+        &[],
+        mounts,
+        &["bash", "-c", probe],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "000",
+        "{}",
+        text(&out)
+    );
+    assert!(docker(&["inspect", "imds-spoof-eks"]).status.success());
+
+    up.edit_config(config, "ecs = false", "ecs = true");
+    assert!(
+        wait_until(Duration::from_secs(20), present),
+        "imds-spoof-ecs not back with [doors] ecs = true:\n{}",
+        up.stderr()
+    );
+    let out = run_client(
+        "imds-spoof-test-door-on",
+        &[],
+        mounts,
+        &["bash", "-c", probe],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "200",
+        "{}",
+        text(&out)
+    );
+}
+
+fn wait_for_records(
+    log: &Path,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let read = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    };
+    wait_until(Duration::from_secs(10), || done(&read()));
+    let records = read();
+    assert!(
+        done(&records),
+        "request log incomplete: {} records\n{}",
+        records.len(),
+        records
+            .iter()
+            .map(|r| format!(
+                "{} {} {} {} {}",
+                r["caller_container"], r["caller_ip"], r["door"], r["path"], r["status"]
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    records
+}
