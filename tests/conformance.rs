@@ -20,6 +20,8 @@ mod answers;
 mod configuration;
 #[path = "conformance/documents.rs"]
 mod documents;
+#[path = "conformance/door_switches.rs"]
+mod door_switches;
 #[path = "conformance/doors.rs"]
 mod doors;
 #[path = "conformance/events.rs"]

@@ -175,11 +175,13 @@ fn build_busy(width: u16, height: u16) -> App {
     let mut config = (*store.current()).clone();
     config.imds.tokens = TokenMode::Required;
     config.faults.push(Fault {
+        door: None,
         path_prefix: String::new(),
         probability: 1.0,
         kind: FaultKind::Latency { ms: 1500 },
     });
     config.faults.push(Fault {
+        door: None,
         path_prefix: "/latest/meta-data/iam/".into(),
         probability: 0.5,
         kind: FaultKind::Status { status: 503 },

@@ -364,7 +364,7 @@ async fn settings_change_the_protocol_at_once() {
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
 
     // Error rate 100%: every answer is the error status.
-    f.keys("jjjjj"); // error rate row
+    f.keys("jjjjjjjj"); // error rate row (past the door rows)
     f.type_value("100");
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
@@ -394,6 +394,39 @@ async fn settings_change_the_protocol_at_once() {
         throttled.is_err(),
         "a throttled request was answered: {throttled:?}"
     );
+}
+
+#[tokio::test]
+async fn doors_switch_off_and_faults_aim_at_one_door() {
+    let mut f = fixture();
+    f.keys("4jjjjjj"); // ECS door row
+    f.press(KeyCode::Enter);
+    assert!(!f.app.config().doors.ecs);
+    assert!(f.file().contains("ecs = false"), "{}", f.file());
+    assert!(
+        f.file()
+            .contains("# The container credential endpoints beside IMDS"),
+        "comments kept"
+    );
+    // On loopback the path names the door: switched off, it knows no such path.
+    assert_eq!(
+        f.get("/v2/credentials/worker").await.0,
+        StatusCode::NOT_FOUND
+    );
+    f.press(KeyCode::Enter);
+    assert!(f.app.config().doors.ecs);
+
+    // Faults for ECS only: IMDS keeps answering.
+    f.keys("jj"); // "faults below act on"
+    f.press(KeyCode::Enter); // IMDS only
+    f.press(KeyCode::Enter); // ECS only
+    f.keys("jj"); // error rate
+    f.type_value("100");
+    let faults = &f.app.config().faults;
+    assert_eq!(faults.len(), 1);
+    assert_eq!(faults[0].door, Some(imds_spoof::config::Door::Ecs));
+    assert!(f.file().contains("door = \"ecs\""), "{}", f.file());
+    assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -102,11 +102,13 @@ fn events_and_roles_are_added_inside_their_identity() {
 fn faults_are_appended_changed_and_removed() {
     let (mut doc, config) = sample();
     let latency = Fault {
+        door: None,
         path_prefix: String::new(),
         probability: 1.0,
         kind: FaultKind::Latency { ms: 300 },
     };
     let errors = Fault {
+        door: None,
         path_prefix: String::new(),
         probability: 0.25,
         kind: FaultKind::Status { status: 503 },

@@ -70,6 +70,10 @@ pub enum SettingRow {
     HopLimit,
     MaxTokenTtl,
     TagsInMetadata,
+    EcsDoor,
+    EksDoor,
+    /// Which door the fault rows below act on (all, or one).
+    FaultDoor,
     Latency,
     ErrorRate,
     ErrorStatus,
@@ -77,13 +81,16 @@ pub enum SettingRow {
 }
 
 impl SettingRow {
-    pub const ALL: [SettingRow; 10] = [
+    pub const ALL: [SettingRow; 13] = [
         SettingRow::Enabled,
         SettingRow::DisabledBehaviour,
         SettingRow::Tokens,
         SettingRow::HopLimit,
         SettingRow::MaxTokenTtl,
         SettingRow::TagsInMetadata,
+        SettingRow::EcsDoor,
+        SettingRow::EksDoor,
+        SettingRow::FaultDoor,
         SettingRow::Latency,
         SettingRow::ErrorRate,
         SettingRow::ErrorStatus,
@@ -98,6 +105,9 @@ impl SettingRow {
             SettingRow::HopLimit => "hop limit",
             SettingRow::MaxTokenTtl => "max token TTL (s)",
             SettingRow::TagsInMetadata => "tags in metadata",
+            SettingRow::EcsDoor => "ECS door",
+            SettingRow::EksDoor => "EKS door",
+            SettingRow::FaultDoor => "faults below act on",
             SettingRow::Latency => "injected latency (ms)",
             SettingRow::ErrorRate => "error rate (%)",
             SettingRow::ErrorStatus => "error status",
@@ -113,6 +123,9 @@ impl SettingRow {
                 | SettingRow::DisabledBehaviour
                 | SettingRow::Tokens
                 | SettingRow::TagsInMetadata
+                | SettingRow::EcsDoor
+                | SettingRow::EksDoor
+                | SettingRow::FaultDoor
         )
     }
 }

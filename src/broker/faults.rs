@@ -3,6 +3,7 @@
 use rand::Rng;
 use time::OffsetDateTime;
 
+use crate::config::Door;
 use crate::config::{Fault, FaultKind};
 use crate::imds::time::format_timestamp;
 use crate::provider::ProviderAnswer;
@@ -21,10 +22,14 @@ pub struct FaultPlan {
 pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
     let mut plan = FaultPlan::default();
     let mut rng = rand::rng();
-    // A fault on the legacy credentials paths covers their extended twins (`extended.rs`).
+    // IMDS's faults (the doors plan theirs in doors/faults.rs). A fault on the legacy
+    // credentials paths covers their extended twins (`extended.rs`).
     let twin = super::extended::legacy_twin(path);
     let applies = |fault: &&Fault| {
-        fault.matches(path) || twin.as_deref().is_some_and(|twin| fault.matches(twin))
+        fault.applies(Door::Imds, path)
+            || twin
+                .as_deref()
+                .is_some_and(|twin| fault.applies(Door::Imds, twin))
     };
     for fault in faults.iter().filter(applies) {
         if fault.probability < 1.0 && !rng.random_bool(fault.probability.clamp(0.0, 1.0)) {
@@ -123,6 +128,7 @@ mod tests {
 
     fn fault(prefix: &str, kind: FaultKind) -> Fault {
         Fault {
+            door: None,
             path_prefix: prefix.to_string(),
             probability: 1.0,
             kind,

@@ -436,6 +436,30 @@ mod tests {
     }
 
     #[test]
+    fn doors_are_on_by_default_and_their_tables_refuse_unknown_keys() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let config = parse(Path::new("c.toml"), sample).unwrap();
+        assert!(config.doors.ecs && config.doors.eks);
+        let without = sample.replacen("[doors]\n", "[unused_doors_comment]\n", 1);
+        assert!(
+            parse(Path::new("c.toml"), &without).is_err(),
+            "unknown table"
+        );
+        let text = sample.replacen("eks = true", "eks = true\necs_port = 80", 1);
+        let expected = text.lines().position(|l| l == "ecs_port = 80").unwrap() + 1;
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{expected}:")), "{err}");
+        assert!(err.contains("ecs_port"), "{err}");
+
+        let fault = "[[fault]]\ndoor = \"ecs\"\nkind = \"hang\"\n";
+        let config = parse(Path::new("c.toml"), &format!("{sample}\n{fault}")).unwrap();
+        assert_eq!(config.faults[0].door, Some(crate::config::Door::Ecs));
+        let bad = format!("{sample}\n[[fault]]\ndoor = \"ecs2\"\nkind = \"hang\"\n");
+        let err = parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        assert!(err.contains("ecs2") || err.contains("variant"), "{err}");
+    }
+
+    #[test]
     fn zone_must_belong_to_region() {
         assert!(check_zone("us-east-1", "us-east-1a").is_ok());
         assert!(check_zone("us-east-1", "eu-west-1a").is_err());

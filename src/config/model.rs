@@ -230,7 +230,30 @@ impl Default for ProviderSettings {
     }
 }
 
-/// A fault injected into answers whose path starts with `path_prefix`.
+/// The endpoint a request comes through (DESIGN §12): IMDS, ECS task credentials or EKS
+/// Pod Identity. Records carry it; a `[[fault]]` may name one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Door {
+    #[default]
+    Imds,
+    Ecs,
+    Eks,
+}
+
+impl Door {
+    pub const ALL: [Door; 3] = [Door::Imds, Door::Ecs, Door::Eks];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Imds => "imds",
+            Door::Ecs => "ecs",
+            Door::Eks => "eks",
+        }
+    }
+}
+
+/// A fault injected into answers whose path starts with `path_prefix`, at one door or all.
 // Read through `FaultTable`: serde cannot deny unknown keys next to a `flatten`, and a
 // misspelt `path_prefix` must not turn "1 % of one path" into "every request fails".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +262,9 @@ pub struct Fault {
     /// Requests whose path (version prefix included) starts with this; "" or "/" means all.
     #[serde(default)]
     pub path_prefix: String,
+    /// Only requests through this door (`imds`, `ecs`, `eks`); absent: every door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<Door>,
     /// Share of matching requests affected, from 0.0 to 1.0 (error rate, throttling).
     #[serde(default = "always")]
     pub probability: f64,
@@ -255,6 +281,11 @@ impl Fault {
     /// `/latest/meta-data/iam/` covers everything below it and `""` or `/` covers all.
     pub fn matches(&self, path: &str) -> bool {
         path.starts_with(&self.path_prefix)
+    }
+
+    /// Does this fault concern a request for `path` through `door`?
+    pub fn applies(&self, door: Door, path: &str) -> bool {
+        self.door.is_none_or(|only| only == door) && self.matches(path)
     }
 }
 
@@ -281,6 +312,7 @@ pub enum FaultKind {
 struct FaultTable {
     #[serde(default)]
     path_prefix: String,
+    door: Option<Door>,
     #[serde(default = "always")]
     probability: f64,
     kind: FaultKindName,
@@ -335,6 +367,7 @@ impl TryFrom<FaultTable> for Fault {
         }
         Ok(Fault {
             path_prefix: table.path_prefix,
+            door: table.door,
             probability: table.probability,
             kind,
         })

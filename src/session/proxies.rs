@@ -391,7 +391,7 @@ fn probe_targets(
 fn probe_may_go_unanswered(config: &Config, door: Door) -> bool {
     (door == Door::Imds && !config.imds.enabled)
         || config.faults.iter().any(|fault| {
-            fault.matches(probe_path(door))
+            fault.applies(door, probe_path(door))
                 && matches!(
                     fault.kind,
                     FaultKind::Hang | FaultKind::Drop | FaultKind::Latency { .. }
@@ -481,6 +481,7 @@ mod tests {
         );
         config.imds.enabled = true;
         config.faults.push(crate::config::Fault {
+            door: None,
             path_prefix: "/latest/".into(),
             probability: 1.0,
             kind: FaultKind::Hang,

@@ -20,6 +20,7 @@ const EXTENDED_ROLE: &str =
 
 fn fault(path_prefix: &str, kind: FaultKind) -> Fault {
     Fault {
+        door: None,
         path_prefix: path_prefix.to_string(),
         probability: 1.0,
         kind,

@@ -462,6 +462,7 @@ async fn case_66_empty_garbage_expired_and_early_tokens_are_400() {
 async fn case_67_a_throttle_fault_is_a_429_at_eks() {
     let imds = proxied(|config| {
         config.faults.push(Fault {
+            door: None,
             path_prefix: EKS_PATH.to_string(),
             probability: 1.0,
             kind: FaultKind::Status { status: 429 },
@@ -489,11 +490,13 @@ async fn case_67_a_throttle_fault_is_a_429_at_eks() {
 async fn faults_shape_door_credentials_like_imds_ones() {
     let imds = proxied(|config| {
         config.faults.push(Fault {
+            door: None,
             path_prefix: "/v2/credentials/".to_string(),
             probability: 1.0,
             kind: FaultKind::ExpiredCredentials,
         });
         config.faults.push(Fault {
+            door: None,
             path_prefix: EKS_PATH.to_string(),
             probability: 1.0,
             kind: FaultKind::Status { status: 503 },

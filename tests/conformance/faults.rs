@@ -13,6 +13,7 @@ const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
 fn fault(path_prefix: &str, kind: FaultKind) -> Fault {
     Fault {
+        door: None,
         path_prefix: path_prefix.to_string(),
         probability: 1.0,
         kind,

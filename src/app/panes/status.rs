@@ -1,4 +1,5 @@
-//! The status bar: each part's state, the identity answering, the IMDS mode.
+//! The status bar: each part's state (the proxy's with every door's address), the
+//! identity answering, the IMDS mode and which doors are on.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -160,6 +161,14 @@ fn mode_line(config: &Config, wide: bool) -> Line<'static> {
             "IMDS off",
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ));
+    }
+    // A door beside IMDS that is off (its address does not answer); those that are on
+    // show with their addresses on the proxy's row.
+    for (name, on) in [("ECS", config.doors.ecs), ("EKS", config.doors.eks)] {
+        if !on {
+            spans.push(Span::raw(" · "));
+            spans.push(Span::styled(format!("{name} off"), dim()));
+        }
     }
     spans.push(Span::raw(" · tokens "));
     let tokens_style = match imds.tokens {

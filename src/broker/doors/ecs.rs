@@ -59,6 +59,9 @@ struct EcsCredentials<'a> {
 }
 
 pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
+    if let Some(off) = super::switched_off(config, exchange) {
+        return off;
+    }
     let caller = match admit(state, config, exchange) {
         Ok(caller) => caller,
         Err(outcome) => return outcome,

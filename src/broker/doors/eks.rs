@@ -32,6 +32,9 @@ struct EksCredentials<'a> {
 }
 
 pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
+    if let Some(off) = super::switched_off(config, exchange) {
+        return off;
+    }
     let host = exchange
         .headers
         .get(axum::http::header::HOST)

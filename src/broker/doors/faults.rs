@@ -1,5 +1,6 @@
 //! Faults at the ECS and EKS doors: the same `[[fault]]` entries as IMDS, matched on the
-//! door's path (`/v2/credentials…`, `/v1/credentials`; "" covers every door). Unlike
+//! door's path (`/v2/credentials…`, `/v1/credentials`; "" covers every door) and, when a
+//! fault names one (`door = "ecs"`), on the door. Unlike
 //! IMDS, whose throttling is never a 429 (protocol notes §3), these agents do answer 429
 //! when they throttle, so a status fault keeps its status here.
 
@@ -12,7 +13,7 @@ use rand::Rng;
 use crate::broker::exchange::Exchange;
 use crate::broker::faults::{note, FaultPlan};
 use crate::broker::handler::Outcome;
-use crate::config::{Config, Fault, FaultKind};
+use crate::config::{Config, Door, Fault, FaultKind};
 
 /// The faults for this exchange: the latency is waited out here; a fault that replaces the
 /// answer ends the exchange (`reply` shapes a status fault's answer as the door's error).
@@ -21,7 +22,7 @@ pub async fn gate(
     exchange: &mut Exchange,
     reply: impl Fn(StatusCode) -> Response<Body>,
 ) -> Result<FaultPlan, Outcome> {
-    let plan = plan(&config.faults, &exchange.path);
+    let plan = plan(&config.faults, exchange.door, &exchange.path);
     if let Some(ms) = plan.latency_ms {
         note(&mut exchange.fault, &format!("latency {ms} ms"));
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -46,10 +47,10 @@ pub async fn gate(
     Err(outcome)
 }
 
-pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
+pub fn plan(faults: &[Fault], door: Door, path: &str) -> FaultPlan {
     let mut plan = FaultPlan::default();
     let mut rng = rand::rng();
-    for fault in faults.iter().filter(|fault| fault.matches(path)) {
+    for fault in faults.iter().filter(|fault| fault.applies(door, path)) {
         if fault.probability < 1.0 && !rng.random_bool(fault.probability.clamp(0.0, 1.0)) {
             continue;
         }
@@ -72,14 +73,21 @@ mod tests {
 
     #[test]
     fn throttling_stays_a_429_at_the_doors() {
-        let faults = vec![Fault {
+        let mut faults = vec![Fault {
             path_prefix: String::new(),
+            door: None,
             probability: 1.0,
             kind: FaultKind::Status { status: 429 },
         }];
         assert_eq!(
-            plan(&faults, "/v1/credentials").replacing,
+            plan(&faults, Door::Eks, "/v1/credentials").replacing,
             Some(FaultKind::Status { status: 429 })
         );
+        // A fault for one door leaves the others alone.
+        faults[0].door = Some(Door::Ecs);
+        assert_eq!(plan(&faults, Door::Eks, "/v1/credentials").replacing, None);
+        assert!(plan(&faults, Door::Ecs, "/v2/credentials/x")
+            .replacing
+            .is_some());
     }
 }

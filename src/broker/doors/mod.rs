@@ -21,10 +21,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
 
 use super::access::{self, AccessPolicy, Caller, Refusal};
 use super::exchange::Exchange;
+use super::handler::Outcome;
 use crate::config::{Config, ConfigStore};
 
 pub use pod_token::{PodTokenKey, ServiceAccount};
@@ -42,47 +42,29 @@ pub const EKS_PATH: &str = "/v1/credentials";
 /// The prefix of ECS task credentials paths.
 pub const ECS_CREDENTIALS_PATH: &str = "/v2/credentials";
 
-/// The endpoint a request came through.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Door {
-    #[default]
-    Imds,
-    Ecs,
-    Eks,
+pub use crate::config::Door;
+
+/// The door at `ip`, an address the caller connected to.
+fn door_at(ip: IpAddr) -> Door {
+    match ip {
+        IpAddr::V4(ip) if ip == ECS_ADDRESS => Door::Ecs,
+        IpAddr::V4(ip) if ip == EKS_ADDRESS => Door::Eks,
+        IpAddr::V6(ip) if ip == EKS_ADDRESS_V6 => Door::Eks,
+        _ => Door::Imds,
+    }
 }
 
-impl Door {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Door::Imds => "imds",
-            Door::Ecs => "ecs",
-            Door::Eks => "eks",
-        }
-    }
-
-    /// The door at `ip`, an address the caller connected to.
-    fn at(ip: IpAddr) -> Door {
-        match ip {
-            IpAddr::V4(ip) if ip == ECS_ADDRESS => Door::Ecs,
-            IpAddr::V4(ip) if ip == EKS_ADDRESS => Door::Eks,
-            IpAddr::V6(ip) if ip == EKS_ADDRESS_V6 => Door::Eks,
-            _ => Door::Imds,
-        }
-    }
-
-    /// The door a loopback request's path belongs to.
-    fn of_path(path: &str) -> Door {
-        if path == EKS_PATH {
-            Door::Eks
-        } else if path
-            .strip_prefix(ECS_CREDENTIALS_PATH)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        {
-            Door::Ecs
-        } else {
-            Door::Imds
-        }
+/// The door a loopback request's path belongs to.
+fn door_of_path(path: &str) -> Door {
+    if path == EKS_PATH {
+        Door::Eks
+    } else if path
+        .strip_prefix(ECS_CREDENTIALS_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
+        Door::Ecs
+    } else {
+        Door::Imds
     }
 }
 
@@ -101,9 +83,29 @@ pub fn door_of(policy: &AccessPolicy, headers: &HeaderMap, path: &str) -> Door {
                     .parse::<IpAddr>()
                     .ok()
             })
-            .map_or(Door::Imds, Door::at),
-        AccessPolicy::Loopback { .. } => Door::of_path(path),
+            .map_or(Door::Imds, door_at),
+        AccessPolicy::Loopback { .. } => door_of_path(path),
     }
+}
+
+/// A door switched off in `[doors]` has no proxy container at its address; a request that
+/// still reaches it (on `serve`'s loopback, or racing the container's removal) finds no
+/// such path, as on a host without that agent: Go's 404, the reason in the record.
+fn switched_off(config: &Config, exchange: &mut Exchange) -> Option<Outcome> {
+    let on = match exchange.door {
+        Door::Imds => true,
+        Door::Ecs => config.doors.ecs,
+        Door::Eks => config.doors.eks,
+    };
+    if on {
+        return None;
+    }
+    let name = exchange.door.as_str();
+    exchange.provider_error = Some(format!(
+        "the {} door is off ([doors] {name} = false)",
+        name.to_uppercase()
+    ));
+    Some(Outcome::Answer(replies::go_not_found()))
 }
 
 /// The secrets of the doors, shared by all requests.

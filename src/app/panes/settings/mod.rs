@@ -1,5 +1,6 @@
-//! Settings: the instance's metadata options and the injected faults that stand for
-//! latency, error rate and throttling (`[[fault]]` entries for every path).
+//! Settings: the instance's metadata options, the ECS and EKS doors, and the injected
+//! faults that stand for latency, error rate and throttling (`[[fault]]` entries for every
+//! path, of every door or of the one chosen in the "faults below act on" row).
 
 mod values;
 
@@ -15,10 +16,10 @@ use crate::app::format::{fault_name, percent};
 use crate::app::keymap::Context;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
-use crate::config::{DisabledBehaviour, FaultKind, TokenMode};
+use crate::config::{DisabledBehaviour, Door, FaultKind, TokenMode};
 
 use super::{Pane, Submitted};
-use values::{managed, number, save_imds, set_fault, value};
+use values::{door_choice, managed, number, save_doors, save_imds, set_fault, value, FaultTarget};
 
 /// The settings pane's own state.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub struct SettingsPane {
     row: usize,
     /// Status used when the error rate is switched on.
     error_status: u16,
+    /// The door the fault rows act on; None: every door.
+    fault_door: Option<Door>,
 }
 
 impl Default for SettingsPane {
@@ -33,6 +36,7 @@ impl Default for SettingsPane {
         SettingsPane {
             row: 0,
             error_status: 500,
+            fault_door: None,
         }
     }
 }
@@ -40,7 +44,38 @@ impl Default for SettingsPane {
 const ERROR_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
 impl SettingsPane {
-    fn toggle(&self, shared: &mut Shared, row: SettingRow) {
+    fn target(&self) -> FaultTarget {
+        FaultTarget {
+            error_status: self.error_status,
+            door: self.fault_door,
+        }
+    }
+
+    fn toggle(&mut self, shared: &mut Shared, row: SettingRow) {
+        match row {
+            SettingRow::EcsDoor | SettingRow::EksDoor => {
+                let result = save_doors(shared, |doors| match row {
+                    SettingRow::EcsDoor => doors.ecs = !doors.ecs,
+                    _ => doors.eks = !doors.eks,
+                });
+                return self.report(shared, row, result);
+            }
+            SettingRow::FaultDoor => {
+                // Every door, then each one: the rows below show that door's faults.
+                self.fault_door = match self.fault_door {
+                    None => Some(Door::Imds),
+                    Some(Door::Imds) => Some(Door::Ecs),
+                    Some(Door::Ecs) => Some(Door::Eks),
+                    Some(Door::Eks) => None,
+                };
+                shared.inform(format!(
+                    "the fault rows now act on {}",
+                    door_choice(self.fault_door)
+                ));
+                return;
+            }
+            _ => {}
+        }
         let result = save_imds(shared, |imds| match row {
             SettingRow::Enabled => imds.enabled = !imds.enabled,
             SettingRow::DisabledBehaviour => {
@@ -65,11 +100,12 @@ impl SettingsPane {
         match result {
             Ok(()) => {
                 let config = shared.config();
-                let (text, _) = value(self.error_status, &config, row);
-                shared.inform(format!(
-                    "{}: {text} (from the next request on)",
-                    row.label()
-                ));
+                let (text, _) = value(self.target(), &config, row);
+                let when = match row {
+                    SettingRow::EcsDoor | SettingRow::EksDoor => "its proxy follows in a moment",
+                    _ => "from the next request on",
+                };
+                shared.inform(format!("{}: {text} ({when})", row.label()));
             }
             Err(err) => shared.complain(err),
         }
@@ -77,7 +113,7 @@ impl SettingsPane {
 
     fn step(&mut self, shared: &mut Shared, row: SettingRow, direction: i64) {
         let config = shared.config();
-        let Some(current) = number(self.error_status, &config, row) else {
+        let Some(current) = number(self.target(), &config, row) else {
             self.toggle(shared, row);
             return;
         };
@@ -126,6 +162,7 @@ impl SettingsPane {
             SettingRow::Latency => set_fault(
                 shared,
                 row,
+                self.fault_door,
                 (value > 0).then_some(FaultKind::Latency { ms: value }),
                 1.0,
             ),
@@ -138,7 +175,7 @@ impl SettingsPane {
                     _ => self.current_error_status(shared),
                 };
                 let kind = (value > 0).then_some(FaultKind::Status { status });
-                set_fault(shared, row, kind, value as f64 / 100.0)
+                set_fault(shared, row, self.fault_door, kind, value as f64 / 100.0)
             }
             SettingRow::ErrorStatus => {
                 let status = u16::try_from(value)
@@ -147,10 +184,11 @@ impl SettingsPane {
                     .ok_or("error status: 400 to 599 (429 is the throttling row)")?;
                 self.error_status = status;
                 let config = shared.config();
-                match managed(&config.faults, row) {
+                match managed(&config.faults, row, self.fault_door) {
                     Some(index) => {
                         let probability = config.faults[index].probability;
-                        set_fault(shared, row, Some(FaultKind::Status { status }), probability)
+                        let kind = Some(FaultKind::Status { status });
+                        set_fault(shared, row, self.fault_door, kind, probability)
                     }
                     None => Ok(()),
                 }
@@ -161,7 +199,8 @@ impl SettingsPane {
 
     fn current_error_status(&self, shared: &Shared) -> u16 {
         let config = shared.config();
-        match managed(&config.faults, SettingRow::ErrorRate).map(|index| &config.faults[index].kind)
+        match managed(&config.faults, SettingRow::ErrorRate, self.fault_door)
+            .map(|index| &config.faults[index].kind)
         {
             Some(FaultKind::Status { status }) => *status,
             _ => self.error_status,
@@ -178,7 +217,7 @@ impl Pane for SettingsPane {
             |path| format!("Saved to {}", path.display()),
         );
         for (index, row) in SettingRow::ALL.iter().enumerate() {
-            let (text, style) = value(self.error_status, &config, *row);
+            let (text, style) = value(self.target(), &config, *row);
             let mut line = Line::from(vec![
                 Span::styled(format!("{:<23}", row.label()), dim()),
                 Span::styled(text, style),
@@ -199,11 +238,15 @@ impl Pane for SettingsPane {
                     SettingRow::Throttling,
                 ]
                 .iter()
-                .any(|row| managed(&config.faults, *row) == Some(*index))
+                .any(|row| managed(&config.faults, *row, self.fault_door) == Some(*index))
             })
             .map(|(_, fault)| {
+                let door = fault
+                    .door
+                    .map(|door| format!(" at {}", door.as_str().to_uppercase()))
+                    .unwrap_or_default();
                 format!(
-                    "{} on {} ({}%)",
+                    "{} on {}{door} ({}%)",
                     fault_name(&fault.kind),
                     if fault.path_prefix.is_empty() {
                         "every path"
@@ -214,7 +257,11 @@ impl Pane for SettingsPane {
                 )
             })
             .collect();
-        lines.push(Line::default());
+        // The gap goes first when the pane is short (80x24 holds every row without it).
+        let needed = lines.len() + others.len() + usize::from(!others.is_empty()) + 2;
+        if needed <= usize::from(area.height.saturating_sub(2)) {
+            lines.push(Line::default());
+        }
         if !others.is_empty() {
             lines.push(Line::from(Span::styled(
                 "Other faults from the file:",
@@ -249,9 +296,7 @@ impl Pane for SettingsPane {
             Action::Bottom => self.row = SettingRow::ALL.len() - 1,
             Action::Activate if row.is_numeric() => {
                 let config = shared.config();
-                let current = number(self.error_status, &config, row)
-                    .unwrap_or(0)
-                    .to_string();
+                let current = number(self.target(), &config, row).unwrap_or(0).to_string();
                 shared.input = Some(Input::new(InputTarget::Setting(row), row.label(), current));
             }
             Action::Activate => self.toggle(shared, row),

@@ -8,13 +8,26 @@ use crate::app::form::SettingRow;
 use crate::app::format::percent;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
-use crate::config::{Config, DisabledBehaviour, Fault, FaultKind, ImdsSettings, TokenMode};
+use crate::config::{
+    Config, DisabledBehaviour, Door, DoorSettings, Fault, FaultKind, ImdsSettings, TokenMode,
+};
 
-/// Faults the settings rows stand for: for every path, identified by kind.
-pub fn managed(faults: &[Fault], row: SettingRow) -> Option<usize> {
+/// What the fault rows act on: the pane's choice of error status and door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultTarget {
+    /// Status used when the error rate is switched on.
+    pub error_status: u16,
+    /// One door (`door = "…"` in the `[[fault]]`), or None for every door.
+    pub door: Option<Door>,
+}
+
+/// Faults the settings rows stand for: for every path of the chosen door (or of all),
+/// identified by kind.
+pub fn managed(faults: &[Fault], row: SettingRow, door: Option<Door>) -> Option<usize> {
     faults.iter().position(|fault| {
         let everywhere = fault.path_prefix.is_empty() || fault.path_prefix == "/";
         everywhere
+            && fault.door == door
             && match (row, &fault.kind) {
                 (SettingRow::Latency, FaultKind::Latency { .. }) => true,
                 (SettingRow::ErrorRate | SettingRow::ErrorStatus, FaultKind::Status { status }) => {
@@ -27,8 +40,9 @@ pub fn managed(faults: &[Fault], row: SettingRow) -> Option<usize> {
 }
 
 /// The row's value as a number (for + and -), when it has one.
-pub fn number(error_status: u16, config: &Config, row: SettingRow) -> Option<u64> {
-    let fault = managed(&config.faults, row).map(|index| &config.faults[index]);
+pub fn number(target: FaultTarget, config: &Config, row: SettingRow) -> Option<u64> {
+    let error_status = target.error_status;
+    let fault = managed(&config.faults, row, target.door).map(|index| &config.faults[index]);
     Some(match row {
         SettingRow::HopLimit => u64::from(config.imds.hop_limit),
         SettingRow::MaxTokenTtl => u64::from(config.imds.max_token_ttl),
@@ -47,7 +61,15 @@ pub fn number(error_status: u16, config: &Config, row: SettingRow) -> Option<u64
     })
 }
 
-pub fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, Style) {
+/// "every door", "ECS only".
+pub fn door_choice(door: Option<Door>) -> String {
+    match door {
+        None => "every door (IMDS, ECS, EKS)".to_string(),
+        Some(door) => format!("{} only", door.as_str().to_uppercase()),
+    }
+}
+
+pub fn value(target: FaultTarget, config: &Config, row: SettingRow) -> (String, Style) {
     let on = theme::good();
     let warn = theme::warning();
     let imds = &config.imds;
@@ -78,8 +100,20 @@ pub fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, St
         ),
         SettingRow::TagsInMetadata if imds.tags_in_metadata => ("on".into(), on),
         SettingRow::TagsInMetadata => ("off".into(), Style::new()),
+        SettingRow::EcsDoor | SettingRow::EksDoor => {
+            let (on_now, at) = match row {
+                SettingRow::EcsDoor => (config.doors.ecs, "http://169.254.170.2"),
+                _ => (config.doors.eks, "http://169.254.170.23"),
+            };
+            if on_now {
+                (format!("on at {at}"), on)
+            } else {
+                ("off (no container at its address)".into(), dim())
+            }
+        }
+        SettingRow::FaultDoor => (door_choice(target.door), Style::new()),
         SettingRow::Latency | SettingRow::ErrorRate | SettingRow::Throttling => {
-            match number(error_status, config, row).unwrap_or(0) {
+            match number(target, config, row).unwrap_or(0) {
                 0 => ("off".into(), dim()),
                 n if row == SettingRow::Latency => (format!("{n} ms on every answer"), warn),
                 // IMDS never answers 429: throttled requests lose their connection.
@@ -90,7 +124,7 @@ pub fn value(error_status: u16, config: &Config, row: SettingRow) -> (String, St
             }
         }
         _ => (
-            number(error_status, config, row).unwrap_or(0).to_string(),
+            number(target, config, row).unwrap_or(0).to_string(),
             Style::new(),
         ),
     }
@@ -109,17 +143,33 @@ pub fn save_imds(
     Ok(())
 }
 
-/// Puts the row's fault in force (None removes it), keeping every other fault.
+/// Switches the doors (`[doors]`); the run starts or removes their proxy containers.
+pub fn save_doors(
+    shared: &mut Shared,
+    change: impl FnOnce(&mut DoorSettings),
+) -> Result<(), String> {
+    let old = shared.config().doors.clone();
+    let mut new = old.clone();
+    change(&mut new);
+    edits::save(&shared.store, |doc| {
+        edits::sync_section(doc, "doors", &old, &new)
+    })?;
+    Ok(())
+}
+
+/// Puts the row's fault in force (None removes it) for the chosen door, keeping every
+/// other fault.
 pub fn set_fault(
     shared: &mut Shared,
     row: SettingRow,
+    door: Option<Door>,
     kind: Option<FaultKind>,
     probability: f64,
 ) -> Result<(), String> {
     let config = shared.config();
     let old = config.faults.clone();
     let mut new = old.clone();
-    let index = managed(&old, row);
+    let index = managed(&old, row, door);
     match (index, kind) {
         (Some(index), Some(kind)) => {
             new[index].kind = kind;
@@ -129,6 +179,7 @@ pub fn set_fault(
             new.remove(index);
         }
         (None, Some(kind)) => new.push(Fault {
+            door,
             path_prefix: String::new(),
             probability,
             kind,
