@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use support::docker::*;
 use support::need::python;
-use support::{describe as text, identity, require_all, wait_until, Expected, Need};
+use support::{
+    describe as text, identity, require_all, wait_for_records, wait_until, Expected, Need,
+};
 
 const TEST: &str = "doors_on_the_real_engine";
 /// Where EKS mounts the projected service-account token.
@@ -332,33 +334,4 @@ fn a_door_switched_off_goes_away_and_comes_back(up: &Up, config: &Path, mounts: 
         "{}",
         text(&out)
     );
-}
-
-fn wait_for_records(
-    log: &Path,
-    done: impl Fn(&[serde_json::Value]) -> bool,
-) -> Vec<serde_json::Value> {
-    let read = || -> Vec<serde_json::Value> {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    };
-    wait_until(Duration::from_secs(10), || done(&read()));
-    let records = read();
-    assert!(
-        done(&records),
-        "request log incomplete: {} records\n{}",
-        records.len(),
-        records
-            .iter()
-            .map(|r| format!(
-                "{} {} {} {} {}",
-                r["caller_container"], r["caller_ip"], r["door"], r["path"], r["status"]
-            ))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    records
 }

@@ -41,6 +41,7 @@ fn ipv6_endpoint_on_the_real_engine() {
     curl_over_ipv6_is_recorded_with_the_container_name(&mounts, &log);
     if let Some(python) = &python {
         botocore_in_ipv6_mode_resolves_credentials_and_region(python, &mounts);
+        botocore_full_uri_at_the_eks_door_over_ipv6(python, &mounts, config, dir.path());
     }
     a_link_local_source_is_not_a_way_around_naming(&mounts, &log);
     the_host_over_ipv6_is_refused_then_allowed_for_aws_config(&up, config);
@@ -83,6 +84,59 @@ fn the_network_and_the_proxy_have_their_ipv6_addresses() {
         String::from_utf8_lossy(&proxy.stdout).trim(),
         "fd00:ec2::254"
     );
+}
+
+/// Case 71: FULL_URI http://[fd00:ec2::23]/v1/credentials (a host botocore allows over
+/// plain http) with a pod token file reaches the EKS door's container at its IPv6 address.
+fn botocore_full_uri_at_the_eks_door_over_ipv6(
+    python: &Path,
+    mounts: &[String],
+    config: &Path,
+    dir: &Path,
+) {
+    let eks = docker(&[
+        "inspect",
+        "-f",
+        "{{(index .NetworkSettings.Networks \"imds-spoof\").GlobalIPv6Address}}",
+        "imds-spoof-eks",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&eks.stdout).trim(), "fd00:ec2::23");
+    let token = dir.join("pod-token");
+    let worker = identity(1);
+    let made = imds_spoof(
+        config,
+        &[
+            "token",
+            "--identity",
+            &worker.name,
+            "--out",
+            &token.to_string_lossy(),
+        ],
+        &[],
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let mut mounts = mounts.to_vec();
+    mounts.push(format!("--volume={}:/run/pod-token:ro", token.display()));
+    let expected = Expected::sample_identity(1);
+    let command = [
+        python.to_string_lossy().into_owned(),
+        "/clients/container_check.py".into(),
+        "--full-uri".into(),
+        "http://[fd00:ec2::23]/v1/credentials".into(),
+        "--token-file".into(),
+        "/run/pod-token".into(),
+        "--expect-account-id".into(),
+        worker.account_id.clone(),
+        "--expect-access-key".into(),
+        expected.access_key,
+        "--expect-secret".into(),
+        expected.secret,
+        "--expect-token".into(),
+        expected.token,
+    ];
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let out = run_client("imds-spoof-test-eks6", &[], &mounts, &command);
+    assert!(out.status.success(), "{}", text(&out));
 }
 
 /// `curl -6` from a named container: its own identity, and the record names it by its

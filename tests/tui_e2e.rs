@@ -446,3 +446,60 @@ fn dashboard_assigns_a_container_another_identity() {
         "containers left after quit: {containers}"
     );
 }
+
+/// An ECS task's request through the dashboard's run: the ECS door's container answers at
+/// 169.254.170.2, and the request table shows the exchange marked `ecs` with the calling
+/// container's name. Quitting removes every proxy container, the doors' included.
+#[test]
+fn dashboard_marks_an_ecs_request_with_its_caller() {
+    let test = "dashboard_marks_an_ecs_request_with_its_caller";
+    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+        return;
+    }
+    let _lock = lock_engine();
+    let _cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_port(dir.path(), free_port(), Some(NGINX_IMAGE));
+    let exit_file = dir.path().join("exit");
+    let tmux = dashboard_up("ecs", &config, &exit_file);
+    tmux.wait_for(&["ECS 169.254.170.2"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("the proxy row names no ECS door:\n{screen}"));
+
+    let caller = "imds-spoof-test-ecs-task";
+    let mounts = docker_support::client_mounts(None);
+    let out = docker_support::run_client(
+        caller,
+        &[],
+        &mounts,
+        &[
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "http://169.254.170.2/v2/credentials/worker",
+        ],
+    );
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.contains("\"AccessKeyId\""), "{body}");
+    let screen = tmux
+        .wait_for(&[caller, "/v2/credentials/worker"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("the ECS request is not shown:\n{screen}"));
+    // The table's row (the caller's name is cut there) and the detail of the newest one.
+    let row = screen
+        .lines()
+        .find(|line| line.contains("200 GET") && line.contains("/v2/credentials/worker"))
+        .unwrap_or_default();
+    assert!(
+        row.contains(" ecs ") && row.contains("imds-spoof-t") && row.contains("worker (path)"),
+        "not marked ECS with its caller: {row}\n{screen}"
+    );
+    assert!(screen.contains("GET ecs · 200 OK"), "{screen}");
+    assert!(screen.contains(&format!("caller {caller} (")), "{screen}");
+
+    quit(&tmux, &exit_file);
+    let (containers, _networks) = leftovers();
+    assert!(
+        containers.is_empty(),
+        "containers left after quit: {containers}"
+    );
+}
