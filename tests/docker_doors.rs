@@ -50,6 +50,7 @@ fn doors_on_the_real_engine() {
         up.ready
     );
     each_door_is_a_labelled_proxy_container();
+    status_and_doctor_show_each_door(config);
     the_network_keeps_the_door_addresses_from_containers(&mounts);
     if let Some(python) = &python {
         botocore_in_an_ecs_task_resolves_the_named_identity(python, &mounts, &log);
@@ -108,6 +109,31 @@ fn each_door_is_a_labelled_proxy_container() {
             format!("true {door} {ip}"),
             "{}",
             text(&out)
+        );
+    }
+}
+
+/// `status` has a line per door, answering through its container; `doctor` checks each.
+fn status_and_doctor_show_each_door(config: &Path) {
+    let status = imds_spoof(config, &["status"], &[]);
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{}", text(&status));
+    for line in [
+        "ecs      imds-spoof-ecs: running at http://169.254.170.2, answering (GET /v2/credentials -> 403",
+        "eks      imds-spoof-eks: running at http://169.254.170.23, answering (GET /v1/credentials -> 403",
+    ] {
+        assert!(out.contains(line), "no {line:?} in\n{out}");
+    }
+    let doctor = imds_spoof(config, &["doctor"], &[]);
+    let out = String::from_utf8_lossy(&doctor.stdout);
+    for door in ["ecs", "eks"] {
+        let line = out
+            .lines()
+            .find(|line| line.contains(&format!("{door} door")))
+            .unwrap_or_else(|| panic!("doctor has no {door} door line:\n{out}"));
+        assert!(
+            line.contains(&format!("answers through imds-spoof-{door}")),
+            "{line}\n{out}"
         );
     }
 }
