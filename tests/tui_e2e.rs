@@ -496,6 +496,28 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
     assert!(screen.contains("GET ecs · 200 OK"), "{screen}");
     assert!(screen.contains(&format!("caller {caller} (")), "{screen}");
 
+    // Settings: the ECS door off removes its container, on brings it back.
+    let present = || docker(&["inspect", "imds-spoof-ecs"]).status.success();
+    tmux.keys(&["4", "j", "j", "j", "j", "j", "j", "Enter"]);
+    tmux.wait_for(&["ECS door: off"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("ECS door not switched off:\n{screen}"));
+    assert!(
+        support::wait_until(Duration::from_secs(20), || !present()),
+        "imds-spoof-ecs still there:\n{}",
+        tmux.screen()
+    );
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("ecs = false"));
+    tmux.keys(&["Enter"]);
+    assert!(
+        support::wait_until(Duration::from_secs(20), present),
+        "imds-spoof-ecs not back:\n{}",
+        tmux.screen()
+    );
+    tmux.wait_for(&["ECS 169.254.170.2"], Duration::from_secs(20))
+        .unwrap_or_else(|screen| panic!("the proxy row lacks ECS again:\n{screen}"));
+
     quit(&tmux, &exit_file);
     let (containers, _networks) = leftovers();
     assert!(
