@@ -1,6 +1,6 @@
 //! The proxy containers of a run: IMDS's, and one per door that is on (ECS, EKS), all
-//! from the same image, configuration and broker socket. Brought up together (the first
-//! failure removes what was started), checked at each address they answer on, removed
+//! from the same image, configuration and broker socket. Brought up together, side by side
+//! (a failure removes what was started), checked at each address they answer on, removed
 //! together; a door switched on or off while the run goes is started or removed alone.
 
 use std::net::IpAddr;
@@ -100,7 +100,8 @@ impl Session {
         }
     }
 
-    /// Starts the containers one after the other; a failure removes those already started.
+    /// Starts the containers side by side (each waits on the engine and its own readiness
+    /// probe, not on the others); any failure removes those that did start.
     async fn start_all(
         &self,
         engine: &docker::Engine,
@@ -110,19 +111,29 @@ impl Session {
     ) -> Result<Vec<RunningProxy>, DockerError> {
         let image = self.proxy_image();
         self.pull_if_missing(engine, &image).await?;
+        let starts = endpoints
+            .iter()
+            .map(|endpoint| self.start_one(engine, plan, route, &image, endpoint));
+        let results = futures_util::future::join_all(starts).await;
         let mut started = Vec::new();
-        for endpoint in endpoints {
-            match self.start_one(engine, plan, route, &image, endpoint).await {
+        let mut first_error = None;
+        for result in results {
+            match result {
                 Ok(proxy) => started.push(proxy),
                 Err(err) => {
-                    for proxy in started {
-                        let _ = docker::remove_proxy(engine, &proxy.id).await;
-                    }
-                    return Err(err);
+                    first_error.get_or_insert(err);
                 }
             }
         }
-        Ok(started)
+        match first_error {
+            None => Ok(started),
+            Some(err) => {
+                for proxy in started {
+                    let _ = docker::remove_proxy(engine, &proxy.id).await;
+                }
+                Err(err)
+            }
+        }
     }
 
     fn proxy_image(&self) -> String {
