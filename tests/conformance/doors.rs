@@ -6,7 +6,7 @@
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{ServiceAccount, DOOR_HEADER};
 use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
-use imds_spoof::config::{Fault, FaultKind, IdentityOrigin, ServiceAccountRule};
+use imds_spoof::config::{CredentialSource, Fault, FaultKind, IdentityOrigin, ServiceAccountRule};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -529,4 +529,65 @@ async fn faults_shape_door_credentials_like_imds_ones() {
         "Service Unavailable",
         "503 fault",
     );
+}
+
+/// The dashboard's "expire now" pins an Expiration in the past. IMDS serves it as it is
+/// (SDKs extend it); the container agents never hand out lapsed credentials and botocore's
+/// container provider fails on them, so both doors serve the same keys with a renewed
+/// Expiration and say so in the record.
+#[tokio::test]
+async fn lapsed_credentials_are_renewed_at_the_container_doors() {
+    const PAST: &str = "2020-01-01T00:00:00Z";
+    // The active identity: what the caller gets at IMDS and at `/v2/credentials/self`.
+    let active = identity(0);
+    let role = active
+        .role
+        .as_ref()
+        .expect("the sample's active identity has a role");
+    let imds = proxied(|config| {
+        if let Some(role) = config.identities[0].role.as_mut() {
+            role.source = CredentialSource::Static {
+                access_key_id: "ASIALAPSEDEXAMPLE".into(),
+                secret_access_key: "lapsed-secret-example".into(),
+                session_token: Some("lapsed-token-example".into()),
+                expiration: Some(PAST.into()),
+            };
+        }
+    });
+    let renewed = |answer: &Answer, what: &str| {
+        assert_compact_json(answer, what);
+        let json = answer.json();
+        assert_eq!(json["AccessKeyId"], "ASIALAPSEDEXAMPLE", "{what}");
+        let expiration = json["Expiration"].as_str().expect("string");
+        let at = OffsetDateTime::parse(expiration, &Rfc3339).expect("RFC 3339");
+        assert!(
+            at > OffsetDateTime::now_utc() + time::Duration::minutes(50),
+            "{what}: {expiration} should be about an hour ahead"
+        );
+        let fault = imds.last_record().fault.clone().unwrap_or_default();
+        assert!(fault.contains("renewed"), "{what}: record says {fault:?}");
+    };
+    let ecs = send(&imds, through_proxy("/v2/credentials/self", ECS_HOST)).await;
+    renewed(&ecs, "ECS");
+    let account = format!("imds-spoof/{}", active.name);
+    let token = pod_token(&imds, &account, now(), 600);
+    let eks = send(
+        &imds,
+        through_proxy(EKS_PATH, EKS_HOST).header("authorization", &token),
+    )
+    .await;
+    renewed(&eks, "EKS");
+
+    // IMDS keeps serving the past: SDKs' static stability is what it lets users test.
+    let path = format!("/latest/meta-data/iam/security-credentials/{}", role.name);
+    let answer = send(
+        &imds,
+        request(Method::GET, &path)
+            .header(SECRET_HEADER, SECRET)
+            .header(CALLER_HEADER, "169.254.0.7"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert!(answer.text().contains(PAST), "{}", answer.text());
+    assert_eq!(imds.last_record().fault, None);
 }

@@ -89,6 +89,29 @@ fn botocore_resolves_eks_pod_identity_credentials_from_a_token_file() {
     run_script(&python, "container_check.py", &args).assert_ok(test);
 }
 
+/// "Expire now" (an Expiration pinned in the past) at a container door: botocore's
+/// container provider fails on lapsed credentials where its IMDS fetcher extends them, and
+/// the agents never serve them, so the door renews the Expiration and botocore keeps
+/// resolving the same keys.
+#[test]
+fn botocore_keeps_working_after_expire_now_at_the_eks_door() {
+    let test = "botocore EKS after expire now";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let server = serve_sample(
+        |doc| {
+            support::sample::role(doc, 1)["expiration"] = toml_edit::value("2020-01-01T00:00:00Z");
+        },
+        ServeOptions::default(),
+    );
+    let dir = support::temp_dir();
+    let token_file = pod_token_file(&server, "worker", dir.path());
+    let full_uri = format!("{}/v1/credentials", server.url());
+    let args = container_check_args(&full_uri, &token_file, &Expected::sample_identity(1));
+    run_script(&python, "container_check.py", &args).assert_ok(test);
+}
+
 /// Cases 60 and 61 on loopback: botocore with FULL_URI at the ECS path and serve's token
 /// file gets the caller's identity; the file is read again on the next fetch, and a wrong
 /// token there gets no credentials.

@@ -5,10 +5,12 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
+use time::OffsetDateTime;
 
 use crate::broker::exchange::Exchange;
 use crate::broker::faults::{self, FaultPlan};
 use crate::broker::BrokerState;
+use crate::config::time::{format_timestamp, parse_timestamp};
 use crate::config::Config;
 use crate::imds::documents::partition_of;
 use crate::provider::{ProviderAnswer, ProviderRequest};
@@ -36,6 +38,42 @@ pub enum Failure {
 /// The credentials of the exchange's identity. A credentials fault of `plan` is applied
 /// by [`shape`] to the door's rendered answer.
 pub async fn fetch(
+    state: &BrokerState,
+    config: &Config,
+    exchange: &mut Exchange,
+) -> Result<RoleCredentials, Failure> {
+    let mut found = fetch_as_served(state, config, exchange).await?;
+    if renew_lapsed(&mut found, OffsetDateTime::now_utc()) {
+        faults::note(
+            &mut exchange.fault,
+            "lapsed credentials served with a renewed Expiration (container agents never hand \
+             out expired credentials)",
+        );
+    }
+    Ok(found)
+}
+
+/// How long credentials that had lapsed are given again: the agents refresh role
+/// credentials hours before they end, so an SDK never sees them expire.
+const RENEWED_LIFETIME: time::Duration = time::Duration::hours(1);
+
+/// The ECS and EKS agents rotate credentials well ahead of their end and never hand out
+/// lapsed ones, and botocore's container provider fails on them ("refreshed credentials
+/// are still expired") where its IMDS fetcher extends them. So an Expiration in the past
+/// (the dashboard's "expire now", a source that lapsed) is served as one an hour from
+/// now: the container SDK refreshes and keeps working, as against a real agent. An
+/// expired-credentials `[[fault]]` is applied afterwards by [`shape`] and still serves
+/// the past on purpose. Returns whether the expiration was renewed.
+fn renew_lapsed(found: &mut RoleCredentials, now: OffsetDateTime) -> bool {
+    let lapsed = parse_timestamp(&found.expiration).is_some_and(|at| at <= now);
+    if lapsed {
+        found.expiration = format_timestamp(now + RENEWED_LIFETIME);
+    }
+    lapsed
+}
+
+/// The credentials as the provider serves them to IMDS.
+async fn fetch_as_served(
     state: &BrokerState,
     config: &Config,
     exchange: &Exchange,
@@ -129,4 +167,38 @@ async fn ask(
         .await
         .map_err(|_| Failure::Provider("provider panicked".to_string()))?
         .map_err(|err| Failure::Provider(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials(expiration: &str) -> RoleCredentials {
+        RoleCredentials {
+            access_key_id: "AKIAEXAMPLE".to_string(),
+            secret_access_key: "secret".to_string(),
+            token: "token".to_string(),
+            expiration: expiration.to_string(),
+            account_id: "123456789012".to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/worker".to_string(),
+        }
+    }
+
+    #[test]
+    fn lapsed_credentials_get_an_hour_and_live_ones_are_left_alone() {
+        let now = parse_timestamp("2026-12-01T12:00:00Z").unwrap();
+        let mut lapsed = credentials("2026-12-01T11:59:00Z");
+        assert!(renew_lapsed(&mut lapsed, now));
+        assert_eq!(lapsed.expiration, "2026-12-01T13:00:00Z");
+        assert_eq!(lapsed.access_key_id, "AKIAEXAMPLE", "same keys, new end");
+
+        let mut live = credentials("2026-12-01T12:05:00Z");
+        assert!(!renew_lapsed(&mut live, now));
+        assert_eq!(live.expiration, "2026-12-01T12:05:00Z");
+
+        // Something that is no timestamp is passed on as the provider gave it.
+        let mut odd = credentials("soon");
+        assert!(!renew_lapsed(&mut odd, now));
+        assert_eq!(odd.expiration, "soon");
+    }
 }
