@@ -56,6 +56,17 @@ fn doors_on_the_real_engine() {
         botocore_in_an_ecs_task_resolves_the_named_identity(python, &mounts, &log);
         let token = pod_token(config, engine.dir.path());
         botocore_in_an_eks_pod_resolves_the_token_identity(python, &mounts, &token);
+        // "Expire now" (the dashboard pins worker's Expiration in the past): the doors
+        // renew it as the agents would, and both SDKs keep resolving worker's keys.
+        let worker_key = format!(
+            "access_key_id = \"{}\"",
+            Expected::sample_identity(1).access_key
+        );
+        let pinned = format!("{worker_key}\nexpiration = \"2020-01-01T00:00:00Z\"");
+        up.edit_config(config, &worker_key, &pinned);
+        botocore_in_an_ecs_task_resolves_the_named_identity(python, &mounts, &log);
+        botocore_in_an_eks_pod_resolves_the_token_identity(python, &mounts, &token);
+        up.edit_config(config, &pinned, &worker_key);
     }
     a_forged_door_header_reaches_no_other_door(&mounts, &log);
     a_door_switched_off_goes_away_and_comes_back(&up, config, &mounts);
