@@ -51,7 +51,9 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
         Ok(caller) => caller,
         Err(refusal) => {
             tracing::warn!(peer = %exchange.peer, "EKS request refused: {refusal}");
-            return access_denied("request not from the imds-spoof proxy");
+            // The reason names no secret (access.rs) and tells a developer what to change,
+            // e.g. `allow_host` for the host's own SDK.
+            return access_denied(&refusal.to_string());
         }
     };
     if exchange.path != EKS_PATH {
