@@ -169,3 +169,35 @@ impl TaskMetadataSource for TaskMetadataReader {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imds::task_metadata::NetworkAttachment;
+
+    #[test]
+    fn a_container_holds_only_its_own_addresses() {
+        let container = ContainerSnapshot {
+            networks: vec![
+                NetworkAttachment {
+                    network: "bridge".into(),
+                    ipv4: Some("172.17.0.3".parse().unwrap()),
+                    ..Default::default()
+                },
+                NetworkAttachment {
+                    network: "imds-spoof".into(),
+                    ipv4: Some("169.254.0.7".parse().unwrap()),
+                    ipv6: Some("fd00:ec2::1:7".parse().unwrap()),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        for held in ["169.254.0.7", "fd00:ec2::1:7", "172.17.0.3"] {
+            assert!(holds(&container, held.parse().unwrap()), "{held}");
+        }
+        for other in ["169.254.0.8", "fd00:ec2::1:8", "127.0.0.1"] {
+            assert!(!holds(&container, other.parse().unwrap()), "{other}");
+        }
+    }
+}
