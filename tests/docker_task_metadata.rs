@@ -12,7 +12,7 @@ use imds_spoof::session::TaskMetadataReader;
 use serde_json::Value;
 
 use support::docker::*;
-use support::{describe as text, identity, require_all, Need};
+use support::{describe as text, identity, require_all, wait_for_records, Need};
 
 const TEST: &str = "task_metadata_describes_real_containers";
 const PROJECT: &str = "imds-spoof-test-shop";
@@ -190,10 +190,10 @@ const DOOR_TEST: &str = "task_metadata_at_the_ecs_door";
 const SECRET: &str = "per-run-secret-of-the-door-test";
 
 /// The ECS door of a broker behind the proxy, on the real session's caller directory and
-/// task metadata reader, with the proxy leg simulated as `tests/conformance/doors.rs` does
-/// (until the proxy listens at 169.254.170.2): a container on the network reads its own
-/// container, task and stats by its address; an address no container holds gets the
-/// agent's 404.
+/// task metadata reader, with the proxy leg simulated as `tests/conformance/doors.rs` does:
+/// a container on the network reads its own container, task and stats by its address; an
+/// address no container holds (which no real container can send from) gets the agent's
+/// 404. The same through the real proxy: the test after this one.
 #[test]
 fn task_metadata_at_the_ecs_door() {
     use axum::http::{Method, StatusCode};
@@ -355,4 +355,68 @@ fn task_metadata_at_the_ecs_door() {
 
     drop(imds);
     runtime.block_on(session.shutdown());
+}
+
+const E2E_TEST: &str = "a_container_reads_its_own_task_metadata_through_the_proxy";
+
+/// End to end: `up` puts the ECS door at 169.254.170.2; a container on the network curls
+/// `${ECS_CONTAINER_METADATA_URI_V4}`, `/task` and `/stats` and sees itself.
+#[test]
+fn a_container_reads_its_own_task_metadata_through_the_proxy() {
+    if !require_all(&[Need::Docker, Need::OfflineImages], E2E_TEST) {
+        return;
+    }
+    let engine = EngineFixture::new();
+    let (up, log) = engine.up_logging("up-v4");
+    let mounts = client_mounts(None);
+    let script = "URI=http://169.254.170.2/v4/self; hostname; \
+                  curl -sS $URI; echo; curl -sS $URI/task; echo; curl -sS $URI/stats; echo";
+    let out = run_client(
+        "imds-spoof-test-v4-curl",
+        &[
+            "com.docker.compose.project=imds-spoof-test-v4e2e",
+            "team=payments",
+        ],
+        &mounts,
+        &["sh", "-c", script],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", text(&out));
+    let short_id = lines[0].trim();
+    let parse = |line: &str| -> Value {
+        serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}"))
+    };
+    let container = parse(lines[1]);
+    assert!(
+        container["DockerId"]
+            .as_str()
+            .unwrap()
+            .starts_with(short_id),
+        "{container}"
+    );
+    assert_eq!(container["DockerName"], "imds-spoof-test-v4-curl");
+    assert_eq!(container["Image"], CLIENT_IMAGE);
+    assert_eq!(container["Labels"]["team"], "payments");
+    let task = parse(lines[2]);
+    assert_eq!(task["Containers"][0]["DockerId"], container["DockerId"]);
+    assert_eq!(task["Family"], "imds-spoof-test-v4e2e");
+    let stats = parse(lines[3]);
+    assert_eq!(stats["id"], container["DockerId"]);
+    assert!(
+        stats["memory_stats"]["usage"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    let records = wait_for_records(&log, |records| {
+        records
+            .iter()
+            .any(|r| r["door"] == "ecs" && r["path"] == "/v4/self/stats")
+    });
+    let record = records
+        .iter()
+        .find(|r| r["door"] == "ecs" && r["path"] == "/v4/self")
+        .expect("the request is recorded at the ECS door");
+    assert_eq!(record["caller_container"], "imds-spoof-test-v4-curl");
+    assert_eq!(up.stop(), 0);
 }

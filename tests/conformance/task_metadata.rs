@@ -256,6 +256,7 @@ async fn faults_reach_task_metadata_by_its_path() {
     imds.update(|config| {
         config.faults.push(Fault {
             path_prefix: "/v4".to_string(),
+            door: Some(Door::Ecs),
             probability: 1.0,
             kind: FaultKind::Status { status: 503 },
         })
