@@ -5,7 +5,8 @@
 //!
 //! Coverage of §10 here: 1–43 and 45–56. Cases 44 (botocore and aws-config agree) and 57
 //! (token PUT refused: v1 fallback) need real clients and live in tests/real_clients.rs; the ECS
-//! and EKS doors' 58–60 and 63–67 are in conformance/doors.rs.
+//! and EKS doors' 58–60 and 63–67 are in conformance/doors.rs, task metadata's routing (62) in
+//! conformance/task_metadata.rs.
 
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -40,6 +41,8 @@ mod providers;
 mod record;
 #[path = "conformance/signatures.rs"]
 mod signatures;
+#[path = "conformance/task_metadata.rs"]
+mod task_metadata;
 #[path = "conformance/tokens.rs"]
 mod tokens;
 #[path = "conformance/tree.rs"]

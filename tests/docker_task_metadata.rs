@@ -12,7 +12,7 @@ use imds_spoof::session::TaskMetadataReader;
 use serde_json::Value;
 
 use support::docker::*;
-use support::{describe as text, identity, require_all, Need};
+use support::{describe as text, identity, require_all, wait_for_records, Need};
 
 const TEST: &str = "task_metadata_describes_real_containers";
 const PROJECT: &str = "imds-spoof-test-shop";
@@ -172,9 +172,10 @@ fn task_metadata_describes_real_containers() {
     assert_eq!(by_id.len(), 3, "{task_stats}");
     assert!(by_id[&web_id]["memory_stats"]["usage"].as_u64().unwrap() > 0);
     assert!(by_id[&db_id]["memory_stats"]["usage"].as_u64().unwrap() > 0);
-    assert!(
-        by_id[&job_id].is_null(),
-        "a container never started has no stats"
+    assert_eq!(
+        by_id[&job_id],
+        serde_json::json!({}),
+        "a container never started has no stats: `{{}}`, as the agent writes it"
     );
 }
 
@@ -183,4 +184,239 @@ fn inspect(name: &str, format: &str) -> String {
     let out = docker(&["inspect", "-f", format, name]);
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const DOOR_TEST: &str = "task_metadata_at_the_ecs_door";
+const SECRET: &str = "per-run-secret-of-the-door-test";
+
+/// The ECS door of a broker behind the proxy, on the real session's caller directory and
+/// task metadata reader, with the proxy leg simulated as `tests/conformance/doors.rs` does:
+/// a container on the network reads its own container, task and stats by its address; an
+/// address no container holds (which no real container can send from) gets the agent's
+/// 404. The same through the real proxy: the test after this one.
+#[test]
+fn task_metadata_at_the_ecs_door() {
+    use axum::http::{Method, StatusCode};
+    use imds_spoof::broker::doors::DOOR_HEADER;
+    use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+    use imds_spoof::config::ConfigStore;
+    use imds_spoof::provider::BuiltinProvider;
+    use imds_spoof::session::{Session, SessionOptions};
+    use std::sync::Arc;
+    use support::{request, Answer, Imds, SIGNER};
+
+    if !require_all(&[Need::Docker, Need::OfflineImages], DOOR_TEST) {
+        return;
+    }
+    let engine = EngineFixture::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = ConfigStore::from_file(&engine.config, None).unwrap();
+    let (events, _received) = tokio::sync::mpsc::unbounded_channel();
+    let options = SessionOptions {
+        start_docker: true,
+        ..Default::default()
+    };
+    let session = runtime
+        .block_on(Session::start_strict(store.clone(), options, events))
+        .unwrap_or_else(|err| panic!("session: {err}"));
+    let source = session
+        .task_metadata()
+        .expect("the session reads task metadata");
+
+    let mounts = client_mounts(None);
+    let web_id = start_idle_client(
+        "imds-spoof-test-v4-web",
+        &[
+            "--network=imds-spoof",
+            "--label=com.docker.compose.project=imds-spoof-test-v4",
+            "--label=com.docker.compose.service=web",
+            "--label=team=payments",
+            "--memory=64m",
+        ],
+        &mounts,
+    );
+    let web_ip = inspect(
+        "imds-spoof-test-v4-web",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    );
+    let policy = AccessPolicy::Proxy {
+        proxy_ip: None,
+        secret: SECRET.to_string(),
+        host_ips: Vec::new(),
+    };
+    let provider = Arc::new(BuiltinProvider::new(store.clone(), SIGNER.clone()));
+    let imds = Imds::from_parts(store.clone(), provider, policy, |state| {
+        state.callers = Some(session.caller_directory());
+        state.task_metadata = Some(source);
+    });
+    // As nginx forwards a request that `caller` sent to 169.254.170.2.
+    let get = |path: &str, caller: &str| -> Answer {
+        let built = request(Method::GET, path)
+            .host("169.254.170.2")
+            .header(SECRET_HEADER, SECRET)
+            .header(CALLER_HEADER, caller)
+            .header(DOOR_HEADER, "169.254.170.2")
+            .build();
+        runtime.block_on(async { Answer::from_response(imds.send_raw(built).await).await })
+    };
+    let ok = |answer: &Answer, what: &str| -> Value {
+        assert_eq!(answer.status, StatusCode::OK, "{what}: {}", answer.text());
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        answer.json()
+    };
+
+    // The container reads itself: id, name, image, labels.
+    let container = ok(&get("/v4/self", &web_ip), "/v4/self");
+    assert_eq!(container["DockerId"], web_id.as_str());
+    assert_eq!(container["DockerName"], "imds-spoof-test-v4-web");
+    assert_eq!(container["Name"], "web");
+    assert_eq!(container["Image"], CLIENT_IMAGE);
+    assert_eq!(container["Labels"]["team"], "payments");
+    assert_eq!(
+        container["Networks"][0]["IPv4Addresses"][0],
+        web_ip.as_str()
+    );
+    let record = imds.last_record();
+    assert_eq!(record.door, Door::Ecs);
+    assert_eq!(record.path, "/v4/self");
+    assert_eq!(
+        record.caller_container.as_deref(),
+        Some("imds-spoof-test-v4-web")
+    );
+
+    // Its task, whose labels name it.
+    let task = ok(&get("/v4/self/task", &web_ip), "/v4/self/task");
+    assert_eq!(task["Family"], "imds-spoof-test-v4");
+    let members = task["Containers"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{task}");
+    assert_eq!(members[0]["DockerId"], web_id.as_str());
+    assert_eq!(
+        members[0]["Labels"]["com.amazonaws.ecs.task-arn"],
+        task["TaskARN"]
+    );
+    assert!(task["TaskARN"].as_str().unwrap().contains(":task/"));
+
+    // Stats: the engine's real figures. The first read waits for the engine's first
+    // sample (a few seconds at most, else the agent's 500), later ones come from the cache.
+    let mut stats = get("/v4/self/stats", &web_ip);
+    for _ in 0..5 {
+        if stats.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(stats.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            stats.json(),
+            Value::String(format!("Unable to get container stats for: {web_id}"))
+        );
+        stats = get("/v4/self/stats", &web_ip);
+    }
+    let stats = ok(&stats, "/v4/self/stats");
+    assert_eq!(stats["id"], web_id.as_str());
+    assert!(
+        stats["memory_stats"]["usage"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    assert_eq!(stats["memory_stats"]["limit"], 64 * 1024 * 1024);
+    assert!(stats["precpu_stats"]["system_cpu_usage"].as_u64().unwrap() > 0);
+    let task_stats = ok(&get("/v4/self/task/stats", &web_ip), "/v4/self/task/stats");
+    assert!(
+        task_stats[&web_id]["memory_stats"]["usage"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{task_stats}"
+    );
+
+    // An address inside the network that no container holds: the agent's 404, nobody's data.
+    for (path, handler) in [
+        ("/v4/self", "V4 container metadata handler"),
+        ("/v4/self/task", "V4 task metadata handler"),
+        ("/v4/self/stats", "V4 container stats handler"),
+    ] {
+        let answer = get(path, "169.254.250.250");
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            answer.text()
+        );
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        let message = answer.json();
+        assert!(
+            message.as_str().unwrap().starts_with(handler),
+            "{path}: {message}"
+        );
+        assert!(!answer.text().contains(&web_id), "{path}");
+    }
+    // Other paths are the agent router's 404.
+    let miss = get("/v4/self/", &web_ip);
+    assert_eq!(miss.status, StatusCode::NOT_FOUND);
+    assert_eq!(miss.text(), "404 page not found\n");
+
+    drop(imds);
+    runtime.block_on(session.shutdown());
+}
+
+const E2E_TEST: &str = "a_container_reads_its_own_task_metadata_through_the_proxy";
+
+/// End to end: `up` puts the ECS door at 169.254.170.2; a container on the network curls
+/// `${ECS_CONTAINER_METADATA_URI_V4}`, `/task` and `/stats` and sees itself.
+#[test]
+fn a_container_reads_its_own_task_metadata_through_the_proxy() {
+    if !require_all(&[Need::Docker, Need::OfflineImages], E2E_TEST) {
+        return;
+    }
+    let engine = EngineFixture::new();
+    let (up, log) = engine.up_logging("up-v4");
+    let mounts = client_mounts(None);
+    let script = "URI=http://169.254.170.2/v4/self; hostname; \
+                  curl -sS $URI; echo; curl -sS $URI/task; echo; curl -sS $URI/stats; echo";
+    let out = run_client(
+        "imds-spoof-test-v4-curl",
+        &[
+            "com.docker.compose.project=imds-spoof-test-v4e2e",
+            "team=payments",
+        ],
+        &mounts,
+        &["sh", "-c", script],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", text(&out));
+    let short_id = lines[0].trim();
+    let parse = |line: &str| -> Value {
+        serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}"))
+    };
+    let container = parse(lines[1]);
+    assert!(
+        container["DockerId"]
+            .as_str()
+            .unwrap()
+            .starts_with(short_id),
+        "{container}"
+    );
+    assert_eq!(container["DockerName"], "imds-spoof-test-v4-curl");
+    assert_eq!(container["Image"], CLIENT_IMAGE);
+    assert_eq!(container["Labels"]["team"], "payments");
+    let task = parse(lines[2]);
+    assert_eq!(task["Containers"][0]["DockerId"], container["DockerId"]);
+    assert_eq!(task["Family"], "imds-spoof-test-v4e2e");
+    let stats = parse(lines[3]);
+    assert_eq!(stats["id"], container["DockerId"]);
+    assert!(
+        stats["memory_stats"]["usage"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    let records = wait_for_records(&log, |records| {
+        records
+            .iter()
+            .any(|r| r["door"] == "ecs" && r["path"] == "/v4/self/stats")
+    });
+    let record = records
+        .iter()
+        .find(|r| r["door"] == "ecs" && r["path"] == "/v4/self")
+        .expect("the request is recorded at the ECS door");
+    assert_eq!(record["caller_container"], "imds-spoof-test-v4-curl");
+    assert_eq!(up.stop(), 0);
 }

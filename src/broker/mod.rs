@@ -10,6 +10,7 @@ mod faults;
 mod handler;
 mod limits;
 mod lines;
+mod log_options;
 pub mod readiness;
 mod record;
 mod responses;
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use access::{
     AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
 };
-pub use doors::{Door, DoorKeys};
+pub use doors::{Door, DoorKeys, TaskMetadataSource};
 pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
@@ -72,6 +73,9 @@ pub struct BrokerState {
     pub callers: Option<Arc<dyn CallerDirectory>>,
     /// The ECS and EKS doors' secrets.
     pub doors: doors::DoorKeys,
+    /// Reads task metadata of the caller's container (the session, over Docker); None
+    /// answers every caller as no container.
+    pub task_metadata: Option<Arc<dyn TaskMetadataSource>>,
     /// Log a line per request (headless `serve` / `up`).
     /// Ends requests that deliberately never answer.
     pub shutdown: CancellationToken,
@@ -90,6 +94,7 @@ impl BrokerState {
             access,
             callers: None,
             doors,
+            task_metadata: None,
             shutdown: CancellationToken::new(),
         }
     }

@@ -99,7 +99,8 @@ impl ExchangeRecord {
                 mask(&copy.response_body)
             };
         }
-        copy.response_body = mask_json_secrets(&copy.response_body);
+        copy.response_body =
+            super::log_options::mask_log_options(&mask_json_secrets(&copy.response_body));
         copy
     }
 }

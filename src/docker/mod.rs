@@ -34,7 +34,7 @@ pub use proxy::{
     container_exit, container_log_tail, find_proxy, remove_proxy, start_proxy, BrokerRoute,
     ProxyLeftover, ProxySpec, RunLabels, BROKER_SOCKET_NAME,
 };
-pub use stats::container_stats;
+pub use stats::{stats_frames, StatsFrame};
 pub use task_snapshot::{container_snapshot, task_snapshots};
 
 /// Every object we create carries this label set to "true".

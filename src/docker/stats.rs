@@ -1,6 +1,6 @@
-//! One stats sample of a container, as task metadata `/stats` passes it on.
+//! A container's stats as the engine streams them, for task metadata `/stats`.
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 use bollard::models::{
     ContainerBlkioStatEntry, ContainerCpuStats, ContainerMemoryStats, ContainerStatsResponse,
@@ -13,31 +13,42 @@ use crate::imds::task_metadata::{
     PidsStats, StorageStats, ThrottlingData,
 };
 
-/// One sample (`stream=false`): the engine measures twice about a second apart, so
-/// `precpu_stats` holds the earlier figures agents take CPU use from. None when the
-/// container is not running (the engine then has nothing to measure).
-pub async fn container_stats(
+/// One frame of a container's stats stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatsFrame {
+    /// A sample with the one before it in `precpu_stats`, the difference agents take CPU
+    /// use from.
+    Sample(Box<ContainerStats>),
+    /// The stream's first sample: nothing before it yet, so no CPU use can be taken from it.
+    First,
+    /// The container is not running (the engine sends an empty sample each tick).
+    NotRunning,
+}
+
+/// The engine's stats stream of `container` (`stream=true`): a frame about every second
+/// while it is read, each carrying the one before as `precpu_stats`. It ends when the
+/// container is removed.
+pub fn stats_frames(
     engine: &Engine,
     container: &str,
-) -> Result<Option<ContainerStats>, DockerError> {
+) -> impl Stream<Item = Result<StatsFrame, DockerError>> + Send + Unpin + 'static {
     let options = StatsOptionsBuilder::default()
-        .stream(false)
+        .stream(true)
         .one_shot(false)
         .build();
-    let mut stream = engine.docker.stats(container, Some(options));
-    match stream.next().await {
-        Some(Ok(sample)) if sample.read.as_deref().is_some_and(is_set) => {
-            Ok(Some(stats_of(sample)))
-        }
-        // A stopped container's sample is all zeros with a zero `read` time.
-        Some(Ok(_)) | None => Ok(None),
-        Some(Err(err)) if status_of(&err) == Some(404) => {
-            Err(DockerError::NoSuchContainer(container.to_string()))
-        }
-        Some(Err(err)) => Err(api(format!("reading the stats of container {container}"))(
-            err,
-        )),
-    }
+    let name = container.to_string();
+    engine
+        .docker
+        .stats(container, Some(options))
+        .map(move |item| match item {
+            Ok(sample) if !sample.read.as_deref().is_some_and(is_set) => Ok(StatsFrame::NotRunning),
+            Ok(sample) if !sample.preread.as_deref().is_some_and(is_set) => Ok(StatsFrame::First),
+            Ok(sample) => Ok(StatsFrame::Sample(Box::new(stats_of(sample)))),
+            Err(err) if status_of(&err) == Some(404) => {
+                Err(DockerError::NoSuchContainer(name.clone()))
+            }
+            Err(err) => Err(api(format!("reading the stats of container {name}"))(err)),
+        })
 }
 
 fn is_set(time: &str) -> bool {

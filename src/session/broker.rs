@@ -112,6 +112,14 @@ impl Session {
         state.recorder = self.recorder.clone();
         let directory: Arc<dyn crate::broker::CallerDirectory> = self.directory.clone();
         state.callers = Some(directory);
+        // Behind the proxy the engine is known: the ECS door reads callers' containers.
+        if let Some(engine) = &self.engine {
+            let reader = self
+                .task_metadata
+                .get_or_init(|| Arc::new(super::TaskMetadataReader::on(engine.clone())));
+            let source: Arc<dyn crate::broker::TaskMetadataSource> = reader.clone();
+            state.task_metadata = Some(source);
+        }
         Arc::new(state)
     }
 

@@ -10,6 +10,7 @@ mod proxies;
 mod report_socket;
 mod signals;
 mod socket;
+mod stats_cache;
 mod steps;
 mod task_metadata;
 
@@ -240,6 +241,9 @@ pub struct Session {
     log_error: Option<BrokerError>,
     /// This run's readiness for `imds-spoof report`; removed with the session.
     report_socket: Option<ReportSocket>,
+    /// Task metadata of the callers' containers (made with the engine connection; its
+    /// stats cache lives as long as the session).
+    task_metadata: std::sync::OnceLock<Arc<TaskMetadataReader>>,
 }
 
 impl Session {
@@ -294,6 +298,12 @@ impl Session {
     /// Who is calling, as the broker asks it (benchmarks and diagnostics).
     pub fn caller_directory(&self) -> Arc<dyn crate::broker::CallerDirectory> {
         self.directory.clone()
+    }
+
+    /// What the ECS door reads task metadata from (None until the engine is connected).
+    pub fn task_metadata(&self) -> Option<Arc<dyn crate::broker::TaskMetadataSource>> {
+        let reader = self.task_metadata.get()?.clone();
+        Some(reader)
     }
 
     /// Where the broker listens now: a TCP address or a unix socket.

@@ -77,6 +77,7 @@ impl Session {
             monitor: None,
             log_error,
             report_socket,
+            task_metadata: std::sync::OnceLock::new(),
         }
     }
 

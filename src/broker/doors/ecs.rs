@@ -1,4 +1,5 @@
-//! ECS task credentials (protocol notes §7): `GET /v2/credentials/<id>`.
+//! ECS task credentials (protocol notes §7): `GET /v2/credentials/<id>`. Task metadata
+//! (`/v4/…`) at the same door is `task_metadata.rs`'s.
 //!
 //! The id names an identity of the configuration (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=
 //! /v2/credentials/worker`), or is [`CALLER_ID`]: the caller's own identity, chosen as for
@@ -66,6 +67,10 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
         Ok(caller) => caller,
         Err(outcome) => return outcome,
     };
+    // Task metadata hands out no credentials: no container token on loopback.
+    if super::task_metadata::is_task_metadata_path(&exchange.path) {
+        return super::task_metadata::decide(state, config, exchange, &caller).await;
+    }
     if let Err(outcome) = check_container_token(state, exchange) {
         return outcome;
     }

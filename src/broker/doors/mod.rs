@@ -5,7 +5,8 @@
 //! to, which the proxy names in [`DOOR_HEADER`] (trusted only with the proxy's secret, like
 //! the caller header: every door admits a proxied request by that secret); on `serve`'s
 //! loopback, where every door shares one address, the path (`/v1/credentials` EKS,
-//! `/v2/credentials…` ECS). IMDS paths all start with a version, so none is taken.
+//! `/v2/credentials…` and `/v4…` ECS). IMDS paths all start with a version, so none is
+//! taken.
 
 // As in the IMDS handler: a step's error is the answer that ends the exchange, moved once.
 #![allow(clippy::result_large_err)]
@@ -16,6 +17,7 @@ pub(super) mod eks;
 mod faults;
 pub mod pod_token;
 mod replies;
+pub mod task_metadata;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -28,6 +30,9 @@ use super::handler::Outcome;
 use crate::config::{Config, ConfigStore};
 
 pub use pod_token::{PodTokenKey, ServiceAccount};
+pub use task_metadata::{
+    TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource,
+};
 
 /// The header the proxy sets to the address the caller connected to (nginx `$server_addr`).
 pub const DOOR_HEADER: &str = "x-imds-spoof-door";
@@ -61,6 +66,7 @@ fn door_of_path(path: &str) -> Door {
     } else if path
         .strip_prefix(ECS_CREDENTIALS_PATH)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        || task_metadata::is_task_metadata_path(path)
     {
         Door::Ecs
     } else {
@@ -264,6 +270,9 @@ mod tests {
         assert_eq!(door("/v2/credentials"), Door::Ecs);
         assert_eq!(door("/v2/credentials/worker"), Door::Ecs);
         assert_eq!(door("/v2/credentialsx"), Door::Imds);
+        assert_eq!(door("/v4/self/task"), Door::Ecs);
+        assert_eq!(door("/v4"), Door::Ecs);
+        assert_eq!(door("/v40"), Door::Imds);
         assert_eq!(door("/latest/meta-data/"), Door::Imds);
     }
 

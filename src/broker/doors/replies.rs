@@ -17,6 +17,13 @@ pub fn ecs_error(status: StatusCode, code: &str, message: &str) -> Response<Body
     with_type(status, "application/json", Bytes::from(body))
 }
 
+/// The task metadata server's error: the message as a JSON string (`"…"`), as the agent's
+/// `WriteJSONResponse` writes a Go string.
+pub fn json_string(status: StatusCode, message: &str) -> Response<Body> {
+    let body = serde_json::Value::String(message.to_string()).to_string();
+    with_type(status, "application/json", Bytes::from(body))
+}
+
 /// Go's `http.Error`: the message and a newline, as UTF-8 text, not to be sniffed.
 pub fn go_text_error(status: StatusCode, message: &str) -> Response<Body> {
     let mut response = with_type(

@@ -147,7 +147,8 @@ impl ContainerSnapshot {
             .map_or(self.name.as_str(), String::as_str)
     }
 
-    fn is_running(&self) -> bool {
+    /// Running as far as stats go: the engine measures it.
+    pub fn is_running(&self) -> bool {
         matches!(self.state.as_str(), "running" | "paused" | "restarting")
     }
 
@@ -267,13 +268,15 @@ pub enum TaskDocument {
 
 impl TaskDocument {
     /// The document of `rest`, the path after `/v4/<id>`; None for anything else (404).
+    /// Exact, as the agent's router matches: a trailing `/` is another path there (its
+    /// gorilla/mux routes are registered without `StrictSlash`).
     pub fn from_rest(rest: &str) -> Option<TaskDocument> {
         Some(match rest {
-            "" | "/" => TaskDocument::Container,
-            "/task" | "/task/" => TaskDocument::Task,
-            "/taskWithTags" | "/taskWithTags/" => TaskDocument::TaskWithTags,
-            "/stats" | "/stats/" => TaskDocument::ContainerStats,
-            "/task/stats" | "/task/stats/" => TaskDocument::TaskStats,
+            "" => TaskDocument::Container,
+            "/task" => TaskDocument::Task,
+            "/taskWithTags" => TaskDocument::TaskWithTags,
+            "/stats" => TaskDocument::ContainerStats,
+            "/task/stats" => TaskDocument::TaskStats,
             _ => return None,
         })
     }
@@ -417,5 +420,8 @@ mod tests {
             Some(TaskDocument::TaskStats)
         );
         assert_eq!(TaskDocument::from_rest("/tasks"), None);
+        for trailing in ["/", "/task/", "/stats/", "/task/stats/", "/taskWithTags/"] {
+            assert_eq!(TaskDocument::from_rest(trailing), None, "{trailing}");
+        }
     }
 }

@@ -129,9 +129,26 @@ pub fn container_stats_json(stats: &ContainerStats) -> String {
 }
 
 /// `/task/stats`: every container of the task by Docker id; `None` (a container that is
-/// not running) is written as `null`, as the agent does for a container without stats.
+/// not running, or has no sample yet) is written as `{}`, as the agent writes an empty
+/// `StatsResponse` for a container it has no stats of (`NewV4TaskStatsResponse`).
 pub fn task_stats_json(stats: &BTreeMap<String, Option<ContainerStats>>) -> String {
-    to_json(stats)
+    let shown: BTreeMap<&str, MaybeStats<'_>> = stats
+        .iter()
+        .map(|(id, sample)| (id.as_str(), MaybeStats(sample.as_ref())))
+        .collect();
+    to_json(&shown)
+}
+
+/// A sample, or the empty object the agent writes without one.
+struct MaybeStats<'a>(Option<&'a ContainerStats>);
+
+impl Serialize for MaybeStats<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(stats) => stats.serialize(serializer),
+            None => serde::ser::SerializeMap::end(serializer.serialize_map(Some(0))?),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -240,13 +257,13 @@ mod tests {
     }
 
     #[test]
-    fn task_stats_map_docker_ids_to_samples_or_null() {
+    fn task_stats_map_docker_ids_to_samples_or_empty_objects() {
         let stats = BTreeMap::from([
             ("aaa".to_string(), Some(sample())),
             ("bbb".to_string(), None),
         ]);
         let value: Value = serde_json::from_str(&task_stats_json(&stats)).unwrap();
         assert_eq!(value["aaa"]["memory_stats"]["usage"], 1806336);
-        assert_eq!(value["bbb"], Value::Null);
+        assert_eq!(value["bbb"], json!({}));
     }
 }

@@ -1,0 +1,289 @@
+//! ECS task metadata v4 at the ECS door (protocol notes §7, case 62's routing; the documents
+//! themselves from real containers are tests/docker_task_metadata.rs): which caller reads
+//! what, the agent's errors and paths, faults, and LogOptions secrets masked in records.
+//! The session's reader is stood in for by a source that answers what it was asked, so
+//! these cases are about the broker alone.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{Method, StatusCode};
+use imds_spoof::broker::doors::{
+    TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource, DOOR_HEADER,
+};
+use imds_spoof::broker::{
+    AccessPolicy, CallerDirectory, CallerInfo, Door, CALLER_HEADER, SECRET_HEADER,
+};
+use imds_spoof::config::{ContainerFacts, Fault, FaultKind};
+use imds_spoof::imds::task_metadata::TaskDocument;
+use serde_json::Value;
+
+use crate::support::{loopback, request, Answer, Imds, RequestBuilder};
+
+const SECRET: &str = "per-run-secret-0123456789";
+const WEB_IP: &str = "169.254.0.7";
+const WORKER_IP: &str = "169.254.0.9";
+const GONE_IP: &str = "169.254.0.10";
+const UNNAMED_IP: &str = "169.254.0.12";
+const SPLUNK_TOKEN: &str = "00000000-aaaa-bbbb-cccc-1234567890ab";
+
+struct Directory;
+
+impl CallerDirectory for Directory {
+    fn resolve(
+        &self,
+        ip: IpAddr,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
+        let container = |name: &str, label: Option<&str>| CallerInfo::Container {
+            name: name.to_string(),
+            facts: ContainerFacts {
+                name: Some(name.to_string()),
+                compose_service: None,
+                identity_label: label.map(str::to_string),
+            },
+        };
+        let info = match ip.to_string().as_str() {
+            WEB_IP => container("web-1", None),
+            WORKER_IP => container("worker-1", Some("worker")),
+            GONE_IP => container("gone-1", None),
+            UNNAMED_IP => CallerInfo::Unresolved {
+                reason: "engine unreachable".to_string(),
+            },
+            _ => CallerInfo::NotAContainer,
+        };
+        Box::pin(std::future::ready(info))
+    }
+}
+
+/// Answers each request with what it was asked, as JSON with a Splunk token in its
+/// LogOptions; `gone-1` is a container that has just gone.
+#[derive(Default)]
+struct Source {
+    asked: Mutex<Vec<TaskMetadataRequest>>,
+}
+
+impl TaskMetadataSource for Source {
+    fn document(&self, request: TaskMetadataRequest) -> TaskMetadataFuture<'_> {
+        self.asked.lock().unwrap().push(request.clone());
+        let answer = match (request.container.as_str(), request.document) {
+            ("gone-1", _) => Err(TaskMetadataError::NotFound("gone".to_string())),
+            (_, TaskDocument::ContainerStats) => Err(TaskMetadataError::NoStats {
+                docker_id: "abc123".to_string(),
+                why: "no sample yet".to_string(),
+            }),
+            (container, document) => Ok(format!(
+                r#"{{"Name":"{container}","Identity":"{}","Document":"{document:?}","LogOptions":{{"splunk-format":"json","splunk-token":"{SPLUNK_TOKEN}"}}}}"#,
+                request.identity.name
+            )),
+        };
+        Box::pin(std::future::ready(answer))
+    }
+}
+
+fn proxied() -> (Imds, Arc<Source>) {
+    let source = Arc::new(Source::default());
+    let shared: Arc<dyn TaskMetadataSource> = source.clone();
+    let imds = Imds::build(
+        |_| {},
+        AccessPolicy::Proxy {
+            proxy_ip: None,
+            secret: SECRET.to_string(),
+            host_ips: vec!["169.254.0.1".parse().expect("ip")],
+        },
+        |state| {
+            state.callers = Some(Arc::new(Directory));
+            state.task_metadata = Some(shared);
+        },
+    );
+    (imds, source)
+}
+
+/// As the proxy forwards a request `caller` sent to 169.254.170.2.
+fn at_ecs(method: Method, path: &str, caller: &str) -> RequestBuilder {
+    request(method, path)
+        .host("169.254.170.2")
+        .header(SECRET_HEADER, SECRET)
+        .header(CALLER_HEADER, caller)
+        .header(DOOR_HEADER, "169.254.170.2")
+}
+
+async fn send(imds: &Imds, request: RequestBuilder) -> Answer {
+    Answer::from_response(imds.send_raw(request.build()).await).await
+}
+
+fn assert_agent_error(answer: &Answer, status: StatusCode, starts: &str, what: &str) {
+    assert_eq!(answer.status, status, "{what}: {}", answer.text());
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{what}"
+    );
+    let message = answer.json();
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|text| text.starts_with(starts)),
+        "{what}: {message}"
+    );
+}
+
+#[tokio::test]
+async fn case_62_each_path_reads_the_callers_own_container() {
+    let (imds, source) = proxied();
+    for (path, document) in [
+        ("/v4/self", "Container"),
+        ("/v4/self/task", "Task"),
+        ("/v4/self/taskWithTags", "TaskWithTags"),
+        ("/v4/0123abc-456/task/stats", "TaskStats"),
+    ] {
+        let answer = send(&imds, at_ecs(Method::GET, path, WEB_IP)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text());
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        assert_eq!(
+            answer.header("server"),
+            None,
+            "{path}: the agent sends none"
+        );
+        let json = answer.json();
+        assert_eq!(json["Name"], "web-1", "{path}: whatever the id says");
+        assert_eq!(json["Document"], document, "{path}");
+    }
+    let asked = source.asked.lock().unwrap().clone();
+    assert!(asked.iter().all(|r| r.caller_ip.to_string() == WEB_IP));
+    // The identity the caller plays describes the task (its label here).
+    let answer = send(&imds, at_ecs(Method::GET, "/v4/self", WORKER_IP)).await;
+    assert_eq!(answer.json()["Identity"], "worker");
+    // The agent's routes name no method.
+    let answer = send(&imds, at_ecs(Method::POST, "/v4/self/task", WEB_IP)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn callers_that_are_no_container_get_the_agents_404() {
+    let (imds, source) = proxied();
+    for (path, handler) in [
+        (
+            "/v4/self",
+            "V4 container metadata handler: unable to get container ID",
+        ),
+        (
+            "/v4/self/task",
+            "V4 task metadata handler: unable to get task arn",
+        ),
+        ("/v4/self/taskWithTags", "V4 task metadata handler"),
+        ("/v4/self/stats", "V4 container stats handler"),
+        ("/v4/self/task/stats", "V4 task stats handler"),
+    ] {
+        for caller in ["169.254.0.99", UNNAMED_IP, GONE_IP, "10.0.0.5"] {
+            let answer = send(&imds, at_ecs(Method::GET, path, caller)).await;
+            let what = format!("{path} from {caller}");
+            assert_agent_error(&answer, StatusCode::NOT_FOUND, handler, &what);
+            assert!(imds.last_record().provider_error.is_some(), "{what}");
+        }
+    }
+    let asked = source.asked.lock().unwrap();
+    assert!(
+        asked.iter().all(|r| r.container == "gone-1"),
+        "only a named container is looked up"
+    );
+}
+
+#[tokio::test]
+async fn stats_not_ready_and_unknown_paths_answer_as_the_agent() {
+    let (imds, _) = proxied();
+    let answer = send(&imds, at_ecs(Method::GET, "/v4/self/stats", WEB_IP)).await;
+    assert_agent_error(
+        &answer,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Unable to get container stats for: abc123",
+        "stats",
+    );
+    // The agent's router is exact: a trailing slash or another path is Go's 404 text.
+    for path in [
+        "/v4",
+        "/v4/self/",
+        "/v4/self/task/",
+        "/v4/self/tasks",
+        "/v4/self/x",
+    ] {
+        let answer = send(&imds, at_ecs(Method::GET, path, WEB_IP)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.text(), "404 page not found\n", "{path}");
+    }
+    // Behind the proxy only the ECS address is the ECS door: at IMDS's, /v4 is EC2's 404.
+    let answer = send(
+        &imds,
+        request(Method::GET, "/v4/self")
+            .header(SECRET_HEADER, SECRET)
+            .header(CALLER_HEADER, WEB_IP),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.header("server"), Some("EC2ws"));
+}
+
+#[tokio::test]
+async fn loopback_has_no_container_to_describe() {
+    let imds = Imds::build(
+        |_| {},
+        loopback(),
+        |state| {
+            state.doors.container_token = Some("token".to_string());
+        },
+    );
+    let answer = send(
+        &imds,
+        request(Method::GET, "/v4/self").host("127.0.0.1:1338"),
+    )
+    .await;
+    assert_agent_error(
+        &answer,
+        StatusCode::NOT_FOUND,
+        "V4 container metadata handler",
+        "loopback",
+    );
+    let record = imds.last_record();
+    assert_eq!(record.door, Door::Ecs);
+    assert!(record
+        .provider_error
+        .as_deref()
+        .is_some_and(|why| why.contains("loopback")));
+}
+
+#[tokio::test]
+async fn faults_reach_task_metadata_by_its_path() {
+    let (imds, _) = proxied();
+    imds.update(|config| {
+        config.faults.push(Fault {
+            path_prefix: "/v4".to_string(),
+            door: Some(Door::Ecs),
+            probability: 1.0,
+            kind: FaultKind::Status { status: 503 },
+        })
+    });
+    let answer = send(&imds, at_ecs(Method::GET, "/v4/self/task", WEB_IP)).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json(), Value::String("Service Unavailable".into()));
+    assert_eq!(imds.last_record().fault.as_deref(), Some("status 503"));
+}
+
+#[tokio::test]
+async fn log_option_secrets_are_served_whole_and_masked_in_records() {
+    let (imds, _) = proxied();
+    let answer = send(&imds, at_ecs(Method::GET, "/v4/self", WEB_IP)).await;
+    assert_eq!(answer.json()["LogOptions"]["splunk-token"], SPLUNK_TOKEN);
+    let record = imds.last_record();
+    assert_eq!(record.door, Door::Ecs);
+    assert_eq!(record.path, "/v4/self");
+    assert_eq!(record.caller_container.as_deref(), Some("web-1"));
+    let masked = record.masked();
+    assert!(
+        !masked.response_body.contains(SPLUNK_TOKEN),
+        "{}",
+        masked.response_body
+    );
+    assert!(masked
+        .response_body
+        .contains(r#""splunk-token":"****90ab""#));
+    assert!(masked.response_body.contains(r#""splunk-format":"json""#));
+}
