@@ -353,9 +353,13 @@ fn a_door_switched_off_goes_away_and_comes_back(up: &Up, config: &Path, mounts: 
     );
     assert!(docker(&["inspect", "imds-spoof-eks"]).status.success());
 
+    // Back once the run has probed it (the container exists before nginx listens).
+    let ready = || up.stderr().matches("imds-spoof-ecs ready").count();
+    let ready_before = ready();
     up.edit_config(config, "ecs = false", "ecs = true");
     assert!(
-        wait_until(Duration::from_secs(20), present),
+        wait_until(Duration::from_secs(20), || ready() > ready_before
+            && present()),
         "imds-spoof-ecs not back with [doors] ecs = true:\n{}",
         up.stderr()
     );
