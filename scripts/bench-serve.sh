@@ -11,10 +11,15 @@
 #   creds cmd    GET /latest/meta-data/iam/security-credentials/ROLE, the role's source is
 #                "command" (a sh script printing credential_process JSON expiring in 1 h),
 #                so after the first request every answer comes from the credentials cache
+#   creds ecs    the same credentials at the ECS door: GET /v2/credentials/self with serve's
+#                container token in Authorization (AWS_CONTAINER_CREDENTIALS_FULL_URI style)
+#   creds eks    the same at the EKS door: GET /v1/credentials with a pod token from
+#                `imds-spoof token` in Authorization
 # The imds-spoof rows run against two servers: one with the default log filter (a log line
 # per request on stderr, what `serve` does out of the box) and one quiet
 # (IMDS_SPOOF_LOG=warn). Targets (the issue), on the default server:
-#   leaf v1 >= 70 % of hello, creds cmd >= 90 % of leaf v1.
+#   leaf v1 >= 70 % of hello, creds cmd >= 90 % of leaf v1; and (issue 11) the ECS and EKS
+#   doors' credentials >= 90 % of the IMDS credentials (creds cmd), default server only.
 #
 # All servers run at once; each round measures every row once, in turn (starting one row
 # later each round). The table shows each row's median round; the ratios are the median of
@@ -42,6 +47,7 @@ BUILD=1
 NICE=
 LEAF_TARGET=70
 CREDS_TARGET=90
+DOOR_TARGET=90
 
 usage() { sed -n '3,4p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -151,9 +157,24 @@ HELLO_PID="$SERVER_PID"; HELLO_URL="http://$ADDR"
 [ "$(curl -sf "$HELLO_URL/")" = "hello" ] || die "bench_hello does not answer hello"
 
 start_server serve-default env -u IMDS_SPOOF_LOG -u RUST_LOG "${SERVER_CPU[@]}" \
-  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
+  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml" \
+  --container-token-file "$WORK/container-token"
 DEFAULT_PID="$SERVER_PID"; DEFAULT_URL="http://$ADDR"
 DEFAULT_TOKEN="$(check_serve "$DEFAULT_URL")"
+
+# The container doors on the default server: serve's ECS token, a pod token for the bench
+# identity; both must serve the command's keys before they are measured.
+ECS_AUTH="$(cat "$WORK/container-token")"
+"$IMDS" --config "$WORK/config.toml" token --identity bench --ttl 1h --out "$WORK/pod-token" >/dev/null \
+  || die "imds-spoof token failed"
+EKS_AUTH="$(cat "$WORK/pod-token")"
+ECS_PATH="/v2/credentials/self"
+EKS_PATH="/v1/credentials"
+for door in "ECS $ECS_PATH $ECS_AUTH" "EKS $EKS_PATH $EKS_AUTH"; do
+  read -r name path auth <<<"$door"
+  curl -sf -H "Authorization: $auth" "$DEFAULT_URL$path" | grep -q '"AccessKeyId":"ASIABENCHEXAMPLE0001"' \
+    || die "serve: the $name door does not serve the credentials command's keys"
+done
 
 start_server serve-quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
@@ -168,6 +189,8 @@ ROWS=(
   "leaf v1|$DEFAULT_PID|serve-default|$DEFAULT_URL$LEAF|"
   "leaf v2|$DEFAULT_PID|serve-default|$DEFAULT_URL$LEAF|X-aws-ec2-metadata-token: $DEFAULT_TOKEN"
   "creds cmd|$DEFAULT_PID|serve-default|$DEFAULT_URL$CREDS|"
+  "creds ecs|$DEFAULT_PID|serve-default|$DEFAULT_URL$ECS_PATH|Authorization: $ECS_AUTH"
+  "creds eks|$DEFAULT_PID|serve-default|$DEFAULT_URL$EKS_PATH|Authorization: $EKS_AUTH"
   "leaf v1 quiet|$QUIET_PID|serve-quiet|$QUIET_URL$LEAF|"
   "leaf v2 quiet|$QUIET_PID|serve-quiet|$QUIET_URL$LEAF|X-aws-ec2-metadata-token: $QUIET_TOKEN"
   "creds cmd quiet|$QUIET_PID|serve-quiet|$QUIET_URL$CREDS|"
@@ -285,5 +308,9 @@ for suffix in "" " quiet"; do
   printf '%-8s leaf v1 / hello  %6s %%  target >= %d %%  %s  %s\n' "$name" "${r1%% *}" "$LEAF_TARGET" "$(verdict "${r1%% *}" "$LEAF_TARGET")" "${r1#* }"
   printf '%-8s leaf v2 / hello  %6s %%  target >= %d %%  %s  %s\n' "$name" "${r2%% *}" "$LEAF_TARGET" "$(verdict "${r2%% *}" "$LEAF_TARGET")" "${r2#* }"
   printf '%-8s creds / leaf v1  %6s %%  target >= %d %%  %s  %s\n' "$name" "${rc%% *}" "$CREDS_TARGET" "$(verdict "${rc%% *}" "$CREDS_TARGET")" "${rc#* }"
+done
+for door in ecs eks; do
+  rd="$(round_ratio "creds $door" "creds cmd")"
+  printf '%-8s creds %s / cmd  %6s %%  target >= %d %%  %s  %s\n' default "$door" "${rd%% *}" "$DOOR_TARGET" "$(verdict "${rd%% *}" "$DOOR_TARGET")" "${rd#* }"
 done
 echo "(the issue's targets apply to the 'default' lines: what a user gets out of the box)"
