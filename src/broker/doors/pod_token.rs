@@ -75,7 +75,7 @@ struct Header {
     typ: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     #[serde(default)]
     iss: String,
@@ -98,13 +98,13 @@ struct Claims {
     kubernetes: Option<KubernetesClaims>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct KubernetesClaims {
     namespace: String,
     serviceaccount: NamedObject,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct NamedObject {
     name: String,
 }
@@ -193,6 +193,19 @@ impl PodTokenKey {
         if token.is_empty() {
             return Err(TokenError::Empty);
         }
+        // A pod sends the same token on every fetch: its signature is checked once per
+        // thread, its times on every use.
+        if let Some(claims) = verified::lookup(&self.key, token) {
+            return check_claims(&claims, now);
+        }
+        let claims = self.verify_signed(token)?;
+        let account = check_claims(&claims, now);
+        verified::remember(&self.key, token, claims);
+        account
+    }
+
+    /// The token's claims once its form and signature hold (times and audience not yet).
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let malformed = |reason: &str| TokenError::Malformed(reason.to_string());
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
@@ -218,7 +231,7 @@ impl PodTokenKey {
         self.mac(&token.as_bytes()[..signed_len])
             .verify_slice(&decode(signature)?)
             .map_err(|_| malformed("token signature is invalid"))?;
-        check_claims(&claims, now)
+        Ok(claims)
     }
 
     fn mac(&self, data: &[u8]) -> Hmac<Sha256> {
@@ -227,6 +240,50 @@ impl PodTokenKey {
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
         mac.update(data);
         mac
+    }
+}
+
+/// Tokens whose signature held, per thread: no lock shared by requests, and a handful of
+/// entries covers the pods of a developer's machine.
+mod verified {
+    use std::cell::RefCell;
+
+    use super::{Claims, KEY_LEN};
+
+    const ENTRIES: usize = 8;
+
+    struct Entry {
+        key: [u8; KEY_LEN],
+        token: Box<str>,
+        claims: Claims,
+    }
+
+    thread_local! {
+        static ENTRIES_OF_THREAD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn lookup(key: &[u8; KEY_LEN], token: &str) -> Option<Claims> {
+        ENTRIES_OF_THREAD.with(|entries| {
+            entries
+                .borrow()
+                .iter()
+                .find(|entry| &entry.key == key && &*entry.token == token)
+                .map(|entry| entry.claims.clone())
+        })
+    }
+
+    pub(super) fn remember(key: &[u8; KEY_LEN], token: &str, claims: Claims) {
+        ENTRIES_OF_THREAD.with(|entries| {
+            let mut entries = entries.borrow_mut();
+            if entries.len() == ENTRIES {
+                entries.remove(0);
+            }
+            entries.push(Entry {
+                key: *key,
+                token: token.into(),
+                claims,
+            });
+        });
     }
 }
 
