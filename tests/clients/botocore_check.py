@@ -95,7 +95,7 @@ import json
 import os
 import sys
 
-from check_common import run, sha_prefix
+from check_common import clear_aws_environment, run, sha_prefix
 
 
 def parse_args(argv):
@@ -140,13 +140,7 @@ def parse_args(argv):
 
 def isolate_environment(args):
     """Leave IMDS as the only possible source of credentials and region."""
-    for key in list(os.environ):
-        upper = key.upper()
-        if upper.startswith("AWS_") or upper.startswith("BOTO_") or upper.endswith("_PROXY"):
-            del os.environ[key]
-    os.environ["AWS_CONFIG_FILE"] = "/dev/null"
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
-    os.environ["BOTO_CONFIG"] = "/dev/null"
+    clear_aws_environment()
     if args.endpoint is not None:
         os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = args.endpoint
     if args.endpoint_mode is not None:

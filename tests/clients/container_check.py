@@ -42,7 +42,7 @@ import os
 import shutil
 import sys
 
-from check_common import run, sha_prefix
+from check_common import clear_aws_environment, run, sha_prefix
 
 
 def parse_args(argv):
@@ -65,13 +65,7 @@ def parse_args(argv):
 
 def isolate_environment(args):
     """Leave the container endpoint as the only source of credentials."""
-    for key in list(os.environ):
-        upper = key.upper()
-        if upper.startswith("AWS_") or upper.startswith("BOTO_") or upper.endswith("_PROXY"):
-            del os.environ[key]
-    os.environ["AWS_CONFIG_FILE"] = "/dev/null"
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
-    os.environ["BOTO_CONFIG"] = "/dev/null"
+    clear_aws_environment()
     # IMDS must not answer in its place if the container provider fails.
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     if args.relative_uri:
