@@ -58,30 +58,35 @@ fn record(recorder: &Recorder, n: u64) -> ExchangeRecord {
         } else {
             "GET"
         }
-        .to_string(),
+        .into(),
         path: path.to_string(),
         version,
         status,
         latency_us: 150 + n % 900,
         request_headers: vec![
-            ("host".into(), "169.254.169.254".into()),
+            ("host".to_string(), "169.254.169.254".to_string()),
             (
-                "user-agent".into(),
-                "aws-sdk-rust/1.3.9 os/linux lang/rust/1.85.0".into(),
+                "user-agent".to_string(),
+                "aws-sdk-rust/1.3.9 os/linux lang/rust/1.85.0".to_string(),
             ),
-            ("accept".into(), "*/*".into()),
+            ("accept".to_string(), "*/*".to_string()),
             (
-                "x-aws-ec2-metadata-token".into(),
-                "AQAEAFakeTokenValue0123456789abcdefghijklmnopqrstuv==".into(),
+                "x-aws-ec2-metadata-token".to_string(),
+                "AQAEAFakeTokenValue0123456789abcdefghijklmnopqrstuv==".to_string(),
             ),
-        ],
+        ]
+        .into(),
         response_headers: vec![
-            ("server".into(), "EC2ws".into()),
-            ("content-type".into(), "text/plain".into()),
-            ("content-length".into(), body.len().to_string()),
-            ("date".into(), "Tue, 24 Nov 2026 11:00:00 GMT".into()),
-        ],
-        response_body: body,
+            ("server".to_string(), "EC2ws".to_string()),
+            ("content-type".to_string(), "text/plain".to_string()),
+            ("content-length".to_string(), body.len().to_string()),
+            (
+                "date".to_string(),
+                "Tue, 24 Nov 2026 11:00:00 GMT".to_string(),
+            ),
+        ]
+        .into(),
+        response_body: body.into(),
         body_truncated: false,
         provider_error: (status == 500)
             .then(|| "credentials from command: exit status 1".to_string()),

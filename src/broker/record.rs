@@ -1,6 +1,7 @@
 //! Every exchange the broker answers, kept in a bounded ring, streamed to subscribers
 //! (the dashboard) and optionally appended to a JSON-lines file with secrets masked.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde::Serialize;
 use crate::config::IdentityOrigin;
 
 pub use super::doors::Door;
+use super::record_text::{HeaderList, SharedText};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc};
 
@@ -51,16 +53,16 @@ pub struct ExchangeRecord {
     /// there were doors read as IMDS.
     #[serde(default)]
     pub door: Door,
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub path: String,
     pub version: ImdsVersion,
     /// 0 when no answer was sent (hang, dropped connection, hop limit).
     pub status: u16,
     pub latency_us: u64,
-    pub request_headers: Vec<(String, String)>,
-    pub response_headers: Vec<(String, String)>,
+    pub request_headers: HeaderList,
+    pub response_headers: HeaderList,
     /// The start of the response body (bounded by the broker's record_body_limit).
-    pub response_body: String,
+    pub response_body: SharedText,
     pub body_truncated: bool,
     pub provider_error: Option<String>,
     /// The injected fault that shaped this answer, if any.
@@ -80,29 +82,45 @@ impl ExchangeRecord {
     /// A copy safe to write to logs: tokens and secret keys replaced by `****`.
     pub fn masked(&self) -> ExchangeRecord {
         let mut copy = self.clone();
-        for (name, value) in copy
-            .request_headers
-            .iter_mut()
-            .chain(copy.response_headers.iter_mut())
-        {
-            if name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
-                || name.eq_ignore_ascii_case("authorization")
-            {
-                *value = mask(value);
-            }
-        }
-        if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
+        copy.request_headers = mask_token_header(&self.request_headers);
+        copy.response_headers = mask_token_header(&self.response_headers);
+        let body = if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
             // A cut token's last characters are from its middle: nothing of it is shown.
-            copy.response_body = if copy.body_truncated {
+            if copy.body_truncated {
                 "****".to_string()
             } else {
                 mask(&copy.response_body)
-            };
-        }
-        copy.response_body =
-            super::log_options::mask_log_options(&mask_json_secrets(&copy.response_body));
+            }
+        } else {
+            mask_json_secrets(&copy.response_body)
+        };
+        // Task metadata bodies carry log options that may hold secrets.
+        copy.response_body = SharedText::from(super::log_options::mask_log_options(&body));
         copy
     }
+}
+
+/// The list with the values of the IMDS token and `authorization` (the ECS and EKS doors'
+/// token) masked; the same list when it has neither.
+fn mask_token_header(headers: &HeaderList) -> HeaderList {
+    let is_token = |name: &str| {
+        name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
+            || name.eq_ignore_ascii_case("authorization")
+    };
+    if !headers.iter().any(|(name, _)| is_token(name)) {
+        return headers.clone();
+    }
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if is_token(name) {
+                mask(value)
+            } else {
+                value.to_string()
+            };
+            (name, value)
+        })
+        .collect()
 }
 
 /// `****` plus the last four characters, enough to tell values apart.
@@ -379,9 +397,9 @@ impl ExchangeRecord {
             version: ImdsVersion::V1,
             status: 200,
             latency_us: 1,
-            request_headers: vec![],
-            response_headers: vec![],
-            response_body: String::new(),
+            request_headers: HeaderList::default(),
+            response_headers: HeaderList::default(),
+            response_body: SharedText::default(),
             body_truncated: false,
             provider_error: None,
             fault: None,
@@ -495,10 +513,8 @@ mod tests {
             for _ in 0..1000 {
                 let id = recorder.next_id();
                 recorder.record(ExchangeRecord {
-                    request_headers: vec![(
-                        "x-aws-ec2-metadata-token".into(),
-                        "tokentokentoken1234".into(),
-                    )],
+                    request_headers: vec![("x-aws-ec2-metadata-token", "tokentokentoken1234")]
+                        .into(),
                     ..ExchangeRecord::sample(id)
                 });
             }

@@ -330,7 +330,7 @@ impl<'a> Seen<'a> {
                 .request_headers
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
-                .map(|(_, value)| value.as_str())
+                .map(|(_, value)| value)
         };
         Seen {
             time: &record.time,
@@ -453,7 +453,7 @@ mod tests {
             caller_container: container.map(str::to_string),
             path: path.to_string(),
             version,
-            request_headers: headers,
+            request_headers: headers.into(),
             ..ExchangeRecord::sample(1)
         }
     }
