@@ -10,11 +10,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imds_spoof::app::{draw, Action, App, Event};
-use imds_spoof::broker::{ExchangeRecord, ImdsVersion, Recorder};
+use imds_spoof::broker::{ExchangeRecord, ImdsVersion, RecordStream, Recorder};
 use imds_spoof::config::{parse, ConfigStore, IdentityOrigin, SAMPLE_CONFIG};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -105,13 +104,7 @@ fn rss_kb(field: &str) -> u64 {
 }
 
 /// Records `count` exchanges and hands them to the app the way the event loop does.
-fn feed(
-    recorder: &Recorder,
-    stream: &mut tokio::sync::broadcast::Receiver<Arc<ExchangeRecord>>,
-    app: &mut App,
-    from: u64,
-    count: u64,
-) {
+fn feed(recorder: &Recorder, stream: &mut RecordStream, app: &mut App, from: u64, count: u64) {
     for n in from..from + count {
         recorder.record(record(recorder, n));
         loop {
@@ -137,7 +130,7 @@ struct Frames {
 fn measure(
     app: &mut App,
     recorder: &Recorder,
-    stream: &mut tokio::sync::broadcast::Receiver<Arc<ExchangeRecord>>,
+    stream: &mut RecordStream,
     width: u16,
     height: u16,
     next: &mut u64,

@@ -1,7 +1,7 @@
 //! The line per request that `up` and `serve` print on stderr, made off the request's path:
 //! a task follows the recorder's stream, formats records with plain writes (no tracing
 //! machinery per request) and writes them in batches. A request costs its record and a
-//! broadcast send; when the printer falls behind, lines are dropped and counted, never
+//! hand-off to the printer's queue; when the printer falls behind, lines are dropped and counted, never
 //! queued without bound.
 
 use std::fmt::Write as _;

@@ -15,6 +15,7 @@ pub mod readiness;
 mod record;
 mod record_text;
 mod responses;
+mod ring;
 mod server;
 mod token_path;
 mod tokens;
@@ -34,6 +35,7 @@ pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use record_text::{HeaderList, SharedText};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
+pub use ring::RecordStream;
 pub use server::{Connection, ConnectionControl, PeerAddr};
 pub use tokens::{PutPacer, TokenStore};
 

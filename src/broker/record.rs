@@ -2,11 +2,10 @@
 //! (the dashboard) and optionally appended to a JSON-lines file with secrets masked.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -15,8 +14,9 @@ use crate::config::IdentityOrigin;
 
 pub use super::doors::Door;
 use super::record_text::{HeaderList, SharedText};
+use super::ring::{Readers, RecordStream, ShardedRing};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 /// How the caller spoke to IMDS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -207,12 +207,12 @@ const LOG_BATCH: usize = 256;
 /// The writer reports drops at most this often.
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(1);
 
-/// The ring, the stream and the log file.
+/// The ring, the readers' streams and the log file; recording takes no lock that other
+/// requests take too (`ring.rs`).
 pub struct Recorder {
-    ring: Mutex<VecDeque<Arc<ExchangeRecord>>>,
-    capacity: usize,
+    ring: ShardedRing,
     next_id: AtomicU64,
-    stream: broadcast::Sender<Arc<ExchangeRecord>>,
+    readers: Readers,
     log_file: Option<mpsc::Sender<Arc<ExchangeRecord>>>,
     /// Records the request log lost because its queue was full.
     log_dropped: Arc<AtomicU64>,
@@ -221,10 +221,9 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(capacity: usize) -> Self {
         Self {
-            ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
-            capacity: capacity.max(1),
+            ring: ShardedRing::new(capacity),
             next_id: AtomicU64::new(1),
-            stream: broadcast::channel(1024).0,
+            readers: Readers::default(),
             log_file: None,
             log_dropped: Arc::new(AtomicU64::new(0)),
         }
@@ -280,37 +279,26 @@ impl Recorder {
 
     pub fn record(&self, record: ExchangeRecord) {
         let record = Arc::new(record);
-        {
-            let mut ring = self
-                .ring
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            if ring.len() == self.capacity {
-                ring.pop_front();
-            }
-            ring.push_back(record.clone());
-        }
         if let Some(log) = &self.log_file {
             // Never waits: a request is not slowed by the log, the log loses lines instead.
             if let Err(mpsc::error::TrySendError::Full(_)) = log.try_send(record.clone()) {
                 self.log_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        // No subscriber is fine: the dashboard may not be open.
-        let _ = self.stream.send(record);
+        // No reader is fine: the dashboard may not be open.
+        self.readers.send(&record);
+        self.ring.push(record);
     }
 
     /// The exchanges kept, oldest first.
     pub fn snapshot(&self) -> Vec<Arc<ExchangeRecord>> {
-        let ring = self
-            .ring
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        ring.iter().cloned().collect()
+        self.ring.snapshot()
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ExchangeRecord>> {
-        self.stream.subscribe()
+    /// Every exchange recorded from now on, in order (a reader that falls 1,024 behind
+    /// is told how many it missed; the ring still has them).
+    pub fn subscribe(&self) -> RecordStream {
+        self.readers.subscribe()
     }
 }
 
