@@ -1,7 +1,7 @@
 //! How large a request may be, and EC2's answer to one that is larger.
 
-use bytes::Bytes;
 use axum::http::{HeaderMap, Response, StatusCode};
+use bytes::Bytes;
 
 use super::responses;
 

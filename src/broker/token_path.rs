@@ -1,8 +1,8 @@
 //! The session token path and the methods IMDS answers on it and on reads, as EC2 does
 //! (protocol notes §2, §3).
 
-use bytes::Bytes;
 use axum::http::{Method, Response, StatusCode};
+use bytes::Bytes;
 
 use super::responses;
 

@@ -27,10 +27,13 @@ pub struct BuiltinProvider {
     /// The last credentials served per identity and their JSON (plain, extended): SDKs
     /// poll the same credentials many times, and rendering them costs more than the rest
     /// of a request.
-    rendered_credentials: Mutex<[HashMap<String, (Arc<Credentials>, Bytes)>; 2]>,
+    rendered_credentials: Mutex<[RenderedCredentials; 2]>,
     /// Stops the background credentials refresher when the provider goes.
     _refresher: Option<tokio_util::sync::DropGuard>,
 }
+
+/// Per identity, the credentials last rendered and their JSON.
+type RenderedCredentials = HashMap<String, (Arc<Credentials>, Bytes)>;
 
 /// Trees built for the configuration version they were built from.
 #[derive(Default)]
