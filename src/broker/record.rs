@@ -295,7 +295,7 @@ impl Recorder {
         self.ring.snapshot()
     }
 
-    /// Every exchange recorded from now on, in order (a reader that falls 1,024 behind
+    /// Every exchange recorded from now on, in order (a reader that falls 16,384 behind
     /// is told how many it missed; the ring still has them).
     pub fn subscribe(&self) -> RecordStream {
         self.readers.subscribe()

@@ -14,8 +14,11 @@ use super::record::ExchangeRecord;
 
 /// Shards of the ring: more than the cores that could record at once.
 const SHARDS: usize = 16;
-/// Records a reader may fall behind by before it loses some (told by `Lagged`).
-const READER_QUEUE: usize = 1024;
+/// Records a reader may fall behind by before it loses some (told by `Lagged`): about a
+/// third of a second at full load, so that the request-line printer, a thread sharing the
+/// broker's core, does not lose lines when it is scheduled late. Queues grow in blocks
+/// as they fill; an idle one holds almost nothing.
+const READER_QUEUE: usize = 16 * 1024;
 
 /// The last `capacity` records, in shards by id.
 pub struct ShardedRing {
