@@ -529,14 +529,14 @@ mod tests {
     fn door_records_mask_authorization_and_name_their_door() {
         let record = ExchangeRecord {
             door: Door::Eks,
-            request_headers: vec![(
-                "Authorization".into(),
-                "eyJhbGciOiJIUzI1NiJ9.e30.sig9876".into(),
-            )],
+            request_headers: vec![("Authorization", "eyJhbGciOiJIUzI1NiJ9.e30.sig9876")].into(),
             ..ExchangeRecord::sample(1)
         };
         let masked = record.masked();
-        assert_eq!(masked.request_headers[0].1, "****9876");
+        assert_eq!(
+            masked.request_headers.iter().next(),
+            Some(("Authorization", "****9876"))
+        );
         assert_eq!(masked.protocol(), "eks");
         let json = serde_json::to_value(&masked).unwrap();
         assert_eq!(json["door"], "eks");
