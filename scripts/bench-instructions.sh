@@ -66,6 +66,7 @@ command = \"sh $WORK/creds.sh\""
 # sets ADDR and PID (the server's: env and valgrind exec, they do not fork).
 start() {
   local name="$1"; shift
+  : >"$WORK/$name.out"
   "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
   PID=$!
   PIDS+=("$PID")
