@@ -94,7 +94,7 @@ impl ExchangeRecord {
         } else {
             mask_json_secrets(&copy.response_body)
         };
-        // Task metadata bodies carry log options that may hold secrets.
+        // Task metadata bodies carry log driver options, which may hold secrets.
         copy.response_body = SharedText::from(super::log_options::mask_log_options(&body));
         copy
     }

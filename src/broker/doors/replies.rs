@@ -18,7 +18,7 @@ pub fn ecs_error(status: StatusCode, code: &str, message: &str) -> Response<Byte
 
 /// The task metadata server's error: the message as a JSON string (`"…"`), as the agent's
 /// `WriteJSONResponse` writes a Go string.
-pub fn json_string(status: StatusCode, message: &str) -> Response<Body> {
+pub fn json_string(status: StatusCode, message: &str) -> Response<Bytes> {
     let body = serde_json::Value::String(message.to_string()).to_string();
     with_type(status, "application/json", Bytes::from(body))
 }
