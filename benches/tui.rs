@@ -10,11 +10,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imds_spoof::app::{draw, Action, App, Event};
-use imds_spoof::broker::{ExchangeRecord, ImdsVersion, Recorder};
+use imds_spoof::broker::{ExchangeRecord, ImdsVersion, RecordStream, Recorder};
 use imds_spoof::config::{parse, ConfigStore, IdentityOrigin, SAMPLE_CONFIG};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -58,30 +57,35 @@ fn record(recorder: &Recorder, n: u64) -> ExchangeRecord {
         } else {
             "GET"
         }
-        .to_string(),
+        .into(),
         path: path.to_string(),
         version,
         status,
         latency_us: 150 + n % 900,
         request_headers: vec![
-            ("host".into(), "169.254.169.254".into()),
+            ("host".to_string(), "169.254.169.254".to_string()),
             (
-                "user-agent".into(),
-                "aws-sdk-rust/1.3.9 os/linux lang/rust/1.85.0".into(),
+                "user-agent".to_string(),
+                "aws-sdk-rust/1.3.9 os/linux lang/rust/1.85.0".to_string(),
             ),
-            ("accept".into(), "*/*".into()),
+            ("accept".to_string(), "*/*".to_string()),
             (
-                "x-aws-ec2-metadata-token".into(),
-                "AQAEAFakeTokenValue0123456789abcdefghijklmnopqrstuv==".into(),
+                "x-aws-ec2-metadata-token".to_string(),
+                "AQAEAFakeTokenValue0123456789abcdefghijklmnopqrstuv==".to_string(),
             ),
-        ],
+        ]
+        .into(),
         response_headers: vec![
-            ("server".into(), "EC2ws".into()),
-            ("content-type".into(), "text/plain".into()),
-            ("content-length".into(), body.len().to_string()),
-            ("date".into(), "Tue, 24 Nov 2026 11:00:00 GMT".into()),
-        ],
-        response_body: body,
+            ("server".to_string(), "EC2ws".to_string()),
+            ("content-type".to_string(), "text/plain".to_string()),
+            ("content-length".to_string(), body.len().to_string()),
+            (
+                "date".to_string(),
+                "Tue, 24 Nov 2026 11:00:00 GMT".to_string(),
+            ),
+        ]
+        .into(),
+        response_body: body.into(),
         body_truncated: false,
         provider_error: (status == 500)
             .then(|| "credentials from command: exit status 1".to_string()),
@@ -100,13 +104,7 @@ fn rss_kb(field: &str) -> u64 {
 }
 
 /// Records `count` exchanges and hands them to the app the way the event loop does.
-fn feed(
-    recorder: &Recorder,
-    stream: &mut tokio::sync::broadcast::Receiver<Arc<ExchangeRecord>>,
-    app: &mut App,
-    from: u64,
-    count: u64,
-) {
+fn feed(recorder: &Recorder, stream: &mut RecordStream, app: &mut App, from: u64, count: u64) {
     for n in from..from + count {
         recorder.record(record(recorder, n));
         loop {
@@ -132,7 +130,7 @@ struct Frames {
 fn measure(
     app: &mut App,
     recorder: &Recorder,
-    stream: &mut tokio::sync::broadcast::Receiver<Arc<ExchangeRecord>>,
+    stream: &mut RecordStream,
     width: u16,
     height: u16,
     next: &mut u64,

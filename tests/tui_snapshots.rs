@@ -12,7 +12,7 @@ use std::sync::Arc;
 use imds_spoof::app::{
     draw, Action, App, ContainerRow, Event, Part, PartState, SessionUpdate, Tab,
 };
-use imds_spoof::broker::{ExchangeRecord, ImdsVersion};
+use imds_spoof::broker::{ExchangeRecord, HeaderList, ImdsVersion};
 use imds_spoof::config::{
     parse, ConfigStore, ContainerRule, CredentialSource, Fault, FaultKind, IdentityOrigin, Role,
     TokenMode, SAMPLE_CONFIG,
@@ -131,7 +131,7 @@ fn exchange(id: u64) -> ExchangeRecord {
             IdentityOrigin::Active
         },
         door: imds_spoof::broker::Door::Imds,
-        method: if token { "PUT" } else { "GET" }.to_string(),
+        method: if token { "PUT" } else { "GET" }.into(),
         path: path.to_string(),
         version: if token {
             ImdsVersion::TokenRequest
@@ -142,17 +142,18 @@ fn exchange(id: u64) -> ExchangeRecord {
         },
         status,
         latency_us: 90 + (id * 7919) % 4_000,
-        request_headers,
+        request_headers: request_headers.into(),
         response_headers: if status == 0 {
-            vec![]
+            HeaderList::default()
         } else {
             vec![
                 ("server".to_string(), "EC2ws".to_string()),
                 ("content-type".to_string(), "text/plain".to_string()),
                 ("content-length".to_string(), body.len().to_string()),
             ]
+            .into()
         },
-        response_body: body,
+        response_body: body.into(),
         body_truncated: false,
         provider_error: (status == 500).then(|| {
             "credentials from command `aws configure export-credentials`: exit status 255"
@@ -557,14 +558,14 @@ fn readiness_exchange(
         identity: "default".to_string(),
         identity_origin: IdentityOrigin::Active,
         door: imds_spoof::broker::Door::Imds,
-        method: if token { "PUT" } else { "GET" }.to_string(),
+        method: if token { "PUT" } else { "GET" }.into(),
         path: path.to_string(),
         version: kind,
         status: 200,
         latency_us: 120,
-        request_headers,
-        response_headers: vec![],
-        response_body: String::new(),
+        request_headers: request_headers.into(),
+        response_headers: HeaderList::default(),
+        response_body: Default::default(),
         body_truncated: false,
         provider_error: None,
         fault: None,

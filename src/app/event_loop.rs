@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-use crate::broker::{ExchangeRecord, Recorder};
+use crate::broker::{ExchangeRecord, RecordStream, Recorder};
 use crate::config::ConfigStore;
 
 use super::runtime::{FromSession, RunOptions, SessionTask};
@@ -35,7 +35,7 @@ pub async fn run(store: ConfigStore, options: RunOptions) -> Result<(), AppError
 /// The exchange stream of the broker in force, if one runs.
 struct Exchanges {
     recorder: Option<Arc<Recorder>>,
-    stream: Option<broadcast::Receiver<Arc<ExchangeRecord>>>,
+    stream: Option<RecordStream>,
 }
 
 impl Exchanges {

@@ -170,15 +170,22 @@ fn names_imds(host: &str) -> bool {
     }
 }
 
+/// `name[:port]` or `[v6]:port`. Byte searches: this runs on every request, and the
+/// `char` pattern searchers cost more than the rest of admission.
 fn split_host_port(host: &str) -> (&str, Option<u16>) {
-    if let Some(end) = host.rfind(']') {
-        let (name, rest) = host.split_at(end + 1);
-        return (name, rest.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) => (name, port.parse().ok()),
-        None => (host, None),
-    }
+    let bytes = host.as_bytes();
+    let name_end = match bytes.iter().rposition(|&byte| byte == b']') {
+        Some(bracket) => bracket + 1,
+        None => match bytes.iter().rposition(|&byte| byte == b':') {
+            Some(colon) => colon,
+            None => return (host, None),
+        },
+    };
+    let (name, rest) = host.split_at(name_end);
+    (
+        name,
+        rest.strip_prefix(':').and_then(|port| port.parse().ok()),
+    )
 }
 
 pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -215,6 +222,25 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn host_and_port_are_split_as_written() {
+        assert_eq!(split_host_port("127.0.0.1:1338"), ("127.0.0.1", Some(1338)));
+        assert_eq!(
+            split_host_port("169.254.169.254"),
+            ("169.254.169.254", None)
+        );
+        assert_eq!(
+            split_host_port("[fd00:ec2::254]:80"),
+            ("[fd00:ec2::254]", Some(80))
+        );
+        assert_eq!(
+            split_host_port("[fd00:ec2::254]"),
+            ("[fd00:ec2::254]", None)
+        );
+        assert_eq!(split_host_port("localhost:x"), ("localhost", None));
+        assert_eq!(split_host_port(""), ("", None));
     }
 
     #[test]

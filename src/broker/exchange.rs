@@ -1,11 +1,11 @@
 //! One exchange as it passes through the broker, and how it is recorded: the record for
 //! the dashboard and the request log, and the log line `up` and `serve` print.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
+use axum::http::{HeaderMap, HeaderName, Method, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
@@ -14,6 +14,7 @@ use crate::config::{Config, IdentityOrigin};
 use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
 use super::doors::{Door, DOOR_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
+use super::record_text::{HeaderList, SharedText};
 use super::BrokerState;
 
 /// One exchange: the request as it came, and the facts gathered while it is handled.
@@ -38,95 +39,93 @@ pub(super) struct Exchange {
     pub fault: Option<String>,
 }
 
-/// Records the exchange (and logs its line when asked): `response` is None when the
-/// caller got no answer.
+/// Records the exchange: `response` is None when the caller got no answer. The exchange's
+/// own strings move into the record; headers are copied into one string each, and the
+/// body is shared with the answer.
 pub(super) fn record(
     state: &BrokerState,
     config: &Config,
-    exchange: &Exchange,
-    response: Option<(&Response<Body>, &Bytes)>,
+    exchange: Exchange,
+    response: Option<&Response<Bytes>>,
 ) {
     let limit = config.broker.record_body_limit;
     let (status, response_headers, body) = match response {
-        Some((response, body)) => (
+        Some(response) => (
             response.status().as_u16(),
-            header_pairs(response.headers()),
-            body.clone(),
+            header_list(response.headers(), |_| true),
+            response.body().clone(),
         ),
-        None => (0, Vec::new(), Bytes::new()),
+        None => (0, HeaderList::default(), Bytes::new()),
     };
     let truncated = body.len() > limit;
-    let shown = &body[..body.len().min(limit)];
+    let shown = if truncated { body.slice(..limit) } else { body };
     let record = ExchangeRecord {
         id: state.recorder.next_id(),
         time: record_time(),
         caller_ip: exchange.caller.as_ref().map(|caller| caller.ip),
-        caller_container: exchange.caller_container.clone(),
-        identity: exchange.identity.clone(),
+        caller_container: exchange.caller_container,
+        identity: exchange.identity,
         identity_origin: exchange.identity_origin,
         door: exchange.door,
-        method: exchange.method.as_str().to_owned(),
-        path: truncate_chars(&exchange.path, 512),
+        method: method_name(&exchange.method),
+        path: truncate_chars(exchange.path, 512),
         version: exchange.version,
         status,
         latency_us: u64::try_from(exchange.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        request_headers: exchange
-            .headers
-            .iter()
-            .filter(|(name, _)| {
-                ![CALLER_HEADER, SECRET_HEADER, DOOR_HEADER].contains(&name.as_str())
-            })
-            .map(header_pair)
-            .collect(),
+        request_headers: header_list(&exchange.headers, not_ours),
         response_headers,
-        response_body: utf8_lossy(shown),
+        response_body: SharedText::from_bytes(shown),
         body_truncated: truncated,
-        provider_error: exchange.provider_error.clone(),
-        fault: exchange.fault.clone(),
+        provider_error: exchange.provider_error,
+        fault: exchange.fault,
     };
     // The request line of `up` and `serve` is printed from the recorder's stream by
     // `lines.rs`, off this path.
     state.recorder.record(record);
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers.iter().map(header_pair).collect()
-}
-
-/// A header as recorded: its value as text, cut to 256 characters.
-fn header_pair((name, value): (&HeaderName, &HeaderValue)) -> (String, String) {
-    let value = match std::str::from_utf8(value.as_bytes()) {
-        Ok(text) => truncate_chars(text, 256),
-        Err(_) => String::from_utf8_lossy(value.as_bytes())
-            .chars()
-            .take(256)
-            .collect(),
-    };
-    (name.as_str().to_owned(), value)
-}
-
-/// `String::from_utf8_lossy`, with the quick check first: bodies are nearly always
-/// valid UTF-8, and the lossy decoder is several times slower on them.
-fn utf8_lossy(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+/// Headers as recorded (those `keep` takes): values as text, cut to 256 characters.
+fn header_list(headers: &HeaderMap, keep: fn(&HeaderName) -> bool) -> HeaderList {
+    let bytes = headers
+        .iter()
+        .filter(|(name, _)| keep(name))
+        .map(|(name, value)| name.as_str().len() + value.len() + 2)
+        .sum();
+    let mut list = HeaderList::with_capacity(bytes);
+    for (name, value) in headers.iter().filter(|(name, _)| keep(name)) {
+        list.push_raw(name.as_str(), value.as_bytes());
     }
+    list
 }
 
-/// The first `max` characters of `text`; a plain copy when it is that short already
+/// The proxy's own headers are no part of the caller's request.
+fn not_ours(name: &HeaderName) -> bool {
+    ![CALLER_HEADER, SECRET_HEADER, DOOR_HEADER].contains(&name.as_str())
+}
+
+/// The first `max` characters of `text`; `text` itself when it is that short already
 /// (a string never has more characters than bytes), which is nearly always.
-fn truncate_chars(text: &str, max: usize) -> String {
+fn truncate_chars(text: String, max: usize) -> String {
     if text.len() <= max {
-        text.to_owned()
+        text
     } else {
         text.chars().take(max).collect()
     }
 }
 
+/// The method's name, without an allocation for the methods IMDS knows.
+fn method_name(method: &Method) -> Cow<'static, str> {
+    match *method {
+        Method::GET => Cow::Borrowed("GET"),
+        Method::PUT => Cow::Borrowed("PUT"),
+        Method::HEAD => Cow::Borrowed("HEAD"),
+        Method::POST => Cow::Borrowed("POST"),
+        _ => Cow::Owned(method.as_str().to_owned()),
+    }
+}
+
 /// The record's timestamp for now. Under load many exchanges share a millisecond, so
-/// each thread formats a millisecond once and copies it after: the formatting was a
-/// tenth of the request path.
+/// each thread formats a millisecond once and copies it after.
 fn record_time() -> String {
     thread_local! {
         static LAST: std::cell::RefCell<(i128, String)> =
@@ -146,22 +145,26 @@ fn record_time() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn recorded_text_is_cut_by_characters() {
-        assert_eq!(truncate_chars("short", 256), "short");
+        assert_eq!(truncate_chars("short".into(), 256), "short");
         // 300 two-byte characters: 600 bytes, cut to 256 characters, not bytes.
         let long = "é".repeat(300);
-        assert_eq!(truncate_chars(&long, 256), "é".repeat(256));
+        assert_eq!(truncate_chars(long, 256), "é".repeat(256));
+        assert_eq!(method_name(&Method::PUT), "PUT");
+        assert_eq!(method_name(&Method::PATCH), "PATCH");
         let name = HeaderName::from_static("x-test");
-        let bytes = HeaderValue::from_bytes(b"ok\xffok").unwrap();
-        assert_eq!(header_pair((&name, &bytes)).1, "ok\u{fffd}ok");
-        assert_eq!(utf8_lossy(b"ok\xffok"), "ok\u{fffd}ok");
-        assert_eq!(utf8_lossy("é".as_bytes()), "é");
+        let odd = HeaderValue::from_bytes(b"ok\xffok").unwrap();
         let plain = HeaderValue::from_static("value");
+        let mut headers = HeaderMap::new();
+        headers.append(name.clone(), odd);
+        headers.append(name, plain);
+        let list = header_list(&headers, |_| true);
         assert_eq!(
-            header_pair((&name, &plain)),
-            ("x-test".to_string(), "value".to_string())
+            list.iter().collect::<Vec<_>>(),
+            vec![("x-test", "ok\u{fffd}ok"), ("x-test", "value")]
         );
     }
 

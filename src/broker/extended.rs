@@ -35,6 +35,14 @@ pub fn is_extended_path(path: &str) -> bool {
 }
 
 fn extended_at(path: &str) -> Option<usize> {
+    // Every request asks (faults, the 404 rule): most paths are shorter than the segment
+    // or lack "-extended", which is cheaper to see than a substring search.
+    let bytes = path.as_bytes();
+    let has_suffix_word =
+        || (0..bytes.len()).any(|at| bytes[at] == b'-' && bytes[at..].starts_with(b"-extended"));
+    if bytes.len() < "/meta-data/iam/security-credentials-extended".len() || !has_suffix_word() {
+        return None;
+    }
     let at = path.find("/meta-data/iam/security-credentials-extended")?;
     let rest = &path[at + "/meta-data/iam/security-credentials-extended".len()..];
     (rest.is_empty() || rest.starts_with('/')).then_some(at + "/meta-data/iam".len())

@@ -4,6 +4,7 @@
 // per request, and boxing it would allocate on the hot path.
 #![allow(clippy::result_large_err)]
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Response, StatusCode};
+use bytes::Bytes;
 use futures_util::FutureExt;
 
 use crate::config::{
@@ -26,15 +28,16 @@ use super::extended;
 use super::faults::{self, FaultPlan};
 use super::limits;
 use super::record::ImdsVersion;
-use super::responses::{self, TOKEN_HEADER, TOKEN_TTL_HEADER};
-use super::server::{ConnectionControl, LocalAddr, PeerAddr};
+use super::responses::{self, TOKEN_HEADER_NAME, TOKEN_TTL_HEADER};
+use super::server::{Connection, PeerAddr};
 use super::token_path::{self, is_token_path};
 use super::tokens::{self, Pace, TokenCheck};
 use super::BrokerState;
 
 /// What the handler decided, before it becomes a response.
 pub(super) enum Outcome {
-    Answer(Response<Body>),
+    /// The answer with its whole body, recorded before it becomes the response.
+    Answer(Response<Bytes>),
     /// Send nothing: the connection stays open until the caller gives up.
     NoAnswer,
     /// Close the connection without a byte.
@@ -43,17 +46,17 @@ pub(super) enum Outcome {
 
 pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request) -> Response<Body> {
     let started = Instant::now();
-    let peer = request
-        .extensions()
-        .get::<PeerAddr>()
-        .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |peer| peer.0);
-    let local = request.extensions().get::<LocalAddr>().map(|local| local.0);
-    let control = request.extensions().get::<ConnectionControl>().cloned();
+    let connection = request.extensions().get::<Arc<Connection>>().cloned();
+    let peer = connection
+        .as_ref()
+        .and_then(|connection| connection.peer)
+        .or_else(|| request.extensions().get::<PeerAddr>().map(|peer| peer.0))
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
     let config = state.store.current();
     let mut exchange = Exchange {
         started,
         peer,
-        local,
+        local: connection.as_ref().and_then(|connection| connection.local),
         method: request.method().clone(),
         path: request.uri().path().to_string(),
         // Taken, not cloned: the request is dropped right after.
@@ -76,26 +79,23 @@ pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request)
         Door::Ecs => doors::ecs::decide(&state, &config, &mut exchange).await,
         Door::Eks => doors::eks::decide(&state, &config, &mut exchange).await,
     };
-    let response = match outcome {
-        Outcome::Answer(response) => response,
+    match outcome {
+        Outcome::Answer(response) => {
+            // The body is recorded from the answer as built: no second collection.
+            record(&state, &config, exchange, Some(&response));
+            response.map(Body::from)
+        }
         outcome @ (Outcome::NoAnswer | Outcome::Drop) => {
-            record(&state, &config, &exchange, None);
+            record(&state, &config, exchange, None);
             if matches!(outcome, Outcome::Drop) {
-                if let Some(control) = &control {
-                    control.close_now();
+                if let Some(connection) = &connection {
+                    connection.control.close_now();
                 }
             }
             wait_forever(&state).await;
-            return responses::error(StatusCode::SERVICE_UNAVAILABLE);
+            responses::error(StatusCode::SERVICE_UNAVAILABLE).map(Body::from)
         }
-    };
-    let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let response = Response::from_parts(parts, Body::from(body.clone()));
-    record(&state, &config, &exchange, Some((&response, &body)));
-    response
+    }
 }
 
 /// Waits until the server shuts down; the connection's end drops this future first.
@@ -265,11 +265,11 @@ async fn token_step(
 /// Tokens belong to the instance that asked: a container (its address and name), or
 /// this host as a whole for callers that are no container (every local process of
 /// `serve` is the same machine).
-fn caller_binding(exchange: &Exchange) -> String {
+fn caller_binding(exchange: &Exchange) -> Cow<'static, str> {
     match (&exchange.caller, &exchange.caller_container) {
-        (Some(caller), Some(container)) => tokens::binding(caller.ip, Some(container)),
-        (Some(caller), None) if exchange.on_network => tokens::binding(caller.ip, None),
-        _ => tokens::HOST_BINDING.to_string(),
+        (Some(caller), Some(container)) => tokens::binding(caller.ip, Some(container)).into(),
+        (Some(caller), None) if exchange.on_network => tokens::binding(caller.ip, None).into(),
+        _ => Cow::Borrowed(tokens::HOST_BINDING),
     }
 }
 
@@ -282,7 +282,7 @@ fn check_token(
     if let Some(response) = token_path::read_method_answer(&exchange.method) {
         return Err(Outcome::Answer(response));
     }
-    match exchange.headers.get(TOKEN_HEADER) {
+    match exchange.headers.get(TOKEN_HEADER_NAME) {
         Some(token) => {
             exchange.version = ImdsVersion::V2;
             let binding = caller_binding(exchange);
@@ -308,17 +308,22 @@ async fn ask_provider(
     caller: &Caller,
     plan: &FaultPlan,
 ) -> Outcome {
+    // Lent to the provider and taken back after, rather than copied.
     let request = ProviderRequest {
         method: "GET".to_string(),
-        path: exchange.path.clone(),
-        identity: exchange.identity.clone(),
+        path: std::mem::take(&mut exchange.path),
+        identity: std::mem::take(&mut exchange.identity),
         caller_ip: Some(caller.ip),
-        caller_container: exchange.caller_container.clone(),
+        caller_container: exchange.caller_container.take(),
     };
     // A provider that panics still gets the caller EC2's 500, not a dropped connection.
     let answer = AssertUnwindSafe(state.provider.answer(&request))
         .catch_unwind()
-        .await
+        .await;
+    exchange.path = request.path;
+    exchange.identity = request.identity;
+    exchange.caller_container = request.caller_container;
+    let answer = answer
         .map_err(|_| "provider panicked".to_string())
         .and_then(|answer| answer.map_err(|err| err.to_string()))
         .and_then(|answer| {
@@ -400,7 +405,7 @@ const RESERVED_HEADERS: &[&str] = &[
 
 /// The provider's answer as EC2 would send it; an answer no EC2 could give (a status
 /// outside 200–599) is the provider's error, not something to pass on.
-fn provider_response(answer: ProviderAnswer) -> Result<Response<Body>, String> {
+fn provider_response(answer: ProviderAnswer) -> Result<Response<Bytes>, String> {
     let status = StatusCode::from_u16(answer.status)
         .ok()
         .filter(|status| (200..=599).contains(&status.as_u16()))

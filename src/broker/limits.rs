@@ -1,7 +1,7 @@
 //! How large a request may be, and EC2's answer to one that is larger.
 
-use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode};
+use bytes::Bytes;
 
 use super::responses;
 
@@ -17,7 +17,7 @@ pub const HYPER_HEAD_CAP: usize = 64 * 1024;
 
 /// The answer to a request too large to serve, if it is one: 414 for the path, 431 for
 /// the head.
-pub fn refusal(path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
+pub fn refusal(path: &str, headers: &HeaderMap) -> Option<Response<Bytes>> {
     if path.len() > MAX_PATH_LEN {
         return Some(responses::error(StatusCode::URI_TOO_LONG));
     }

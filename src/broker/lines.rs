@@ -1,10 +1,11 @@
 //! The line per request that `up` and `serve` print on stderr, made off the request's path:
 //! a task follows the recorder's stream, formats records with plain writes (no tracing
 //! machinery per request) and writes them in batches. A request costs its record and a
-//! broadcast send; when the printer falls behind, lines are dropped and counted, never
+//! hand-off to the printer's queue; when the printer falls behind, lines are dropped and counted, never
 //! queued without bound.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -94,35 +95,71 @@ fn push_line(out: &mut String, record: &ExchangeRecord, format: LineFormat) {
     }
 }
 
+/// Plain pushes rather than `write!`: the printer shares the broker's core, and the
+/// formatting machinery cost more than the rest of the line.
 fn text_line(out: &mut String, record: &ExchangeRecord) {
-    // Writing into a String cannot fail.
-    let _ = write!(out, "{}  INFO {TARGET}: ", record.time);
+    out.push_str(&record.time);
+    out.push_str("  INFO ");
+    out.push_str(TARGET);
+    out.push_str(": ");
     message(out, record);
     out.push_str(" caller=");
     if let Some(ip) = record.caller_ip {
-        let _ = write!(out, "{ip}");
+        push_ip(out, ip);
     }
     out.push_str(" container=");
     out.push_str(record.caller_container.as_deref().unwrap_or("-"));
-    let _ = writeln!(
-        out,
-        " identity={} ({})",
-        record.identity,
-        record.identity_origin.as_str()
-    );
+    out.push_str(" identity=");
+    out.push_str(&record.identity);
+    out.push_str(" (");
+    out.push_str(record.identity_origin.as_str());
+    out.push_str(")\n");
 }
 
 /// `GET /path v2 200 41us`.
 fn message(out: &mut String, record: &ExchangeRecord) {
-    let _ = write!(
-        out,
-        "{} {} {} {} {}us",
-        record.method,
-        record.path,
-        record.protocol(),
-        record.status,
-        record.latency_us
-    );
+    out.push_str(&record.method);
+    out.push(' ');
+    out.push_str(&record.path);
+    out.push(' ');
+    out.push_str(record.protocol());
+    out.push(' ');
+    push_decimal(out, u64::from(record.status));
+    out.push(' ');
+    push_decimal(out, record.latency_us);
+    out.push_str("us");
+}
+
+fn push_decimal(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(ip) => {
+            for (n, octet) in ip.octets().into_iter().enumerate() {
+                if n > 0 {
+                    out.push('.');
+                }
+                push_decimal(out, u64::from(octet));
+            }
+        }
+        // Writing into a String cannot fail.
+        IpAddr::V6(ip) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -190,5 +227,36 @@ mod tests {
         assert_eq!(value["fields"]["container"], "app-1");
         assert_eq!(value["fields"]["identity_origin"], "active");
         assert!(json.ends_with('\n') && json.matches('\n').count() == 1);
+    }
+
+    #[test]
+    fn numbers_and_addresses_are_written_as_display_writes_them() {
+        for value in [0, 7, 10, 200, 65_535, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "169.254.0.12",
+            "255.255.255.255",
+            "fd00:ec2::254",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::new();
+            push_ip(&mut out, ip);
+            assert_eq!(out, ip.to_string());
+        }
+        let mut record = ExchangeRecord::sample(7);
+        record.time = "2026-12-01T23:00:00.123Z".into();
+        record.caller_ip = Some("169.254.0.9".parse().unwrap());
+        record.status = 404;
+        record.latency_us = 41;
+        let mut text = String::new();
+        text_line(&mut text, &record);
+        assert_eq!(
+            text,
+            "2026-12-01T23:00:00.123Z  INFO imds_spoof::requests: GET / v1 404 41us caller=169.254.0.9 container=- identity=default (active)\n"
+        );
     }
 }

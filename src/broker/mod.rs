@@ -13,7 +13,9 @@ mod lines;
 mod log_options;
 pub mod readiness;
 mod record;
+mod record_text;
 mod responses;
+mod ring;
 mod server;
 mod token_path;
 mod tokens;
@@ -31,8 +33,10 @@ pub use access::{
 pub use doors::{Door, DoorKeys, TaskMetadataSource};
 pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
+pub use record_text::{HeaderList, SharedText};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
-pub use server::{ConnectionControl, LocalAddr, PeerAddr};
+pub use ring::RecordStream;
+pub use server::{Connection, ConnectionControl, PeerAddr};
 pub use tokens::{PutPacer, TokenStore};
 
 use crate::config::ConfigStore;
@@ -101,6 +105,7 @@ impl BrokerState {
 }
 
 /// The IMDS router: every path and method goes to the one handler, which answers as EC2.
+/// For in-process callers (tests); the broker's own server calls the handler directly.
 pub fn router(state: Arc<BrokerState>) -> Router {
     Router::new().fallback(handler::handle).with_state(state)
 }
@@ -174,7 +179,7 @@ impl Broker {
     fn spawn(listener: server::Listener, endpoint: Endpoint, state: Arc<BrokerState>) -> Broker {
         let task = tokio::spawn(server::serve(
             listener,
-            router(state.clone()),
+            state.clone(),
             state.shutdown.clone(),
         ));
         Broker {

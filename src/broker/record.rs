@@ -1,11 +1,11 @@
 //! Every exchange the broker answers, kept in a bounded ring, streamed to subscribers
 //! (the dashboard) and optionally appended to a JSON-lines file with secrets masked.
 
-use std::collections::VecDeque;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -13,8 +13,10 @@ use serde::Serialize;
 use crate::config::IdentityOrigin;
 
 pub use super::doors::Door;
+use super::record_text::{HeaderList, SharedText};
+use super::ring::{Readers, RecordStream, ShardedRing};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 /// How the caller spoke to IMDS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,16 +53,16 @@ pub struct ExchangeRecord {
     /// there were doors read as IMDS.
     #[serde(default)]
     pub door: Door,
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub path: String,
     pub version: ImdsVersion,
     /// 0 when no answer was sent (hang, dropped connection, hop limit).
     pub status: u16,
     pub latency_us: u64,
-    pub request_headers: Vec<(String, String)>,
-    pub response_headers: Vec<(String, String)>,
+    pub request_headers: HeaderList,
+    pub response_headers: HeaderList,
     /// The start of the response body (bounded by the broker's record_body_limit).
-    pub response_body: String,
+    pub response_body: SharedText,
     pub body_truncated: bool,
     pub provider_error: Option<String>,
     /// The injected fault that shaped this answer, if any.
@@ -80,29 +82,45 @@ impl ExchangeRecord {
     /// A copy safe to write to logs: tokens and secret keys replaced by `****`.
     pub fn masked(&self) -> ExchangeRecord {
         let mut copy = self.clone();
-        for (name, value) in copy
-            .request_headers
-            .iter_mut()
-            .chain(copy.response_headers.iter_mut())
-        {
-            if name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
-                || name.eq_ignore_ascii_case("authorization")
-            {
-                *value = mask(value);
-            }
-        }
-        if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
+        copy.request_headers = mask_token_header(&self.request_headers);
+        copy.response_headers = mask_token_header(&self.response_headers);
+        let body = if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
             // A cut token's last characters are from its middle: nothing of it is shown.
-            copy.response_body = if copy.body_truncated {
+            if copy.body_truncated {
                 "****".to_string()
             } else {
                 mask(&copy.response_body)
-            };
-        }
-        copy.response_body =
-            super::log_options::mask_log_options(&mask_json_secrets(&copy.response_body));
+            }
+        } else {
+            mask_json_secrets(&copy.response_body)
+        };
+        // Task metadata bodies carry log driver options, which may hold secrets.
+        copy.response_body = SharedText::from(super::log_options::mask_log_options(&body));
         copy
     }
+}
+
+/// The list with the values of the IMDS token and `authorization` (the ECS and EKS doors'
+/// token) masked; the same list when it has neither.
+fn mask_token_header(headers: &HeaderList) -> HeaderList {
+    let is_token = |name: &str| {
+        name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
+            || name.eq_ignore_ascii_case("authorization")
+    };
+    if !headers.iter().any(|(name, _)| is_token(name)) {
+        return headers.clone();
+    }
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if is_token(name) {
+                mask(value)
+            } else {
+                value.to_string()
+            };
+            (name, value)
+        })
+        .collect()
 }
 
 /// `****` plus the last four characters, enough to tell values apart.
@@ -189,12 +207,12 @@ const LOG_BATCH: usize = 256;
 /// The writer reports drops at most this often.
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(1);
 
-/// The ring, the stream and the log file.
+/// The ring, the readers' streams and the log file; recording takes no lock that other
+/// requests take too (`ring.rs`).
 pub struct Recorder {
-    ring: Mutex<VecDeque<Arc<ExchangeRecord>>>,
-    capacity: usize,
+    ring: ShardedRing,
     next_id: AtomicU64,
-    stream: broadcast::Sender<Arc<ExchangeRecord>>,
+    readers: Readers,
     log_file: Option<mpsc::Sender<Arc<ExchangeRecord>>>,
     /// Records the request log lost because its queue was full.
     log_dropped: Arc<AtomicU64>,
@@ -203,10 +221,9 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(capacity: usize) -> Self {
         Self {
-            ring: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
-            capacity: capacity.max(1),
+            ring: ShardedRing::new(capacity),
             next_id: AtomicU64::new(1),
-            stream: broadcast::channel(1024).0,
+            readers: Readers::default(),
             log_file: None,
             log_dropped: Arc::new(AtomicU64::new(0)),
         }
@@ -262,37 +279,26 @@ impl Recorder {
 
     pub fn record(&self, record: ExchangeRecord) {
         let record = Arc::new(record);
-        {
-            let mut ring = self
-                .ring
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            if ring.len() == self.capacity {
-                ring.pop_front();
-            }
-            ring.push_back(record.clone());
-        }
         if let Some(log) = &self.log_file {
             // Never waits: a request is not slowed by the log, the log loses lines instead.
             if let Err(mpsc::error::TrySendError::Full(_)) = log.try_send(record.clone()) {
                 self.log_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        // No subscriber is fine: the dashboard may not be open.
-        let _ = self.stream.send(record);
+        // No reader is fine: the dashboard may not be open.
+        self.readers.send(&record);
+        self.ring.push(record);
     }
 
     /// The exchanges kept, oldest first.
     pub fn snapshot(&self) -> Vec<Arc<ExchangeRecord>> {
-        let ring = self
-            .ring
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        ring.iter().cloned().collect()
+        self.ring.snapshot()
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ExchangeRecord>> {
-        self.stream.subscribe()
+    /// Every exchange recorded from now on, in order (a reader that falls 16,384 behind
+    /// is told how many it missed; the ring still has them).
+    pub fn subscribe(&self) -> RecordStream {
+        self.readers.subscribe()
     }
 }
 
@@ -379,9 +385,9 @@ impl ExchangeRecord {
             version: ImdsVersion::V1,
             status: 200,
             latency_us: 1,
-            request_headers: vec![],
-            response_headers: vec![],
-            response_body: String::new(),
+            request_headers: HeaderList::default(),
+            response_headers: HeaderList::default(),
+            response_body: SharedText::default(),
             body_truncated: false,
             provider_error: None,
             fault: None,
@@ -495,10 +501,8 @@ mod tests {
             for _ in 0..1000 {
                 let id = recorder.next_id();
                 recorder.record(ExchangeRecord {
-                    request_headers: vec![(
-                        "x-aws-ec2-metadata-token".into(),
-                        "tokentokentoken1234".into(),
-                    )],
+                    request_headers: vec![("x-aws-ec2-metadata-token", "tokentokentoken1234")]
+                        .into(),
                     ..ExchangeRecord::sample(id)
                 });
             }
@@ -525,14 +529,14 @@ mod tests {
     fn door_records_mask_authorization_and_name_their_door() {
         let record = ExchangeRecord {
             door: Door::Eks,
-            request_headers: vec![(
-                "Authorization".into(),
-                "eyJhbGciOiJIUzI1NiJ9.e30.sig9876".into(),
-            )],
+            request_headers: vec![("Authorization", "eyJhbGciOiJIUzI1NiJ9.e30.sig9876")].into(),
             ..ExchangeRecord::sample(1)
         };
         let masked = record.masked();
-        assert_eq!(masked.request_headers[0].1, "****9876");
+        assert_eq!(
+            masked.request_headers.iter().next(),
+            Some(("Authorization", "****9876"))
+        );
         assert_eq!(masked.protocol(), "eks");
         let json = serde_json::to_value(&masked).unwrap();
         assert_eq!(json["door"], "eks");

@@ -1,21 +1,24 @@
 //! Answers in the exact shape EC2's metadata service gives them.
 
-use axum::body::Body;
-use axum::http::{header, HeaderValue, Response, StatusCode};
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 
 /// Every IMDS answer carries this Server header.
 pub const SERVER: &str = "EC2ws";
 pub const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// The token header as a name, for look-ups that need not parse the name each time.
+pub const TOKEN_HEADER_NAME: HeaderName = HeaderName::from_static(TOKEN_HEADER);
 
 /// A 200 answer with a text body (JSON documents too: EC2 serves them as text/plain).
-pub fn text(body: impl Into<Bytes>) -> Response<Body> {
+pub fn text(body: impl Into<Bytes>) -> Response<Bytes> {
     with_body(StatusCode::OK, "text/plain", body.into())
 }
 
 /// The token answer: the token as the body and the TTL echoed back.
-pub fn token(token: String, ttl: u32) -> Response<Body> {
+pub fn token(token: String, ttl: u32) -> Response<Bytes> {
     let mut response = text(token);
     response
         .headers_mut()
@@ -26,7 +29,7 @@ pub fn token(token: String, ttl: u32) -> Response<Body> {
 /// EC2's answer for an error status: its HTML page (`<title>404 - Not Found</title>` ...),
 /// except 403, which EC2 sends with an empty body (protocol notes §2: proxied token
 /// requests, the token path under a dated version or with a trailing slash, IMDS disabled).
-pub fn error(status: StatusCode) -> Response<Body> {
+pub fn error(status: StatusCode) -> Response<Bytes> {
     if status == StatusCode::FORBIDDEN {
         return with_body(status, "text/plain", Bytes::new());
     }
@@ -47,7 +50,7 @@ pub fn error(status: StatusCode) -> Response<Body> {
 const NOT_ALLOWED: &str = "Not Allowed";
 
 /// 405 with the methods the path accepts.
-pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+pub fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
     let mut response = error(StatusCode::METHOD_NOT_ALLOWED);
     response
         .headers_mut()
@@ -57,7 +60,7 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
 
 /// The empty 200 EC2 gives to OPTIONS, with the methods the path accepts (capture in
 /// cluster-api-provider-aws #1609, token path).
-pub fn options(allow: &'static str) -> Response<Body> {
+pub fn options(allow: &'static str) -> Response<Bytes> {
     let mut response = with_body(StatusCode::OK, "text/plain", Bytes::new());
     response
         .headers_mut()
@@ -84,13 +87,26 @@ pub fn error_page(status: StatusCode) -> String {
     )
 }
 
-pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
+pub fn with_body(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
-    let headers = response.headers_mut();
+    *response.headers_mut() = match content_type {
+        // Copies of ready maps for the usual two: no hashing of names per answer.
+        "text/plain" => TEXT_HEADERS.clone(),
+        "text/html" => HTML_HEADERS.clone(),
+        other => headers_for(other),
+    };
+    response
+}
+
+static TEXT_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| headers_for("text/plain"));
+static HTML_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| headers_for("text/html"));
+
+fn headers_for(content_type: &'static str) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::SERVER, HeaderValue::from_static(SERVER));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
+    headers
 }
 
 #[cfg(test)]

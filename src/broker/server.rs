@@ -5,25 +5,29 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::BrokerState;
+use axum::body::Body;
+use axum::extract::State;
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
-/// Idle keep-alive connections are closed after this.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection is closed when a whole period of this passes with no request begun and none
+/// being answered: an idle keep-alive connection, or a request head that never completes
+/// (slow clients that would hold descriptors), goes after 15 to 30 s.
+const IDLE_CHECK: Duration = Duration::from_secs(15);
 /// Pauses after a failed accept (out of descriptors): from this, doubling, up to the max.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(200);
 
-/// The address of the connection's peer, as a request extension.
+/// The address of the peer, as a request extension for requests made in-process (tests);
+/// the accept loop gives [`Connection`] instead.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
-
-/// The address the connection reached (the bound port when listening on port 0).
-#[derive(Debug, Clone, Copy)]
-pub struct LocalAddr(pub SocketAddr);
 
 /// Lets a handler close its connection without sending anything (the "drop" fault).
 #[derive(Debug, Clone)]
@@ -35,6 +39,15 @@ impl ConnectionControl {
     }
 }
 
+/// What the accept loop knows about a request's connection, made once per connection and
+/// given to each of its requests as one extension (a reference count, one small box).
+#[derive(Debug)]
+pub struct Connection {
+    pub peer: Option<SocketAddr>,
+    pub local: Option<SocketAddr>,
+    pub control: ConnectionControl,
+}
+
 /// What the broker accepts connections on: TCP (loopback, or the host through Docker
 /// Desktop's forwarding), or a unix socket bind-mounted into the proxy container (a local
 /// Linux engine), so that the proxy→broker leg never crosses the bridge that application
@@ -44,8 +57,10 @@ pub enum Listener {
     Unix(UnixListener),
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: Listener, router: Router, shutdown: CancellationToken) {
+/// Serves the broker on `listener` until `shutdown` is cancelled. Requests go straight to
+/// the handler: the router (`broker::router`, for in-process callers) only has the one
+/// fallback, and matching every path against it cost a third of hyper's own work.
+pub async fn serve(listener: Listener, state: Arc<BrokerState>, shutdown: CancellationToken) {
     let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         let accepted = tokio::select! {
@@ -56,13 +71,13 @@ pub async fn serve(listener: Listener, router: Router, shutdown: CancellationTok
             Ok(Accepted::Tcp(stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().ok();
-                spawn_connection(stream, Some(peer), local, &router, &shutdown);
+                spawn_connection(stream, Some(peer), local, &state, &shutdown);
                 Ok(())
             }
-            // A unix peer has no IP address: the handler sees no PeerAddr, and the proxy
+            // A unix peer has no IP address: the handler sees no peer address, and the proxy
             // policy (proxy_ip: None) admits it by the secret alone.
             Ok(Accepted::Unix(stream)) => {
-                spawn_connection(stream, None, None, &router, &shutdown);
+                spawn_connection(stream, None, None, &state, &shutdown);
                 Ok(())
             }
             Err(err) => Err(err),
@@ -108,44 +123,97 @@ fn spawn_connection<S>(
     stream: S,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    router: &Router,
+    state: &Arc<BrokerState>,
     shutdown: &CancellationToken,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let router = router.clone();
+    let state = state.clone();
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
-        let close = CancellationToken::new();
-        let control = ConnectionControl(close.clone());
+        // Cancelled by the handler (close now) or with the server (shut down gracefully):
+        // one token for the connection to wait on.
+        let close = shutdown.child_token();
+        let connection = Arc::new(Connection {
+            peer,
+            local,
+            control: ConnectionControl(close.clone()),
+        });
+        let activity = Arc::new(Activity::default());
+        let seen = activity.clone();
         let service = hyper::service::service_fn(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
-                if let Some(peer) = peer {
-                    request.extensions_mut().insert(PeerAddr(peer));
+                let answering = Answering::start(&activity);
+                request.extensions_mut().insert(connection.clone());
+                let answer = super::handler::handle(State(state.clone()), request.map(Body::new));
+                async move {
+                    let response = answer.await;
+                    drop(answering);
+                    Ok::<_, Infallible>(response)
                 }
-                if let Some(local) = local {
-                    request.extensions_mut().insert(LocalAddr(local));
-                }
-                request.extensions_mut().insert(control.clone());
-                router.clone().oneshot(request.map(axum::body::Body::new))
             },
         );
         let connection = hyper::server::conn::http1::Builder::new()
             .max_buf_size(super::limits::HYPER_HEAD_CAP)
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            // Idle connections are closed by the check below instead: hyper's header
+            // timeout armed a timer for every request, and cost a second read per request.
+            .header_read_timeout(None)
             .serve_connection(TokioIo::new(stream), service);
         let mut connection = std::pin::pin!(connection);
-        tokio::select! {
-            _ = connection.as_mut() => {}
-            // Dropping the connection closes the socket without a response.
-            _ = close.cancelled() => {}
-            _ = shutdown.cancelled() => {
-                connection.as_mut().graceful_shutdown();
-                let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+        let idle_check = tokio::time::sleep(IDLE_CHECK);
+        let mut idle_check = std::pin::pin!(idle_check);
+        let mut requests_seen = 0;
+        loop {
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                () = close.cancelled() => {
+                    if shutdown.is_cancelled() {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+                    }
+                    // Otherwise the handler asked: dropping the connection closes the
+                    // socket without a response.
+                    return;
+                }
+                () = idle_check.as_mut() => {
+                    let requests = seen.requests.load(Ordering::Relaxed);
+                    if requests == requests_seen && seen.answering.load(Ordering::Relaxed) == 0 {
+                        // No request began in a whole period and none is being answered:
+                        // idle keep-alive, or a request head that never completes.
+                        return;
+                    }
+                    requests_seen = requests;
+                    idle_check.as_mut().reset(tokio::time::Instant::now() + IDLE_CHECK);
+                }
             }
         }
     });
+}
+
+/// A connection's requests, counted for its idle check.
+#[derive(Default)]
+struct Activity {
+    /// Requests begun on the connection.
+    requests: AtomicU64,
+    /// Requests being answered now (one, but a "hang" answer lasts until the caller goes).
+    answering: AtomicU32,
+}
+
+/// One request being answered; counted as done when dropped (answered or abandoned).
+struct Answering(Arc<Activity>);
+
+impl Answering {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::Relaxed);
+        activity.answering.fetch_add(1, Ordering::Relaxed);
+        Answering(activity.clone())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Binds a unix socket at `path` that any local user may connect to (0666): the nginx

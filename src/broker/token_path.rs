@@ -1,8 +1,8 @@
 //! The session token path and the methods IMDS answers on it and on reads, as EC2 does
 //! (protocol notes §2, §3).
 
-use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
+use bytes::Bytes;
 
 use super::responses;
 
@@ -27,7 +27,7 @@ pub fn is_token_path(path: &str) -> bool {
 /// [capture in google-auth-library-ruby PR #421; other methods than GET unverified];
 /// PUT anywhere but `/latest/api/token` (a trailing slash, a dated version) → 403, empty
 /// [aws-beam/aws_credentials #47; ec2-user-guide PRs #182/#183].
-pub fn token_refusal(method: &Method, path: &str) -> Option<Response<Body>> {
+pub fn token_refusal(method: &Method, path: &str) -> Option<Response<Bytes>> {
     if method == Method::OPTIONS {
         return Some(responses::options(TOKEN_ALLOW));
     }
@@ -39,7 +39,7 @@ pub fn token_refusal(method: &Method, path: &str) -> Option<Response<Body>> {
 
 /// The answer a read (any path but the token's) gets for its method, if it is not a
 /// GET or HEAD: OPTIONS → 200 with Allow, others → 405 with Allow. Both unverified.
-pub fn read_method_answer(method: &Method) -> Option<Response<Body>> {
+pub fn read_method_answer(method: &Method) -> Option<Response<Bytes>> {
     if method == Method::GET || method == Method::HEAD {
         return None;
     }

@@ -31,7 +31,9 @@ const TOKEN_LEN: usize = EXPIRY_LEN + NONCE_LEN + MAC_LEN;
 type Clock = Box<dyn Fn() -> Instant + Send + Sync>;
 
 pub struct TokenStore {
-    key: [u8; 32],
+    /// HMAC under this store's random key, with the key already absorbed: every issue and
+    /// check starts from a copy instead of hashing the key again.
+    keyed: Hmac<Sha256>,
     /// Expiries count from here.
     epoch: Instant,
     now: Clock,
@@ -55,8 +57,11 @@ impl TokenStore {
     pub fn with_clock(now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
+        // A 32-byte key is always accepted by HMAC.
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         Self {
-            key,
+            keyed,
             epoch: now(),
             now: Box::new(now),
         }
@@ -95,9 +100,7 @@ impl TokenStore {
     }
 
     fn mac(&self, head: &[u8], binding: &str) -> Hmac<Sha256> {
-        // A 32-byte key is always accepted by HMAC.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.keyed.clone();
         mac.update(head);
         mac.update(binding.as_bytes());
         mac

@@ -109,10 +109,10 @@ impl Dir {
         lines.join("\n")
     }
 
-    fn child(&self, segment: &str) -> Option<&Node> {
+    fn child(&self, segment: &[u8]) -> Option<&Node> {
         self.entries
             .iter()
-            .find(|entry| entry.segment == segment)
+            .find(|entry| entry.segment.as_bytes() == segment)
             .map(|entry| &entry.node)
     }
 
@@ -168,7 +168,12 @@ pub fn is_version(segment: &str) -> bool {
 /// Finds the node at `path` below a version root (`meta-data/instance-id`, `dynamic/`).
 /// Empty segments from a trailing slash are ignored, as EC2 ignores them.
 pub fn lookup<'a>(root: &'a Dir, path: &str) -> Option<&'a Node> {
-    let mut segments = path.split('/').filter(|segment| !segment.is_empty());
+    // Split as bytes: '/' never occurs inside a UTF-8 sequence, and the `char` splitter
+    // cost as much as the whole walk.
+    let mut segments = path
+        .as_bytes()
+        .split(|&byte| byte == b'/')
+        .filter(|segment| !segment.is_empty());
     let first = segments.next()?;
     let mut node = root.child(first)?;
     for segment in segments {

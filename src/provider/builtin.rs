@@ -24,12 +24,16 @@ pub struct BuiltinProvider {
     launched: OffsetDateTime,
     credentials: CredentialResolver,
     trees: Mutex<TreeCache>,
-    /// The last credentials served per identity and their JSON: SDKs poll the same
-    /// credentials many times, and rendering them costs more than the rest of a request.
-    rendered_credentials: Mutex<HashMap<String, (Credentials, Bytes)>>,
+    /// The last credentials served per identity and their JSON (plain, extended): SDKs
+    /// poll the same credentials many times, and rendering them costs more than the rest
+    /// of a request.
+    rendered_credentials: Mutex<[RenderedCredentials; 2]>,
     /// Stops the background credentials refresher when the provider goes.
     _refresher: Option<tokio_util::sync::DropGuard>,
 }
+
+/// Per identity, the credentials last rendered and their JSON.
+type RenderedCredentials = HashMap<String, (Arc<Credentials>, Bytes)>;
 
 /// Trees built for the configuration version they were built from.
 #[derive(Default)]
@@ -73,7 +77,7 @@ impl BuiltinProvider {
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
             credentials: CredentialResolver::new(clock),
             trees: Mutex::new(TreeCache::default()),
-            rendered_credentials: Mutex::new(HashMap::new()),
+            rendered_credentials: Mutex::new([HashMap::new(), HashMap::new()]),
             _refresher: None,
         }
     }
@@ -122,20 +126,18 @@ impl BuiltinProvider {
     fn render_credentials(
         &self,
         identity: &str,
-        credentials: Credentials,
+        credentials: Arc<Credentials>,
         account_id: Option<&str>,
     ) -> Bytes {
-        let key = match account_id {
-            // A name no identity has (config names have no NUL): the extended rendering.
-            Some(_) => format!("{identity}\0extended"),
-            None => identity.to_string(),
-        };
         let mut rendered = self
             .rendered_credentials
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if let Some((seen, body)) = rendered.get(&key) {
-            if *seen == credentials {
+        // One map per rendering, looked up by the identity's name without a copy of it.
+        let rendered = &mut rendered[usize::from(account_id.is_some())];
+        if let Some((seen, body)) = rendered.get(identity) {
+            // Cached credentials come back as the same `Arc` until they change.
+            if Arc::ptr_eq(seen, &credentials) || *seen == credentials {
                 return body.clone();
             }
         }
@@ -143,7 +145,7 @@ impl BuiltinProvider {
             Some(account) => credentials.to_imds_json_extended(account),
             None => credentials.to_imds_json(),
         });
-        rendered.insert(key, (credentials, body.clone()));
+        rendered.insert(identity.to_string(), (credentials, body.clone()));
         body
     }
 
@@ -176,7 +178,7 @@ impl BuiltinProvider {
                     .role
                     .as_ref()
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
-                let credentials = self.credentials.resolve(role).await?;
+                let credentials = self.credentials.resolve_shared(role).await?;
                 let account = matches!(leaf, Leaf::RoleCredentialsExtended)
                     .then_some(identity.account_id.as_str());
                 Ok(ProviderAnswer::ok(self.render_credentials(

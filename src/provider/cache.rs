@@ -111,6 +111,10 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
             .slots
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
+        // Looked up first: the key is cloned only for a new slot.
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
         slots.entry(key.clone()).or_default().clone()
     }
 

@@ -47,7 +47,8 @@ pub struct CredentialResolver {
 
 /// What the resolver and its refresher share.
 pub(super) struct Shared {
-    pub commands: SingleFlightCache<CommandKey, Credentials, ProviderError>,
+    /// Shared values: a request takes a reference, not a copy of the keys.
+    pub commands: SingleFlightCache<CommandKey, Arc<Credentials>, ProviderError>,
     pub clock: Arc<dyn Clock>,
     /// Wakes the refresher: cached credentials were dropped or seen stale.
     pub nudge: Notify,
@@ -77,7 +78,14 @@ impl CredentialResolver {
     }
 
     pub async fn resolve(&self, role: &Role) -> Result<Credentials, ProviderError> {
-        let now = self.shared.clock.now();
+        self.resolve_shared(role)
+            .await
+            .map(|credentials| credentials.as_ref().clone())
+    }
+
+    /// As [`CredentialResolver::resolve`], sharing cached credentials instead of copying
+    /// them: the same `Arc` until they change.
+    pub async fn resolve_shared(&self, role: &Role) -> Result<Arc<Credentials>, ProviderError> {
         match &role.source {
             CredentialSource::Static {
                 access_key_id,
@@ -85,7 +93,7 @@ impl CredentialResolver {
                 session_token,
                 expiration,
             } => {
-                let (last_updated, rolling_expiration) = rolling_window(now);
+                let (last_updated, rolling_expiration) = rolling_window(self.shared.clock.now());
                 let expiration = match expiration {
                     Some(text) => {
                         parse_timestamp(text).ok_or_else(|| ProviderError::Credentials {
@@ -95,13 +103,13 @@ impl CredentialResolver {
                     }
                     None => rolling_expiration,
                 };
-                Ok(Credentials {
+                Ok(Arc::new(Credentials {
                     access_key_id: access_key_id.clone(),
                     secret_access_key: secret_access_key.clone(),
                     token: session_token.clone(),
                     expiration,
                     last_updated,
-                })
+                }))
             }
             CredentialSource::Profile { profile } => self.credentials_of_profile(profile).await,
             CredentialSource::Command {
@@ -117,7 +125,10 @@ impl CredentialResolver {
         }
     }
 
-    async fn credentials_of_profile(&self, profile: &str) -> Result<Credentials, ProviderError> {
+    async fn credentials_of_profile(
+        &self,
+        profile: &str,
+    ) -> Result<Arc<Credentials>, ProviderError> {
         // Read on every request: it is a small file, and an edit to it should count at once.
         match read_profile_credentials(profile)? {
             ProfileCredentials::Keys {
@@ -126,13 +137,13 @@ impl CredentialResolver {
                 session_token,
             } => {
                 let (last_updated, expiration) = rolling_window(self.shared.clock.now());
-                Ok(Credentials {
+                Ok(Arc::new(Credentials {
                     access_key_id,
                     secret_access_key,
                     token: session_token,
                     expiration,
                     last_updated,
-                })
+                }))
             }
             ProfileCredentials::Process(command) => {
                 self.credentials_of_command(CommandKey {
@@ -146,7 +157,10 @@ impl CredentialResolver {
 
     /// Cached credentials of a `credential_process` command, or those of a run (the one
     /// in progress, or a new one). With a refresher, anything not yet expired is served.
-    async fn credentials_of_command(&self, key: CommandKey) -> Result<Credentials, ProviderError> {
+    async fn credentials_of_command(
+        &self,
+        key: CommandKey,
+    ) -> Result<Arc<Credentials>, ProviderError> {
         let shared = &self.shared;
         let background = shared.refreshed.load(std::sync::atomic::Ordering::Acquire);
         let accept = if background {
@@ -243,7 +257,7 @@ struct ProcessCredentials {
 pub(super) async fn run_credential_process(
     key: CommandKey,
     clock: Arc<dyn Clock>,
-) -> Result<Kept<Credentials>, ProviderError> {
+) -> Result<Kept<Arc<Credentials>>, ProviderError> {
     let source_name = format!("command `{}`", describe_command_line(&key.command));
     let failure = |reason: String| ProviderError::Credentials {
         source_name: source_name.clone(),
@@ -293,7 +307,7 @@ pub(super) async fn run_credential_process(
         last_updated,
     };
     Ok(Kept {
-        value: credentials,
+        value: Arc::new(credentials),
         fresh_until,
         // Credentials already expired when printed are still served while fresh, as
         // they always were, rather than running the command for every request.

@@ -254,8 +254,8 @@ async fn case_60_loopback_ecs_needs_the_container_token() {
     let auth = masked
         .request_headers
         .iter()
-        .find(|(name, _)| name == "authorization")
-        .map(|(_, value)| value.clone())
+        .find(|(name, _)| *name == "authorization")
+        .map(|(_, value)| value.to_string())
         .expect("authorization recorded");
     assert!(
         auth.starts_with("****") && !auth.contains("container-token"),

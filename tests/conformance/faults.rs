@@ -258,3 +258,39 @@ async fn assert_still_serving(addr: std::net::SocketAddr) {
     assert_eq!(wire::status(&ok), Some(200));
     assert_eq!(wire::body(&ok), identity(0).instance_id.as_str());
 }
+
+/// Idle connections are closed by the broker's idle check (15 to 30 s), so they cannot hold
+/// descriptors for ever; a connection waiting on a hung answer is left open. Paused time:
+/// the clock jumps ahead whenever the broker has nothing else to do.
+#[tokio::test(start_paused = true)]
+async fn idle_connections_are_closed_but_hung_answers_are_not() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let imds = with_faults(vec![fault("/latest/meta-data/ami-id", FaultKind::Hang)]);
+    let broker = start(&imds).await;
+    let addr = broker.local_addr().expect("a TCP broker");
+    let mut hung = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    hung.write_all(&wire::get("/latest/meta-data/ami-id", ""))
+        .await
+        .expect("send");
+    // The hung request is under way before the clock may move.
+    for _ in 0..200 {
+        if !imds.state.recorder.snapshot().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut buffer = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(31), idle.read(&mut buffer)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "an idle connection was not closed within 31 s: {closed:?}"
+    );
+    let waiting = tokio::time::timeout(Duration::from_secs(120), hung.read(&mut buffer)).await;
+    assert!(
+        waiting.is_err(),
+        "a connection waiting on a hung answer was closed or answered: {waiting:?}"
+    );
+    broker.stop().await;
+}

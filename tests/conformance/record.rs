@@ -19,7 +19,7 @@ async fn every_exchange_is_recorded() {
     let records = imds.state.recorder.snapshot();
     let seen: Vec<(&str, &str, ImdsVersion, u16)> = records
         .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str(), r.version, r.status))
+        .map(|r| (&*r.method, r.path.as_str(), r.version, r.status))
         .collect();
     assert_eq!(
         seen,

@@ -219,7 +219,7 @@ fn check_container_token(state: &BrokerState, exchange: &Exchange) -> Result<(),
     Err(answer(StatusCode::FORBIDDEN, "AccessDenied", message))
 }
 
-fn error_reply(status: StatusCode, message: &str) -> axum::http::Response<axum::body::Body> {
+fn error_reply(status: StatusCode, message: &str) -> axum::http::Response<bytes::Bytes> {
     let code: String = status
         .canonical_reason()
         .unwrap_or("Error")

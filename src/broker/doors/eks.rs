@@ -168,7 +168,7 @@ pub fn go_rfc3339_nano(rfc3339: &str) -> String {
     text
 }
 
-fn fault_reply(status: StatusCode) -> axum::http::Response<axum::body::Body> {
+fn fault_reply(status: StatusCode) -> axum::http::Response<bytes::Bytes> {
     let message = match status {
         StatusCode::TOO_MANY_REQUESTS => "Too Many Requests. Rate exceeded".to_string(),
         StatusCode::FORBIDDEN => "Access Denied. Injected fault".to_string(),

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::http::{Response, StatusCode};
+use bytes::Bytes;
 use rand::Rng;
 
 use crate::broker::exchange::Exchange;
@@ -20,7 +20,7 @@ use crate::config::{Config, Door, Fault, FaultKind};
 pub async fn gate(
     config: &Config,
     exchange: &mut Exchange,
-    reply: impl Fn(StatusCode) -> Response<Body>,
+    reply: impl Fn(StatusCode) -> Response<Bytes>,
 ) -> Result<FaultPlan, Outcome> {
     let plan = plan(&config.faults, exchange.door, &exchange.path);
     if let Some(ms) = plan.latency_ms {

@@ -119,7 +119,7 @@ mod tests {
         let v1 = ExchangeRecord {
             caller_ip: Some("127.0.0.1".parse().unwrap()),
             path: "/latest/meta-data/".into(),
-            request_headers: vec![("user-agent".into(), "curl/7.88.1".into())],
+            request_headers: vec![("user-agent", "curl/7.88.1")].into(),
             ..ExchangeRecord::sample(1)
         };
         let token = ExchangeRecord {
@@ -129,7 +129,7 @@ mod tests {
         };
         let v2 = ExchangeRecord {
             version: ImdsVersion::V2,
-            request_headers: vec![(TOKEN_HEADER.into(), "tokentokentoken1234".into())],
+            request_headers: vec![(TOKEN_HEADER, "tokentokentoken1234")].into(),
             ..token.clone()
         };
         let dir = tempfile::tempdir().unwrap();

@@ -262,8 +262,49 @@ impl CallerReport {
     }
 }
 
+/// `ip` as text in `buffer`, without an allocation (None if it does not fit, never for
+/// an address).
+fn ip_str(ip: IpAddr, buffer: &mut [u8; 64]) -> Option<&str> {
+    let len = match ip {
+        // Digit by digit: the formatting machinery cost more than the rest of the tally.
+        IpAddr::V4(ip) => {
+            let mut len = 0;
+            for (n, octet) in ip.octets().into_iter().enumerate() {
+                if n > 0 {
+                    buffer[len] = b'.';
+                    len += 1;
+                }
+                let digits = [octet / 100, octet / 10 % 10, octet % 10];
+                let skip = if octet >= 100 {
+                    0
+                } else if octet >= 10 {
+                    1
+                } else {
+                    2
+                };
+                for digit in &digits[skip..] {
+                    buffer[len] = b'0' + digit;
+                    len += 1;
+                }
+            }
+            len
+        }
+        IpAddr::V6(ip) => {
+            use std::io::Write;
+            let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+            write!(cursor, "{ip}").ok()?;
+            usize::try_from(cursor.position()).ok()?
+        }
+    };
+    std::str::from_utf8(&buffer[..len]).ok()
+}
+
 /// The part of a User-Agent that is kept: its first [`RAW_KEPT`] characters.
 fn kept(raw: &str) -> &str {
+    // No more characters than bytes: a short one is kept whole without counting.
+    if raw.len() <= RAW_KEPT {
+        return raw;
+    }
     match raw.char_indices().nth(RAW_KEPT) {
         Some((end, _)) => &raw[..end],
         None => raw,
@@ -276,11 +317,14 @@ fn total(counts: &Counts) -> u64 {
 
 /// Timestamps of one fixed format compare as text.
 fn widen(first: &mut String, last: &mut String, time: &str) {
+    // In place: the stamps have one length, so the strings keep their allocations.
     if time < first.as_str() {
-        *first = time.to_string();
+        first.clear();
+        first.push_str(time);
     }
     if time > last.as_str() {
-        *last = time.to_string();
+        last.clear();
+        last.push_str(time);
     }
 }
 
@@ -325,20 +369,22 @@ pub struct Seen<'a> {
 impl<'a> Seen<'a> {
     /// The readiness facts of a broker record, read through its public fields.
     pub fn of_record(record: &'a ExchangeRecord) -> Seen<'a> {
-        let header = |wanted: &str| {
-            record
-                .request_headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(wanted))
-                .map(|(_, value)| value.as_str())
-        };
+        // One pass for both headers: this runs for every exchange.
+        let (mut token, mut user_agent) = (false, None);
+        for (name, value) in record.request_headers.iter() {
+            if name.eq_ignore_ascii_case(TOKEN_HEADER) {
+                token = true;
+            } else if user_agent.is_none() && name.eq_ignore_ascii_case("user-agent") {
+                user_agent = Some(value);
+            }
+        }
         Seen {
             time: &record.time,
             caller_ip: record.caller_ip,
             container: record.caller_container.as_deref(),
             path: &record.path,
-            kind: Use::of(record.version, header(TOKEN_HEADER).is_some()),
-            user_agent: header("user-agent"),
+            kind: Use::of(record.version, token),
+            user_agent,
         }
     }
 }
@@ -365,6 +411,17 @@ impl Tally {
 
     /// Counts one exchange; one refused before its caller was known is skipped.
     pub fn note(&mut self, seen: &Seen<'_>) {
+        // A caller seen before (nearly always) is found without making its key.
+        let mut ip_text = [0u8; 64];
+        let known: Option<&str> = match (seen.container, seen.caller_ip) {
+            (Some(container), _) => Some(container),
+            (None, Some(ip)) => ip_str(ip, &mut ip_text),
+            (None, None) => return,
+        };
+        if let Some(caller) = known.and_then(|key| self.callers.get_mut(key)) {
+            caller.note(seen);
+            return;
+        }
         let key = match (seen.container, seen.caller_ip) {
             (Some(container), _) => container.to_string(),
             (None, Some(ip)) => ip.to_string(),
@@ -453,8 +510,23 @@ mod tests {
             caller_container: container.map(str::to_string),
             path: path.to_string(),
             version,
-            request_headers: headers,
+            request_headers: headers.into(),
             ..ExchangeRecord::sample(1)
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.9",
+            "172.30.100.25",
+            "255.255.255.255",
+            "fd00:ec2::254",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut buffer = [0u8; 64];
+            assert_eq!(ip_str(ip, &mut buffer), Some(ip.to_string().as_str()));
         }
     }
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::{format, json, theme, widgets};
-use crate::broker::ExchangeRecord;
+use crate::broker::{ExchangeRecord, HeaderList};
 
 /// The detail of `record`, scrolled down `scroll` lines.
 pub fn draw(
@@ -118,20 +118,20 @@ pub fn lines(record: &ExchangeRecord, reveal: bool) -> Vec<Line<'static>> {
     if shown.response_body.is_empty() {
         lines.push(Line::from(Span::styled("  (empty)", theme::dim())));
     } else {
-        let body = json::pretty(&shown.response_body).unwrap_or(shown.response_body);
+        let body = json::pretty(&shown.response_body).unwrap_or(shown.response_body.to_string());
         lines.extend(body.lines().map(|line| Line::from(format!("  {line}"))));
     }
     lines
 }
 
-fn push_headers(lines: &mut Vec<Line<'static>>, headers: &[(String, String)]) {
+fn push_headers(lines: &mut Vec<Line<'static>>, headers: &HeaderList) {
     if headers.is_empty() {
         lines.push(Line::from(Span::styled("  (none)", theme::dim())));
     }
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         lines.push(Line::from(vec![
             Span::styled(format!("  {name}: "), theme::dim()),
-            Span::raw(value.clone()),
+            Span::raw(value.to_string()),
         ]));
     }
 }
