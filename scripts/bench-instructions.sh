@@ -10,7 +10,8 @@
 # after the warm-up and dumped (-d) after the N; the row's figure is the dump's total / N.
 # Both `serve`s first answer 10,000 requests, so that their recorders are full (a measured
 # request also drops the oldest record, as in a long run). Rows: hello; leaf v1, leaf v2 (token first) and creds (source "command", served from its
-# cache) on `serve` with default logging (a line per request); leaf v1 on a quiet `serve`.
+# cache) on `serve` with default logging (a line per request), the same credentials at the
+# ECS and EKS doors; leaf v1 on a quiet `serve`.
 # Builds the release binaries with line tables (for callgrind_annotate) unless --no-build;
 # the dumps are kept in $KEEP (default /tmp/imds-spoof-callgrind) for annotation.
 set -euo pipefail
@@ -115,8 +116,13 @@ rm -f "$KEEP"/*
 start hello $(callgrind hello) "$HELLO" 0
 HELLO_PID="$PID"; HELLO_URL="http://$ADDR"
 start serve env -u IMDS_SPOOF_LOG -u RUST_LOG $(callgrind serve) \
-  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
+  "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml" \
+  --container-token-file "$WORK/container-token"
 SERVE_PID="$PID"; SERVE_URL="http://$ADDR"
+ECS_AUTH="Authorization: $(cat "$WORK/container-token")"
+"$IMDS" --config "$WORK/config.toml" token --identity bench --ttl 1h --out "$WORK/pod-token" >/dev/null \
+  || die "imds-spoof token failed"
+EKS_AUTH="Authorization: $(cat "$WORK/pod-token")"
 start quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn $(callgrind quiet) \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
 QUIET_PID="$PID"; QUIET_URL="http://$ADDR"
@@ -137,6 +143,8 @@ row "hello" hello "$HELLO_PID" "$HELLO_URL/"
 row "leaf v1" serve "$SERVE_PID" "$SERVE_URL/latest/meta-data/instance-id"
 row "leaf v2" serve "$SERVE_PID" "$SERVE_URL/latest/meta-data/instance-id" "X-aws-ec2-metadata-token: $TOKEN"
 row "creds cmd" serve "$SERVE_PID" "$SERVE_URL/latest/meta-data/iam/security-credentials/$ROLE"
+row "creds ecs" serve "$SERVE_PID" "$SERVE_URL/v2/credentials/self" "$ECS_AUTH"
+row "creds eks" serve "$SERVE_PID" "$SERVE_URL/v1/credentials" "$EKS_AUTH"
 row "leaf v1 quiet" quiet "$QUIET_PID" "$QUIET_URL/latest/meta-data/instance-id"
 sleep 1  # the printer writes its lines in batches, 10 ms behind
 lines="$(grep -c 'imds_spoof::requests' "$WORK/serve.log" || true)"

@@ -33,6 +33,12 @@ impl HeaderList {
         match std::str::from_utf8(value) {
             // A string never has more characters than bytes: short ones need no count.
             Ok(text) if text.len() <= HEADER_VALUE_LIMIT => self.text.push_str(text),
+            // ASCII (tokens, JWTs): one byte per character, so the cut is a slice.
+            Ok(text)
+                if text.is_ascii() && !text.as_bytes()[..HEADER_VALUE_LIMIT].contains(&b'\n') =>
+            {
+                self.text.push_str(&text[..HEADER_VALUE_LIMIT])
+            }
             Ok(text) => self
                 .text
                 .extend(text.chars().take(HEADER_VALUE_LIMIT).map(line_safe)),
@@ -217,12 +223,14 @@ mod tests {
         list.push_raw("x-odd", b"ok\xffok");
         list.push_raw("x-long", "é".repeat(300).as_bytes());
         list.push_raw("x-empty", b"");
+        list.push_raw("authorization", "a".repeat(400).as_bytes());
         let pairs: Vec<(&str, &str)> = list.iter().collect();
         assert_eq!(pairs[0], ("host", "169.254.169.254"));
         assert_eq!(pairs[1], ("x-odd", "ok\u{fffd}ok"));
         assert_eq!(pairs[2].1, "é".repeat(256));
         assert_eq!(pairs[3], ("x-empty", ""));
-        assert_eq!(list.len(), 4);
+        assert_eq!(pairs[4], ("authorization", "a".repeat(256).as_str()));
+        assert_eq!(list.len(), 5);
         // A value holding the separator of the next field stays one value.
         let list: HeaderList = vec![("a", "b:c\nd")].into();
         assert_eq!(list.iter().collect::<Vec<_>>(), vec![("a", "b:c d")]);

@@ -3,6 +3,7 @@
 //! answers its fields in its own shape.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use time::OffsetDateTime;
@@ -41,16 +42,20 @@ pub async fn fetch(
     state: &BrokerState,
     config: &Config,
     exchange: &mut Exchange,
-) -> Result<RoleCredentials, Failure> {
-    let mut found = fetch_as_served(state, config, exchange).await?;
-    if renew_lapsed(&mut found, OffsetDateTime::now_utc()) {
-        faults::note(
-            &mut exchange.fault,
-            "lapsed credentials served with a renewed Expiration (container agents never hand \
-             out expired credentials)",
-        );
+) -> Result<Arc<RoleCredentials>, Failure> {
+    let served = fetch_as_served(state, config, exchange).await?;
+    let now = OffsetDateTime::now_utc();
+    if served.expires_at.is_none_or(|at| at > now) {
+        return Ok(served.credentials);
     }
-    Ok(found)
+    let mut renewed = (*served.credentials).clone();
+    renew_lapsed(&mut renewed, now);
+    faults::note(
+        &mut exchange.fault,
+        "lapsed credentials served with a renewed Expiration (container agents never hand \
+         out expired credentials)",
+    );
+    Ok(Arc::new(renewed))
 }
 
 /// How long credentials that had lapsed are given again: the agents refresh role
@@ -72,12 +77,19 @@ fn renew_lapsed(found: &mut RoleCredentials, now: OffsetDateTime) -> bool {
     lapsed
 }
 
+/// Credentials as the provider serves them, with their Expiration read.
+#[derive(Clone)]
+struct Served {
+    credentials: Arc<RoleCredentials>,
+    expires_at: Option<OffsetDateTime>,
+}
+
 /// The credentials as the provider serves them to IMDS.
 async fn fetch_as_served(
     state: &BrokerState,
     config: &Config,
     exchange: &Exchange,
-) -> Result<RoleCredentials, Failure> {
+) -> Result<Served, Failure> {
     let identity = config.identity(&exchange.identity).ok_or_else(|| {
         Failure::NoRole(format!(
             "identity {:?} is not configured",
@@ -108,6 +120,16 @@ async fn fetch_as_served(
             answer.status
         )));
     }
+    // The provider serves one cached document until the credentials change: read it once.
+    let key = parsed::Key {
+        identity: &exchange.identity,
+        role: &role,
+        account_id: &identity.account_id,
+        region: &identity.region,
+    };
+    if let Some(served) = parsed::lookup(&key, &answer.body) {
+        return Ok(served);
+    }
     let document: serde_json::Value = serde_json::from_slice(&answer.body)
         .map_err(|err| Failure::Provider(format!("credentials are not JSON: {err}")))?;
     let field = |name: &str| {
@@ -117,14 +139,91 @@ async fn fetch_as_served(
             .ok_or_else(|| Failure::Provider(format!("credentials without {name}")))
     };
     let (_, partition) = partition_of(&identity.region);
-    Ok(RoleCredentials {
+    let credentials = RoleCredentials {
         access_key_id: field("AccessKeyId")?,
         secret_access_key: field("SecretAccessKey")?,
         token: field("Token")?,
         expiration: field("Expiration")?,
         account_id: identity.account_id.clone(),
         role_arn: format!("arn:{partition}:iam::{}:role/{role}", identity.account_id),
-    })
+    };
+    let served = Served {
+        expires_at: parse_timestamp(&credentials.expiration),
+        credentials: Arc::new(credentials),
+    };
+    parsed::remember(&key, answer.body, served.clone());
+    Ok(served)
+}
+
+/// Documents already read, per thread (no lock shared by requests). Keyed by what the
+/// answer is made of: the identity's name, role, account and region, and the document's
+/// bytes, so a change of keys, expiration or configuration reads the new document. A few
+/// entries cover the identities of a developer's machine.
+mod parsed {
+    use std::cell::RefCell;
+
+    use bytes::Bytes;
+
+    use super::Served;
+
+    const ENTRIES: usize = 8;
+
+    pub(super) struct Key<'a> {
+        pub identity: &'a str,
+        pub role: &'a str,
+        pub account_id: &'a str,
+        pub region: &'a str,
+    }
+
+    struct Entry {
+        identity: String,
+        role: String,
+        account_id: String,
+        region: String,
+        document: Bytes,
+        served: Served,
+    }
+
+    impl Entry {
+        fn matches(&self, key: &Key<'_>) -> bool {
+            self.identity == key.identity
+                && self.role == key.role
+                && self.account_id == key.account_id
+                && self.region == key.region
+        }
+    }
+
+    thread_local! {
+        static ENTRIES_OF_THREAD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn lookup(key: &Key<'_>, document: &[u8]) -> Option<Served> {
+        ENTRIES_OF_THREAD.with(|entries| {
+            entries
+                .borrow()
+                .iter()
+                .find(|entry| entry.matches(key) && entry.document.as_ref() == document)
+                .map(|entry| entry.served.clone())
+        })
+    }
+
+    pub(super) fn remember(key: &Key<'_>, document: Bytes, served: Served) {
+        ENTRIES_OF_THREAD.with(|entries| {
+            let mut entries = entries.borrow_mut();
+            entries.retain(|entry| entry.identity != key.identity);
+            if entries.len() == ENTRIES {
+                entries.remove(0);
+            }
+            entries.push(Entry {
+                identity: key.identity.to_string(),
+                role: key.role.to_string(),
+                account_id: key.account_id.to_string(),
+                region: key.region.to_string(),
+                document,
+                served,
+            });
+        });
+    }
 }
 
 /// A door's rendered credentials after the plan's credentials fault (expired, malformed).

@@ -136,16 +136,24 @@ async fn answer_credentials(
 /// The agent's two addresses (port and brackets stripped, compared as text, as the agent
 /// does); on loopback also the listen address itself.
 fn host_allowed(state: &BrokerState, exchange: &Exchange, host: &str) -> bool {
+    // The agent compares the Host's text with its addresses' text.
+    const EKS_HOSTS: [&str; 2] = ["169.254.170.23", "fd00:ec2::23"];
+    debug_assert_eq!(EKS_HOSTS[0], EKS_ADDRESS.to_string());
+    debug_assert_eq!(EKS_HOSTS[1], EKS_ADDRESS_V6.to_string());
     let bare = bare_host(host);
-    bare == EKS_ADDRESS.to_string()
-        || bare == EKS_ADDRESS_V6.to_string()
-        || names_loopback_listener(&state.access, exchange.local, host)
+    EKS_HOSTS.contains(&bare) || names_loopback_listener(&state.access, exchange.local, host)
 }
 
 /// An RFC 3339 time as Go's `RFC3339Nano` writes it: UTC `Z`, up to nine fraction digits
 /// with trailing zeros trimmed (none for whole seconds). Text that does not parse is
 /// passed on as the provider gave it.
 pub fn go_rfc3339_nano(rfc3339: &str) -> String {
+    // Whole seconds in UTC (`YYYY-MM-DDTHH:MM:SSZ`, what sources nearly always give) are
+    // already what Go writes (and text of that shape that is no time is passed on as is
+    // below too).
+    if is_whole_seconds_utc(rfc3339) {
+        return rfc3339.to_string();
+    }
     let Ok(at) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
         return rfc3339.to_string();
     };
@@ -166,6 +174,16 @@ pub fn go_rfc3339_nano(rfc3339: &str) -> String {
     }
     text.push('Z');
     text
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` by shape: digits with `-`, `T`, `:` and `Z` in their places.
+fn is_whole_seconds_utc(text: &str) -> bool {
+    const SHAPE: &[u8; 20] = b"dddd-dd-ddTdd:dd:ddZ";
+    text.len() == SHAPE.len()
+        && text.bytes().zip(SHAPE).all(|(byte, &want)| match want {
+            b'd' => byte.is_ascii_digit(),
+            other => byte == other,
+        })
 }
 
 fn fault_reply(status: StatusCode) -> axum::http::Response<bytes::Bytes> {

@@ -195,13 +195,19 @@ impl PodTokenKey {
         }
         // A pod sends the same token on every fetch: its signature is checked once per
         // thread, its times on every use.
-        if let Some(claims) = verified::lookup(&self.key, token) {
-            return check_claims(&claims, now);
+        if let Some(known) = verified::lookup(&self.key, token) {
+            check_times(known.exp, known.nbf, now)?;
+            return known.rest;
         }
         let claims = self.verify_signed(token)?;
-        let account = check_claims(&claims, now);
-        verified::remember(&self.key, token, claims);
-        account
+        let known = verified::Known {
+            exp: claims.exp,
+            nbf: claims.nbf,
+            rest: check_audience_and_subject(&claims),
+        };
+        verified::remember(&self.key, token, known.clone());
+        check_times(known.exp, known.nbf, now)?;
+        known.rest
     }
 
     /// The token's claims once its form and signature hold (times and audience not yet).
@@ -248,31 +254,39 @@ impl PodTokenKey {
 mod verified {
     use std::cell::RefCell;
 
-    use super::{Claims, KEY_LEN};
+    use super::{ServiceAccount, TokenError, KEY_LEN};
 
     const ENTRIES: usize = 8;
+
+    /// What a signed token says, apart from the clock.
+    #[derive(Clone)]
+    pub(super) struct Known {
+        pub exp: Option<i64>,
+        pub nbf: Option<i64>,
+        pub rest: Result<ServiceAccount, TokenError>,
+    }
 
     struct Entry {
         key: [u8; KEY_LEN],
         token: Box<str>,
-        claims: Claims,
+        known: Known,
     }
 
     thread_local! {
         static ENTRIES_OF_THREAD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub(super) fn lookup(key: &[u8; KEY_LEN], token: &str) -> Option<Claims> {
+    pub(super) fn lookup(key: &[u8; KEY_LEN], token: &str) -> Option<Known> {
         ENTRIES_OF_THREAD.with(|entries| {
             entries
                 .borrow()
                 .iter()
                 .find(|entry| &entry.key == key && &*entry.token == token)
-                .map(|entry| entry.claims.clone())
+                .map(|entry| entry.known.clone())
         })
     }
 
-    pub(super) fn remember(key: &[u8; KEY_LEN], token: &str, claims: Claims) {
+    pub(super) fn remember(key: &[u8; KEY_LEN], token: &str, known: Known) {
         ENTRIES_OF_THREAD.with(|entries| {
             let mut entries = entries.borrow_mut();
             if entries.len() == ENTRIES {
@@ -281,25 +295,30 @@ mod verified {
             entries.push(Entry {
                 key: *key,
                 token: token.into(),
-                claims,
+                known,
             });
         });
     }
 }
 
-/// Times first (as the EKS agent checks them), then audience and subject.
-fn check_claims(claims: &Claims, now: i64) -> Result<ServiceAccount, TokenError> {
+/// Times are checked first (as the EKS agent does), then audience and subject.
+fn check_times(exp: Option<i64>, nbf: Option<i64>, now: i64) -> Result<(), TokenError> {
     let invalid = |reason: &str| TokenError::Claims(reason.to_string());
-    match claims.exp {
+    match exp {
         None => return Err(invalid("token has no expiration (exp)")),
         Some(exp) if exp <= now => {
             return Err(invalid("token has invalid claims: token is expired"))
         }
         Some(_) => {}
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now) {
+    if nbf.is_some_and(|nbf| nbf > now) {
         return Err(invalid("token has invalid claims: token is not valid yet"));
     }
+    Ok(())
+}
+
+fn check_audience_and_subject(claims: &Claims) -> Result<ServiceAccount, TokenError> {
+    let invalid = |reason: &str| TokenError::Claims(reason.to_string());
     let audience_ok = match &claims.aud {
         serde_json::Value::String(aud) => aud == AUDIENCE,
         serde_json::Value::Array(list) => list.iter().any(|aud| aud == AUDIENCE),
