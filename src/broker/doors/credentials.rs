@@ -226,8 +226,49 @@ mod parsed {
     }
 }
 
+/// Which door's shape a rendered body has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Ecs,
+    Eks,
+}
+
+/// The door's JSON for `found`, rendered once per credentials and thread: a cached
+/// credentials value is the same `Arc` on every request until it changes.
+pub fn rendered(
+    found: &Arc<RoleCredentials>,
+    shape: Shape,
+    render: impl FnOnce(&RoleCredentials) -> String,
+) -> bytes::Bytes {
+    thread_local! {
+        static RENDERED: std::cell::RefCell<Vec<(Shape, Arc<RoleCredentials>, bytes::Bytes)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    const ENTRIES: usize = 8;
+    let known = RENDERED.with(|entries| {
+        entries
+            .borrow()
+            .iter()
+            // The entry holds its `Arc`, so the pointer cannot be reused by another value.
+            .find(|(kind, credentials, _)| *kind == shape && Arc::ptr_eq(credentials, found))
+            .map(|(_, _, body)| body.clone())
+    });
+    if let Some(body) = known {
+        return body;
+    }
+    let body = bytes::Bytes::from(render(found));
+    RENDERED.with(|entries| {
+        let mut entries = entries.borrow_mut();
+        if entries.len() == ENTRIES {
+            entries.remove(0);
+        }
+        entries.push((shape, found.clone(), body.clone()));
+    });
+    body
+}
+
 /// A door's rendered credentials after the plan's credentials fault (expired, malformed).
-pub fn shape(plan: &FaultPlan, exchange: &mut Exchange, body: String) -> bytes::Bytes {
+pub fn shape(plan: &FaultPlan, exchange: &mut Exchange, body: bytes::Bytes) -> bytes::Bytes {
     let answer = faults::shape_credentials(
         plan,
         // The IMDS credentials path stands for "a credentials document" to the faults.

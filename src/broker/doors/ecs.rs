@@ -123,15 +123,17 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
     };
     match credentials::fetch(state, config, exchange).await {
         Ok(found) => {
-            let document = EcsCredentials {
-                role_arn: &found.role_arn,
-                access_key_id: &found.access_key_id,
-                secret_access_key: &found.secret_access_key,
-                token: &found.token,
-                expiration: &found.expiration,
-                account_id: &found.account_id,
-            };
-            let body = serde_json::to_string(&document).unwrap_or_default();
+            let body = credentials::rendered(&found, credentials::Shape::Ecs, |found| {
+                let document = EcsCredentials {
+                    role_arn: &found.role_arn,
+                    access_key_id: &found.access_key_id,
+                    secret_access_key: &found.secret_access_key,
+                    token: &found.token,
+                    expiration: &found.expiration,
+                    account_id: &found.account_id,
+                };
+                serde_json::to_string(&document).unwrap_or_default()
+            });
             Outcome::Answer(replies::json(credentials::shape(&plan, exchange, body)))
         }
         // A task without a role has no credentials id the agent would know.

@@ -105,15 +105,17 @@ async fn answer_credentials(
 ) -> Outcome {
     match credentials::fetch(state, config, exchange).await {
         Ok(found) => {
-            let expiration = go_rfc3339_nano(&found.expiration);
-            let document = EksCredentials {
-                access_key_id: &found.access_key_id,
-                secret_access_key: &found.secret_access_key,
-                token: &found.token,
-                account_id: &found.account_id,
-                expiration: &expiration,
-            };
-            let body = serde_json::to_string(&document).unwrap_or_default();
+            let body = credentials::rendered(&found, credentials::Shape::Eks, |found| {
+                let expiration = go_rfc3339_nano(&found.expiration);
+                let document = EksCredentials {
+                    access_key_id: &found.access_key_id,
+                    secret_access_key: &found.secret_access_key,
+                    token: &found.token,
+                    account_id: &found.account_id,
+                    expiration: &expiration,
+                };
+                serde_json::to_string(&document).unwrap_or_default()
+            });
             Outcome::Answer(replies::json(credentials::shape(plan, exchange, body)))
         }
         Err(Failure::NoRole(reason)) => {
