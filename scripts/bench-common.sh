@@ -4,6 +4,7 @@
 #   . "$REPO/scripts/bench-common.sh"
 #   bench_workdir imds-spoof-bench      # sets WORK and PIDS, installs the traps
 #   bench_config FILE [EXTRA_TOML]      # the bench identity (no role), EXTRA appended
+#   bench_command_role FILE             # bench_config with role bench-role from a command
 
 bench_workdir() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
@@ -40,4 +41,22 @@ local_ipv4 = "172.31.0.10"
 mac = "0e:49:61:0f:c3:11"
 ${2:-}
 EOF
+}
+
+# The bench identity with role $BENCH_ROLE, its credentials from a credential_process
+# script that expires them an hour ahead and counts its runs in $WORK/creds-runs (so a
+# bench can check that its cache served the rest).
+BENCH_ROLE="bench-role"
+bench_command_role() {
+  cat >"$WORK/creds.sh" <<EOF
+#!/bin/sh
+echo run >>"$WORK/creds-runs"
+exp=\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+printf '{"Version":1,"AccessKeyId":"ASIABENCHEXAMPLE0001","SecretAccessKey":"benchSecretKeyEXAMPLEbenchSecretKeyEXAMP","SessionToken":"benchTokenEXAMPLE","Expiration":"%s"}\n' "\$exp"
+EOF
+  bench_config "$1" "
+[identity.role]
+name = \"$BENCH_ROLE\"
+source = \"command\"
+command = \"sh $WORK/creds.sh\""
 }

@@ -51,17 +51,8 @@ HELLO="$BIN_DIR/examples/bench_hello"
 bench_workdir imds-spoof-instructions
 mkdir -p "$KEEP"
 
-ROLE="bench-role"
-cat >"$WORK/creds.sh" <<EOF
-#!/bin/sh
-exp=\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
-printf '{"Version":1,"AccessKeyId":"ASIABENCHEXAMPLE0001","SecretAccessKey":"benchSecretKeyEXAMPLEbenchSecretKeyEXAMP","SessionToken":"benchTokenEXAMPLE","Expiration":"%s"}\n' "\$exp"
-EOF
-bench_config "$WORK/config.toml" "
-[identity.role]
-name = \"$ROLE\"
-source = \"command\"
-command = \"sh $WORK/creds.sh\""
+ROLE="$BENCH_ROLE"
+bench_command_role "$WORK/config.toml"
 
 # start NAME CMD...: runs CMD (env exec's valgrind, which runs the server itself), waits for its "serving on http://ADDR" line;
 # sets ADDR and PID (the server's: env and valgrind exec, they do not fork).

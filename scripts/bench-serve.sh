@@ -105,20 +105,10 @@ HELLO="$BIN_DIR/examples/bench_hello"
 . "$REPO/scripts/bench-common.sh"
 bench_workdir imds-spoof-bench
 
-ROLE="bench-role"
+ROLE="$BENCH_ROLE"
 INSTANCE_ID="$BENCH_INSTANCE_ID"
 # The credentials command counts its runs, so we can check the cache served the rest.
-cat >"$WORK/creds.sh" <<EOF
-#!/bin/sh
-echo run >>"$WORK/creds-runs"
-exp=\$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
-printf '{"Version":1,"AccessKeyId":"ASIABENCHEXAMPLE0001","SecretAccessKey":"benchSecretKeyEXAMPLEbenchSecretKeyEXAMP","SessionToken":"benchTokenEXAMPLE","Expiration":"%s"}\n' "\$exp"
-EOF
-bench_config "$WORK/config.toml" "
-[identity.role]
-name = \"$ROLE\"
-source = \"command\"
-command = \"sh $WORK/creds.sh\""
+bench_command_role "$WORK/config.toml"
 
 # start_server NAME CMD...: runs CMD (stdout to a file, stderr appended to $WORK/NAME.log),
 # waits for its "serving on http://ADDR" line; sets ADDR and SERVER_PID.
