@@ -228,18 +228,44 @@ fn dashboard_without_docker_edits_the_instance_id() {
     assert_ne!(curl(&url).0, "200", "the broker stopped with the dashboard");
 }
 
+/// What a dashboard test on the real engine holds: the engine to itself (the lock), our
+/// objects swept before and after, a configuration using the offline proxy image, and the
+/// file the dashboard's exit status is written to. Dropped in field order: the sweep runs
+/// while the lock is still held.
+struct EngineRun {
+    config: PathBuf,
+    exit_file: PathBuf,
+    _dir: tempfile::TempDir,
+    _cleanup: Cleanup,
+    _lock: docker_support::EngineLock,
+}
+
+/// An [`EngineRun`], or a reported skip when tmux, curl or the offline images are missing.
+fn engine_run(test: &str) -> Option<EngineRun> {
+    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+        return None;
+    }
+    let lock = lock_engine();
+    let cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_port(dir.path(), free_port(), Some(NGINX_IMAGE));
+    let exit_file = dir.path().join("exit");
+    Some(EngineRun {
+        config,
+        exit_file,
+        _dir: dir,
+        _cleanup: cleanup,
+        _lock: lock,
+    })
+}
+
 #[test]
 fn dashboard_with_docker_leaves_no_proxy_on_quit() {
     let test = "dashboard_with_docker_leaves_no_proxy_on_quit";
-    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+    let Some(run) = engine_run(test) else {
         return;
-    }
-    let _lock = lock_engine();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = config_with_port(dir.path(), port, Some(NGINX_IMAGE));
-    let exit_file = dir.path().join("exit");
+    };
+    let (config, exit_file) = (run.config.clone(), run.exit_file.clone());
     let tmux = Tmux::start("docker", &dashboard_command("", &config, &exit_file));
     let screen = tmux
         .wait_for(
@@ -378,14 +404,10 @@ fn quit(tmux: &Tmux, exit_file: &Path) {
 #[test]
 fn dashboard_assigns_a_container_another_identity() {
     let test = "dashboard_assigns_a_container_another_identity";
-    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+    let Some(run) = engine_run(test) else {
         return;
-    }
-    let _lock = lock_engine();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with_port(dir.path(), free_port(), Some(NGINX_IMAGE));
-    let exit_file = dir.path().join("exit");
+    };
+    let (config, exit_file) = (run.config.clone(), run.exit_file.clone());
     let tmux = dashboard_up("assign", &config, &exit_file);
 
     // A container whose label says worker, on the network the dashboard made.
@@ -453,14 +475,10 @@ fn dashboard_assigns_a_container_another_identity() {
 #[test]
 fn dashboard_marks_an_ecs_request_with_its_caller() {
     let test = "dashboard_marks_an_ecs_request_with_its_caller";
-    if !tools_or_skip(test) || !require(Need::OfflineImages, test) {
+    let Some(run) = engine_run(test) else {
         return;
-    }
-    let _lock = lock_engine();
-    let _cleanup = Cleanup::new();
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with_port(dir.path(), free_port(), Some(NGINX_IMAGE));
-    let exit_file = dir.path().join("exit");
+    };
+    let (config, exit_file) = (run.config.clone(), run.exit_file.clone());
     let tmux = dashboard_up("ecs", &config, &exit_file);
     tmux.wait_for(&["ECS 169.254.170.2"], Duration::from_secs(10))
         .unwrap_or_else(|screen| panic!("the proxy row names no ECS door:\n{screen}"));
