@@ -1,16 +1,15 @@
 //! Who may call and how the proxy path behaves: case 41, the hop limit, the proxy secret.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use imds_spoof::broker::{
-    AccessPolicy, Broker, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
-};
-use imds_spoof::config::{ContainerFacts, ContainerRule, IdentityOrigin, UnresolvedPolicy};
+use imds_spoof::broker::{AccessPolicy, Broker, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::config::{ContainerRule, IdentityOrigin, UnresolvedPolicy};
 
-use crate::support::{identity, loopback, request, wire, Imds, RequestBuilder, TOKEN_PATH};
+use crate::support::{
+    identity, loopback, request, wire, Imds, KnownCallers, RequestBuilder, TOKEN_PATH,
+};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const SECRET: &str = "per-run-secret-0123456789";
@@ -19,34 +18,14 @@ const WORKER_IP: &str = "169.254.0.9";
 const BILLING_IP: &str = "169.254.0.11";
 const UNNAMED_IP: &str = "169.254.0.12";
 
-/// The Docker side's view of callers: one container labelled for the worker identity.
-struct Directory;
-
-impl CallerDirectory for Directory {
-    fn resolve(
-        &self,
-        ip: IpAddr,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
-        let container =
-            |name: &str, service: Option<&str>, label: Option<&str>| CallerInfo::Container {
-                name: name.to_string(),
-                facts: ContainerFacts {
-                    name: Some(name.to_string()),
-                    compose_service: service.map(str::to_string),
-                    identity_label: label.map(str::to_string),
-                },
-            };
-        let info = match ip.to_string().as_str() {
-            WORKER_IP => container("worker-app", None, Some("worker")),
-            CONTAINER_IP => container("plain-app", None, None),
-            BILLING_IP => container("billing-1", Some("billing"), Some("default")),
-            UNNAMED_IP => CallerInfo::Unresolved {
-                reason: "engine unreachable".to_string(),
-            },
-            _ => CallerInfo::NotAContainer,
-        };
-        Box::pin(std::future::ready(info))
-    }
+/// The Docker side's view of callers: a labelled container, a plain one, a compose
+/// service, and an address the engine cannot name.
+fn directory() -> KnownCallers {
+    KnownCallers::default()
+        .container(WORKER_IP, "worker-app", None, Some("worker"))
+        .container(CONTAINER_IP, "plain-app", None, None)
+        .container(BILLING_IP, "billing-1", Some("billing"), Some("default"))
+        .unresolved(UNNAMED_IP, "engine unreachable")
 }
 
 fn proxied(hop_limit: u8) -> Imds {
@@ -57,7 +36,7 @@ fn proxied(hop_limit: u8) -> Imds {
             secret: SECRET.to_string(),
             host_ips: vec!["169.254.0.1".parse().expect("ip")],
         },
-        |state| state.callers = Some(Arc::new(Directory)),
+        |state| state.callers = Some(Arc::new(directory())),
     )
 }
 
@@ -216,7 +195,7 @@ async fn the_caller_header_is_trusted_only_with_the_secret() {
     let local = Imds::build(
         |_| {},
         loopback(),
-        |state| state.callers = Some(Arc::new(Directory)),
+        |state| state.callers = Some(Arc::new(directory())),
     );
     let forged = request(Method::GET, INSTANCE_ID)
         .header(CALLER_HEADER, WORKER_IP)
@@ -240,7 +219,7 @@ fn proxied_with(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
             secret: SECRET.to_string(),
             host_ips: vec!["169.254.0.1".parse().expect("ip")],
         },
-        |state| state.callers = Some(Arc::new(Directory)),
+        |state| state.callers = Some(Arc::new(directory())),
     )
 }
 

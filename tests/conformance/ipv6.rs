@@ -2,14 +2,12 @@
 //! IPv6 caller by its IPv6 address and passes the Host `[fd00:ec2::254]` as sent; the host
 //! itself, through the network's IPv6 gateway, is refused like through the IPv4 one.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::Method;
-use imds_spoof::broker::{AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER};
-use imds_spoof::config::ContainerFacts;
+use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
 
-use crate::support::{identity, request, Expected, Imds, RequestBuilder, TOKEN_PATH};
+use crate::support::{identity, request, Expected, Imds, KnownCallers, RequestBuilder, TOKEN_PATH};
 
 const SECRET: &str = "per-run-secret-ipv6";
 /// One container, dual-stack: its IPv4 and its IPv6 address on the network.
@@ -19,28 +17,11 @@ const GATEWAY_V4: &str = "169.254.0.1";
 const GATEWAY_V6: &str = "fd00:ec2::1";
 
 /// The Docker side: both addresses name the same container, labelled for the worker.
-struct DualStack;
-
-impl CallerDirectory for DualStack {
-    fn resolve(
-        &self,
-        ip: IpAddr,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
-        let app: [IpAddr; 2] = [APP_V4.parse().expect("ip"), APP_V6.parse().expect("ip")];
-        let info = if app.contains(&ip) {
-            CallerInfo::Container {
-                name: "dual-app".to_string(),
-                facts: ContainerFacts {
-                    name: Some("dual-app".to_string()),
-                    compose_service: None,
-                    identity_label: Some(identity(1).name.clone()),
-                },
-            }
-        } else {
-            CallerInfo::NotAContainer
-        };
-        Box::pin(std::future::ready(info))
-    }
+fn dual_stack() -> KnownCallers {
+    let worker = Some(identity(1).name.as_str());
+    KnownCallers::default()
+        .container(APP_V4, "dual-app", None, worker)
+        .container(APP_V6, "dual-app", None, worker)
 }
 
 fn proxied() -> Imds {
@@ -54,7 +35,7 @@ fn proxied() -> Imds {
                 GATEWAY_V6.parse().expect("ip"),
             ],
         },
-        |state| state.callers = Some(Arc::new(DualStack)),
+        |state| state.callers = Some(Arc::new(dual_stack())),
     )
 }
 

@@ -4,21 +4,18 @@
 //! The session's reader is stood in for by a source that answers what it was asked, so
 //! these cases are about the broker alone.
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{
     TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource, DOOR_HEADER,
 };
-use imds_spoof::broker::{
-    AccessPolicy, CallerDirectory, CallerInfo, Door, CALLER_HEADER, SECRET_HEADER,
-};
-use imds_spoof::config::{ContainerFacts, Fault, FaultKind};
+use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::config::{Fault, FaultKind};
 use imds_spoof::imds::task_metadata::TaskDocument;
 use serde_json::Value;
 
-use crate::support::{loopback, request, Answer, Imds, RequestBuilder};
+use crate::support::{loopback, request, Answer, Imds, KnownCallers, RequestBuilder};
 
 const SECRET: &str = "per-run-secret-0123456789";
 const WEB_IP: &str = "169.254.0.7";
@@ -27,32 +24,14 @@ const GONE_IP: &str = "169.254.0.10";
 const UNNAMED_IP: &str = "169.254.0.12";
 const SPLUNK_TOKEN: &str = "00000000-aaaa-bbbb-cccc-1234567890ab";
 
-struct Directory;
-
-impl CallerDirectory for Directory {
-    fn resolve(
-        &self,
-        ip: IpAddr,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CallerInfo> + Send + '_>> {
-        let container = |name: &str, label: Option<&str>| CallerInfo::Container {
-            name: name.to_string(),
-            facts: ContainerFacts {
-                name: Some(name.to_string()),
-                compose_service: None,
-                identity_label: label.map(str::to_string),
-            },
-        };
-        let info = match ip.to_string().as_str() {
-            WEB_IP => container("web-1", None),
-            WORKER_IP => container("worker-1", Some("worker")),
-            GONE_IP => container("gone-1", None),
-            UNNAMED_IP => CallerInfo::Unresolved {
-                reason: "engine unreachable".to_string(),
-            },
-            _ => CallerInfo::NotAContainer,
-        };
-        Box::pin(std::future::ready(info))
-    }
+/// The Docker side's view of callers: two containers (one labelled for the worker), one
+/// that has just gone, and an address the engine cannot name.
+fn directory() -> KnownCallers {
+    KnownCallers::default()
+        .container(WEB_IP, "web-1", None, None)
+        .container(WORKER_IP, "worker-1", None, Some("worker"))
+        .container(GONE_IP, "gone-1", None, None)
+        .unresolved(UNNAMED_IP, "engine unreachable")
 }
 
 /// Answers each request with what it was asked, as JSON with a Splunk token in its
@@ -91,7 +70,7 @@ fn proxied() -> (Imds, Arc<Source>) {
             host_ips: vec!["169.254.0.1".parse().expect("ip")],
         },
         |state| {
-            state.callers = Some(Arc::new(Directory));
+            state.callers = Some(Arc::new(directory()));
             state.task_metadata = Some(shared);
         },
     );

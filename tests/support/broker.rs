@@ -366,3 +366,56 @@ pub mod wire {
             .unwrap_or_default()
     }
 }
+
+/// The Docker side's view of callers, as a table: each address names a container (with
+/// its compose service and identity label) or is one the engine could not name; any
+/// other address is no container.
+#[derive(Default)]
+pub struct KnownCallers {
+    callers: Vec<(IpAddr, broker::CallerInfo)>,
+}
+
+impl KnownCallers {
+    pub fn container(
+        mut self,
+        ip: &str,
+        name: &str,
+        service: Option<&str>,
+        label: Option<&str>,
+    ) -> KnownCallers {
+        let info = broker::CallerInfo::Container {
+            name: name.to_string(),
+            facts: config::ContainerFacts {
+                name: Some(name.to_string()),
+                compose_service: service.map(str::to_string),
+                identity_label: label.map(str::to_string),
+            },
+        };
+        self.callers
+            .push((ip.parse().expect("caller address"), info));
+        self
+    }
+
+    pub fn unresolved(mut self, ip: &str, reason: &str) -> KnownCallers {
+        let info = broker::CallerInfo::Unresolved {
+            reason: reason.to_string(),
+        };
+        self.callers
+            .push((ip.parse().expect("caller address"), info));
+        self
+    }
+}
+
+impl broker::CallerDirectory for KnownCallers {
+    fn resolve(
+        &self,
+        ip: IpAddr,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = broker::CallerInfo> + Send + '_>> {
+        let info = self
+            .callers
+            .iter()
+            .find(|(known, _)| *known == ip)
+            .map_or(broker::CallerInfo::NotAContainer, |(_, info)| info.clone());
+        Box::pin(std::future::ready(info))
+    }
+}
