@@ -97,6 +97,26 @@ pub struct ManagedObjects {
     pub networks: Vec<String>,
 }
 
+/// Every container (running or not) carrying `label` (`key=value`); `what` names the
+/// listing in an error.
+pub(super) async fn labelled(
+    engine: &Engine,
+    label: &str,
+    what: impl Into<String>,
+) -> Result<Vec<ContainerSummary>, DockerError> {
+    let filters = HashMap::from([("label", vec![label])]);
+    engine
+        .docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(api(what))
+}
+
 /// Lists what any run of ours created, found by label.
 pub async fn list_managed(engine: &Engine) -> Result<ManagedObjects, DockerError> {
     let managed = format!("{LABEL_MANAGED}=true");
@@ -110,16 +130,7 @@ pub async fn list_managed(engine: &Engine) -> Result<ManagedObjects, DockerError
         ))
         .await
         .map_err(api("listing networks"))?;
-    let containers = engine
-        .docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(api("listing containers"))?;
+    let containers = labelled(engine, &managed, "listing containers").await?;
     Ok(ManagedObjects {
         networks: networks.into_iter().filter_map(|n| n.name).collect(),
         containers: containers

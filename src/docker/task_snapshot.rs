@@ -1,10 +1,10 @@
 //! What ECS task metadata needs of containers, read from Docker inspect: one container,
 //! and the containers of its task (its compose project, or itself alone).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bollard::models::{ContainerInspectResponse, EndpointSettings};
-use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use bollard::query_parameters::InspectContainerOptions;
 
 use super::{api, status_of, DockerError, Engine};
 use crate::imds::task_metadata::{
@@ -39,19 +39,12 @@ pub async fn task_snapshots(
         return Ok(vec![member.clone()]);
     };
     let label = format!("{COMPOSE_PROJECT_LABEL}={project}");
-    let filters = HashMap::from([("label", vec![label.as_str()])]);
-    let listed = engine
-        .docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(api(format!(
-            "listing the containers of compose project {project}"
-        )))?;
+    let listed = super::containers::labelled(
+        engine,
+        &label,
+        format!("listing the containers of compose project {project}"),
+    )
+    .await?;
     let mut snapshots = vec![member.clone()];
     for id in listed.into_iter().filter_map(|summary| summary.id) {
         if id == member.id {
