@@ -6,26 +6,17 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::Broker;
-use imds_spoof::config::{CredentialSource, Fault, FaultKind, ImdsSettings, TokenMode};
+use imds_spoof::config::{CredentialSource, FaultKind, ImdsSettings, TokenMode};
 use serde_json::Value;
 
 use crate::support::{
-    identity, request, wire, Imds, CREDENTIALS_PATH, META, NO_ANSWER_WAIT, ROLE, TOKEN_PATH,
+    fault, identity, request, wire, Imds, CREDENTIALS_PATH, META, NO_ANSWER_WAIT, ROLE, TOKEN_PATH,
 };
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const EXTENDED: &str = "/latest/meta-data/iam/security-credentials-extended/";
 const EXTENDED_ROLE: &str =
     "/latest/meta-data/iam/security-credentials-extended/imds-spoof-dev-role";
-
-fn fault(path_prefix: &str, kind: FaultKind) -> Fault {
-    Fault {
-        door: None,
-        path_prefix: path_prefix.to_string(),
-        probability: 1.0,
-        kind,
-    }
-}
 
 /// A broker on a real loopback socket, for what only the wire shows.
 async fn start(imds: &Imds) -> Broker {

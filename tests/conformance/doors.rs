@@ -6,11 +6,11 @@
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{ServiceAccount, DOOR_HEADER};
 use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
-use imds_spoof::config::{CredentialSource, Fault, FaultKind, IdentityOrigin, ServiceAccountRule};
+use imds_spoof::config::{CredentialSource, FaultKind, IdentityOrigin, ServiceAccountRule};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::support::{identity, loopback, request, Answer, Expected, Imds, RequestBuilder};
+use crate::support::{fault, identity, loopback, request, Answer, Expected, Imds, RequestBuilder};
 
 const SECRET: &str = "per-run-secret-0123456789";
 const CONTAINER_TOKEN: &str = "container-token-for-the-conformance-suite";
@@ -461,12 +461,9 @@ async fn case_66_empty_garbage_expired_and_early_tokens_are_400() {
 #[tokio::test]
 async fn case_67_a_throttle_fault_is_a_429_at_eks() {
     let imds = proxied(|config| {
-        config.faults.push(Fault {
-            door: None,
-            path_prefix: EKS_PATH.to_string(),
-            probability: 1.0,
-            kind: FaultKind::Status { status: 429 },
-        })
+        config
+            .faults
+            .push(fault(EKS_PATH, FaultKind::Status { status: 429 }))
     });
     let token = pod_token(&imds, "imds-spoof/worker", now(), 600);
     let answer = send(
@@ -489,18 +486,12 @@ async fn case_67_a_throttle_fault_is_a_429_at_eks() {
 #[tokio::test]
 async fn faults_shape_door_credentials_like_imds_ones() {
     let imds = proxied(|config| {
-        config.faults.push(Fault {
-            door: None,
-            path_prefix: "/v2/credentials/".to_string(),
-            probability: 1.0,
-            kind: FaultKind::ExpiredCredentials,
-        });
-        config.faults.push(Fault {
-            door: None,
-            path_prefix: EKS_PATH.to_string(),
-            probability: 1.0,
-            kind: FaultKind::Status { status: 503 },
-        });
+        config
+            .faults
+            .push(fault("/v2/credentials/", FaultKind::ExpiredCredentials));
+        config
+            .faults
+            .push(fault(EKS_PATH, FaultKind::Status { status: 503 }));
     });
     let answer = send(&imds, through_proxy("/v2/credentials/worker", ECS_HOST)).await;
     assert_compact_json(&answer, "expired ECS credentials");
@@ -564,8 +555,8 @@ async fn lapsed_credentials_are_renewed_at_the_container_doors() {
             at > OffsetDateTime::now_utc() + time::Duration::minutes(50),
             "{what}: {expiration} should be about an hour ahead"
         );
-        let fault = imds.last_record().fault.clone().unwrap_or_default();
-        assert!(fault.contains("renewed"), "{what}: record says {fault:?}");
+        let note = imds.last_record().fault.clone().unwrap_or_default();
+        assert!(note.contains("renewed"), "{what}: record says {note:?}");
     };
     let ecs = send(&imds, through_proxy("/v2/credentials/self", ECS_HOST)).await;
     renewed(&ecs, "ECS");

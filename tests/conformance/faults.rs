@@ -7,18 +7,11 @@ use imds_spoof::broker::Broker;
 use imds_spoof::config::{Fault, FaultKind};
 use time::OffsetDateTime;
 
-use crate::support::{identity, request, wire, Expected, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT};
+use crate::support::{
+    fault, identity, request, wire, Expected, Imds, CREDENTIALS_PATH, NO_ANSWER_WAIT,
+};
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
-
-fn fault(path_prefix: &str, kind: FaultKind) -> Fault {
-    Fault {
-        door: None,
-        path_prefix: path_prefix.to_string(),
-        probability: 1.0,
-        kind,
-    }
-}
 
 fn with_faults(faults: Vec<Fault>) -> Imds {
     Imds::with(move |config| config.faults = faults)

@@ -419,3 +419,13 @@ impl broker::CallerDirectory for KnownCallers {
         Box::pin(std::future::ready(info))
     }
 }
+
+/// A fault on every request under `path_prefix`, at any door.
+pub fn fault(path_prefix: &str, kind: config::FaultKind) -> config::Fault {
+    config::Fault {
+        door: None,
+        path_prefix: path_prefix.to_string(),
+        probability: 1.0,
+        kind,
+    }
+}

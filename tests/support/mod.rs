@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 
 // The conformance suite reaches its harness as `crate::support::*`.
 pub use broker::{
-    loopback, request, wire, Answer, Imds, KnownCallers, RequestBuilder, CREDENTIALS_PATH, LISTEN,
-    META, NO_ANSWER_WAIT, PEER, ROLE, SIGNER, TOKEN_PATH,
+    fault, loopback, request, wire, Answer, Imds, KnownCallers, RequestBuilder, CREDENTIALS_PATH,
+    LISTEN, META, NO_ANSWER_WAIT, PEER, ROLE, SIGNER, TOKEN_PATH,
 };
 pub use need::{require, require_all, Need};
 pub use sample::{identity, sample, sample_config, set_role_source, Expected};
