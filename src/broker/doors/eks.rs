@@ -137,11 +137,10 @@ async fn answer_credentials(
 
 /// The agent's two addresses (port and brackets stripped, compared as text, as the agent
 /// does); on loopback also the listen address itself.
+/// The agent compares the Host's text with its addresses' text.
+const EKS_HOSTS: [&str; 2] = ["169.254.170.23", "fd00:ec2::23"];
+
 fn host_allowed(state: &BrokerState, exchange: &Exchange, host: &str) -> bool {
-    // The agent compares the Host's text with its addresses' text.
-    const EKS_HOSTS: [&str; 2] = ["169.254.170.23", "fd00:ec2::23"];
-    debug_assert_eq!(EKS_HOSTS[0], EKS_ADDRESS.to_string());
-    debug_assert_eq!(EKS_HOSTS[1], EKS_ADDRESS_V6.to_string());
     let bare = bare_host(host);
     EKS_HOSTS.contains(&bare) || names_loopback_listener(&state.access, exchange.local, host)
 }
@@ -214,6 +213,14 @@ fn bad_token(err: &TokenError) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_host_texts_are_the_agents_addresses() {
+        assert_eq!(
+            EKS_HOSTS,
+            [EKS_ADDRESS.to_string(), EKS_ADDRESS_V6.to_string()]
+        );
+    }
 
     #[test]
     fn expirations_are_written_as_go_writes_rfc3339_nano() {
