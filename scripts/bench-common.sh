@@ -5,6 +5,7 @@
 #   bench_workdir imds-spoof-bench      # sets WORK and PIDS, installs the traps
 #   bench_config FILE [EXTRA_TOML]      # the bench identity (no role), EXTRA appended
 #   bench_command_role FILE             # bench_config with role bench-role from a command
+#   bench_start NAME CMD...             # a server in the background; sets ADDR URL SERVER_PID
 
 bench_workdir() {
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
@@ -59,4 +60,24 @@ EOF
 name = \"$BENCH_ROLE\"
 source = \"command\"
 command = \"sh $WORK/creds.sh\""
+}
+
+# bench_start NAME CMD...: runs CMD in the background (stdout to $WORK/NAME.out, stderr to
+# $WORK/NAME.log), waits up to 60 s for its "serving on http://ADDR" line (valgrind'd
+# servers start slowly); sets ADDR, URL and SERVER_PID. The caller defines `die`.
+bench_start() {
+  local name="$1"; shift
+  : >"$WORK/$name.out"
+  : >"$WORK/$name.log"
+  "$@" >"$WORK/$name.out" 2>>"$WORK/$name.log" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  local i
+  for i in $(seq 1 600); do
+    ADDR="$(sed -n 's|.*serving on http://\([^ ]*\).*|\1|p' "$WORK/$name.out" | head -n1)"
+    if [ -n "$ADDR" ]; then URL="http://$ADDR"; return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$name exited at start"; }
+    sleep 0.1
+  done
+  die "$name did not report its address"
 }

@@ -54,24 +54,6 @@ mkdir -p "$KEEP"
 ROLE="$BENCH_ROLE"
 bench_command_role "$WORK/config.toml"
 
-# start NAME CMD...: runs CMD (env exec's valgrind, which runs the server itself), waits for its "serving on http://ADDR" line;
-# sets ADDR and PID (the server's: env and valgrind exec, they do not fork).
-start() {
-  local name="$1"; shift
-  : >"$WORK/$name.out"
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  PID=$!
-  PIDS+=("$PID")
-  local i
-  for i in $(seq 1 600); do
-    ADDR="$(sed -n 's|.*serving on http://\([^ ]*\).*|\1|p' "$WORK/$name.out" | head -n1)"
-    [ -n "$ADDR" ] && return 0
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$name exited at start"; }
-    sleep 0.1
-  done
-  die "$name did not report its address"
-}
-
 # callgrind NAME: the valgrind command line for server NAME (its dumps are $KEEP/NAME.*).
 callgrind() { echo valgrind --tool=callgrind "--callgrind-out-file=$KEEP/$1.%p"; }
 
@@ -104,19 +86,19 @@ row() {
 }
 
 rm -f "$KEEP"/*
-start hello $(callgrind hello) "$HELLO" 0
-HELLO_PID="$PID"; HELLO_URL="http://$ADDR"
-start serve env -u IMDS_SPOOF_LOG -u RUST_LOG $(callgrind serve) \
+bench_start hello $(callgrind hello) "$HELLO" 0
+HELLO_PID="$SERVER_PID"; HELLO_URL="http://$ADDR"
+bench_start serve env -u IMDS_SPOOF_LOG -u RUST_LOG $(callgrind serve) \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml" \
   --container-token-file "$WORK/container-token"
-SERVE_PID="$PID"; SERVE_URL="http://$ADDR"
+SERVE_PID="$SERVER_PID"; SERVE_URL="http://$ADDR"
 ECS_AUTH="Authorization: $(cat "$WORK/container-token")"
 "$IMDS" --config "$WORK/config.toml" token --identity bench --ttl 1h --out "$WORK/pod-token" >/dev/null \
   || die "imds-spoof token failed"
 EKS_AUTH="Authorization: $(cat "$WORK/pod-token")"
-start quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn $(callgrind quiet) \
+bench_start quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn $(callgrind quiet) \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
-QUIET_PID="$PID"; QUIET_URL="http://$ADDR"
+QUIET_PID="$SERVER_PID"; QUIET_URL="http://$ADDR"
 
 # The recorder keeps record_capacity (10,000 by default) exchanges: fill it, so every
 # measured request also drops the oldest record, as it does in a long run.

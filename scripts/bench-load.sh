@@ -84,23 +84,6 @@ wrk.method = "PUT"
 wrk.headers["X-aws-ec2-metadata-token-ttl-seconds"] = "21600"
 EOF
 
-# start_server NAME CMD...: runs CMD (stdout to NAME.out, stderr to NAME.log), waits for
-# its "serving on http://ADDR" line; sets ADDR, URL and SERVER_PID.
-start_server() {
-  local name="$1"; shift
-  : >"$WORK/$name.out"
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  local i
-  for i in $(seq 1 200); do
-    ADDR="$(sed -n 's|.*serving on http://\([^ ]*\).*|\1|p' "$WORK/$name.out" | head -n1)"
-    if [ -n "$ADDR" ]; then URL="http://$ADDR"; return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$name exited at start"; }
-    sleep 0.05
-  done
-  die "$name did not report its address"
-}
 stop_server() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
@@ -131,7 +114,7 @@ mode_tokens() {
   local round put10 get10 put200 get200 issued token r n e
   local -a P10 G10 P200 G200 RP RG
   for round in $(seq 1 "$ROUNDS"); do
-    start_server tokens env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
+    bench_start tokens env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
       "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/unpaced.toml"
     local pid="$SERVER_PID"
     for _ in $(seq 1 10); do token="$(token_of "$URL")"; done
@@ -177,7 +160,7 @@ mode_neighbour() {
   echo "neighbour: bench_load_client.py rate, 4 keep-alive connections, ${DURATION}s; flood: wrk -t2 -c32 PUT; $ROUNDS rounds"
   local kind round alone flooded flood_out r n e
   for kind in default unpaced; do
-    start_server "n-$kind" env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
+    bench_start "n-$kind" env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
       "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/$kind.toml"
     local pid="$SERVER_PID" url="$URL"
     local -a RATIO=()
@@ -215,7 +198,7 @@ mode_neighbour() {
 mode_log() {
   header "log: serve --log-requests at full load for ${LOG_DURATION}s (default logging)"
   local jsonl="$WORK/requests.jsonl"
-  start_server log env -u RUST_LOG -u IMDS_SPOOF_LOG "${SERVER_CPU[@]}" \
+  bench_start log env -u RUST_LOG -u IMDS_SPOOF_LOG "${SERVER_CPU[@]}" \
     "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/default.toml" --log-requests "$jsonl"
   local pid="$SERVER_PID" url="$URL"
   rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -248,7 +231,7 @@ mode_log() {
 # fds_case NAME ULIMIT_ARGS: serve under `ulimit ULIMIT_ARGS 1024`, 1,100 idle connections, probes.
 fds_case() {
   local name="$1" limit="$2"
-  start_server "fds-$name" bash -c "ulimit $limit 1024 && exec env -u RUST_LOG IMDS_SPOOF_LOG=warn ${SERVER_CPU[*]} '$IMDS' serve --listen 127.0.0.1:0 --config '$WORK/default.toml'"
+  bench_start "fds-$name" bash -c "ulimit $limit 1024 && exec env -u RUST_LOG IMDS_SPOOF_LOG=warn ${SERVER_CPU[*]} '$IMDS' serve --listen 127.0.0.1:0 --config '$WORK/default.toml'"
   local pid="$SERVER_PID" url="$URL"
   echo "[$name] serve started under 'ulimit $limit 1024'; its limit now: $(awk '/Max open files/ {print "soft", $4, "hard", $5}' "/proc/$pid/limits")"
   local hold=40

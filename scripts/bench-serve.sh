@@ -110,24 +110,6 @@ INSTANCE_ID="$BENCH_INSTANCE_ID"
 # The credentials command counts its runs, so we can check the cache served the rest.
 bench_command_role "$WORK/config.toml"
 
-# start_server NAME CMD...: runs CMD (stdout to a file, stderr appended to $WORK/NAME.log),
-# waits for its "serving on http://ADDR" line; sets ADDR and SERVER_PID.
-start_server() {
-  local name="$1"; shift
-  : >"$WORK/$name.out"
-  "$@" >"$WORK/$name.out" 2>>"$WORK/$name.log" &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  local i
-  for i in $(seq 1 200); do
-    ADDR="$(sed -n 's|.*serving on http://\([^ ]*\).*|\1|p' "$WORK/$name.out" | head -n1)"
-    [ -n "$ADDR" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$name.log" >&2; die "$name exited at start"; }
-    sleep 0.05
-  done
-  die "$name did not report its address"
-}
-
 # Checks that a serve instance answers what the rows measure; prints a session token.
 check_serve() {
   local base="$1" token
@@ -142,11 +124,11 @@ check_serve() {
   echo "$token"
 }
 
-start_server hello "${SERVER_CPU[@]}" "$HELLO" 0
+bench_start hello "${SERVER_CPU[@]}" "$HELLO" 0
 HELLO_PID="$SERVER_PID"; HELLO_URL="http://$ADDR"
 [ "$(curl -sf "$HELLO_URL/")" = "hello" ] || die "bench_hello does not answer hello"
 
-start_server serve-default env -u IMDS_SPOOF_LOG -u RUST_LOG "${SERVER_CPU[@]}" \
+bench_start serve-default env -u IMDS_SPOOF_LOG -u RUST_LOG "${SERVER_CPU[@]}" \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml" \
   --container-token-file "$WORK/container-token"
 DEFAULT_PID="$SERVER_PID"; DEFAULT_URL="http://$ADDR"
@@ -166,7 +148,7 @@ for door in "ECS $ECS_PATH $ECS_AUTH" "EKS $EKS_PATH $EKS_AUTH"; do
     || die "serve: the $name door does not serve the credentials command's keys"
 done
 
-start_server serve-quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
+bench_start serve-quiet env -u RUST_LOG IMDS_SPOOF_LOG=warn "${SERVER_CPU[@]}" \
   "$IMDS" serve --listen 127.0.0.1:0 --config "$WORK/config.toml"
 QUIET_PID="$SERVER_PID"; QUIET_URL="http://$ADDR"
 QUIET_TOKEN="$(check_serve "$QUIET_URL")"
