@@ -292,19 +292,7 @@ fn dashboard_with_docker_leaves_no_proxy_on_quit() {
         .status
         .success();
     let ask = |name: &str| {
-        let mounts = docker_support::client_mounts(None);
-        let out = docker_support::run_client(
-            name,
-            &[],
-            &mounts,
-            &[
-                "curl",
-                "-s",
-                "--max-time",
-                "5",
-                "http://169.254.169.254/latest/meta-data/instance-id",
-            ],
-        );
+        let out = curl_from_container(name, "http://169.254.169.254/latest/meta-data/instance-id");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     if client_image {
@@ -349,6 +337,12 @@ fn assigned_instance_id() -> String {
     args.extend(CURL_INSTANCE_ID);
     let out = docker(&args);
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `curl -s URL` from a client container called `name` on our network.
+fn curl_from_container(name: &str, url: &str) -> Output {
+    let mounts = docker_support::client_mounts(None);
+    docker_support::run_client(name, &[], &mounts, &["curl", "-s", "--max-time", "5", url])
 }
 
 /// Starts the dashboard in a tmux of its own and waits for network, proxy and broker.
@@ -484,19 +478,7 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
         .unwrap_or_else(|screen| panic!("the proxy row names no ECS door:\n{screen}"));
 
     let caller = "imds-spoof-test-ecs-task";
-    let mounts = docker_support::client_mounts(None);
-    let out = docker_support::run_client(
-        caller,
-        &[],
-        &mounts,
-        &[
-            "curl",
-            "-s",
-            "--max-time",
-            "5",
-            "http://169.254.170.2/v2/credentials/worker",
-        ],
-    );
+    let out = curl_from_container(caller, "http://169.254.170.2/v2/credentials/worker");
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.contains("\"AccessKeyId\""), "{body}");
     let screen = tmux
