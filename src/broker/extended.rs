@@ -17,7 +17,10 @@
 //!   IMDS disabled (403 or no answer on every path, case 45), which are not token modes or
 //!   faults but the service being closed to the caller.
 
+use std::sync::LazyLock;
+
 use axum::http::StatusCode;
+use memchr::memmem;
 
 use crate::config::Config;
 
@@ -34,17 +37,18 @@ pub fn is_extended_path(path: &str) -> bool {
     extended_at(path).is_some()
 }
 
+/// Where the segment starts in a path, found with a prepared searcher: every request to
+/// a long path asks (faults, the 404 rule), and the credentials paths are long.
+static EXTENDED_FROM_META: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(EXTENDED_FROM_META_TEXT));
+const EXTENDED_FROM_META_TEXT: &str = "/meta-data/iam/security-credentials-extended";
+
 fn extended_at(path: &str) -> Option<usize> {
-    // Every request asks (faults, the 404 rule): most paths are shorter than the segment
-    // or lack "-extended", which is cheaper to see than a substring search.
-    let bytes = path.as_bytes();
-    let has_suffix_word =
-        || (0..bytes.len()).any(|at| bytes[at] == b'-' && bytes[at..].starts_with(b"-extended"));
-    if bytes.len() < "/meta-data/iam/security-credentials-extended".len() || !has_suffix_word() {
+    if path.len() < EXTENDED_FROM_META_TEXT.len() {
         return None;
     }
-    let at = path.find("/meta-data/iam/security-credentials-extended")?;
-    let rest = &path[at + "/meta-data/iam/security-credentials-extended".len()..];
+    let at = EXTENDED_FROM_META.find(path.as_bytes())?;
+    let rest = &path[at + EXTENDED_FROM_META_TEXT.len()..];
     (rest.is_empty() || rest.starts_with('/')).then_some(at + "/meta-data/iam".len())
 }
 
@@ -62,14 +66,16 @@ pub fn legacy_twin(path: &str) -> Option<String> {
 
 /// Applies the rule above to the outcome of an extended path; other paths pass unchanged.
 pub(super) fn settle(config: &Config, exchange: &mut Exchange, outcome: Outcome) -> Outcome {
-    if !is_extended_path(&exchange.path) || !config.imds.enabled || exchange.caller.is_none() {
-        return outcome;
-    }
     let status = match &outcome {
         Outcome::Answer(response) => Some(response.status()),
         Outcome::NoAnswer | Outcome::Drop => None,
     };
-    if matches!(status, Some(StatusCode::OK | StatusCode::NOT_FOUND)) {
+    // The answers that need no settling first: the path is looked at only for the rest.
+    if matches!(status, Some(StatusCode::OK | StatusCode::NOT_FOUND))
+        || !config.imds.enabled
+        || exchange.caller.is_none()
+        || !is_extended_path(&exchange.path)
+    {
         return outcome;
     }
     let was = status.map_or_else(|| "no answer".to_string(), |s| s.as_u16().to_string());

@@ -21,6 +21,9 @@ pub struct FaultPlan {
 
 pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
     let mut plan = FaultPlan::default();
+    if faults.is_empty() {
+        return plan;
+    }
     let mut rng = rand::rng();
     // IMDS's faults (the doors plan theirs in doors/faults.rs). A fault on the legacy
     // credentials paths covers their extended twins (`extended.rs`).

@@ -14,6 +14,7 @@ use crate::imds::tree::{self, Dir, Leaf, Node};
 use super::clock::{Clock, SystemClock};
 use super::credentials::{identity_role_credentials, CredentialResolver};
 use super::refresh::RefreshStates;
+use super::served::{self, Owner, Question};
 use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 
 /// Answers every IMDS path from the configuration in force.
@@ -23,6 +24,8 @@ pub struct BuiltinProvider {
     /// The simulated launch time (identity document `pendingTime`).
     launched: OffsetDateTime,
     credentials: CredentialResolver,
+    /// Names this provider's answers in the per-thread memo (`served.rs`).
+    owner: Owner,
     trees: Mutex<TreeCache>,
     /// The last credentials served per identity and their JSON (plain, extended): SDKs
     /// poll the same credentials many times, and rendering them costs more than the rest
@@ -76,6 +79,7 @@ impl BuiltinProvider {
                 .replace_nanosecond(0)
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
             credentials: CredentialResolver::new(clock),
+            owner: Owner::new(),
             trees: Mutex::new(TreeCache::default()),
             rendered_credentials: Mutex::new([HashMap::new(), HashMap::new()]),
             _refresher: None,
@@ -171,6 +175,17 @@ impl BuiltinProvider {
             Some(Node::Dir(dir)) => Ok(ProviderAnswer::ok(dir.listing_bytes())),
             Some(Node::Leaf(Leaf::Text(text))) => Ok(ProviderAnswer::ok(text.clone())),
             Some(Node::Leaf(leaf @ (Leaf::RoleCredentials | Leaf::RoleCredentialsExtended))) => {
+                let question = Question {
+                    owner: self.owner,
+                    config: &config,
+                    identity: &request.identity,
+                    extended: matches!(leaf, Leaf::RoleCredentialsExtended),
+                };
+                if let Some(body) =
+                    served::recall(&question, |reuse| self.credentials.is_current(reuse))
+                {
+                    return Ok(ProviderAnswer::ok(body));
+                }
                 let identity = config
                     .identity(&request.identity)
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
@@ -178,14 +193,14 @@ impl BuiltinProvider {
                     .role
                     .as_ref()
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
-                let credentials = self.credentials.resolve_shared(role).await?;
-                let account = matches!(leaf, Leaf::RoleCredentialsExtended)
-                    .then_some(identity.account_id.as_str());
-                Ok(ProviderAnswer::ok(self.render_credentials(
-                    &request.identity,
-                    credentials,
-                    account,
-                )))
+                let resolved = self.credentials.resolve_reusable(role).await?;
+                let account = question.extended.then_some(identity.account_id.as_str());
+                let body =
+                    self.render_credentials(&request.identity, resolved.credentials, account);
+                if let Some(reuse) = resolved.reuse {
+                    served::keep(&question, reuse, body.clone());
+                }
+                Ok(ProviderAnswer::ok(body))
             }
             Some(Node::Leaf(Leaf::IdentityCredentials)) => {
                 let identity = config

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -46,6 +47,18 @@ pub struct SingleFlightCache<K, V, E> {
     slots: Mutex<HashMap<K, Arc<Slot<V, E>>>>,
     clock: Arc<dyn Clock>,
     backoff: Duration,
+    /// Moves whenever a kept value or failure changes or is forgotten: whoever keeps a
+    /// copy of an answer elsewhere knows it is still the cache's while this stands still.
+    generation: AtomicU64,
+}
+
+/// A fresh cached value as [`SingleFlightCache::get_or_compute_noting`] found it: the
+/// same value is the cache's answer until `until`, as long as the generation read
+/// before the look-up has not moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreshHit {
+    pub generation: u64,
+    pub until: OffsetDateTime,
 }
 
 /// One key: the lock a computation holds (callers arriving meanwhile queue on it) and
@@ -97,7 +110,17 @@ impl<K, V, E> SingleFlightCache<K, V, E> {
             slots: Mutex::new(HashMap::new()),
             clock,
             backoff,
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// The current generation (see [`FreshHit`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -130,37 +153,44 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
     }
 
     /// As [`SingleFlightCache::get_or_compute`], also telling whether the answer was a
-    /// fresh cached value (false: stale, computed, or a failure), in the same look-up.
+    /// fresh cached value and until when (None: stale, computed, or a failure), in the
+    /// same look-up.
     pub async fn get_or_compute_noting<F, Fut>(
         &self,
         key: &K,
         accept: Accept,
         compute: F,
-    ) -> (Result<V, E>, bool)
+    ) -> (Result<V, E>, Option<FreshHit>)
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Kept<V>, E>>,
     {
+        // Read first: a change after it moves it, so the hit is never reported as
+        // lasting past a change it did not see.
+        let generation = self.generation();
         let slot = self.slot(key);
         let seen = {
             let outcome = slot.outcome();
             let now = self.clock.now();
             if let Some(value) = usable(&outcome.kept, accept, now) {
-                let fresh = outcome.failure.is_none()
-                    && outcome
-                        .kept
-                        .as_ref()
-                        .is_some_and(|kept| now < kept.fresh_until);
-                return (Ok(value), fresh);
+                let hit = outcome
+                    .kept
+                    .as_ref()
+                    .filter(|kept| outcome.failure.is_none() && now < kept.fresh_until)
+                    .map(|kept| FreshHit {
+                        generation,
+                        until: kept.fresh_until,
+                    });
+                return (Ok(value), hit);
             }
             if let Some((error, failed_at)) = &outcome.failure {
                 if now < *failed_at + self.backoff {
-                    return (Err(error.clone()), false);
+                    return (Err(error.clone()), None);
                 }
             }
             outcome.runs
         };
-        (self.run_or_join(&slot, seen, compute).await, false)
+        (self.run_or_join(&slot, seen, compute).await, None)
     }
 
     /// Computes `key` again whatever is cached, unless a run finishes while this one
@@ -197,6 +227,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
         let result = compute().await;
         let mut outcome = slot.outcome();
         outcome.runs += 1;
+        self.changed();
         match result {
             Ok(kept) => {
                 let value = kept.value.clone();
@@ -248,15 +279,21 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
             .is_some_and(|slot| slot.flight.try_lock().is_ok())
         {
             slots.remove(key);
+            self.changed();
         }
     }
 
     /// Forgets keys `keep` says no to (sources no longer configured).
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {
-        self.slots
+        let mut slots = self
+            .slots
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .retain(|key, _| keep(key));
+            .unwrap_or_else(|poison| poison.into_inner());
+        let before = slots.len();
+        slots.retain(|key, _| keep(key));
+        if slots.len() != before {
+            self.changed();
+        }
     }
 
     /// Forgets every cached value and failure. A run in progress still finishes for
@@ -266,6 +303,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .clear();
+        self.changed();
     }
 }
 
@@ -370,6 +408,40 @@ mod tests {
             .await;
         assert_eq!(ok, Ok(2));
         assert!(cache.status(&"k").failure.is_none());
+    }
+
+    #[tokio::test]
+    async fn fresh_hits_carry_the_generation_that_changes_move() {
+        let (_clock, cache) = manual();
+        let now = cache.clock().now();
+        let computed = cache
+            .get_or_compute_noting(
+                &"k",
+                Accept::Fresh,
+                || async move { Ok(kept(1, now, 10, 20)) },
+            )
+            .await;
+        assert_eq!(computed, (Ok(1), None), "a computed value is no hit");
+        let generation = cache.generation();
+        let not_run = || async { unreachable!("a fresh value was cached") };
+        let (value, hit) = cache
+            .get_or_compute_noting(&"k", Accept::Fresh, not_run)
+            .await;
+        assert_eq!(value, Ok(1));
+        assert_eq!(
+            hit,
+            Some(FreshHit {
+                generation,
+                until: now + Duration::from_secs(10)
+            })
+        );
+        cache.retain(|_| true);
+        assert_eq!(cache.generation(), generation, "nothing was forgotten");
+        cache.retain(|_| false);
+        assert_ne!(cache.generation(), generation);
+        let generation = cache.generation();
+        cache.clear();
+        assert_ne!(cache.generation(), generation);
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -15,6 +15,12 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Wall time, because credentials expire at a wall-clock `Expiration`.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> OffsetDateTime;
+    /// `now()` in nanoseconds since the Unix epoch, for a hot path that compares with a
+    /// deadline converted once: building an `OffsetDateTime` costs more than the look-up
+    /// such a comparison guards.
+    fn unix_nanos(&self) -> i128 {
+        self.now().unix_timestamp_nanos()
+    }
     /// Resolves once `now() >= deadline`.
     fn sleep_until(&self, deadline: OffsetDateTime) -> Sleep;
 }
@@ -31,6 +37,13 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    fn unix_nanos(&self) -> i128 {
+        match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(since) => i128::try_from(since.as_nanos()).unwrap_or(i128::MAX),
+            Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+        }
     }
 
     fn sleep_until(&self, deadline: OffsetDateTime) -> Sleep {
@@ -89,6 +102,16 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_clock_tells_the_same_time_in_both_forms() {
+        let before = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let nanos = SystemClock.unix_nanos();
+        let after = SystemClock.now().unix_timestamp_nanos();
+        assert!(before <= nanos && nanos <= after, "{before} {nanos} {after}");
+        let manual = ManualClock::new(OffsetDateTime::UNIX_EPOCH + Duration::from_secs(5));
+        assert_eq!(manual.unix_nanos(), 5_000_000_000);
+    }
 
     #[tokio::test]
     async fn manual_sleepers_wake_when_time_passes_their_deadline() {

@@ -11,7 +11,7 @@ use crate::config::{CredentialSource, Identity, Role};
 use crate::imds::documents::{derived_id, Credentials};
 use crate::imds::time::parse_timestamp;
 
-use super::cache::{Accept, Kept, SingleFlightCache, FAILURE_BACKOFF};
+use super::cache::{Accept, FreshHit, Kept, SingleFlightCache, FAILURE_BACKOFF};
 use super::clock::{Clock, SystemClock};
 use super::command::{describe_command_line, run_shell, CommandError};
 use super::profile::{read_profile, ProfileCredentials};
@@ -36,6 +36,39 @@ const ROLLING_LIFETIME: time::Duration = time::Duration::hours(6);
 pub(super) struct CommandKey {
     pub command: String,
     pub timeout: Duration,
+}
+
+/// Resolved credentials, and whether the same answer may be served again without
+/// resolving: only fresh cached command credentials may.
+pub struct Resolved {
+    pub credentials: Arc<Credentials>,
+    pub reuse: Option<Reuse>,
+}
+
+impl Resolved {
+    /// Credentials to be resolved anew on the next request.
+    fn once(credentials: Arc<Credentials>) -> Self {
+        Self {
+            credentials,
+            reuse: None,
+        }
+    }
+}
+
+/// How long a resolved answer stays the resolver's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    generation: u64,
+    until_unix_nanos: i128,
+}
+
+impl From<FreshHit> for Reuse {
+    fn from(hit: FreshHit) -> Self {
+        Self {
+            generation: hit.generation,
+            until_unix_nanos: hit.until.unix_timestamp_nanos(),
+        }
+    }
 }
 
 /// Resolves role credentials; command sources are cached and shared between callers,
@@ -86,6 +119,12 @@ impl CredentialResolver {
     /// As [`CredentialResolver::resolve`], sharing cached credentials instead of copying
     /// them: the same `Arc` until they change.
     pub async fn resolve_shared(&self, role: &Role) -> Result<Arc<Credentials>, ProviderError> {
+        Ok(self.resolve_reusable(role).await?.credentials)
+    }
+
+    /// As [`CredentialResolver::resolve_shared`], also telling how long the answer may
+    /// be served again without asking (see [`CredentialResolver::is_current`]).
+    pub async fn resolve_reusable(&self, role: &Role) -> Result<Resolved, ProviderError> {
         match &role.source {
             CredentialSource::Static {
                 access_key_id,
@@ -103,15 +142,19 @@ impl CredentialResolver {
                     }
                     None => rolling_expiration,
                 };
-                Ok(Arc::new(Credentials {
+                Ok(Resolved::once(Arc::new(Credentials {
                     access_key_id: access_key_id.clone(),
                     secret_access_key: secret_access_key.clone(),
                     token: session_token.clone(),
                     expiration,
                     last_updated,
-                }))
+                })))
             }
-            CredentialSource::Profile { profile } => self.credentials_of_profile(profile).await,
+            // The profile is read again on every request (see below): never reused.
+            CredentialSource::Profile { profile } => self
+                .credentials_of_profile(profile)
+                .await
+                .map(Resolved::once),
             CredentialSource::Command {
                 command,
                 timeout_ms,
@@ -123,6 +166,13 @@ impl CredentialResolver {
                 .await
             }
         }
+    }
+
+    /// Is an answer that [`CredentialResolver::resolve_reusable`] allowed to reuse still
+    /// what a new resolution would give?
+    pub fn is_current(&self, reuse: &Reuse) -> bool {
+        reuse.generation == self.shared.commands.generation()
+            && self.shared.clock.unix_nanos() < reuse.until_unix_nanos
     }
 
     async fn credentials_of_profile(
@@ -145,22 +195,19 @@ impl CredentialResolver {
                     last_updated,
                 }))
             }
-            ProfileCredentials::Process(command) => {
-                self.credentials_of_command(CommandKey {
+            ProfileCredentials::Process(command) => self
+                .credentials_of_command(CommandKey {
                     command,
                     timeout: PROFILE_PROCESS_TIMEOUT,
                 })
                 .await
-            }
+                .map(|resolved| resolved.credentials),
         }
     }
 
     /// Cached credentials of a `credential_process` command, or those of a run (the one
     /// in progress, or a new one). With a refresher, anything not yet expired is served.
-    async fn credentials_of_command(
-        &self,
-        key: CommandKey,
-    ) -> Result<Arc<Credentials>, ProviderError> {
+    async fn credentials_of_command(&self, key: CommandKey) -> Result<Resolved, ProviderError> {
         let shared = &self.shared;
         let background = shared.refreshed.load(std::sync::atomic::Ordering::Acquire);
         let accept = if background {
@@ -169,16 +216,19 @@ impl CredentialResolver {
             Accept::Fresh
         };
         let clock = shared.clock.clone();
-        let (result, fresh) = shared
+        let (result, hit) = shared
             .commands
             .get_or_compute_noting(&key, accept, || run_credential_process(key.clone(), clock))
             .await;
-        if background && !fresh {
+        if background && hit.is_none() {
             // The refresher's schedule was missed (a suspended laptop), a fetch failed,
             // or a request ran the command: let it look again.
             shared.nudge.notify_one();
         }
-        result
+        result.map(|credentials| Resolved {
+            credentials,
+            reuse: hit.map(Reuse::from),
+        })
     }
 
     /// Forgets cached command credentials ("rotate" in the dashboard); a running

@@ -118,6 +118,109 @@ async fn case_39_a_credential_command_runs_again_near_its_expiry() {
     assert_eq!(runs(&counter), 2, "not run again near expiry");
 }
 
+/// A credential_process script that prints the key id written in `dir/key`.
+fn key_file_script(dir: &Path, expiration: &str) -> String {
+    let script = dir.join("credentials.sh");
+    let text = format!(
+        "#!/bin/sh\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"s\", \
+         \"SessionToken\": \"t\", \"Expiration\": \"{expiration}\"}}\\n' \"$(cat '{key}')\"\n",
+        key = dir.join("key").display()
+    );
+    std::fs::write(&script, text).expect("write script");
+    format!("sh '{}'", script.display())
+}
+
+/// The AccessKeyId a credentials request is answered with.
+async fn served_key(imds: &Imds) -> String {
+    let answer = imds.get(CREDENTIALS_PATH).await;
+    answer.assert_ok("credentials");
+    answer.json()["AccessKeyId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Repeated credentials requests are answered from what the thread served last
+/// (`provider/served.rs`); that answer must give way to rotation, to the end of the
+/// credentials' freshness and to a configuration edit, each on the very next request.
+#[tokio::test]
+async fn case_39_repeated_credentials_follow_rotation_staleness_and_edits() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = OffsetDateTime::now_utc();
+    let expiration = format_timestamp(start + time::Duration::hours(1));
+    let command = key_file_script(dir.path(), &expiration);
+    let set_key = |key: &str| std::fs::write(dir.path().join("key"), key).expect("write key");
+    let clock = ManualClock::new(start);
+    let mut config = crate::support::sample_config();
+    if let Some(role) = config.identities[0].role.as_mut() {
+        role.source = CredentialSource::Command {
+            command,
+            timeout_ms: 5_000,
+        };
+    }
+    let store = ConfigStore::in_memory(config);
+    // Built outside the runtime: no background refresher, so every change below is
+    // the request's own doing (a refresher would move the cache on its own schedule).
+    let provider = {
+        let (store, clock) = (store.clone(), clock.clone());
+        std::thread::spawn(move || {
+            BuiltinProvider::with_clock(store, SIGNER.clone(), Arc::new(clock))
+        })
+        .join()
+        .expect("provider built")
+    };
+    let provider = Arc::new(provider);
+    let imds = Imds::from_parts(store, provider.clone(), loopback(), |_| {});
+    set_key("ASIAFIRSTEXAMPLE0001");
+    assert_eq!(served_key(&imds).await, "ASIAFIRSTEXAMPLE0001");
+    set_key("ASIASECONDEXAMPLE001");
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIAFIRSTEXAMPLE0001",
+        "cached, still fresh"
+    );
+
+    provider.credentials().forget_cached();
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIASECONDEXAMPLE001",
+        "after rotation"
+    );
+    // A cached answer is what gets reused: ask once more so there is one to reuse.
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIASECONDEXAMPLE001",
+        "cached again"
+    );
+
+    set_key("ASIATHIRDEXAMPLE0001");
+    clock.advance(Duration::from_secs(56 * 60));
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIATHIRDEXAMPLE0001",
+        "after going stale"
+    );
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIATHIRDEXAMPLE0001",
+        "cached again"
+    );
+
+    set_key("ASIAFOURTHEXAMPLE001");
+    imds.update(|config| {
+        if let Some(role) = config.identities[0].role.as_mut() {
+            if let CredentialSource::Command { timeout_ms, .. } = &mut role.source {
+                *timeout_ms = 6_000;
+            }
+        }
+    });
+    assert_eq!(
+        served_key(&imds).await,
+        "ASIAFOURTHEXAMPLE001",
+        "after an edit"
+    );
+}
+
 /// The 500 EC2 gives when its credential backend fails, then a normal answer.
 async fn fails_then_serves(imds: &Imds, path: &str, timeout: Duration, what: &str) {
     let started = Instant::now();
