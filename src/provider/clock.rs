@@ -108,7 +108,10 @@ mod tests {
         let before = OffsetDateTime::now_utc().unix_timestamp_nanos();
         let nanos = SystemClock.unix_nanos();
         let after = SystemClock.now().unix_timestamp_nanos();
-        assert!(before <= nanos && nanos <= after, "{before} {nanos} {after}");
+        assert!(
+            before <= nanos && nanos <= after,
+            "{before} {nanos} {after}"
+        );
         let manual = ManualClock::new(OffsetDateTime::UNIX_EPOCH + Duration::from_secs(5));
         assert_eq!(manual.unix_nanos(), 5_000_000_000);
     }

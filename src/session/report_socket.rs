@@ -15,17 +15,19 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
 use crate::broker::readiness::{Report, Tally};
-use crate::broker::Recorder;
+use crate::broker::{ExchangeRecord, Recorder};
 
 const PREFIX: &str = "report-";
 const SUFFIX: &str = ".sock";
 /// A reader that does not take the report in this time is dropped (and so is a server
 /// that does not send it).
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the tally lets exchanges gather after the first before counting them.
+const GATHER: Duration = Duration::from_millis(10);
 /// The most a report may be: [`Tally`] bounds it far below this.
 const MAX_REPORT: u64 = 64 * 1024 * 1024;
 
@@ -90,11 +92,29 @@ async fn follow(recorder: Arc<Recorder>, tally: Arc<Mutex<Tally>>) {
     }
     loop {
         match stream.recv().await {
-            Ok(record) if record.id > held_up_to => lock(&tally).note_record(&record),
-            Ok(_) => {}
+            Ok(record) => note_new(&mut lock(&tally), &record, held_up_to),
             Err(RecvError::Lagged(missed)) => lock(&tally).note_missed(missed),
             Err(RecvError::Closed) => return,
         }
+        // Let a busy broker's exchanges gather: one wake-up per window, not one per
+        // request on the broker's cores. A report lags the broker by this much.
+        tokio::time::sleep(GATHER).await;
+        let mut counting = lock(&tally);
+        loop {
+            match stream.try_recv() {
+                Ok(record) => note_new(&mut counting, &record, held_up_to),
+                Err(TryRecvError::Lagged(missed)) => counting.note_missed(missed),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// Counts `record` unless the snapshot at the start held it already.
+fn note_new(tally: &mut Tally, record: &ExchangeRecord, held_up_to: u64) {
+    if record.id > held_up_to {
+        tally.note_record(record);
     }
 }
 
