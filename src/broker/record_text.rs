@@ -81,6 +81,25 @@ impl HeaderList {
         })
     }
 
+    /// The values of the first headers named `first` and `second` (any case), in one
+    /// pass that looks at a line's name only: the readiness tally asks this of every record.
+    pub fn find_two(&self, first: &str, second: &str) -> (Option<&str>, Option<&str>) {
+        let text = self.text.as_str();
+        let (mut found_first, mut found_second) = (None, None);
+        let mut at = 0;
+        while at < text.len() && (found_first.is_none() || found_second.is_none()) {
+            let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |n| at + n);
+            let line = &text[at..end];
+            at = end + 1;
+            for (name, found) in [(first, &mut found_first), (second, &mut found_second)] {
+                if found.is_none() {
+                    *found = value_if_named(line, name);
+                }
+            }
+        }
+        (found_first, found_second)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }
@@ -88,6 +107,16 @@ impl HeaderList {
     pub fn len(&self) -> usize {
         self.iter().count()
     }
+}
+
+/// The value of a `name:value` line if its name is `name` (any case).
+fn value_if_named<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let bytes = line.as_bytes();
+    // The name and ':' are ASCII: the slice falls on a character boundary.
+    (bytes.len() > name.len()
+        && bytes[name.len()] == b':'
+        && bytes[..name.len()].eq_ignore_ascii_case(name.as_bytes()))
+    .then(|| &line[name.len() + 1..])
 }
 
 fn line_safe(c: char) -> char {
@@ -215,6 +244,21 @@ impl Serialize for SharedText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_headers_are_found_by_name_in_any_case() {
+        let mut list = HeaderList::default();
+        list.push_raw("user-agent-extra", b"not this");
+        list.push("User-Agent", "boto3/1.34");
+        list.push_raw("x-aws-ec2-metadata-token", b"");
+        list.push_raw("user-agent", b"second");
+        assert_eq!(
+            list.find_two("x-aws-ec2-metadata-token", "user-agent"),
+            (Some(""), Some("boto3/1.34"))
+        );
+        assert_eq!(list.find_two("host", "accept"), (None, None));
+        assert_eq!(HeaderList::default().find_two("a", "b"), (None, None));
+    }
 
     #[test]
     fn header_lists_keep_pairs_and_cut_values_by_characters() {

@@ -370,14 +370,8 @@ impl<'a> Seen<'a> {
     /// The readiness facts of a broker record, read through its public fields.
     pub fn of_record(record: &'a ExchangeRecord) -> Seen<'a> {
         // One pass for both headers: this runs for every exchange.
-        let (mut token, mut user_agent) = (false, None);
-        for (name, value) in record.request_headers.iter() {
-            if name.eq_ignore_ascii_case(TOKEN_HEADER) {
-                token = true;
-            } else if user_agent.is_none() && name.eq_ignore_ascii_case("user-agent") {
-                user_agent = Some(value);
-            }
-        }
+        let (token, user_agent) = record.request_headers.find_two(TOKEN_HEADER, "user-agent");
+        let token = token.is_some();
         Seen {
             time: &record.time,
             caller_ip: record.caller_ip,
