@@ -44,9 +44,21 @@ pub(super) enum Outcome {
     Drop,
 }
 
-pub async fn handle(State(state): State<Arc<BrokerState>>, mut request: Request) -> Response<Body> {
-    let started = Instant::now();
+/// The handler as a router mounts it: the connection, if any, in the request's extensions.
+pub async fn handle(State(state): State<Arc<BrokerState>>, request: Request) -> Response<Body> {
     let connection = request.extensions().get::<Arc<Connection>>().cloned();
+    answer(state, request, connection).await
+}
+
+/// One exchange on `connection`. The server's connections call this directly: the body
+/// is never read, and handing the connection over in the request's extensions cost an
+/// allocation per request.
+pub(super) async fn answer<B>(
+    state: Arc<BrokerState>,
+    mut request: axum::http::Request<B>,
+    connection: Option<Arc<Connection>>,
+) -> Response<Body> {
+    let started = Instant::now();
     let peer = connection
         .as_ref()
         .and_then(|connection| connection.peer)

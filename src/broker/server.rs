@@ -10,8 +10,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::BrokerState;
-use axum::body::Body;
-use axum::extract::State;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
@@ -141,18 +139,17 @@ fn spawn_connection<S>(
         });
         let activity = Arc::new(Activity::default());
         let seen = activity.clone();
-        let service = hyper::service::service_fn(
-            move |mut request: hyper::Request<hyper::body::Incoming>| {
+        let service =
+            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let answering = Answering::start(&activity);
-                request.extensions_mut().insert(connection.clone());
-                let answer = super::handler::handle(State(state.clone()), request.map(Body::new));
+                let answer =
+                    super::handler::answer(state.clone(), request, Some(connection.clone()));
                 async move {
                     let response = answer.await;
                     drop(answering);
                     Ok::<_, Infallible>(response)
                 }
-            },
-        );
+            });
         let connection = hyper::server::conn::http1::Builder::new()
             .max_buf_size(super::limits::HYPER_HEAD_CAP)
             // Idle connections are closed by the check below instead: hyper's header
