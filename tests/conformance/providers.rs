@@ -30,6 +30,19 @@ fn with_command(command: &str, timeout_ms: u64) -> Imds {
     })
 }
 
+/// The sample with the default role's credentials from `command` (5 s timeout), in a
+/// store the test can edit.
+fn command_store(command: String) -> ConfigStore {
+    let mut config = crate::support::sample_config();
+    if let Some(role) = config.identities[0].role.as_mut() {
+        role.source = CredentialSource::Command {
+            command,
+            timeout_ms: 5_000,
+        };
+    }
+    ConfigStore::in_memory(config)
+}
+
 /// A credential_process script that counts its runs, one line each, in `counter`.
 fn counting_script(dir: &Path, expiration: &str) -> (String, std::path::PathBuf) {
     let counter = dir.join("runs");
@@ -85,14 +98,7 @@ async fn case_39_a_credential_command_runs_again_near_its_expiry() {
     let (command, counter) = counting_script(dir.path(), &expiration);
     // On a clock the test moves: the refresh point is 55 minutes away.
     let clock = ManualClock::new(start);
-    let mut config = crate::support::sample_config();
-    if let Some(role) = config.identities[0].role.as_mut() {
-        role.source = CredentialSource::Command {
-            command,
-            timeout_ms: 5_000,
-        };
-    }
-    let store = ConfigStore::in_memory(config);
+    let store = command_store(command);
     let provider = Arc::new(BuiltinProvider::with_clock(
         store.clone(),
         SIGNER.clone(),
@@ -130,14 +136,11 @@ fn key_file_script(dir: &Path, expiration: &str) -> String {
     format!("sh '{}'", script.display())
 }
 
-/// The AccessKeyId a credentials request is answered with.
-async fn served_key(imds: &Imds) -> String {
+/// Asks for the credentials and checks they carry `key` (`what`: the step, for the message).
+async fn expect_key(imds: &Imds, key: &str, what: &str) {
     let answer = imds.get(CREDENTIALS_PATH).await;
-    answer.assert_ok("credentials");
-    answer.json()["AccessKeyId"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    answer.assert_ok(what);
+    assert_eq!(answer.json()["AccessKeyId"].as_str(), Some(key), "{what}");
 }
 
 /// Repeated credentials requests are answered from what the thread served last
@@ -151,14 +154,7 @@ async fn case_39_repeated_credentials_follow_rotation_staleness_and_edits() {
     let command = key_file_script(dir.path(), &expiration);
     let set_key = |key: &str| std::fs::write(dir.path().join("key"), key).expect("write key");
     let clock = ManualClock::new(start);
-    let mut config = crate::support::sample_config();
-    if let Some(role) = config.identities[0].role.as_mut() {
-        role.source = CredentialSource::Command {
-            command,
-            timeout_ms: 5_000,
-        };
-    }
-    let store = ConfigStore::in_memory(config);
+    let store = command_store(command);
     // Built outside the runtime: no background refresher, so every change below is
     // the request's own doing (a refresher would move the cache on its own schedule).
     let provider = {
@@ -172,39 +168,19 @@ async fn case_39_repeated_credentials_follow_rotation_staleness_and_edits() {
     let provider = Arc::new(provider);
     let imds = Imds::from_parts(store, provider.clone(), loopback(), |_| {});
     set_key("ASIAFIRSTEXAMPLE0001");
-    assert_eq!(served_key(&imds).await, "ASIAFIRSTEXAMPLE0001");
+    expect_key(&imds, "ASIAFIRSTEXAMPLE0001", "first").await;
     set_key("ASIASECONDEXAMPLE001");
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIAFIRSTEXAMPLE0001",
-        "cached, still fresh"
-    );
+    expect_key(&imds, "ASIAFIRSTEXAMPLE0001", "cached, still fresh").await;
 
     provider.credentials().forget_cached();
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIASECONDEXAMPLE001",
-        "after rotation"
-    );
+    expect_key(&imds, "ASIASECONDEXAMPLE001", "after rotation").await;
     // A cached answer is what gets reused: ask once more so there is one to reuse.
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIASECONDEXAMPLE001",
-        "cached again"
-    );
+    expect_key(&imds, "ASIASECONDEXAMPLE001", "cached again").await;
 
     set_key("ASIATHIRDEXAMPLE0001");
     clock.advance(Duration::from_secs(56 * 60));
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIATHIRDEXAMPLE0001",
-        "after going stale"
-    );
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIATHIRDEXAMPLE0001",
-        "cached again"
-    );
+    expect_key(&imds, "ASIATHIRDEXAMPLE0001", "after going stale").await;
+    expect_key(&imds, "ASIATHIRDEXAMPLE0001", "cached again").await;
 
     set_key("ASIAFOURTHEXAMPLE001");
     imds.update(|config| {
@@ -214,11 +190,7 @@ async fn case_39_repeated_credentials_follow_rotation_staleness_and_edits() {
             }
         }
     });
-    assert_eq!(
-        served_key(&imds).await,
-        "ASIAFOURTHEXAMPLE001",
-        "after an edit"
-    );
+    expect_key(&imds, "ASIAFOURTHEXAMPLE001", "after an edit").await;
 }
 
 /// The 500 EC2 gives when its credential backend fails, then a normal answer.
