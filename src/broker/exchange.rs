@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::http::{HeaderMap, HeaderName, Method, Response};
 use bytes::Bytes;
@@ -131,11 +131,19 @@ fn record_time() -> String {
         static LAST: std::cell::RefCell<(i128, String)> =
             const { std::cell::RefCell::new((i128::MIN, String::new())) };
     }
-    let now = OffsetDateTime::now_utc();
-    let millis = now.unix_timestamp_nanos().div_euclid(1_000_000);
+    // The millisecond from the system clock directly: an `OffsetDateTime` (its calendar
+    // fields) is built only when the millisecond changes.
+    let millis = match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(since) => i128::try_from(since.as_millis()).unwrap_or(i128::MAX),
+        Err(before) => -i128::try_from(before.duration().as_millis()).unwrap_or(i128::MAX),
+    };
     LAST.with(|last| {
         let mut last = last.borrow_mut();
         if last.0 != millis {
+            let now = millis
+                .checked_mul(1_000_000)
+                .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
+                .unwrap_or_else(OffsetDateTime::now_utc);
             *last = (millis, crate::imds::time::format_timestamp_millis(now));
         }
         last.1.clone()
