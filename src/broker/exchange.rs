@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderName, Method, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::config::{Config, IdentityOrigin};
+use crate::provider::{Clock, SystemClock};
 
 use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
 use super::doors::{Door, DOOR_HEADER};
@@ -131,12 +132,9 @@ fn record_time() -> String {
         static LAST: std::cell::RefCell<(i128, String)> =
             const { std::cell::RefCell::new((i128::MIN, String::new())) };
     }
-    // The millisecond from the system clock directly: an `OffsetDateTime` (its calendar
-    // fields) is built only when the millisecond changes.
-    let millis = match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(since) => i128::try_from(since.as_millis()).unwrap_or(i128::MAX),
-        Err(before) => -i128::try_from(before.duration().as_millis()).unwrap_or(i128::MAX),
-    };
+    // The millisecond as a number: an `OffsetDateTime` (its calendar fields) is built
+    // only when the millisecond changes.
+    let millis = SystemClock.unix_nanos().div_euclid(1_000_000);
     LAST.with(|last| {
         let mut last = last.borrow_mut();
         if last.0 != millis {

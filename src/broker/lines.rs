@@ -18,9 +18,6 @@ pub const TARGET: &str = "imds_spoof::requests";
 /// One write at most this large: at or under PIPE_BUF, so other writers to the same stderr
 /// never split a line of ours (and ours never split theirs).
 const MAX_WRITE: usize = 4096;
-/// How long the printer lets lines gather after the first: what a line may lag behind its
-/// request. At 20k requests a second that is 200 lines, well inside the recorder's stream.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// How the lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +59,7 @@ pub fn spawn_request_lines(
                 push_line(&mut batch, &first, format);
                 // Let a busy broker's next lines gather: one wake-up and one write per
                 // window instead of per request (the printer shares the broker's cores).
-                std::thread::sleep(GATHER);
+                std::thread::sleep(super::ring::READER_GATHER);
                 while let Ok(record) = stream.try_recv() {
                     let before = batch.len();
                     push_line(&mut batch, &record, format);

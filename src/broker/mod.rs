@@ -35,7 +35,7 @@ pub use lines::{spawn_request_lines, LineFormat};
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use record_text::{HeaderList, SharedText};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
-pub use ring::RecordStream;
+pub use ring::{RecordStream, READER_GATHER};
 pub use server::{Connection, ConnectionControl, PeerAddr};
 pub use tokens::{PutPacer, TokenStore};
 

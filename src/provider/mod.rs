@@ -20,7 +20,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 pub use builtin::BuiltinProvider;
-pub use cache::{Accept, FreshHit, Kept, SingleFlightCache};
+pub use cache::{Accept, Kept, SingleFlightCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::CredentialResolver;
 pub use external::{envelope_json, ExternalProvider, NOT_FOUND_EXIT_CODE};

@@ -19,15 +19,13 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
 use crate::broker::readiness::{Report, Tally};
-use crate::broker::{ExchangeRecord, Recorder};
+use crate::broker::{ExchangeRecord, Recorder, READER_GATHER};
 
 const PREFIX: &str = "report-";
 const SUFFIX: &str = ".sock";
 /// A reader that does not take the report in this time is dropped (and so is a server
 /// that does not send it).
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the tally lets exchanges gather after the first before counting them.
-const GATHER: Duration = Duration::from_millis(10);
 /// The most a report may be: [`Tally`] bounds it far below this.
 const MAX_REPORT: u64 = 64 * 1024 * 1024;
 
@@ -96,9 +94,8 @@ async fn follow(recorder: Arc<Recorder>, tally: Arc<Mutex<Tally>>) {
             Err(RecvError::Lagged(missed)) => lock(&tally).note_missed(missed),
             Err(RecvError::Closed) => return,
         }
-        // Let a busy broker's exchanges gather: one wake-up per window, not one per
-        // request on the broker's cores. A report lags the broker by this much.
-        tokio::time::sleep(GATHER).await;
+        // Let a busy broker's exchanges gather (a report lags the broker by this much).
+        tokio::time::sleep(READER_GATHER).await;
         let mut counting = lock(&tally);
         loop {
             match stream.try_recv() {
