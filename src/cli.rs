@@ -135,8 +135,12 @@ pub struct DownArgs {
 
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["identity", "clear"])))]
+#[command(
+    override_usage = "imds-spoof assign [OPTIONS] <CONTAINER> <IDENTITY>\n       imds-spoof assign [OPTIONS] <CONTAINER> --clear"
+)]
 pub struct AssignArgs {
     /// The container, by name (as `docker ps` shows it).
+    #[arg(value_parser = container_name)]
     pub container: String,
     /// The identity it plays from its next request on.
     pub identity: Option<String>,
@@ -161,4 +165,9 @@ pub struct DoctorArgs {
     /// AWS_CONTAINER_* / ECS_CONTAINER_METADATA_URI_V4 variables (token file read from it).
     #[arg(long)]
     pub container: Option<String>,
+}
+
+/// A container name as Docker allows it: the same check as `[[container]] name`.
+fn container_name(text: &str) -> Result<String, String> {
+    crate::config::check_container_name(text).map(|()| text.to_string())
 }

@@ -68,6 +68,7 @@ fn doors_on_the_real_engine() {
         botocore_in_an_eks_pod_resolves_the_token_identity(python, &mounts, &token);
         up.edit_config(config, &pinned, &worker_key);
     }
+    another_identity_is_not_served_by_name(&mounts);
     a_forged_door_header_reaches_no_other_door(&mounts, &log);
     a_door_switched_off_goes_away_and_comes_back(&up, config, &mounts);
     assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
@@ -193,9 +194,11 @@ fn the_network_keeps_the_door_addresses_from_containers(mounts: &[String]) {
     docker(&["rm", "-f", &id]);
 }
 
-/// An ECS task's SDK: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/worker, no
-/// token; botocore's ContainerProvider gets worker's role and account, and the record
-/// names the door, the caller and where the identity came from.
+/// An ECS task's SDK in a container labelled `imds-spoof.identity=worker`:
+/// AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/worker, no token; botocore's
+/// ContainerProvider gets worker's role and account, and the record names the door, the
+/// caller and where the identity came from (the label: a name is served only to the
+/// container that plays it).
 fn botocore_in_an_ecs_task_resolves_the_named_identity(
     python: &Path,
     mounts: &[String],
@@ -214,7 +217,8 @@ fn botocore_in_an_ecs_task_resolves_the_named_identity(
     ];
     command.extend(expect_args(&Expected::sample_identity(1)));
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
-    let out = run_client(name, &[], mounts, &command);
+    let label = format!("imds-spoof.identity={}", worker.name);
+    let out = run_client(name, &[&label], mounts, &command);
     assert!(out.status.success(), "{}", text(&out));
     let records = wait_for_records(log, |records| {
         records.iter().any(|r| r["caller_container"] == name)
@@ -226,8 +230,42 @@ fn botocore_in_an_ecs_task_resolves_the_named_identity(
     assert_eq!(record["door"], "ecs", "{record}");
     assert_eq!(record["path"], relative.as_str(), "{record}");
     assert_eq!(record["identity"], worker.name.as_str(), "{record}");
-    assert_eq!(record["identity_origin"], "path", "{record}");
+    assert_eq!(record["identity_origin"], "label", "{record}");
     assert_eq!(record["status"], 200, "{record}");
+}
+
+/// A container playing `default` asks the ECS door for worker's credentials by name, in
+/// another case, and for a name that does not exist: the three answers are the same bytes
+/// (400 `InvalidIdInRequest`), so it gets no keys and learns nothing about which names
+/// exist. The same container gets its own identity as `self`.
+fn another_identity_is_not_served_by_name(mounts: &[String]) {
+    let script = "for id in worker WORKER nope self; do \
+        curl -s -i --max-time 5 http://169.254.170.2/v2/credentials/$id | grep -iv '^date:'; \
+        echo '=====' ; done";
+    let out = run_client(
+        "imds-spoof-test-ecs-default",
+        &[],
+        mounts,
+        &["sh", "-c", script],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let answers: Vec<&str> = stdout.split("=====").map(str::trim).collect();
+    assert!(answers.len() >= 4, "{stdout}");
+    assert!(answers[0].starts_with("HTTP/1.1 400"), "{}", answers[0]);
+    assert!(answers[0].contains("InvalidIdInRequest"), "{}", answers[0]);
+    assert_eq!(answers[0], answers[1], "worker and WORKER differ");
+    assert_eq!(answers[0], answers[2], "worker and an unknown name differ");
+    let own = answers[3];
+    assert!(own.starts_with("HTTP/1.1 200"), "{own}");
+    assert!(
+        own.contains(&Expected::sample_identity(0).access_key),
+        "self is not default's keys: {own}"
+    );
+    assert!(
+        !stdout.contains(&Expected::sample_identity(1).access_key),
+        "worker's key leaked: {stdout}"
+    );
 }
 
 /// `imds-spoof token --identity worker --out FILE`, as a compose user makes it.

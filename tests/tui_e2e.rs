@@ -478,7 +478,20 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
         .unwrap_or_else(|screen| panic!("the proxy row names no ECS door:\n{screen}"));
 
     let caller = "imds-spoof-test-ecs-task";
-    let out = curl_from_container(caller, "http://169.254.170.2/v2/credentials/worker");
+    // The container plays worker by its label: a name is served only to its player.
+    let mounts = docker_support::client_mounts(None);
+    let out = docker_support::run_client(
+        caller,
+        &["imds-spoof.identity=worker"],
+        &mounts,
+        &[
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "http://169.254.170.2/v2/credentials/worker",
+        ],
+    );
     let body = String::from_utf8_lossy(&out.stdout);
     assert!(body.contains("\"AccessKeyId\""), "{body}");
     let screen = tmux
@@ -490,7 +503,9 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
         .find(|line| line.contains("200 GET") && line.contains("/v2/credentials/worker"))
         .unwrap_or_default();
     assert!(
-        row.contains(" ecs ") && row.contains("imds-spoof-t") && row.contains("worker (path)"),
+        row.contains(" ecs ")
+            && row.contains("imds-spoof-t")
+            && (row.contains("worker (label)") || row.contains("worker·L")),
         "not marked ECS with its caller: {row}\n{screen}"
     );
     assert!(screen.contains("GET ecs · 200 OK"), "{screen}");

@@ -230,7 +230,10 @@ impl Recorder {
     }
 
     /// Also appends every exchange, masked, to a JSON-lines file (written by a background task).
+    /// Only a regular file (or none yet) in an existing directory: a FIFO would block the
+    /// open, a device would swallow or refuse the records.
     pub fn with_log_file(self, path: &Path) -> std::io::Result<Self> {
+        crate::config::check_target(path)?;
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         // Request bodies are in it (masked, but still about the user's account).

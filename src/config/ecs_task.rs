@@ -87,25 +87,21 @@ impl EcsTaskSettings {
     /// What serde cannot check; messages start with the key, so the loader finds its line.
     pub fn check(&self) -> Result<(), String> {
         let cluster = self.cluster();
-        let arn_form = cluster.starts_with("arn:");
-        if cluster.is_empty()
-            || (arn_form && !cluster.contains(":ecs:"))
-            || (arn_form && !cluster.contains(":cluster/"))
-            || (!arn_form && !is_ecs_name(cluster))
-        {
+        let cluster_ok = match cluster.strip_prefix("arn:") {
+            Some(_) => ecs_arn(cluster)
+                .and_then(|resource| resource.strip_prefix("cluster/"))
+                .is_some_and(is_ecs_name),
+            None => is_ecs_name(cluster),
+        };
+        if !cluster_ok {
             return Err(format!(
                 "cluster {cluster:?}: a cluster name (letters, digits, - and _) or arn:aws:ecs:REGION:ACCOUNT:cluster/NAME"
             ));
         }
         if let Some(arn) = &self.task_arn {
-            let shaped = arn.starts_with("arn:")
-                && arn.contains(":ecs:")
-                && arn
-                    .split_once(":task/")
-                    .is_some_and(|(_, rest)| !rest.is_empty());
-            if !shaped {
+            if !ecs_arn(arn).is_some_and(is_task_resource) {
                 return Err(format!(
-                    "task_arn {arn:?}: must look like arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/TASK_ID"
+                    "task_arn {arn:?}: must look like arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/TASK_ID (TASK_ID 32 lowercase hex digits or a UUID)"
                 ));
             }
         }
@@ -131,6 +127,57 @@ impl EcsTaskSettings {
         }
         Ok(())
     }
+}
+
+/// The resource part of an ECS ARN, `arn:PARTITION:ecs:REGION:ACCOUNT:RESOURCE`, when
+/// every field has the shape AWS gives it: partition `aws` or `aws-…`, a region like
+/// `us-east-1`, a 12-digit account.
+fn ecs_arn(arn: &str) -> Option<&str> {
+    let mut fields = arn.splitn(6, ':');
+    let (arn_word, partition, service, region, account, resource) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let lower = |text: &str| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let partition_ok = partition == "aws"
+        || partition
+            .strip_prefix("aws-")
+            .is_some_and(|rest| lower(rest) && !rest.ends_with('-'));
+    let region_ok = lower(region) && region.split('-').count() >= 3;
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (arn_word == "arn" && partition_ok && service == "ecs" && region_ok && account_ok)
+        .then_some(resource)
+}
+
+/// `task/CLUSTER/TASK_ID` (today's form) or `task/TASK_ID` (the old one), the id 32
+/// lowercase hex digits or a UUID.
+fn is_task_resource(resource: &str) -> bool {
+    let Some(rest) = resource.strip_prefix("task/") else {
+        return false;
+    };
+    let id = match rest.split_once('/') {
+        Some((cluster, id)) if is_ecs_name(cluster) => id,
+        Some(_) => return false,
+        None => rest,
+    };
+    let hex = |text: &str| {
+        text.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let uuid = {
+        let groups: Vec<&str> = id.split('-').collect();
+        groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex(g))
+    };
+    (id.len() == 32 && hex(id)) || uuid
 }
 
 /// Family, cluster and service names: 1 to 255 letters, digits, hyphens and underscores.
@@ -183,6 +230,41 @@ mod tests {
             ),
             (
                 EcsTaskSettings {
+                    cluster: Some("arn:aws:ecs:us-east-1:111122223333:cluster/".into()),
+                    ..Default::default()
+                },
+                "cluster",
+            ),
+            (
+                EcsTaskSettings {
+                    cluster: Some("arn:evil:ecs:x:cluster/prod".into()),
+                    ..Default::default()
+                },
+                "cluster",
+            ),
+            (
+                EcsTaskSettings {
+                    task_arn: Some("arn:aws:ecs:us-east-1:111122223333:task/prod/not-an-id".into()),
+                    ..Default::default()
+                },
+                "task_arn",
+            ),
+            (
+                EcsTaskSettings {
+                    task_arn: Some("arn:aws:ecs:us-east-1:12:task/prod/0123456789abcdef0123456789abcdef".into()),
+                    ..Default::default()
+                },
+                "task_arn",
+            ),
+            (
+                EcsTaskSettings {
+                    task_arn: Some("arn:aws:s3:us-east-1:111122223333:task/prod/0123456789abcdef0123456789abcdef".into()),
+                    ..Default::default()
+                },
+                "task_arn",
+            ),
+            (
+                EcsTaskSettings {
                     family: Some("a.b".into()),
                     ..Default::default()
                 },
@@ -198,6 +280,21 @@ mod tests {
         ] {
             let err = settings.check().unwrap_err();
             assert!(err.starts_with(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn task_arns_of_both_forms_are_accepted() {
+        for arn in [
+            "arn:aws:ecs:us-east-1:111122223333:task/prod/0123456789abcdef0123456789abcdef",
+            "arn:aws-cn:ecs:cn-north-1:111122223333:task/prod/0123456789abcdef0123456789abcdef",
+            "arn:aws:ecs:us-east-1:111122223333:task/0a1b2c3d-0000-4000-8000-0123456789ab",
+        ] {
+            let settings = EcsTaskSettings {
+                task_arn: Some(arn.into()),
+                ..Default::default()
+            };
+            assert_eq!(settings.check(), Ok(()), "{arn}");
         }
     }
 }

@@ -101,7 +101,7 @@ fn locate(text: &str, message: &str) -> Option<usize> {
 /// Reads the file at `path`, creating it from the commented sample when it does not exist.
 pub fn load_or_create(path: &Path) -> Result<Config, ConfigError> {
     if !path.exists() {
-        super::write::write_atomically(path, super::sample::SAMPLE_CONFIG)?;
+        super::write::create_atomically(path, super::sample::SAMPLE_CONFIG)?;
         tracing::info!(path = %path.display(), "wrote a sample configuration");
     }
     load(path)
@@ -208,6 +208,30 @@ fn validate_container_rules(config: &Config) -> Result<(), String> {
             }
             _ => {}
         }
+        if let Some(name) = &rule.name {
+            check_container_name(name)
+                .map_err(|problem| format!("[[container]] #{number}: name {problem}"))?;
+        }
+        if let Some(service) = &rule.compose_service {
+            check_compose_service(service)
+                .map_err(|problem| format!("[[container]] #{number}: compose_service {problem}"))?;
+        }
+        // Two rules for one container would leave "which identity?" to the file's order.
+        let earlier = config.container_rules[..index].iter().position(|other| {
+            (rule.name.is_some() && other.name == rule.name)
+                || (rule.compose_service.is_some() && other.compose_service == rule.compose_service)
+        });
+        if let Some(earlier) = earlier {
+            let (key, value) = match (&rule.name, &rule.compose_service) {
+                (Some(name), _) => ("name", name),
+                (None, Some(service)) => ("compose_service", service),
+                (None, None) => unreachable!("checked above"),
+            };
+            return Err(format!(
+                "[[container]] #{number}: {key} {value:?} has a rule already ([[container]] #{}): keep one",
+                earlier + 1
+            ));
+        }
         if config.identity(&rule.identity).is_none() {
             return Err(format!(
                 "[[container]] #{number}: identity {:?} names no [[identity]]",
@@ -216,6 +240,55 @@ fn validate_container_rules(config: &Config) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A name Docker would give a container: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, and not absurdly
+/// long. The message starts with the name itself.
+pub fn check_container_name(name: &str) -> Result<(), String> {
+    const LONGEST: usize = 253;
+    let mut bytes = name.bytes();
+    let shaped = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !shaped {
+        return Err(format!(
+            "{:?} is not a container name Docker allows ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+            shown(name)
+        ));
+    }
+    if name.len() > LONGEST {
+        return Err(format!(
+            "{:?} is {} characters long: too long for a container name (at most {LONGEST})",
+            shown(name),
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A compose service name: letters, digits, `.`, `_` and `-`, as compose allows.
+fn check_compose_service(service: &str) -> Result<(), String> {
+    let shaped = !service.is_empty()
+        && service.len() <= 253
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if shaped {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a compose service name ([a-zA-Z0-9._-]+)",
+            shown(service)
+        ))
+    }
+}
+
+/// A value cut for a message: a 5,000-character name is not repeated whole.
+fn shown(value: &str) -> String {
+    if value.chars().count() > 64 {
+        value.chars().take(63).chain(['…']).collect()
+    } else {
+        value.to_string()
+    }
 }
 
 /// Each `[[service_account]]` names one `namespace/name` once, outside the namespace
@@ -662,6 +735,72 @@ mod unknown_keys {
             assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
             assert!(err.contains(words), "{err}");
         }
+    }
+
+    #[test]
+    fn contradictory_or_impossible_container_rules_are_refused_with_their_line() {
+        let ok = "\n[[container]]\nname = \"app-1\"\nidentity = \"worker\"\n";
+        let text = format!("{}{ok}", super::super::sample::SAMPLE_CONFIG);
+        parse(Path::new("c.toml"), &text).unwrap();
+        let long = "a".repeat(5000);
+        let long_rule = format!("name = \"{long}\"");
+        for (table, needle, words) in [
+            (
+                "\n[[container]]\nname = \"app\"\nidentity = \"worker\"\n\n[[container]]\nname = \"app\"\nidentity = \"default\"\n",
+                "identity = \"default\"",
+                "has a rule already",
+            ),
+            (
+                "\n[[container]]\ncompose_service = \"api\"\nidentity = \"worker\"\n\n[[container]]\ncompose_service = \"api\"\nidentity = \"worker\"\n",
+                "identity = \"worker\"",
+                "has a rule already",
+            ),
+            (
+                "\n[[container]]\nname = \"\"\nidentity = \"worker\"\n",
+                "name = \"\"",
+                "not a container name",
+            ),
+            (
+                "\n[[container]]\nname = \"app\\nx\"\nidentity = \"worker\"\n",
+                "name = \"app\\nx\"",
+                "not a container name",
+            ),
+            (
+                "\n[[container]]\nname = \"/app\"\nidentity = \"worker\"\n",
+                "name = \"/app\"",
+                "not a container name",
+            ),
+            (
+                "\n[[container]]\ncompose_service = \"a b\"\nidentity = \"worker\"\n",
+                "compose_service = \"a b\"",
+                "not a compose service name",
+            ),
+        ] {
+            let (text, line) = if words == "has a rule already" {
+                // The second table's name line.
+                let text = format!("{}{table}", super::super::sample::SAMPLE_CONFIG);
+                let second = text
+                    .lines()
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .rposition(|line| {
+                        line.starts_with("name =") || line.starts_with("compose_service =")
+                    })
+                    .unwrap()
+                    + 1;
+                (text, second)
+            } else {
+                with_appended(table, needle)
+            };
+            let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+            assert!(err.contains(words), "{err}");
+        }
+        let table = format!("\n[[container]]\n{long_rule}\nidentity = \"worker\"\n");
+        let (text, line) = with_appended(&table, &long_rule);
+        let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+        assert!(err.len() < 400, "a long name is not repeated whole: {err}");
     }
 
     #[test]

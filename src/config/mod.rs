@@ -15,13 +15,13 @@ use std::path::PathBuf;
 pub use ecs_task::{EcsTaskSettings, LaunchType, DEFAULT_CLUSTER};
 pub use edit::{edit_file, identity_table, set_container_rule, EditError};
 pub use load::{
-    check_instance_id, check_timestamp, check_zone, default_path, load, load_or_create, parse,
-    validate, validate_identity,
+    check_container_name, check_instance_id, check_timestamp, check_zone, default_path, load,
+    load_or_create, parse, validate, validate_identity,
 };
 pub use model::*;
 pub use sample::SAMPLE_CONFIG;
 pub use store::ConfigStore;
-pub use write::{write_atomically, write_file_atomically};
+pub use write::{check_target, write_atomically, write_file_atomically};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -37,7 +37,7 @@ async fn a_door_switched_off_finds_no_path() {
     let imds = proxied(|config| config.doors.ecs = false);
     let answer = send(
         &imds,
-        through_proxy("/v2/credentials/worker", "169.254.170.2"),
+        through_proxy("/v2/credentials/self", "169.254.170.2"),
     )
     .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text());
@@ -67,7 +67,7 @@ async fn a_door_switched_off_finds_no_path() {
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text());
     let answer = send(
         &imds,
-        through_proxy("/v2/credentials/worker", "169.254.170.2"),
+        through_proxy("/v2/credentials/self", "169.254.170.2"),
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
@@ -85,7 +85,7 @@ async fn a_fault_for_one_door_leaves_the_others_alone() {
     });
     let answer = send(
         &imds,
-        through_proxy("/v2/credentials/worker", "169.254.170.2"),
+        through_proxy("/v2/credentials/self", "169.254.170.2"),
     )
     .await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -156,43 +156,107 @@ fn assert_ecs_credentials(answer: &Answer, expected: &Expected, account: &str, w
     );
 }
 
-#[tokio::test]
-async fn case_58_relative_uri_answers_the_named_identity_as_ecs_does() {
-    let imds = proxied(|_| {});
-    let worker = identity(1);
-    let answer = send(&imds, through_proxy("/v2/credentials/worker", ECS_HOST)).await;
-    assert_ecs_credentials(
-        &answer,
-        &Expected::sample_identity(1),
-        &worker.account_id,
-        "/v2/credentials/worker",
-    );
-    let record = imds.last_record();
-    assert_eq!(record.door, Door::Ecs);
-    assert_eq!(record.identity, "worker");
-    assert_eq!(record.identity_origin, IdentityOrigin::Path);
-    assert_eq!(record.protocol(), "ecs");
+/// The address of a container labelled to play `worker` (see [`proxied_with_callers`]).
+const WORKER_IP: &str = "169.254.0.9";
 
-    // `self`: the caller's own identity, here the active one.
-    let answer = send(&imds, through_proxy("/v2/credentials/self", ECS_HOST)).await;
-    assert_ecs_credentials(
-        &answer,
-        &Expected::sample_identity(0),
-        &identity(0).account_id,
-        "/v2/credentials/self",
-    );
-    assert_eq!(imds.last_record().identity_origin, IdentityOrigin::Active);
+/// A broker behind the proxy that knows two containers: `plain-app` at 169.254.0.7 (plays
+/// the active identity, `default`) and `worker-app` at [`WORKER_IP`] (labelled `worker`).
+fn proxied_with_callers() -> Imds {
+    Imds::build(
+        |_| {},
+        proxy_policy(),
+        |state| {
+            let directory = crate::support::KnownCallers::default()
+                .container("169.254.0.7", "plain-app", None, None)
+                .container(WORKER_IP, "worker-app", None, Some("worker"));
+            state.callers = Some(std::sync::Arc::new(directory));
+        },
+    )
+}
+
+fn from_caller(path: &str, caller: &str) -> RequestBuilder {
+    request(Method::GET, path)
+        .host(ECS_HOST)
+        .header(SECRET_HEADER, SECRET)
+        .header(CALLER_HEADER, caller)
+        .header(DOOR_HEADER, ECS_HOST)
+}
+
+#[tokio::test]
+async fn case_58_relative_uri_answers_the_callers_own_identity_by_name_and_self() {
+    let imds = proxied_with_callers();
+    let worker = identity(1);
+    for path in ["/v2/credentials/worker", "/v2/credentials/self"] {
+        let answer = send(&imds, from_caller(path, WORKER_IP)).await;
+        assert_ecs_credentials(
+            &answer,
+            &Expected::sample_identity(1),
+            &worker.account_id,
+            path,
+        );
+        let record = imds.last_record();
+        assert_eq!(record.door, Door::Ecs);
+        assert_eq!(record.identity, "worker");
+        assert_eq!(record.identity_origin, IdentityOrigin::Label, "{path}");
+        assert_eq!(record.protocol(), "ecs");
+    }
+
+    // The plain container plays the active identity, by its name or as `self`.
+    for path in ["/v2/credentials/default", "/v2/credentials/self"] {
+        let answer = send(&imds, from_caller(path, "169.254.0.7")).await;
+        assert_ecs_credentials(
+            &answer,
+            &Expected::sample_identity(0),
+            &identity(0).account_id,
+            path,
+        );
+        assert_eq!(imds.last_record().identity_origin, IdentityOrigin::Active);
+    }
 
     // Without the proxy's door header the same path is IMDS's, which has no such path.
     let answer = send(
         &imds,
         request(Method::GET, "/v2/credentials/worker")
             .header(SECRET_HEADER, SECRET)
-            .header(CALLER_HEADER, "169.254.0.7"),
+            .header(CALLER_HEADER, WORKER_IP),
     )
     .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(imds.last_record().door, Door::Imds);
+}
+
+/// On ECS a credentials id is an unguessable id given only to its task; here it is an
+/// identity's name, so a container may name only the identity it plays. Another
+/// identity's name, configured or not, in any case, gets the unknown-id answer byte for
+/// byte: no keys, and no telling which names exist.
+#[tokio::test]
+async fn case_58_a_container_cannot_name_another_identity_at_the_ecs_door() {
+    let imds = proxied_with_callers();
+    let unknown = send(&imds, from_caller("/v2/credentials/nope", "169.254.0.7")).await;
+    assert_ecs_error(
+        &unknown,
+        StatusCode::BAD_REQUEST,
+        "InvalidIdInRequest",
+        "nope",
+    );
+    for (path, caller) in [
+        ("/v2/credentials/worker", "169.254.0.7"),
+        ("/v2/credentials/WORKER", "169.254.0.7"),
+        ("/v2/credentials/default", WORKER_IP),
+        ("/v2/credentials/Worker", WORKER_IP),
+        // A caller the engine does not know plays the active identity, not worker.
+        ("/v2/credentials/worker", "169.254.0.55"),
+    ] {
+        let answer = send(&imds, from_caller(path, caller)).await;
+        assert_eq!(answer.status, unknown.status, "{path} from {caller}");
+        assert_eq!(answer.body, unknown.body, "{path} from {caller}");
+        assert_eq!(answer.headers, unknown.headers, "{path} from {caller}");
+        let text = answer.text();
+        assert!(
+            !text.contains("AccessKeyId"),
+            "{path} from {caller}: {text}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -479,7 +543,7 @@ async fn case_67_a_throttle_fault_is_a_429_at_eks() {
     );
     assert_eq!(imds.last_record().fault.as_deref(), Some("status 429"));
     // A fault on the EKS path leaves ECS alone.
-    let answer = send(&imds, through_proxy("/v2/credentials/worker", ECS_HOST)).await;
+    let answer = send(&imds, through_proxy("/v2/credentials/self", ECS_HOST)).await;
     assert_compact_json(&answer, "ECS beside a throttled EKS");
 }
 
@@ -493,7 +557,7 @@ async fn faults_shape_door_credentials_like_imds_ones() {
             .faults
             .push(fault(EKS_PATH, FaultKind::Status { status: 503 }));
     });
-    let answer = send(&imds, through_proxy("/v2/credentials/worker", ECS_HOST)).await;
+    let answer = send(&imds, through_proxy("/v2/credentials/self", ECS_HOST)).await;
     assert_compact_json(&answer, "expired ECS credentials");
     let expiration = answer.json()["Expiration"]
         .as_str()

@@ -1,10 +1,11 @@
 //! ECS task credentials (protocol notes §7): `GET /v2/credentials/<id>`. Task metadata
 //! (`/v4/…`) at the same door is `task_metadata.rs`'s.
 //!
-//! The id names an identity of the configuration (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=
-//! /v2/credentials/worker`), or is [`CALLER_ID`]: the caller's own identity, chosen as for
-//! IMDS (rule > label > active). No id is the agent's `NoIdInRequest`, an id naming no
-//! identity its `InvalidIdInRequest`, both 400 JSON. On `serve`'s loopback every request
+//! The id is [`CALLER_ID`], the caller's own identity chosen as for IMDS (rule > label >
+//! active), or an identity's name. Behind the proxy a name is served only when it is the
+//! identity the caller plays anyway; on `serve`'s loopback any configured identity. No id
+//! is the agent's `NoIdInRequest`, an id it will not serve its `InvalidIdInRequest`, both
+//! 400 JSON. On `serve`'s loopback every request
 //! must carry the run's container token in `Authorization` (FULL_URI style).
 
 use axum::http::{Method, StatusCode};
@@ -100,13 +101,16 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
                 "CredentialsV2Request: No ID in the request",
             )
         }
-        Asked::Identity(name) if config.identity(name).is_none() => {
+        Asked::Identity(name) if !may_name(state, config, exchange, name) => {
             return answer(
                 StatusCode::BAD_REQUEST,
                 INVALID_ID,
                 "CredentialsV2Request: Credentials not found",
             )
         }
+        // Behind the proxy the name is the caller's own identity (checked above): its
+        // origin stays the rule, label or active choice that made it so.
+        Asked::Identity(_) if matches!(state.access, AccessPolicy::Proxy { .. }) => {}
         Asked::Identity(name) => {
             exchange.identity = name.to_string();
             exchange.identity_origin = IdentityOrigin::Path;
@@ -154,6 +158,20 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
                 "CredentialsV2Request: Credentials uninitialized for ID",
             )
         }
+    }
+}
+
+/// Whether the caller may ask for identity `name` by name. On ECS a task's credentials
+/// id is an unguessable id handed only to that task; here the id is an identity's short
+/// name, so behind the proxy a container may name only the identity it plays (rule >
+/// label > active, already in `exchange.identity`). Any other name, configured or not,
+/// gets the unknown-id answer byte for byte: no container reads another identity's keys,
+/// nor learns which names exist. On `serve`'s loopback (one host, token-guarded) every
+/// configured identity can be named.
+fn may_name(state: &BrokerState, config: &Config, exchange: &Exchange, name: &str) -> bool {
+    match state.access {
+        AccessPolicy::Proxy { .. } => name == exchange.identity && config.identity(name).is_some(),
+        AccessPolicy::Loopback { .. } => config.identity(name).is_some(),
     }
 }
 
