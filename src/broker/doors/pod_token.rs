@@ -327,6 +327,11 @@ fn check_audience_and_subject(claims: &Claims) -> Result<ServiceAccount, TokenEr
     if !audience_ok {
         return Err(invalid("token has invalid audience"));
     }
+    // Only tokens imds-spoof issued: a token signed with our key but another issuer is
+    // not one of ours (a key reused elsewhere, a crafted token).
+    if claims.iss != ISSUER {
+        return Err(invalid("token has invalid issuer"));
+    }
     ServiceAccount::from_subject(&claims.sub)
         .ok_or_else(|| invalid("token subject is not a service account"))
 }
@@ -389,6 +394,36 @@ mod tests {
             other.verify(&token, 1_000),
             Err(TokenError::Malformed(_))
         ));
+    }
+
+    /// A token with our signature but another (or no) issuer is not one imds-spoof issued.
+    #[test]
+    fn another_issuer_is_refused_even_when_signed_with_our_key() {
+        let key = PodTokenKey::generate();
+        let sign = |claims: serde_json::Value| {
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+            let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+            let signed = format!("{header}.{claims}");
+            let signature =
+                URL_SAFE_NO_PAD.encode(key.mac(signed.as_bytes()).finalize().into_bytes());
+            format!("{signed}.{signature}")
+        };
+        let claims = |iss: Option<&str>| {
+            let mut claims = serde_json::json!({
+                "sub": "system:serviceaccount:payments:api",
+                "aud": [AUDIENCE],
+                "iat": 1_000, "nbf": 1_000, "exp": 2_000,
+            });
+            if let Some(iss) = iss {
+                claims["iss"] = iss.into();
+            }
+            claims
+        };
+        assert_eq!(key.verify(&sign(claims(Some(ISSUER))), 1_500), Ok(account()));
+        for iss in [Some("https://oidc.eks.amazonaws.com/id/X"), Some(""), None] {
+            let err = key.verify(&sign(claims(iss)), 1_500).unwrap_err();
+            assert!(err.to_string().contains("invalid issuer"), "{iss:?}: {err}");
+        }
     }
 
     #[test]
