@@ -7,11 +7,14 @@
 
 mod support;
 
+use std::path::Path;
+
 use imds_spoof::imds::task_metadata::TaskDocument;
 use imds_spoof::session::TaskMetadataReader;
 use serde_json::Value;
 
 use support::docker::*;
+use support::need::python;
 use support::{describe as text, identity, require_all, wait_for_records, Need};
 
 const TEST: &str = "task_metadata_describes_real_containers";
@@ -367,8 +370,18 @@ fn a_container_reads_its_own_task_metadata_through_the_proxy() {
         return;
     }
     let engine = EngineFixture::new();
+    // The active identity reports awslogs with a stream prefix, as a task definition would.
+    edit_config(
+        &engine.config,
+        "# [identity.ecs]\n",
+        "[identity.ecs]\nlog_driver = \"awslogs\"\nlog_options = { \"awslogs-group\" = \"/ecs/shop\", \"awslogs-region\" = \"us-east-1\", \"awslogs-stream-prefix\" = \"web\" }\n",
+    );
     let (up, log) = engine.up_logging("up-v4");
-    let mounts = client_mounts(None);
+    let python = python(&format!("{E2E_TEST} (OpenTelemetry's ECS detector)"));
+    let venv = python
+        .as_ref()
+        .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
+    let mounts = client_mounts(venv.as_deref());
     let script = "URI=http://169.254.170.2/v4/self; hostname; \
                   curl -sS $URI; echo; curl -sS $URI/task; echo; curl -sS $URI/stats; echo";
     let out = run_client(
@@ -418,5 +431,56 @@ fn a_container_reads_its_own_task_metadata_through_the_proxy() {
         .find(|r| r["door"] == "ecs" && r["path"] == "/v4/self")
         .expect("the request is recorded at the ECS door");
     assert_eq!(record["caller_container"], "imds-spoof-test-v4-curl");
+    // The served log options carry the stream the agent resolves from the prefix.
+    let task_id = task["TaskARN"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let stream = format!("web/{}/{task_id}", container["Name"].as_str().unwrap());
+    assert_eq!(
+        container["LogOptions"]["awslogs-stream"],
+        stream.as_str(),
+        "{container}"
+    );
+    if let Some(python) = &python {
+        opentelemetry_detects_the_log_stream(python, &mounts);
+    }
     assert_eq!(up.stop(), 0);
+}
+
+/// OpenTelemetry's ECS resource detector, in a container, reports the resolved log stream
+/// (not `[null]`) with its ARN, and the container's own ids.
+fn opentelemetry_detects_the_log_stream(python: &Path, mounts: &[String]) {
+    let name = "imds-spoof-test-v4-otel";
+    let command = format!(
+        "ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/self {} /clients/otel_ecs_check.py",
+        python.display()
+    );
+    let out = run_client(
+        name,
+        &["com.docker.compose.project=imds-spoof-test-otel"],
+        mounts,
+        &["sh", "-c", &command],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let attributes: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("{err}: {}", text(&out)));
+    let streams = &attributes["aws.log.stream.names"];
+    let stream = streams[0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{attributes}"));
+    assert!(stream.starts_with(&format!("web/{name}/")), "{attributes}");
+    assert_eq!(
+        attributes["aws.log.group.names"][0], "/ecs/shop",
+        "{attributes}"
+    );
+    let stream_arn = attributes["aws.log.stream.arns"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        stream_arn.starts_with("arn:aws:logs:us-east-1:") && stream_arn.ends_with(stream),
+        "{attributes}"
+    );
 }

@@ -419,7 +419,10 @@ mod tests {
             }
             claims
         };
-        assert_eq!(key.verify(&sign(claims(Some(ISSUER))), 1_500), Ok(account()));
+        assert_eq!(
+            key.verify(&sign(claims(Some(ISSUER))), 1_500),
+            Ok(account())
+        );
         for iss in [Some("https://oidc.eks.amazonaws.com/id/X"), Some(""), None] {
             let err = key.verify(&sign(claims(iss)), 1_500).unwrap_err();
             assert!(err.to_string().contains("invalid issuer"), "{iss:?}: {err}");

@@ -52,7 +52,7 @@ pub(super) struct ContainerResponse<'a> {
     #[serde(rename = "LogDriver", skip_serializing_if = "str::is_empty")]
     log_driver: &'a str,
     #[serde(rename = "LogOptions", skip_serializing_if = "BTreeMap::is_empty")]
-    log_options: &'a BTreeMap<String, String>,
+    log_options: BTreeMap<&'a str, std::borrow::Cow<'a, str>>,
     #[serde(rename = "ContainerARN")]
     container_arn: String,
     #[serde(rename = "Networks", skip_serializing_if = "Vec::is_empty")]
@@ -163,12 +163,49 @@ impl<'a> ContainerResponse<'a> {
                 .filter(|_| container.is_stopped()),
             kind: "NORMAL",
             log_driver,
-            log_options,
+            log_options: resolved_log_options(
+                log_driver,
+                log_options,
+                container.task_container_name(),
+                &facts.task_arn,
+            ),
             container_arn: facts.container_arn(&container.id),
             networks: networks(container, &identity.region),
         }
     }
 }
+
+/// Log options as the agent hands them to Docker and serves them: for `awslogs` with an
+/// `awslogs-stream-prefix` and no stream of its own, the resolved
+/// `awslogs-stream` = `PREFIX/CONTAINER-NAME/TASK-ID` (readers such as OpenTelemetry's
+/// ECS detector read the stream, not the prefix).
+fn resolved_log_options<'a>(
+    log_driver: &str,
+    options: &'a BTreeMap<String, String>,
+    container_name: &str,
+    task_arn: &str,
+) -> BTreeMap<&'a str, std::borrow::Cow<'a, str>> {
+    let mut resolved: BTreeMap<&'a str, std::borrow::Cow<'a, str>> = options
+        .iter()
+        .map(|(key, value)| (key.as_str(), std::borrow::Cow::Borrowed(value.as_str())))
+        .collect();
+    let prefix = options.get(AWSLOGS_STREAM_PREFIX).filter(|p| !p.is_empty());
+    if let (true, Some(prefix), false) = (
+        log_driver == "awslogs",
+        prefix,
+        options.contains_key(AWSLOGS_STREAM),
+    ) {
+        let task_id = task_arn.rsplit('/').next().unwrap_or_default();
+        resolved.insert(
+            AWSLOGS_STREAM,
+            std::borrow::Cow::Owned(format!("{prefix}/{container_name}/{task_id}")),
+        );
+    }
+    resolved
+}
+
+const AWSLOGS_STREAM_PREFIX: &str = "awslogs-stream-prefix";
+const AWSLOGS_STREAM: &str = "awslogs-stream";
 
 /// The agent's container states for Docker's.
 fn known_status(state: &str) -> &'static str {
@@ -393,6 +430,48 @@ mod tests {
             serde_json::from_str(&container_json(&identity, &snapshot("a", None))).unwrap();
         assert_eq!(value["LogDriver"], "awslogs");
         assert_eq!(value["LogOptions"], json!({"awslogs-group": "/ecs/shop"}));
+    }
+
+    #[test]
+    fn a_stream_prefix_is_served_with_the_stream_the_agent_resolves() {
+        let mut identity = identity();
+        identity.ecs = Some(crate::config::EcsTaskSettings {
+            log_driver: Some("awslogs".into()),
+            log_options: [
+                ("awslogs-group".to_string(), "/ecs/shop".to_string()),
+                ("awslogs-stream-prefix".to_string(), "web".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        });
+        let value: Value =
+            serde_json::from_str(&container_json(&identity, &snapshot("a", None))).unwrap();
+        let name = value["Name"].as_str().unwrap();
+        let task_arn = value["Labels"]["com.amazonaws.ecs.task-arn"]
+            .as_str()
+            .unwrap();
+        let task_id = task_arn.rsplit('/').next().unwrap();
+        assert_eq!(
+            value["LogOptions"]["awslogs-stream"],
+            format!("web/{name}/{task_id}")
+        );
+        assert_eq!(value["LogOptions"]["awslogs-stream-prefix"], "web");
+        // A stream set by hand stays; another driver gets nothing added.
+        if let Some(settings) = identity.ecs.as_mut() {
+            settings
+                .log_options
+                .insert("awslogs-stream".into(), "mine".into());
+        }
+        let value: Value =
+            serde_json::from_str(&container_json(&identity, &snapshot("a", None))).unwrap();
+        assert_eq!(value["LogOptions"]["awslogs-stream"], "mine");
+        if let Some(settings) = identity.ecs.as_mut() {
+            settings.log_driver = Some("json-file".into());
+            settings.log_options.remove("awslogs-stream");
+        }
+        let value: Value =
+            serde_json::from_str(&container_json(&identity, &snapshot("a", None))).unwrap();
+        assert!(value["LogOptions"].get("awslogs-stream").is_none());
     }
 
     struct ResourceLimitsForTest;
