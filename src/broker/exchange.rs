@@ -15,7 +15,7 @@ use crate::provider::{Clock, SystemClock};
 use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
 use super::doors::{Door, DOOR_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
-use super::record_text::{HeaderList, SharedText};
+use super::record_text::{HeaderList, SharedText, HEADER_VALUE_LIMIT};
 use super::BrokerState;
 
 /// One exchange: the request as it came, and the facts gathered while it is handled.
@@ -59,7 +59,12 @@ pub(super) fn record(
         None => (0, HeaderList::default(), Bytes::new()),
     };
     let truncated = body.len() > limit;
-    let shown = if truncated { body.slice(..limit) } else { body };
+    // A cut body is copied: a slice would keep the whole answer alive in the ring.
+    let shown = if truncated {
+        Bytes::copy_from_slice(&body[..limit])
+    } else {
+        body
+    };
     let record = ExchangeRecord {
         id: state.recorder.next_id(),
         time: record_time(),
@@ -86,11 +91,13 @@ pub(super) fn record(
 }
 
 /// Headers as recorded (those `keep` takes): values as text, cut to 256 characters.
+/// The string is sized for what is kept, not for what was sent: a 15 KB header must not
+/// leave 15 KB of spare capacity in each of the ring's records.
 fn header_list(headers: &HeaderMap, keep: fn(&HeaderName) -> bool) -> HeaderList {
     let bytes = headers
         .iter()
         .filter(|(name, _)| keep(name))
-        .map(|(name, value)| name.as_str().len() + value.len() + 2)
+        .map(|(name, value)| name.as_str().len() + value.len().min(HEADER_VALUE_LIMIT) + 2)
         .sum();
     let mut list = HeaderList::with_capacity(bytes);
     for (name, value) in headers.iter().filter(|(name, _)| keep(name)) {
@@ -152,6 +159,15 @@ fn record_time() -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn a_large_header_leaves_no_spare_capacity_in_the_record() {
+        let mut headers = HeaderMap::new();
+        let big = axum::http::HeaderValue::try_from("x".repeat(15_000)).unwrap();
+        headers.insert("x-pad", big);
+        let list = header_list(&headers, |_| true);
+        assert!(list.allocated() < 1024, "{} bytes kept", list.allocated());
+    }
 
     #[test]
     fn recorded_text_is_cut_by_characters() {

@@ -27,11 +27,12 @@ use super::exchange::{record, Exchange};
 use super::extended;
 use super::faults::{self, FaultPlan};
 use super::limits;
+use super::pacer::Pace;
 use super::record::ImdsVersion;
 use super::responses::{self, TOKEN_HEADER_NAME, TOKEN_TTL_HEADER};
 use super::server::{Connection, PeerAddr};
 use super::token_path::{self, is_token_path};
-use super::tokens::{self, Pace, TokenCheck};
+use super::tokens::{self, TokenCheck};
 use super::BrokerState;
 
 /// What the handler decided, before it becomes a response.

@@ -11,6 +11,7 @@ mod handler;
 mod limits;
 mod lines;
 mod log_options;
+mod pacer;
 pub mod readiness;
 mod record;
 mod record_text;
@@ -32,12 +33,13 @@ pub use access::{
 };
 pub use doors::{Door, DoorKeys, TaskMetadataSource};
 pub use lines::{spawn_request_lines, LineFormat};
+pub use pacer::CallerPacer;
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use record_text::{HeaderList, SharedText};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use ring::{RecordStream, READER_GATHER};
 pub use server::{Connection, ConnectionControl, PeerAddr};
-pub use tokens::{PutPacer, TokenStore};
+pub use tokens::TokenStore;
 
 use crate::config::ConfigStore;
 use crate::provider::Provider;
@@ -71,7 +73,9 @@ pub struct BrokerState {
     pub store: ConfigStore,
     pub provider: Arc<dyn Provider>,
     pub tokens: TokenStore,
-    pub token_pace: PutPacer,
+    pub token_pace: CallerPacer,
+    /// ECS task metadata requests per caller (the agent's own limit).
+    pub task_metadata_pace: CallerPacer,
     pub recorder: Arc<Recorder>,
     pub access: AccessPolicy,
     pub callers: Option<Arc<dyn CallerDirectory>>,
@@ -93,7 +97,8 @@ impl BrokerState {
             store,
             provider,
             tokens: TokenStore::default(),
-            token_pace: PutPacer::default(),
+            token_pace: CallerPacer::token_requests(),
+            task_metadata_pace: CallerPacer::task_metadata(),
             recorder: Arc::new(Recorder::new(capacity)),
             access,
             callers: None,

@@ -25,6 +25,12 @@ impl HeaderList {
         }
     }
 
+    /// Bytes held for the lines, spare capacity included.
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> usize {
+        self.text.capacity()
+    }
+
     /// Adds a header; a value that is not UTF-8 is shown with replacement characters, and
     /// only its first [`HEADER_VALUE_LIMIT`] characters are kept.
     pub fn push_raw(&mut self, name: &str, value: &[u8]) {

@@ -1,5 +1,5 @@
 //! IMDSv2 session tokens, bound to the caller that asked for them (a token of one instance
-//! is refused on another), and the per-caller pace of token requests.
+//! is refused on another). Their per-caller pace is `pacer.rs`'s.
 //!
 //! Tokens are stateless: expiry, a nonce and a MAC over both and the caller's binding,
 //! under a key made for this broker. Issuing and checking cost the same whatever the number
@@ -10,9 +10,7 @@
 //! [`TokenStore::with_clock`] says otherwise), so expiry is tested on a clock the test moves
 //! instead of by waiting out real seconds.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -127,60 +125,11 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The longest a token request waits for its turn before its connection is dropped:
-/// EC2 slows and drops rather than answering 429 (protocol notes §3).
-const MAX_PUT_DELAY: Duration = Duration::from_secs(1);
-/// Callers remembered at most before idle ones are swept.
-const MAX_PACED_CALLERS: usize = 4096;
-
-/// What a token request from a caller must do to keep to its pace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
-    Now,
-    After(Duration),
-    /// Over the pace by more than [`MAX_PUT_DELAY`]: drop the connection.
-    Refuse,
-}
-
-/// Token requests per caller, paced like a leaky bucket (GCRA): up to `rate` a second, with
-/// a second's worth as burst. Reads are never paced.
-#[derive(Default)]
-pub struct PutPacer {
-    /// Each caller's theoretical arrival time of its next request.
-    next: Mutex<HashMap<IpAddr, Instant>>,
-}
-
-impl PutPacer {
-    /// Decides, at `now`, when `caller`'s token request may be answered; `rate` 0 is no limit.
-    pub fn pace(&self, caller: IpAddr, rate: u32, now: Instant) -> Pace {
-        if rate == 0 {
-            return Pace::Now;
-        }
-        let interval = Duration::from_secs(1) / rate;
-        let burst = Duration::from_secs(1);
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        if next.len() >= MAX_PACED_CALLERS {
-            next.retain(|_, at| *at > now);
-        }
-        let at = next.get(&caller).copied().unwrap_or(now).max(now);
-        let wait = at.saturating_duration_since(now).saturating_sub(burst);
-        if wait > MAX_PUT_DELAY {
-            return Pace::Refuse;
-        }
-        next.insert(caller, at + interval);
-        if wait.is_zero() {
-            Pace::Now
-        } else {
-            Pace::After(wait)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     /// A clock that moves only when the test advances it.
     fn manual_clock() -> (
@@ -246,27 +195,5 @@ mod tests {
         let ip: IpAddr = "169.254.0.7".parse().expect("ip");
         assert_eq!(binding(ip, Some("app-a")), A);
         assert_eq!(binding(ip, None), "169.254.0.7");
-    }
-
-    #[test]
-    fn a_flooding_caller_is_slowed_then_dropped_and_others_are_not() {
-        let pacer = PutPacer::default();
-        let flood: IpAddr = "169.254.0.7".parse().expect("ip");
-        let calm: IpAddr = "169.254.0.8".parse().expect("ip");
-        let now = Instant::now();
-        // A second's worth passes at once (burst), the next waits, far beyond is dropped.
-        for _ in 0..=10 {
-            assert_eq!(pacer.pace(flood, 10, now), Pace::Now);
-        }
-        assert_eq!(
-            pacer.pace(flood, 10, now),
-            Pace::After(Duration::from_millis(100))
-        );
-        for _ in 0..9 {
-            pacer.pace(flood, 10, now);
-        }
-        assert_eq!(pacer.pace(flood, 10, now), Pace::Refuse);
-        assert_eq!(pacer.pace(calm, 10, now), Pace::Now);
-        assert_eq!(pacer.pace(flood, 0, now), Pace::Now, "rate 0 is no limit");
     }
 }

@@ -266,3 +266,33 @@ async fn log_option_secrets_are_served_whole_and_masked_in_records() {
         .contains(r#""splunk-token":"****90ab""#));
     assert!(masked.response_body.contains(r#""splunk-format":"json""#));
 }
+
+/// The agent's limit (40 a second, burst 60) per caller: a flood from one container waits
+/// for its turns and past a second's worth of waiting gets the agent's 429, while another
+/// container is answered at once. Agents poll every 10 to 60 s, far below it.
+#[tokio::test]
+async fn a_flood_from_one_caller_is_paced_and_its_neighbour_is_not() {
+    let (imds, _source) = proxied();
+    let flood = (0..130).map(|_| send(&imds, at_ecs(Method::GET, "/v4/self/stats", WORKER_IP)));
+    let answers = futures_util::future::join_all(flood).await;
+    let refused: Vec<&Answer> = answers
+        .iter()
+        .filter(|answer| answer.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    // 61 at once and 40 after waiting; the clock moves a little while the flood is sent.
+    assert!(
+        (20..=29).contains(&refused.len()),
+        "{} refused",
+        refused.len()
+    );
+    let first = refused[0];
+    assert_eq!(first.text(), "You have reached maximum request limit.\n");
+    assert_eq!(
+        first.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let started = std::time::Instant::now();
+    let neighbour = send(&imds, at_ecs(Method::GET, "/v4/self/task", WEB_IP)).await;
+    assert_eq!(neighbour.status, StatusCode::OK, "{}", neighbour.text());
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+}

@@ -37,6 +37,14 @@ pub fn go_text_error(status: StatusCode, message: &str) -> Response<Bytes> {
     response
 }
 
+/// The agent's rate limiter over its limit: 429 with the limiter's text.
+pub fn too_many_requests() -> Response<Bytes> {
+    go_text_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "You have reached maximum request limit.",
+    )
+}
+
 /// Go's `http.NotFound`.
 pub fn go_not_found() -> Response<Bytes> {
     go_text_error(StatusCode::NOT_FOUND, "404 page not found")

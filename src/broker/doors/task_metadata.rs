@@ -19,6 +19,7 @@ use super::{faults, replies};
 use crate::broker::access::{AccessPolicy, Caller};
 use crate::broker::exchange::Exchange;
 use crate::broker::handler::{identify, Outcome};
+use crate::broker::pacer::Pace;
 use crate::broker::BrokerState;
 use crate::config::{Config, Identity};
 use crate::imds::task_metadata::TaskDocument;
@@ -81,6 +82,26 @@ pub(in crate::broker) async fn decide(
     exchange: &mut Exchange,
     caller: &Caller,
 ) -> Outcome {
+    // One caller's flood waits for its turns (then gets the agent's 429) before it costs
+    // its neighbours anything: `/stats` documents are the dearest answers of the broker.
+    match state.task_metadata_pace.pace(
+        caller.ip,
+        crate::broker::pacer::TASK_METADATA_RATE,
+        std::time::Instant::now(),
+    ) {
+        Pace::Now => {}
+        Pace::After(wait) => {
+            crate::broker::faults::note(&mut exchange.fault, "task metadata requests paced");
+            tokio::time::sleep(wait).await;
+        }
+        Pace::Refuse => {
+            crate::broker::faults::note(
+                &mut exchange.fault,
+                "task metadata requests over pace: 429",
+            );
+            return Outcome::Answer(replies::too_many_requests());
+        }
+    }
     let identified = identify(state, config, exchange, caller).await.is_ok();
     let path = exchange.path.clone();
     let Some((id, document)) = parse(&path) else {
