@@ -382,6 +382,26 @@ fn a_container_reads_its_own_task_metadata_through_the_proxy() {
         .as_ref()
         .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
     let mounts = client_mounts(venv.as_deref());
+    // Two containers that claim the caller's compose project but are not its task: one off
+    // the imds-spoof network, one from another directory (a namesake project).
+    let project = "com.docker.compose.project=imds-spoof-test-v4e2e";
+    let off_network = start_idle_client(
+        "imds-spoof-test-v4-offnet",
+        &["--network", "none", "--label", project],
+        &mounts,
+    );
+    let other_dir = start_idle_client(
+        "imds-spoof-test-v4-otherdir",
+        &[
+            "--network",
+            "imds-spoof",
+            "--label",
+            project,
+            "--label",
+            "com.docker.compose.project.working_dir=/somewhere/else",
+        ],
+        &mounts,
+    );
     let script = "URI=http://169.254.170.2/v4/self; hostname; \
                   curl -sS $URI; echo; curl -sS $URI/task; echo; curl -sS $URI/stats; echo";
     let out = run_client(
@@ -414,6 +434,14 @@ fn a_container_reads_its_own_task_metadata_through_the_proxy() {
     assert_eq!(container["Labels"]["team"], "payments");
     let task = parse(lines[2]);
     assert_eq!(task["Containers"][0]["DockerId"], container["DockerId"]);
+    assert_eq!(
+        task["Containers"].as_array().map(Vec::len),
+        Some(1),
+        "only the caller is its task: {task}"
+    );
+    for id in [&off_network, &other_dir] {
+        assert!(!lines[2].contains(id.as_str()), "{id} listed: {task}");
+    }
     assert_eq!(task["Family"], "imds-spoof-test-v4e2e");
     let stats = parse(lines[3]);
     assert_eq!(stats["id"], container["DockerId"]);
@@ -447,6 +475,7 @@ fn a_container_reads_its_own_task_metadata_through_the_proxy() {
     if let Some(python) = &python {
         opentelemetry_detects_the_log_stream(python, &mounts);
     }
+    docker(&["rm", "-f", &off_network, &other_dir]);
     assert_eq!(up.stop(), 0);
 }
 

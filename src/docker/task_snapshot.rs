@@ -29,13 +29,16 @@ pub async fn container_snapshot(
     }
 }
 
-/// Every container of `member`'s task, `member` included (as given, not read again). A
-/// container that disappears between listing and inspecting is left out.
+/// Every container of `member`'s task, `member` included (as given, not read again): its
+/// compose project's containers from the same directory that are attached to `network`
+/// (see [`ContainerSnapshot::is_task_mate`]). A container that disappears between
+/// listing and inspecting is left out.
 pub async fn task_snapshots(
     engine: &Engine,
     member: &ContainerSnapshot,
+    network: &str,
 ) -> Result<Vec<ContainerSnapshot>, DockerError> {
-    let TaskKey::Compose { project } = member.task_key() else {
+    let TaskKey::Compose { project, .. } = member.task_key() else {
         return Ok(vec![member.clone()]);
     };
     let label = format!("{COMPOSE_PROJECT_LABEL}={project}");
@@ -51,7 +54,8 @@ pub async fn task_snapshots(
             continue;
         }
         match container_snapshot(engine, &id).await {
-            Ok(snapshot) => snapshots.push(snapshot),
+            Ok(snapshot) if member.is_task_mate(&snapshot, network) => snapshots.push(snapshot),
+            Ok(_) => {}
             Err(DockerError::NoSuchContainer(_)) => {}
             Err(err) => return Err(err),
         }

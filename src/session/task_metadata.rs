@@ -3,7 +3,6 @@
 //! [`TaskMetadataSource`]) with the caller's container, address and identity.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
@@ -74,7 +73,13 @@ impl TaskMetadataReader {
         document: TaskDocument,
     ) -> Result<String, SessionError> {
         let caller = docker::container_snapshot(&self.engine, container).await?;
-        self.build(identity, &caller, document)
+        // Read by name (not as a caller): its task is its mates on its first network.
+        let network = caller
+            .networks
+            .first()
+            .map(|attached| attached.network.clone())
+            .unwrap_or_default();
+        self.build(identity, &caller, &network, document)
             .await
             .map_err(|failure| match failure {
                 Failure::Lookup(why) | Failure::NoStats { why, .. } => SessionError::Other(why),
@@ -86,13 +91,17 @@ impl TaskMetadataReader {
     /// address now (a book entry may be a moment old), else it is no caller of ours.
     async fn caller_document(&self, request: &TaskMetadataRequest) -> Result<String, Failure> {
         let caller = docker::container_snapshot(&self.engine, &request.container).await?;
-        if !holds(&caller, request.caller_ip) {
+        if caller.network_holding(request.caller_ip).is_none() {
             return Err(Failure::Lookup(format!(
                 "container {} does not hold {} (any more)",
                 caller.name, request.caller_ip
             )));
         }
-        self.build(&request.identity, &caller, request.document)
+        let network = caller
+            .network_holding(request.caller_ip)
+            .unwrap_or_default()
+            .to_string();
+        self.build(&request.identity, &caller, &network, request.document)
             .await
     }
 
@@ -100,13 +109,14 @@ impl TaskMetadataReader {
         &self,
         identity: &Identity,
         caller: &ContainerSnapshot,
+        network: &str,
         document: TaskDocument,
     ) -> Result<String, Failure> {
         let engine = &self.engine;
         Ok(match document {
             TaskDocument::Container => container_json(identity, caller),
             TaskDocument::Task | TaskDocument::TaskWithTags => {
-                let members = docker::task_snapshots(engine, caller).await?;
+                let members = docker::task_snapshots(engine, caller, network).await?;
                 let with_tags = document == TaskDocument::TaskWithTags;
                 task_json(identity, caller, &members, with_tags)
             }
@@ -122,7 +132,7 @@ impl TaskMetadataReader {
                 });
             }
             TaskDocument::TaskStats => {
-                let members = docker::task_snapshots(engine, caller).await?;
+                let members = docker::task_snapshots(engine, caller, network).await?;
                 // Every running member at once; one without a sample is `{}`, as the
                 // agent writes it.
                 let samples = join_all(members.iter().map(|member| async move {
@@ -144,14 +154,6 @@ impl TaskMetadataReader {
             }
         })
     }
-}
-
-/// Does `container` hold `ip` on one of its networks?
-fn holds(container: &ContainerSnapshot, ip: IpAddr) -> bool {
-    container.networks.iter().any(|network| match ip {
-        IpAddr::V4(v4) => network.ipv4 == Some(v4),
-        IpAddr::V6(v6) => network.ipv6 == Some(v6),
-    })
 }
 
 impl TaskMetadataSource for TaskMetadataReader {
@@ -194,10 +196,16 @@ mod tests {
             ..Default::default()
         };
         for held in ["169.254.0.7", "fd00:ec2::1:7", "172.17.0.3"] {
-            assert!(holds(&container, held.parse().unwrap()), "{held}");
+            assert!(
+                container.network_holding(held.parse().unwrap()).is_some(),
+                "{held}"
+            );
         }
         for other in ["169.254.0.8", "fd00:ec2::1:8", "127.0.0.1"] {
-            assert!(!holds(&container, other.parse().unwrap()), "{other}");
+            assert!(
+                container.network_holding(other.parse().unwrap()).is_none(),
+                "{other}"
+            );
         }
     }
 }

@@ -32,6 +32,8 @@ pub use task::task_json;
 
 /// The compose label that makes containers one task.
 pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
+/// The directory compose ran in: two projects of one name from two directories are two.
+pub const COMPOSE_WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
 /// The compose service: the container's name in the "task definition".
 pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
 
@@ -122,8 +124,16 @@ impl NetworkAttachment {
 /// Which task a container belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaskKey {
-    Compose { project: String },
-    Lone { container_id: String, name: String },
+    /// A compose project, told apart from a namesake in another directory by the
+    /// directory compose records (`com.docker.compose.project.working_dir`).
+    Compose {
+        project: String,
+        working_dir: Option<String>,
+    },
+    Lone {
+        container_id: String,
+        name: String,
+    },
 }
 
 impl ContainerSnapshot {
@@ -131,12 +141,40 @@ impl ContainerSnapshot {
         match self.labels.get(COMPOSE_PROJECT_LABEL) {
             Some(project) if !project.is_empty() => TaskKey::Compose {
                 project: project.clone(),
+                working_dir: self
+                    .labels
+                    .get(COMPOSE_WORKING_DIR_LABEL)
+                    .filter(|dir| !dir.is_empty())
+                    .cloned(),
             },
             _ => TaskKey::Lone {
                 container_id: self.id.clone(),
                 name: self.name.clone(),
             },
         }
+    }
+
+    /// Is `other` in this container's task, as this container (on `network`) sees it: the
+    /// same compose project from the same directory, and attached to `network` too. A
+    /// container off our network, or one that borrowed the project's label from
+    /// elsewhere, is nobody's task mate: its labels and log options are not served.
+    pub fn is_task_mate(&self, other: &ContainerSnapshot, network: &str) -> bool {
+        other.task_key() == self.task_key()
+            && other
+                .networks
+                .iter()
+                .any(|attached| attached.network == network)
+    }
+
+    /// The network this container reaches us from: the one holding `ip`.
+    pub fn network_holding(&self, ip: std::net::IpAddr) -> Option<&str> {
+        self.networks
+            .iter()
+            .find(|attached| match ip {
+                std::net::IpAddr::V4(v4) => attached.ipv4 == Some(v4),
+                std::net::IpAddr::V6(v6) => attached.ipv6 == Some(v6),
+            })
+            .map(|attached| attached.network.as_str())
     }
 
     /// The name in the "task definition": the compose service, or Docker's name.
@@ -184,7 +222,14 @@ impl TaskFacts {
                 container_id[..32].to_string()
             }
             TaskKey::Lone { container_id, .. } => hex_digest("container", container_id),
-            TaskKey::Compose { project } => hex_digest("compose", project),
+            TaskKey::Compose {
+                project,
+                working_dir: None,
+            } => hex_digest("compose", project),
+            TaskKey::Compose {
+                project,
+                working_dir: Some(dir),
+            } => hex_digest("compose", &format!("{project}\0{dir}")),
         };
         let cluster_name = settings.cluster_name().to_string();
         let task_arn = settings
@@ -231,7 +276,7 @@ fn family_of(settings: &EcsTaskSettings, key: &TaskKey) -> String {
         return family.clone();
     }
     let base = match key {
-        TaskKey::Compose { project } => project.as_str(),
+        TaskKey::Compose { project, .. } => project.as_str(),
         TaskKey::Lone { name, .. } => name.as_str(),
     };
     base.chars()
@@ -302,7 +347,8 @@ mod tests {
         assert_eq!(
             web.task_key(),
             TaskKey::Compose {
-                project: "shop".into()
+                project: "shop".into(),
+                working_dir: None,
             }
         );
         assert_eq!(web.task_container_name(), "web");
@@ -314,6 +360,40 @@ mod tests {
             }
         );
         assert_eq!(lone.task_container_name(), "tool");
+    }
+
+    #[test]
+    fn task_mates_share_the_project_its_directory_and_our_network() {
+        let web = snapshot("web-1", Some(("shop", "web")));
+        let db = snapshot("db-1", Some(("shop", "db")));
+        assert!(web.is_task_mate(&db, "imds-spoof"));
+        // Off our network: not listed, whatever its labels say.
+        let mut off = db.clone();
+        off.networks.clear();
+        assert!(!web.is_task_mate(&off, "imds-spoof"));
+        // The same project name from another directory is another task.
+        let mut here = web.clone();
+        here.labels
+            .insert(COMPOSE_WORKING_DIR_LABEL.into(), "/home/a/shop".into());
+        let mut there = db.clone();
+        there
+            .labels
+            .insert(COMPOSE_WORKING_DIR_LABEL.into(), "/home/b/shop".into());
+        assert!(!here.is_task_mate(&there, "imds-spoof"));
+        there
+            .labels
+            .insert(COMPOSE_WORKING_DIR_LABEL.into(), "/home/a/shop".into());
+        assert!(here.is_task_mate(&there, "imds-spoof"));
+        // And their task ids differ.
+        let mut elsewhere = web.clone();
+        elsewhere
+            .labels
+            .insert(COMPOSE_WORKING_DIR_LABEL.into(), "/home/b/shop".into());
+        let id = |snapshot: &ContainerSnapshot| {
+            TaskFacts::new(&identity(), &snapshot.task_key()).task_id
+        };
+        assert_ne!(id(&here), id(&elsewhere));
+        assert_eq!(id(&web), id(&db));
     }
 
     #[test]
@@ -367,6 +447,7 @@ mod tests {
             &identity,
             &TaskKey::Compose {
                 project: "x".into(),
+                working_dir: None,
             },
         );
         assert_eq!(
