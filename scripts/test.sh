@@ -4,7 +4,7 @@
 #
 #   bash scripts/test.sh
 #
-# 1. System tools the tests call (curl, wrk, tmux, openssl): installed with apt-get only
+# 1. System tools the tests call (curl, wrk, tmux, openssl, docker-compose): installed with apt-get only
 #    when missing and only as root, non-interactively.
 # 2. The Python venv with the real IMDS clients (scripts/python-env.sh); its python is
 #    exported as IMDS_SPOOF_PYTHON for tests/real_clients.rs and others.
@@ -61,14 +61,14 @@ step() {
 
 install_tools() {
     # command -> Debian package
-    local -A packages=([curl]=curl [wrk]=wrk [tmux]=tmux [openssl]=openssl)
+    local -A packages=([curl]=curl [wrk]=wrk [tmux]=tmux [openssl]=openssl [docker-compose]=docker-compose)
     local missing=()
     local tool
     for tool in "${!packages[@]}"; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("${packages[$tool]}")
     done
     if [ "${#missing[@]}" -eq 0 ]; then
-        note "curl, wrk, tmux and openssl are present"
+        note "curl, wrk, tmux, openssl and docker-compose are present"
         return 0
     fi
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

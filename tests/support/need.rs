@@ -37,6 +37,8 @@ pub enum Need {
     Tmux,
     Curl,
     Openssl,
+    /// `docker-compose` (the README's compose examples are run as written).
+    Compose,
 }
 
 impl Need {
@@ -45,7 +47,7 @@ impl Need {
         match self {
             Need::Docker | Need::OfflineImages => "IMDS_SPOOF_REQUIRE_DOCKER",
             Need::PythonClients => "IMDS_SPOOF_REQUIRE_CLIENTS",
-            Need::Tmux | Need::Curl | Need::Openssl => "IMDS_SPOOF_REQUIRE_TOOLS",
+            Need::Tmux | Need::Curl | Need::Openssl | Need::Compose => "IMDS_SPOOF_REQUIRE_TOOLS",
         }
     }
 
@@ -74,6 +76,7 @@ impl Need {
             Need::Tmux => program_missing("tmux", "-V"),
             Need::Curl => program_missing("curl", "--version"),
             Need::Openssl => program_missing("openssl", "version"),
+            Need::Compose => program_missing("docker-compose", "version"),
         }
     }
 }
