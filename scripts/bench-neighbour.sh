@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Is a container's IMDS rate kept while a neighbour floods the ECS door's task metadata?
 #
-#   bash scripts/bench-neighbour.sh [--duration 10] [--rounds 3] [--path /v4/self/stats]
+#   bash scripts/bench-neighbour.sh [--duration 10] [--rounds 3] [--path /v4/self/stats] [--bin PATH]
 #
 # Brings the real stack up (`imds-spoof up` on the local engine, offline images from
 # scripts/offline-images.sh), then, each for DURATION seconds with wrk in containers on the
@@ -18,18 +18,19 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 duration=10
 rounds=3
+BIN="$REPO/target/release/imds-spoof"
 flood_path=/v4/self/stats
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="${2:?}"; shift ;;
     --path) flood_path="${2:?}"; shift ;;
     --rounds) rounds="${2:?}"; shift ;;
+    --bin) BIN="${2:?}"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-BIN="$REPO/target/release/imds-spoof"
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 bash scripts/offline-images.sh >/dev/null 2>&1
