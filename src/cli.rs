@@ -27,7 +27,8 @@ pub struct GlobalArgs {
     /// Configuration file (created with a commented sample when missing).
     #[arg(long, global = true, env = "IMDS_SPOOF_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Identity answered to callers that do not choose one (overrides active_identity).
+    /// The identity: answered to callers that choose none (overrides active_identity); with
+    /// `token`, whose token it is.
     #[arg(long, global = true)]
     pub identity: Option<String>,
     /// Dashboard only: run the broker alone on loopback, without network and proxy.

@@ -136,3 +136,12 @@ fn assign_refuses_names_docker_would_refuse_and_writes_nothing() {
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("name = \"app-1\""), "{text}");
 }
+
+#[test]
+fn token_help_says_what_identity_means_for_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(&dir.path().join("config.toml"), &["token", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("Usage: imds-spoof token [OPTIONS]"), "{text}");
+    assert!(text.contains("with `token`, whose token it is"), "{text}");
+}
