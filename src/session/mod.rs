@@ -10,6 +10,7 @@ mod proxies;
 mod report_socket;
 mod signals;
 mod socket;
+mod stale;
 mod stats_cache;
 mod steps;
 mod task_metadata;
@@ -32,7 +33,7 @@ pub use crate::docker::ContainerInfo;
 pub use probe::{probe_door, probe_imds, probe_imds_from, Probe, ProbeError};
 pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};
 pub use signals::stop_requested;
-pub use socket::clear_stale as clear_stale_socket_dirs;
+pub use stale::clear_stale_socket_dirs;
 pub use task_metadata::TaskMetadataReader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

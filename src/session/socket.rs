@@ -95,21 +95,9 @@ pub(super) fn private_base() -> std::io::Result<PathBuf> {
     Ok(base)
 }
 
-/// Removes the run directories whose broker is gone (a crashed or killed run): nothing
-/// accepts on their socket; and such runs' report sockets. Best effort; returns what it
-/// removed.
-pub fn clear_stale() -> Vec<PathBuf> {
-    match base_path() {
-        Ok(base) if base.is_dir() => {
-            let mut removed = clear_stale_in(&base);
-            removed.extend(super::report_socket::clear_stale(&base));
-            removed
-        }
-        _ => Vec::new(),
-    }
-}
-
-fn clear_stale_in(base: &Path) -> Vec<PathBuf> {
+/// Removes the run directories in `base` whose broker is gone (a crashed or killed run):
+/// nothing accepts on their socket. Best effort; returns what it removed.
+pub fn clear_stale_in(base: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return Vec::new();
     };
