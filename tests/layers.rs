@@ -500,15 +500,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "imds/task_metadata/task.rs",
     ],
     &[
-        "provider/builtin.rs",
-        "provider/credentials.rs",
-        "provider/external.rs",
-        "provider/factory.rs",
-        "provider/mod.rs",
-        "provider/refresh.rs",
-        "provider/served.rs",
-    ],
-    &[
         "session/callers.rs",
         "session/mod.rs",
         "session/monitor.rs",

@@ -13,7 +13,7 @@ use crate::imds::tree::{self, Dir, Leaf, Node};
 
 use super::clock::{Clock, SystemClock};
 use super::credentials::{identity_role_credentials, CredentialResolver};
-use super::refresh::RefreshStates;
+use super::refresh_state::RefreshStates;
 use super::served::{self, Owner, Question};
 use super::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 

@@ -15,7 +15,7 @@ use super::cache::{Accept, FreshHit, Kept, SingleFlightCache, FAILURE_BACKOFF};
 use super::clock::{Clock, SystemClock};
 use super::command::{describe_command_line, run_shell, CommandError};
 use super::profile::{read_profile, ProfileCredentials};
-use super::refresh::RefreshStates;
+use super::refresh_state::RefreshStates;
 use super::ProviderError;
 
 /// Command credentials are run again this long before they expire, as the AWS CLI does.

@@ -1,6 +1,7 @@
 //! Providers answer "what is the value at this path for this caller". The broker
 //! speaks HTTP and IMDS tokens; a provider only knows data.
 
+mod api;
 mod builtin;
 mod cache;
 mod clock;
@@ -10,15 +11,10 @@ mod external;
 mod factory;
 mod profile;
 mod refresh;
+mod refresh_state;
 mod served;
 
-use std::future::Future;
-use std::net::IpAddr;
-use std::pin::Pin;
-
-use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-
+pub use api::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
 pub use builtin::BuiltinProvider;
 pub use cache::{Accept, Kept, SingleFlightCache};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -29,62 +25,4 @@ pub use factory::{
     UnavailableProvider,
 };
 pub use profile::{read_profile, ProfileCredentials};
-pub use refresh::{RefreshState, RefreshStates};
-
-/// A request as the provider sees it: always a read, the path as the caller sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ProviderRequest {
-    pub method: String,
-    pub path: String,
-    pub identity: String,
-    pub caller_ip: Option<IpAddr>,
-    pub caller_container: Option<String>,
-}
-
-/// What a provider answers. An empty 404 body gets EC2's HTML 404 page from the broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderAnswer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Bytes,
-}
-
-impl ProviderAnswer {
-    pub fn ok(body: impl Into<Bytes>) -> Self {
-        Self {
-            status: 200,
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-
-    pub fn not_found() -> Self {
-        Self {
-            status: 404,
-            headers: Vec::new(),
-            body: Bytes::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ProviderError {
-    #[error("identity {0:?} is not configured")]
-    UnknownIdentity(String),
-    #[error("credentials from {source_name}: {reason}")]
-    Credentials { source_name: String, reason: String },
-    #[error("provider program {program}: {reason}")]
-    External { program: String, reason: String },
-    #[error("no provider: {0}")]
-    Unavailable(String),
-    #[error("{what} did not finish within {timeout_ms} ms")]
-    Timeout { what: String, timeout_ms: u64 },
-}
-
-pub type ProviderFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<ProviderAnswer, ProviderError>> + Send + 'a>>;
-
-/// The broker's source of data.
-pub trait Provider: Send + Sync {
-    fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a>;
-}
+pub use refresh_state::{RefreshState, RefreshStates};

@@ -6,7 +6,7 @@
 //! configuration changes, runs each command again ahead of its Expiration, retries
 //! failures with a growing pause, and publishes where each identity stands.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,32 +22,7 @@ use super::credentials::{
     PROFILE_PROCESS_TIMEOUT,
 };
 use super::profile::ProfileCredentials;
-
-/// Where one identity's fetched credentials stand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshState {
-    /// A fetch is running; the previous credentials, if any, serve until `serving_until`.
-    Fetching {
-        serving_until: Option<OffsetDateTime>,
-    },
-    /// Credentials are cached; they are fetched again at `refresh_at`.
-    Fresh {
-        expiration: OffsetDateTime,
-        refresh_at: OffsetDateTime,
-    },
-    /// The last fetch failed; the previous credentials, if any, serve until
-    /// `serving_until`, and the next try is at `retry_at`.
-    Failed {
-        reason: String,
-        failed_at: OffsetDateTime,
-        retry_at: OffsetDateTime,
-        serving_until: Option<OffsetDateTime>,
-    },
-}
-
-/// Refresh state per identity name, for identities whose credentials come from a
-/// command or a profile (static keys need no fetching and are left out).
-pub type RefreshStates = BTreeMap<String, RefreshState>;
+use super::refresh_state::{RefreshState, RefreshStates};
 
 /// Profiles are read again this often even when nothing else happens, so an edit to
 /// `~/.aws/config` is picked up.

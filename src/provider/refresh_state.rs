@@ -1,0 +1,33 @@
+//! Where each identity's fetched credentials stand: what the background refresher
+//! (`refresh.rs`) publishes and the resolver (`credentials.rs`) holds for the dashboard,
+//! `up`'s log and `doctor`. Its own module so that neither of the two needs the other's.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+/// Where one identity's fetched credentials stand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshState {
+    /// A fetch is running; the previous credentials, if any, serve until `serving_until`.
+    Fetching {
+        serving_until: Option<OffsetDateTime>,
+    },
+    /// Credentials are cached; they are fetched again at `refresh_at`.
+    Fresh {
+        expiration: OffsetDateTime,
+        refresh_at: OffsetDateTime,
+    },
+    /// The last fetch failed; the previous credentials, if any, serve until
+    /// `serving_until`, and the next try is at `retry_at`.
+    Failed {
+        reason: String,
+        failed_at: OffsetDateTime,
+        retry_at: OffsetDateTime,
+        serving_until: Option<OffsetDateTime>,
+    },
+}
+
+/// Refresh state per identity name, for identities whose credentials come from a
+/// command or a profile (static keys need no fetching and are left out).
+pub type RefreshStates = BTreeMap<String, RefreshState>;
