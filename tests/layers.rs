@@ -499,13 +499,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "imds/task_metadata/stats.rs",
         "imds/task_metadata/task.rs",
     ],
-    &[
-        "session/callers.rs",
-        "session/mod.rs",
-        "session/monitor.rs",
-        "session/proxies.rs",
-        "session/task_metadata.rs",
-    ],
 ];
 
 /// The checker on a planted cycle: `a` uses `b` through `super::`, `b` uses `a` through

@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use super::proxies::RunningProxy;
+use super::running_proxies::RunningProxy;
 use std::time::Duration;
 
 use tokio::sync::mpsc;

@@ -5,10 +5,10 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::probe::{probe_path, ProbeTarget};
+use super::running_proxies::{Proxies, RunningProxy};
 use super::{monitor, BrokerMode, Part, PartState, Session, SessionError, SessionEvent};
 use crate::broker::Door;
 use crate::config::{Config, FaultKind};
@@ -18,16 +18,6 @@ use crate::docker::{
 
 /// How long a proxy container has to answer through to the broker after it starts.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A proxy container this run started.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RunningProxy {
-    pub endpoint: ProxyEndpoint,
-    pub id: String,
-}
-
-/// The run's proxy containers, shared with the monitor (which drops one that dies).
-pub(crate) type Proxies = std::sync::Arc<Mutex<Vec<RunningProxy>>>;
 
 fn running(proxies: &Proxies) -> Vec<RunningProxy> {
     proxies.lock().unwrap_or_else(|p| p.into_inner()).clone()

@@ -21,10 +21,7 @@ impl Session {
         mut options: SessionOptions,
         events: UnboundedSender<SessionEvent>,
     ) -> Session {
-        let parts = Parts {
-            states: Arc::default(),
-            events,
-        };
+        let parts = Parts::new(events);
         let config = store.current();
         let built = crate::provider::build_provider(&store);
         for warning in built.warnings {
