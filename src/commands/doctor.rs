@@ -11,34 +11,12 @@ use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover
 use crate::session::{probe_door, probe_imds, probe_imds_from};
 
 mod container_credentials;
+mod report;
+
+use report::{Level, Report};
 
 /// Token files are a few hundred bytes; more than this is not a token.
 const TOKEN_FILE_LIMIT: usize = 64 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Ok,
-    Warn,
-    Fail,
-}
-
-struct Report {
-    failures: usize,
-}
-
-impl Report {
-    fn line(&mut self, level: Level, check: &str, text: impl AsRef<str>) {
-        let tag = match level {
-            Level::Ok => "ok  ",
-            Level::Warn => "warn",
-            Level::Fail => {
-                self.failures += 1;
-                "FAIL"
-            }
-        };
-        println!("{tag}  {check:<14} {}", text.as_ref());
-    }
-}
 
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
     let store = super::open_store(global)?;

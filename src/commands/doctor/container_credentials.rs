@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::Level;
+use super::report::Level;
 use crate::docker::ContainerFile;
 
 const RELATIVE_URI: &str = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
