@@ -461,11 +461,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "broker/ring.rs",
         "broker/server.rs",
     ],
-    &["broker/readiness/log_file.rs", "broker/readiness/mod.rs"],
-    &[
-        "commands/doctor/container_credentials.rs",
-        "commands/doctor/mod.rs",
-    ],
     &[
         "config/edit.rs",
         "config/load.rs",
