@@ -556,6 +556,8 @@ struct FileGraph {
     nodes: Vec<String>,
     /// Every module path of the folder, facades included, to resolve paths against.
     all: Vec<String>,
+    /// The file of each node, as `module/relative.rs`.
+    names: Vec<String>,
     /// (from, to, line of the first use).
     edges: Vec<(usize, usize, usize)>,
 }
@@ -609,6 +611,12 @@ impl FileGraph {
             .filter(|(_, facade)| !**facade)
             .map(|(path, _)| path.clone())
             .collect();
+        let names: Vec<String> = files
+            .iter()
+            .zip(&facade)
+            .filter(|(_, facade)| !**facade)
+            .map(|((relative, _), _)| format!("{module}/{relative}"))
+            .collect();
         // A name used through a facade is a use of the file that defines it.
         let mut exports: Exports = Vec::new();
         for (((_, text), own), facade) in files.iter().zip(&all).zip(&facade) {
@@ -657,7 +665,12 @@ impl FileGraph {
                 }
             }
         }
-        FileGraph { nodes, all, edges }
+        FileGraph {
+            nodes,
+            all,
+            names,
+            edges,
+        }
     }
 
     /// Each strongly connected set of more than one file (Tarjan), as node indexes.
@@ -741,18 +754,9 @@ impl FileGraph {
         )
     }
 
-    /// `broker/doors/ecs.rs`, or `broker/doors/mod.rs` for a folder with files below it.
+    /// The node's file, `broker/doors/ecs.rs`.
     fn file_name(&self, node: usize) -> String {
-        let path = &self.nodes[node];
-        let has_children = self
-            .all
-            .iter()
-            .any(|other| other.starts_with(&format!("{path}/")));
-        if has_children || !path.contains('/') {
-            format!("{path}/mod.rs")
-        } else {
-            format!("{path}.rs")
-        }
+        self.names[node].clone()
     }
 }
 
