@@ -4,6 +4,7 @@
 
 mod action;
 mod edits;
+mod error;
 mod event_loop;
 mod exchanges;
 mod fields;
@@ -26,6 +27,7 @@ mod update;
 mod widgets;
 
 pub use action::{Action, ContainerRow, Effect, Part, PartState, SessionUpdate, Tab};
+pub use error::AppError;
 pub use event_loop::run;
 pub use exchanges::ExchangeList;
 pub use filter::Filter;
@@ -34,10 +36,3 @@ pub use runtime::RunOptions;
 pub use shared::{Message, Shared};
 pub use state::{App, Event};
 pub use ui::draw;
-
-/// What can stop the dashboard.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("the terminal cannot be used for the dashboard: {0} (use `imds-spoof up` without a terminal)")]
-    Terminal(#[source] std::io::Error),
-}
