@@ -461,13 +461,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "broker/server.rs",
     ],
     &[
-        "config/edit.rs",
-        "config/load.rs",
-        "config/mod.rs",
-        "config/store.rs",
-        "config/write.rs",
-    ],
-    &[
         "docker/callers.rs",
         "docker/connect.rs",
         "docker/containers.rs",

@@ -3,6 +3,7 @@
 
 mod ecs_task;
 mod edit;
+mod error;
 mod load;
 mod model;
 mod sample;
@@ -10,10 +11,9 @@ mod store;
 pub mod time;
 mod write;
 
-use std::path::PathBuf;
-
 pub use ecs_task::{EcsTaskSettings, LaunchType, DEFAULT_CLUSTER};
 pub use edit::{edit_file, identity_table, set_container_rule, EditError};
+pub use error::ConfigError;
 pub use load::{
     check_container_name, check_instance_id, check_timestamp, check_zone, default_path, load,
     load_or_create, parse, validate, validate_identity,
@@ -22,27 +22,3 @@ pub use model::*;
 pub use sample::SAMPLE_CONFIG;
 pub use store::ConfigStore;
 pub use write::{check_target, write_atomically, write_file_atomically};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
-    #[error("{}:{line}: {message}", path.display())]
-    InvalidAt {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
