@@ -480,12 +480,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "imds/signing/mod.rs",
         "imds/signing/pkcs7.rs",
     ],
-    &[
-        "imds/task_metadata/container.rs",
-        "imds/task_metadata/mod.rs",
-        "imds/task_metadata/stats.rs",
-        "imds/task_metadata/task.rs",
-    ],
 ];
 
 /// The checker on a planted cycle: `a` uses `b` through `super::`, `b` uses `a` through

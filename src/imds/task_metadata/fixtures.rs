@@ -29,7 +29,7 @@ pub fn snapshot(name: &str, compose: Option<(&str, &str)>) -> ContainerSnapshot 
         labels.insert(super::COMPOSE_SERVICE_LABEL.into(), service.into());
     }
     // A stable 64-hex id per name, as Docker's look.
-    let seed = super::hex_digest("fixture", name);
+    let seed = super::facts::hex_digest("fixture", name);
     ContainerSnapshot {
         id: format!("{seed}{seed}"),
         name: name.to_string(),

@@ -3,8 +3,9 @@
 //! the Docker layer fills [`ContainerSnapshot`] and [`ContainerStats`].
 //!
 //! What "the task" is for Docker containers: a compose project is one task and its
-//! containers (every one carrying the same `com.docker.compose.project` label, running or
-//! not) are the task's containers; a container outside compose is a task of its own.
+//! containers (every one carrying the same `com.docker.compose.project` label and working
+//! directory, running or not, on our network) are the task's containers; a container
+//! outside compose is a task of its own.
 //! The task's cluster, family, revision, launch type and ARNs come from the identity of the
 //! container that asks (`[identity.ecs]`, defaults derived from the identity).
 //!
@@ -13,324 +14,24 @@
 //! writes them.
 
 mod container;
+mod document;
+mod facts;
+mod snapshot;
 mod stats;
 mod task;
 
-use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use sha2::{Digest, Sha256};
-
-use crate::config::{EcsTaskSettings, Identity};
-
 pub use container::container_json;
+pub use document::TaskDocument;
+pub use facts::TaskFacts;
+pub use snapshot::{
+    ContainerSnapshot, NetworkAttachment, ResourceLimits, TaskKey, COMPOSE_PROJECT_LABEL,
+    COMPOSE_SERVICE_LABEL, COMPOSE_WORKING_DIR_LABEL,
+};
 pub use stats::{
     container_stats_json, task_stats_json, BlkioEntry, BlkioStats, ContainerStats, CpuStats,
     CpuUsage, MemoryStats, NetworkStats, PidsStats, StorageStats, ThrottlingData,
 };
 pub use task::task_json;
-
-/// The compose label that makes containers one task.
-pub const COMPOSE_PROJECT_LABEL: &str = "com.docker.compose.project";
-/// The directory compose ran in: two projects of one name from two directories are two.
-pub const COMPOSE_WORKING_DIR_LABEL: &str = "com.docker.compose.project.working_dir";
-/// The compose service: the container's name in the "task definition".
-pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
-
-/// One container as the task metadata needs it (from Docker inspect).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerSnapshot {
-    /// Docker's full id (64 hex digits).
-    pub id: String,
-    /// Docker's name, without the leading slash.
-    pub name: String,
-    /// The image as the container was created with it (`Config.Image`).
-    pub image: String,
-    /// The image id (`sha256:…`).
-    pub image_id: String,
-    pub labels: BTreeMap<String, String>,
-    /// RFC 3339 with nanoseconds, as Docker writes it.
-    pub created_at: String,
-    /// None when the container never started.
-    pub started_at: Option<String>,
-    /// None while it runs or when it never ran.
-    pub finished_at: Option<String>,
-    /// Docker's state: created, running, paused, restarting, removing, exited or dead.
-    pub state: String,
-    /// Set once the container has stopped.
-    pub exit_code: Option<i64>,
-    pub limits: ResourceLimits,
-    pub log_driver: String,
-    pub log_options: BTreeMap<String, String>,
-    /// `HostConfig.NetworkMode`: bridge, host, none, a network name, `container:ID`.
-    pub network_mode: String,
-    /// Sorted by network name.
-    pub networks: Vec<NetworkAttachment>,
-}
-
-/// What Docker limits a container to; 0 means no limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ResourceLimits {
-    /// `--cpu-shares`, the unit ECS writes container CPU in (1024 per vCPU).
-    pub cpu_shares: i64,
-    /// `--cpus` × 10⁹.
-    pub nano_cpus: i64,
-    /// `--memory`, bytes.
-    pub memory_bytes: i64,
-}
-
-/// The container's endpoint on one Docker network.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetworkAttachment {
-    pub network: String,
-    pub ipv4: Option<Ipv4Addr>,
-    pub prefix_len: u8,
-    pub gateway: Option<Ipv4Addr>,
-    pub mac: String,
-    /// On a network with IPv6 (`[network] ipv6`).
-    pub ipv6: Option<Ipv6Addr>,
-    pub ipv6_prefix_len: u8,
-    pub ipv6_gateway: Option<Ipv6Addr>,
-}
-
-impl NetworkAttachment {
-    /// The subnet in CIDR form (`169.254.0.0/16`), from the address and its prefix.
-    pub fn subnet_cidr(&self) -> Option<String> {
-        let ip = self.ipv4?;
-        if self.prefix_len > 32 {
-            return None;
-        }
-        let mask = u32::MAX
-            .checked_shl(32 - u32::from(self.prefix_len))
-            .unwrap_or(0);
-        let network = Ipv4Addr::from(u32::from(ip) & mask);
-        Some(format!("{network}/{}", self.prefix_len))
-    }
-
-    /// The IPv6 subnet in CIDR form (`fd00:ec2::/64`).
-    pub fn ipv6_subnet_cidr(&self) -> Option<String> {
-        let ip = self.ipv6?;
-        if self.ipv6_prefix_len > 128 {
-            return None;
-        }
-        let mask = u128::MAX
-            .checked_shl(128 - u32::from(self.ipv6_prefix_len))
-            .unwrap_or(0);
-        let network = Ipv6Addr::from(u128::from(ip) & mask);
-        Some(format!("{network}/{}", self.ipv6_prefix_len))
-    }
-}
-
-/// Which task a container belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TaskKey {
-    /// A compose project, told apart from a namesake in another directory by the
-    /// directory compose records (`com.docker.compose.project.working_dir`).
-    Compose {
-        project: String,
-        working_dir: Option<String>,
-    },
-    Lone {
-        container_id: String,
-        name: String,
-    },
-}
-
-impl ContainerSnapshot {
-    pub fn task_key(&self) -> TaskKey {
-        match self.labels.get(COMPOSE_PROJECT_LABEL) {
-            Some(project) if !project.is_empty() => TaskKey::Compose {
-                project: project.clone(),
-                working_dir: self
-                    .labels
-                    .get(COMPOSE_WORKING_DIR_LABEL)
-                    .filter(|dir| !dir.is_empty())
-                    .cloned(),
-            },
-            _ => TaskKey::Lone {
-                container_id: self.id.clone(),
-                name: self.name.clone(),
-            },
-        }
-    }
-
-    /// Is `other` in this container's task, as this container (on `network`) sees it: the
-    /// same compose project from the same directory, and attached to `network` too. A
-    /// container off our network, or one that borrowed the project's label from
-    /// elsewhere, is nobody's task mate: its labels and log options are not served.
-    pub fn is_task_mate(&self, other: &ContainerSnapshot, network: &str) -> bool {
-        other.task_key() == self.task_key()
-            && other
-                .networks
-                .iter()
-                .any(|attached| attached.network == network)
-    }
-
-    /// The network this container reaches us from: the one holding `ip`.
-    pub fn network_holding(&self, ip: std::net::IpAddr) -> Option<&str> {
-        self.networks
-            .iter()
-            .find(|attached| match ip {
-                std::net::IpAddr::V4(v4) => attached.ipv4 == Some(v4),
-                std::net::IpAddr::V6(v6) => attached.ipv6 == Some(v6),
-            })
-            .map(|attached| attached.network.as_str())
-    }
-
-    /// The name in the "task definition": the compose service, or Docker's name.
-    pub fn task_container_name(&self) -> &str {
-        self.labels
-            .get(COMPOSE_SERVICE_LABEL)
-            .filter(|service| !service.is_empty())
-            .map_or(self.name.as_str(), String::as_str)
-    }
-
-    /// Running as far as stats go: the engine measures it.
-    pub fn is_running(&self) -> bool {
-        matches!(self.state.as_str(), "running" | "paused" | "restarting")
-    }
-
-    fn is_stopped(&self) -> bool {
-        matches!(self.state.as_str(), "exited" | "dead" | "removing")
-    }
-}
-
-/// The task as the identity of the asking container describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskFacts {
-    pub cluster: String,
-    pub task_arn: String,
-    pub family: String,
-    pub revision: String,
-    /// `arn:PARTITION:ecs:REGION:ACCOUNT:` — container ARNs start the same way.
-    arn_prefix: String,
-    cluster_name: String,
-    task_id: String,
-}
-
-impl TaskFacts {
-    pub fn new(identity: &Identity, key: &TaskKey) -> TaskFacts {
-        let settings = identity.ecs_task();
-        let partition = super::documents::partition_of(&identity.region).1;
-        let arn_prefix = format!(
-            "arn:{partition}:ecs:{}:{}:",
-            identity.region, identity.account_id
-        );
-        let task_id = match key {
-            // A lone container's task id is its own id's start: easy to recognise.
-            TaskKey::Lone { container_id, .. } if is_hex(container_id, 32) => {
-                container_id[..32].to_string()
-            }
-            TaskKey::Lone { container_id, .. } => hex_digest("container", container_id),
-            TaskKey::Compose {
-                project,
-                working_dir: None,
-            } => hex_digest("compose", project),
-            TaskKey::Compose {
-                project,
-                working_dir: Some(dir),
-            } => hex_digest("compose", &format!("{project}\0{dir}")),
-        };
-        let cluster_name = settings.cluster_name().to_string();
-        let task_arn = settings
-            .task_arn
-            .clone()
-            .unwrap_or_else(|| format!("{arn_prefix}task/{cluster_name}/{task_id}"));
-        TaskFacts {
-            cluster: settings.cluster().to_string(),
-            family: family_of(&settings, key),
-            revision: settings.revision().to_string(),
-            task_arn,
-            arn_prefix,
-            cluster_name,
-            task_id,
-        }
-    }
-
-    /// `arn:…:container/CLUSTER/TASK_ID/UUID`, the UUID taken from the Docker id.
-    pub fn container_arn(&self, docker_id: &str) -> String {
-        let hex = if is_hex(docker_id, 32) {
-            docker_id[..32].to_string()
-        } else {
-            hex_digest("container", docker_id)
-        };
-        let uuid = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        );
-        format!(
-            "{}container/{}/{}/{uuid}",
-            self.arn_prefix, self.cluster_name, self.task_id
-        )
-    }
-}
-
-/// The family: configured, else the compose project or the container's name with every
-/// character ECS does not allow in a family turned into `-`.
-fn family_of(settings: &EcsTaskSettings, key: &TaskKey) -> String {
-    if let Some(family) = &settings.family {
-        return family.clone();
-    }
-    let base = match key {
-        TaskKey::Compose { project, .. } => project.as_str(),
-        TaskKey::Lone { name, .. } => name.as_str(),
-    };
-    base.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(255)
-        .collect()
-}
-
-fn is_hex(text: &str, at_least: usize) -> bool {
-    text.len() >= at_least && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// 32 lowercase hex digits, stable for the same text.
-fn hex_digest(kind: &str, text: &str) -> String {
-    let digest = Sha256::digest(format!("imds-spoof {kind} {text}").as_bytes());
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Which v4 document a path below `ECS_CONTAINER_METADATA_URI_V4` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskDocument {
-    Container,
-    Task,
-    TaskWithTags,
-    ContainerStats,
-    TaskStats,
-}
-
-impl TaskDocument {
-    /// The document of `rest`, the path after `/v4/<id>`; None for anything else (404).
-    /// Exact, as the agent's router matches: a trailing `/` is another path there (its
-    /// gorilla/mux routes are registered without `StrictSlash`).
-    pub fn from_rest(rest: &str) -> Option<TaskDocument> {
-        Some(match rest {
-            "" => TaskDocument::Container,
-            "/task" => TaskDocument::Task,
-            "/taskWithTags" => TaskDocument::TaskWithTags,
-            "/stats" => TaskDocument::ContainerStats,
-            "/task/stats" => TaskDocument::TaskStats,
-            _ => return None,
-        })
-    }
-
-    /// Whether answering needs the engine's stats (slow: Docker samples twice).
-    pub fn needs_stats(self) -> bool {
-        matches!(self, TaskDocument::ContainerStats | TaskDocument::TaskStats)
-    }
-}
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -338,7 +39,11 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests {
     use super::fixtures::{identity, snapshot};
+    use std::net::Ipv4Addr;
+
+    use super::facts::is_hex;
     use super::*;
+    use crate::config::EcsTaskSettings;
 
     #[test]
     fn compose_projects_are_tasks_and_lone_containers_their_own() {
