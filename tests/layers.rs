@@ -473,13 +473,6 @@ const KNOWN_KNOTS: &[&[&str]] = &[
         "docker/stats.rs",
         "docker/task_snapshot.rs",
     ],
-    &[
-        "imds/signing/dsa_key.rs",
-        "imds/signing/files.rs",
-        "imds/signing/keys.rs",
-        "imds/signing/mod.rs",
-        "imds/signing/pkcs7.rs",
-    ],
 ];
 
 /// The checker on a planted cycle: `a` uses `b` through `super::`, `b` uses `a` through

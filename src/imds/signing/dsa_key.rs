@@ -20,7 +20,7 @@ use sha2::digest::{Digest, FixedOutputReset};
 use sha2::Sha256;
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 
-use super::SigningError;
+use super::error::SigningError;
 
 /// Domain parameters (p, q, g) for new DSA keys: 2048-bit p, 256-bit q, made once with
 /// `openssl genpkey -genparam -algorithm DSA` (FIPS 186-4 generation).

@@ -6,8 +6,8 @@ use der::{DecodePem, EncodePem};
 use rsa::pkcs8::LineEnding;
 use x509_cert::Certificate;
 
+use super::error::SigningError;
 use super::keys::{certificate_matches_key, Certified, IdentityKey};
-use super::SigningError;
 
 /// The file names of one key and its certificate inside the configuration directory.
 #[derive(Debug, Clone, Copy)]

@@ -25,7 +25,7 @@ use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
 use super::dsa_key::{self, DsaSignature, DsaWith};
-use super::SigningError;
+use super::error::SigningError;
 
 /// The RSA key: `signature` and `rsa2048`.
 pub(super) type RsaKey = SigningKey<Sha256>;

@@ -17,11 +17,12 @@
 //! would change nothing a verifier can observe but which file it reads.
 
 mod dsa_key;
+mod error;
 mod files;
 mod keys;
 mod pkcs7;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -34,6 +35,8 @@ use sha1::Sha1;
 use sha2::digest::const_oid::AssociatedOid;
 use sha2::Sha256;
 use spki::AlgorithmIdentifierOwned;
+
+pub use error::SigningError;
 
 use dsa_key::{DsaSignature, DsaWith};
 use files::KeyFiles;
@@ -76,62 +79,6 @@ const DSA_FILES: KeyFiles = KeyFiles {
     key: DSA_KEY_FILE_NAME,
     certificate: DSA_CERT_FILE_NAME,
 };
-
-/// Errors from creating, loading or using the identity signing keys.
-#[derive(Debug, thiserror::Error)]
-pub enum SigningError {
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid private key in {}: {source}", path.display())]
-    InvalidKey {
-        path: PathBuf,
-        #[source]
-        source: rsa::pkcs8::Error,
-    },
-    #[error("invalid certificate in {}: {source}", path.display())]
-    InvalidCertificate {
-        path: PathBuf,
-        #[source]
-        source: der::Error,
-    },
-    #[error(
-        "certificate {} does not belong to the key {}; delete the certificate to have it recreated",
-        cert_path.display(),
-        key_path.display()
-    )]
-    KeyMismatch {
-        key_path: PathBuf,
-        cert_path: PathBuf,
-    },
-    #[error("cannot generate RSA key: {0}")]
-    KeyGeneration(#[source] rsa::Error),
-    #[error("cannot encode private key: {0}")]
-    KeyEncoding(#[source] rsa::pkcs8::Error),
-    #[error("cannot build certificate: {0}")]
-    Certificate(#[source] x509_cert::builder::Error),
-    // No `#[source]`: `cms::builder::Error` does not implement `std::error::Error`.
-    #[error("cannot build PKCS#7 signature: {0}")]
-    Cms(cms::builder::Error),
-    #[error("DER encoding failed: {0}")]
-    Der(#[source] der::Error),
-}
-
-impl From<der::Error> for SigningError {
-    fn from(source: der::Error) -> Self {
-        SigningError::Der(source)
-    }
-}
-
-impl From<cms::builder::Error> for SigningError {
-    fn from(source: cms::builder::Error) -> Self {
-        SigningError::Cms(source)
-    }
-}
 
 /// The installation's identity keys and their self-signed certificates.
 #[derive(Clone)]

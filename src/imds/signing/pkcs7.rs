@@ -18,7 +18,7 @@ use dsa::signature::{Keypair, Signer};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 use x509_cert::attr::{Attribute, AttributeValue};
 
-use super::SigningError;
+use super::error::SigningError;
 
 /// Base64 line width of the served blobs. Real EC2 captures (the one above, and those in
 /// other projects' tests) break at 76 columns, MIME's width, not PEM's 64; the AWS EC2
