@@ -13,6 +13,9 @@ use crate::config::ContainerFacts;
 
 pub const CALLER_HEADER: &str = "x-imds-spoof-caller";
 pub const SECRET_HEADER: &str = "x-imds-spoof-secret";
+/// The header the proxy sets to the address the caller connected to (nginx `$server_addr`):
+/// which door was asked. Trusted only with the secret, like the caller header.
+pub const DOOR_HEADER: &str = "x-imds-spoof-door";
 /// The address EC2 serves IMDS on; SDK requests carry it as Host.
 pub const IMDS_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
 /// IMDS's IPv6 address (Nitro instances).

@@ -9,11 +9,10 @@ use axum::http::{HeaderMap, HeaderName, Method, Response};
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-use crate::config::{Config, IdentityOrigin};
+use crate::config::{Config, Door, IdentityOrigin};
 use crate::provider::{Clock, SystemClock};
 
-use super::access::{Caller, CALLER_HEADER, SECRET_HEADER};
-use super::doors::{Door, DOOR_HEADER};
+use super::access::{Caller, CALLER_HEADER, DOOR_HEADER, SECRET_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
 use super::record_text::{HeaderList, SharedText, HEADER_VALUE_LIMIT};
 use super::BrokerState;

@@ -26,7 +26,7 @@ use crate::config::Config;
 
 use super::exchange::Exchange;
 use super::faults;
-use super::handler::Outcome;
+use super::outcome::Outcome;
 use super::responses;
 
 const EXTENDED_SEGMENT: &str = "/security-credentials-extended";

@@ -16,12 +16,11 @@ use axum::http::{HeaderMap, Method, Response, StatusCode};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::config::{
-    Config, DisabledBehaviour, FaultKind, IdentityOrigin, TokenMode, UnresolvedPolicy,
-};
+use crate::config::{Config, DisabledBehaviour, FaultKind, IdentityOrigin, TokenMode};
 use crate::provider::{ProviderAnswer, ProviderRequest};
 
-use super::access::{self, Caller, CallerInfo};
+use super::access::{self, Caller};
+use super::connection::{Connection, PeerAddr};
 use super::doors::{self, Door};
 use super::exchange::{record, Exchange};
 use super::extended;
@@ -30,20 +29,12 @@ use super::limits;
 use super::pacer::Pace;
 use super::record::ImdsVersion;
 use super::responses::{self, TOKEN_HEADER_NAME, TOKEN_TTL_HEADER};
-use super::server::{Connection, PeerAddr};
 use super::token_path::{self, is_token_path};
 use super::tokens::{self, TokenCheck};
 use super::BrokerState;
 
-/// What the handler decided, before it becomes a response.
-pub(super) enum Outcome {
-    /// The answer with its whole body, recorded before it becomes the response.
-    Answer(Response<Bytes>),
-    /// Send nothing: the connection stays open until the caller gives up.
-    NoAnswer,
-    /// Close the connection without a byte.
-    Drop,
-}
+use super::identify::identify;
+use super::outcome::Outcome;
 
 /// The handler as a router mounts it: the connection, if any, in the request's extensions.
 pub async fn handle(State(state): State<Arc<BrokerState>>, request: Request) -> Response<Body> {
@@ -157,52 +148,6 @@ fn admit(state: &BrokerState, config: &Config, exchange: &Exchange) -> Result<Ca
         tracing::warn!(peer = %exchange.peer, "refused: {refusal}");
         Outcome::Answer(responses::error(StatusCode::FORBIDDEN))
     })
-}
-
-/// Which container is calling, and so which identity answers: rule > label > active.
-/// A caller on our network that the engine cannot name is never given someone else's
-/// identity silently: `[containers] unresolved` decides.
-pub(super) async fn identify(
-    state: &BrokerState,
-    config: &Config,
-    exchange: &mut Exchange,
-    caller: &Caller,
-) -> Result<(), Outcome> {
-    exchange.caller = Some(caller.clone());
-    let info = match &state.callers {
-        Some(directory) => directory.resolve(caller.ip).await,
-        None => CallerInfo::NotAContainer,
-    };
-    match info {
-        CallerInfo::NotAContainer => {}
-        CallerInfo::Container { name, facts } => {
-            let (identity, origin) = config.identity_for(&facts);
-            if origin != IdentityOrigin::Active {
-                exchange.identity = identity.to_string();
-            }
-            exchange.identity_origin = origin;
-            exchange.caller_container = Some(name);
-        }
-        CallerInfo::Unresolved { reason } => match config.containers.unresolved {
-            UnresolvedPolicy::Refuse => {
-                tracing::warn!(caller = %caller.ip, "caller not identified ({reason}): refused");
-                exchange.provider_error = Some(format!(
-                    "caller not identified ({reason}); [containers] unresolved = \"refuse\""
-                ));
-                return Err(Outcome::Answer(responses::error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                )));
-            }
-            UnresolvedPolicy::Active => {
-                exchange.on_network = true;
-                faults::note(
-                    &mut exchange.fault,
-                    &format!("caller not identified ({reason}): active identity"),
-                );
-            }
-        },
-    }
-    Ok(())
 }
 
 /// IMDS switched off, an over-long path, and the faults that act before any answer.

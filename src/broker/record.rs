@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::config::IdentityOrigin;
 
-pub use super::doors::Door;
 use super::record_text::{HeaderList, SharedText};
 use super::ring::{Readers, RecordStream, ShardedRing};
+pub use crate::config::Door;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 

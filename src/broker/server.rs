@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::connection::{Connection, ConnectionControl};
 use super::BrokerState;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -21,30 +22,6 @@ const IDLE_CHECK: Duration = Duration::from_secs(15);
 /// Pauses after a failed accept (out of descriptors): from this, doubling, up to the max.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(200);
-
-/// The address of the peer, as a request extension for requests made in-process (tests);
-/// the accept loop gives [`Connection`] instead.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
-
-/// Lets a handler close its connection without sending anything (the "drop" fault).
-#[derive(Debug, Clone)]
-pub struct ConnectionControl(CancellationToken);
-
-impl ConnectionControl {
-    pub fn close_now(&self) {
-        self.0.cancel();
-    }
-}
-
-/// What the accept loop knows about a request's connection, made once per connection and
-/// given to each of its requests as one extension (a reference count, one small box).
-#[derive(Debug)]
-pub struct Connection {
-    pub peer: Option<SocketAddr>,
-    pub local: Option<SocketAddr>,
-    pub control: ConnectionControl,
-}
 
 /// What the broker accepts connections on: TCP (loopback, or the host through Docker
 /// Desktop's forwarding), or a unix socket bind-mounted into the proxy container (a local

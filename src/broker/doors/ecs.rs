@@ -15,7 +15,8 @@ use super::credentials::{self, Failure};
 use super::{admit_checked_host, bare_host, faults, host_port, replies, ECS_ADDRESS};
 use crate::broker::access::{self, AccessPolicy, Caller};
 use crate::broker::exchange::Exchange;
-use crate::broker::handler::{identify, Outcome};
+use crate::broker::identify::identify;
+use crate::broker::outcome::Outcome;
 use crate::broker::BrokerState;
 use crate::config::{Config, IdentityOrigin};
 

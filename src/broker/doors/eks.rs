@@ -16,7 +16,8 @@ use super::pod_token::{ServiceAccount, TokenError};
 use super::{admit_checked_host, bare_host, faults, names_loopback_listener, replies};
 use super::{EKS_ADDRESS, EKS_ADDRESS_V6, EKS_PATH};
 use crate::broker::exchange::Exchange;
-use crate::broker::handler::{identify, Outcome};
+use crate::broker::identify::identify;
+use crate::broker::outcome::Outcome;
 use crate::broker::BrokerState;
 use crate::config::{Config, IdentityOrigin};
 

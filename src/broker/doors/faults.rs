@@ -12,7 +12,7 @@ use rand::Rng;
 
 use crate::broker::exchange::Exchange;
 use crate::broker::faults::{note, FaultPlan};
-use crate::broker::handler::Outcome;
+use crate::broker::outcome::Outcome;
 use crate::config::{Config, Door, Fault, FaultKind};
 
 /// The faults for this exchange: the latency is waited out here; a fault that replaces the

@@ -15,27 +15,28 @@ mod credentials;
 pub(super) mod ecs;
 pub(super) mod eks;
 mod faults;
+pub(crate) mod keys;
 pub mod pod_token;
 mod replies;
 pub mod task_metadata;
+pub mod task_metadata_source;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use axum::http::HeaderMap;
 
 use super::access::{self, AccessPolicy, Caller, Refusal};
 use super::exchange::Exchange;
-use super::handler::Outcome;
-use crate::config::{Config, ConfigStore};
+use crate::broker::outcome::Outcome;
+use crate::config::Config;
 
+pub use keys::{new_container_token, DoorKeys};
 pub use pod_token::{PodTokenKey, ServiceAccount};
-pub use task_metadata::{
+pub use task_metadata_source::{
     TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource,
 };
 
-/// The header the proxy sets to the address the caller connected to (nginx `$server_addr`).
-pub const DOOR_HEADER: &str = "x-imds-spoof-door";
+pub use crate::broker::access::DOOR_HEADER;
 /// The ECS agent's address (task credentials and task metadata).
 pub const ECS_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
 /// The EKS Pod Identity agent's addresses.
@@ -112,49 +113,6 @@ fn switched_off(config: &Config, exchange: &mut Exchange) -> Option<Outcome> {
         name.to_uppercase()
     ));
     Some(Outcome::Answer(replies::go_not_found()))
-}
-
-/// The secrets of the doors, shared by all requests.
-#[derive(Debug, Clone)]
-pub struct DoorKeys {
-    /// Signs and verifies EKS Pod Identity tokens.
-    pub pod_tokens: Arc<PodTokenKey>,
-    /// The `Authorization` value ECS requests on loopback must carry (`serve` makes one
-    /// per run). Without one, loopback refuses ECS requests: a local process must not get
-    /// credentials without it.
-    pub container_token: Option<String>,
-}
-
-impl DoorKeys {
-    /// The pod token key beside the store's configuration file (made on first use), or a
-    /// key of this process for a store without a file or when the file cannot be used.
-    pub fn for_store(store: &ConfigStore) -> DoorKeys {
-        let pod_tokens = match store.path() {
-            Some(path) => {
-                let dir = pod_token::key_dir(Some(path));
-                PodTokenKey::load_or_create(&dir).unwrap_or_else(|err| {
-                    tracing::warn!(
-                        "EKS Pod Identity tokens are checked with a throwaway key this run: {err}"
-                    );
-                    PodTokenKey::generate()
-                })
-            }
-            None => PodTokenKey::generate(),
-        };
-        DoorKeys {
-            pod_tokens: Arc::new(pod_tokens),
-            container_token: None,
-        }
-    }
-}
-
-/// A fresh random token for ECS requests on loopback (URL-safe, no padding).
-pub fn new_container_token() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Admits a request whose Host its door has already checked by the door's own rule: the

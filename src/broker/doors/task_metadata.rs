@@ -9,55 +9,21 @@
 //! fails → 500, likewise; any other path → Go's 404 text (the agent's router). The agent's
 //! routes name no method, so these answer any method.
 
-use std::future::Future;
-use std::net::IpAddr;
-use std::pin::Pin;
-
 use axum::http::StatusCode;
 
+use super::task_metadata_source::{TaskMetadataError, TaskMetadataRequest};
 use super::{faults, replies};
 use crate::broker::access::{AccessPolicy, Caller};
 use crate::broker::exchange::Exchange;
-use crate::broker::handler::{identify, Outcome};
+use crate::broker::identify::identify;
+use crate::broker::outcome::Outcome;
 use crate::broker::pacer::Pace;
 use crate::broker::BrokerState;
-use crate::config::{Config, Identity};
+use crate::config::Config;
 use crate::imds::task_metadata::TaskDocument;
 
 /// The version prefix every task metadata v4 path starts with.
 const V4: &str = "/v4";
-
-/// What the broker asks the source for: the caller's container and the identity it plays.
-#[derive(Debug, Clone)]
-pub struct TaskMetadataRequest {
-    /// The caller's container (its name, from the caller directory).
-    pub container: String,
-    /// The address the caller came from: the container must still hold it.
-    pub caller_ip: IpAddr,
-    pub identity: Identity,
-    pub document: TaskDocument,
-}
-
-/// Why no document was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskMetadataError {
-    /// The container is gone or no longer holds the caller's address (why): a lookup
-    /// failure, never another container's data.
-    NotFound(String),
-    /// `/stats` of a container with no sample (not running, or none within the wait).
-    NoStats { docker_id: String, why: String },
-    /// The engine could not be read (why).
-    Engine(String),
-}
-
-pub type TaskMetadataFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<String, TaskMetadataError>> + Send + 'a>>;
-
-/// Builds task metadata documents of containers (implemented by the session over Docker).
-pub trait TaskMetadataSource: Send + Sync {
-    /// The JSON of `request.document` as `request.container` reads it.
-    fn document(&self, request: TaskMetadataRequest) -> TaskMetadataFuture<'_>;
-}
 
 /// Is `path` task metadata's (`/v4` and below)? On loopback this picks the ECS door.
 pub fn is_task_metadata_path(path: &str) -> bool {
