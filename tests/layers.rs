@@ -386,31 +386,15 @@ fn starts_raw(chars: &[char], i: usize) -> bool {
 fn no_import_cycle_among_the_files_of_a_module() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut problems = Vec::new();
-    let mut remaining = Vec::new();
     for module in folder_modules(&src) {
         let graph = FileGraph::read(&src, &module);
         for cycle in graph.cycles() {
-            let files: Vec<String> = cycle.iter().map(|&node| graph.file_name(node)).collect();
-            let known = KNOWN_KNOTS
-                .iter()
-                .any(|knot| files.iter().all(|file| knot.contains(&file.as_str())));
-            if known {
-                remaining.push(files.len());
-            } else {
-                problems.push(graph.describe(&cycle));
-            }
+            problems.push(graph.describe(&cycle));
         }
-    }
-    if !remaining.is_empty() {
-        eprintln!(
-            "note: {} known import knot(s) left to untie ({} files); see KNOWN_KNOTS",
-            remaining.len(),
-            remaining.iter().sum::<usize>()
-        );
     }
     assert!(
         problems.is_empty(),
-        "import cycles among the files of a module (new, or wider than a known knot):\n{}",
+        "import cycles among the files of a module:\n{}",
         problems.join("\n")
     );
 }
@@ -440,18 +424,6 @@ fn print_file_graphs() {
         }
     }
 }
-
-/// Knots that were there when this check was written, being untied one by one: a cycle
-/// among files of one of these sets is tolerated, any other fails. Remove a set once its
-/// files are untied; never add one.
-const KNOWN_KNOTS: &[&[&str]] = &[
-    &[
-        "broker/log_options.rs",
-        "broker/record.rs",
-        "broker/ring.rs",
-    ],
-    &["broker/extended.rs", "broker/faults.rs"],
-];
 
 /// The checker on a planted cycle: `a` uses `b` through `super::`, `b` uses `a` through
 /// `crate::`; `c` uses both (no cycle), and the facade re-exports all three.

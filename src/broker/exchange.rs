@@ -14,7 +14,7 @@ use crate::provider::{Clock, SystemClock};
 
 use super::access::{Caller, CALLER_HEADER, DOOR_HEADER, SECRET_HEADER};
 use super::record::{ExchangeRecord, ImdsVersion};
-use super::record_text::{HeaderList, SharedText, HEADER_VALUE_LIMIT};
+use super::record::{HeaderList, SharedText, HEADER_VALUE_LIMIT};
 use super::BrokerState;
 
 /// One exchange: the request as it came, and the facts gathered while it is handled.

@@ -27,7 +27,7 @@ pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
     let mut rng = rand::rng();
     // IMDS's faults (the doors plan theirs in doors/faults.rs). A fault on the legacy
     // credentials paths covers their extended twins (`extended.rs`).
-    let twin = super::extended::legacy_twin(path);
+    let twin = super::extended_paths::legacy_twin(path);
     let applies = |fault: &&Fault| {
         fault.applies(Door::Imds, path)
             || twin
@@ -69,7 +69,7 @@ pub fn note(applied: &mut Option<String>, name: &str) {
 
 /// Is `path` a credentials document (`.../security-credentials/NAME`, or its extended twin)?
 fn is_credentials_path(path: &str) -> bool {
-    let legacy = super::extended::legacy_twin(path);
+    let legacy = super::extended_paths::legacy_twin(path);
     legacy
         .as_deref()
         .unwrap_or(path)

@@ -2,7 +2,7 @@
 //! options can hold a secret (`splunk-token`, a password in a URL). What is served stays
 //! whole; records and logs mask those values (`ExchangeRecord::masked`).
 
-use super::record::mask;
+use super::mask::mask;
 
 /// Key words of option names whose values are secret.
 const SECRET_WORDS: [&str; 7] = [

@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::record::{ExchangeRecord, Recorder};
+use super::entry::ExchangeRecord;
+use super::recorder::Recorder;
 
 /// The tracing target the lines carry, so filters (`IMDS_SPOOF_LOG=warn`) and readers
 /// (`grep imds_spoof::requests`) treat them as before.

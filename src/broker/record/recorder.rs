@@ -1,202 +1,16 @@
 //! Every exchange the broker answers, kept in a bounded ring, streamed to subscribers
 //! (the dashboard) and optionally appended to a JSON-lines file with secrets masked.
 
-use std::borrow::Cow;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
-use crate::config::IdentityOrigin;
-
-use super::record_text::{HeaderList, SharedText};
-use super::ring::{Readers, RecordStream, ShardedRing};
-pub use crate::config::Door;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-/// How the caller spoke to IMDS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImdsVersion {
-    V1,
-    V2,
-    TokenRequest,
-}
-
-impl ImdsVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImdsVersion::V1 => "v1",
-            ImdsVersion::V2 => "v2",
-            ImdsVersion::TokenRequest => "token",
-        }
-    }
-}
-
-/// One request and what it was answered.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExchangeRecord {
-    pub id: u64,
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-    pub time: String,
-    pub caller_ip: Option<IpAddr>,
-    /// Container name; None when the caller is not (yet) known.
-    pub caller_container: Option<String>,
-    pub identity: String,
-    /// Why the caller got that identity: a rule, its label, or the active identity.
-    pub identity_origin: IdentityOrigin,
-    /// Which endpoint the request came through (IMDS, ECS, EKS); records written before
-    /// there were doors read as IMDS.
-    #[serde(default)]
-    pub door: Door,
-    pub method: Cow<'static, str>,
-    pub path: String,
-    pub version: ImdsVersion,
-    /// 0 when no answer was sent (hang, dropped connection, hop limit).
-    pub status: u16,
-    pub latency_us: u64,
-    pub request_headers: HeaderList,
-    pub response_headers: HeaderList,
-    /// The start of the response body (bounded by the broker's record_body_limit).
-    pub response_body: SharedText,
-    pub body_truncated: bool,
-    pub provider_error: Option<String>,
-    /// The injected fault that shaped this answer, if any.
-    pub fault: Option<String>,
-}
-
-impl ExchangeRecord {
-    /// How the request spoke: the IMDS version (`v1`, `v2`, `token`), or the door's name
-    /// for the container endpoints (`ecs`, `eks`), which have no IMDS version.
-    pub fn protocol(&self) -> &'static str {
-        match self.door {
-            Door::Imds => self.version.as_str(),
-            door => door.as_str(),
-        }
-    }
-
-    /// A copy safe to write to logs: tokens and secret keys replaced by `****`.
-    pub fn masked(&self) -> ExchangeRecord {
-        let mut copy = self.clone();
-        copy.request_headers = mask_token_header(&self.request_headers);
-        copy.response_headers = mask_token_header(&self.response_headers);
-        let body = if copy.version == ImdsVersion::TokenRequest && copy.status == 200 {
-            // A cut token's last characters are from its middle: nothing of it is shown.
-            if copy.body_truncated {
-                "****".to_string()
-            } else {
-                mask(&copy.response_body)
-            }
-        } else {
-            mask_json_secrets(&copy.response_body)
-        };
-        // Task metadata bodies carry log driver options, which may hold secrets.
-        copy.response_body = SharedText::from(super::log_options::mask_log_options(&body));
-        copy
-    }
-}
-
-/// The list with the values of the IMDS token and `authorization` (the ECS and EKS doors'
-/// token) masked; the same list when it has neither.
-fn mask_token_header(headers: &HeaderList) -> HeaderList {
-    let is_token = |name: &str| {
-        name.eq_ignore_ascii_case(super::responses::TOKEN_HEADER)
-            || name.eq_ignore_ascii_case("authorization")
-    };
-    if !headers.iter().any(|(name, _)| is_token(name)) {
-        return headers.clone();
-    }
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if is_token(name) {
-                mask(value)
-            } else {
-                value.to_string()
-            };
-            (name, value)
-        })
-        .collect()
-}
-
-/// `****` plus the last four characters, enough to tell values apart.
-pub fn mask(secret: &str) -> String {
-    let tail: String = secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    if secret.chars().count() <= 8 {
-        "****".to_string()
-    } else {
-        format!("****{tail}")
-    }
-}
-
-/// Keys whose string values are secret in credentials documents (IMDS and
-/// credential_process shapes).
-const SECRET_KEYS: [&str; 3] = ["\"SecretAccessKey\"", "\"Token\"", "\"SessionToken\""];
-
-/// Masks the values of SecretAccessKey, Token and SessionToken in a credentials document,
-/// every occurrence, keeping its layout. The body may be cut (record_body_limit): a value
-/// that runs to the end without its closing quote is a cut secret and is hidden whole.
-pub fn mask_json_secrets(body: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    loop {
-        let next_key = SECRET_KEYS
-            .iter()
-            .filter_map(|key| rest.find(key).map(|at| (at, at + key.len())))
-            .min();
-        let Some((_, after_key)) = next_key else {
-            out.push_str(rest);
-            return out;
-        };
-        out.push_str(&rest[..after_key]);
-        rest = &rest[after_key..];
-        let Some(value) = rest
-            .trim_start()
-            .strip_prefix(':')
-            .map(str::trim_start)
-            .and_then(|value| value.strip_prefix('"'))
-        else {
-            continue;
-        };
-        // Up to and with the opening quote, as written.
-        out.push_str(&rest[..rest.len() - value.len()]);
-        match closing_quote(value) {
-            Some(end) => {
-                out.push_str(&mask(&value[..end]));
-                rest = &value[end..];
-            }
-            None => {
-                out.push_str("****");
-                return out;
-            }
-        }
-    }
-}
-
-/// The byte offset of the quote ending a JSON string's contents, past escapes.
-fn closing_quote(contents: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (at, byte) in contents.bytes().enumerate() {
-        match byte {
-            _ if escaped => escaped = false,
-            b'\\' => escaped = true,
-            b'"' => return Some(at),
-            _ => {}
-        }
-    }
-    None
-}
+use super::entry::ExchangeRecord;
+use super::ring::{Readers, RecordStream, ShardedRing};
 
 /// Records waiting for the request-log writer at most. Beyond this the writer is not
 /// keeping up and new records are dropped (and counted) rather than queued: an unbounded
@@ -372,35 +186,10 @@ fn report_drops(path: &Path, dropped: &AtomicU64, reported: &mut u64) {
 }
 
 #[cfg(test)]
-impl ExchangeRecord {
-    /// A plain answered v1 `GET /`, for tests to adjust with struct update syntax.
-    pub(crate) fn sample(id: u64) -> ExchangeRecord {
-        ExchangeRecord {
-            id,
-            time: String::new(),
-            caller_ip: None,
-            caller_container: None,
-            identity: "default".into(),
-            identity_origin: IdentityOrigin::Active,
-            door: Door::Imds,
-            method: "GET".into(),
-            path: "/".into(),
-            version: ImdsVersion::V1,
-            status: 200,
-            latency_us: 1,
-            request_headers: HeaderList::default(),
-            response_headers: HeaderList::default(),
-            response_body: SharedText::default(),
-            body_truncated: false,
-            provider_error: None,
-            fault: None,
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::record::entry::*;
+    use crate::broker::record::mask::*;
 
     #[test]
     fn masks_credentials_in_bodies() {

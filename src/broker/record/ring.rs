@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use super::record::ExchangeRecord;
+use super::entry::ExchangeRecord;
 
 /// Shards of the ring: more than the cores that could record at once.
 const SHARDS: usize = 16;
