@@ -1,9 +1,9 @@
-//! IMDS conformance suite (imds-protocol.md §8), in-process: the real router and the real
+//! IMDS conformance suite (docs/protocol.md §8), in-process: the real router and the real
 //! built-in provider, driven with `tower::ServiceExt::oneshot`; a real socket
 //! (`Broker::start` on 127.0.0.1:0) only where a case needs a connection (drop fault,
 //! over-long request heads). Each test is named after its case number.
 //!
-//! Coverage of §10 here: 1–43 and 45–56. Cases 44 (botocore and aws-config agree) and 57
+//! Coverage of docs/protocol.md §10 here: 1–43 and 45–56. Cases 44 (botocore and aws-config agree) and 57
 //! (token PUT refused: v1 fallback) need real clients and live in tests/real_clients.rs; the ECS
 //! and EKS doors' 58–60 and 63–67 are in conformance/doors.rs, task metadata's routing (62) in
 //! conformance/task_metadata.rs.

@@ -1,5 +1,5 @@
-//! The ECS and EKS doors on the real engine (DESIGN §12, imds-protocol.md §7–§8): `up`
-//! starts a proxy container per door at 169.254.170.2 and 169.254.170.23, the network keeps
+//! The ECS and EKS doors on the real engine (docs/architecture.md "Three doors",
+//! docs/protocol.md §7–§8): `up` starts a proxy container per door at 169.254.170.2 and 169.254.170.23, the network keeps
 //! those addresses from application containers, botocore's container provider resolves
 //! credentials in a container through each door (RELATIVE_URI as in an ECS task, FULL_URI
 //! with a pod token file as in an EKS pod), a forged door header reaches no other door, and

@@ -1,4 +1,4 @@
-//! Containers as instances (DESIGN §11) against the real engine: every request of a
+//! Containers as instances (docs/architecture.md, "Containers are instances") against the real engine: every request of a
 //! just-started container is answered with its own identity, tokens belong to the
 //! container that asked, `assign` moves a container live and across restarts, the host and
 //! foreign Host headers are refused, and callers the engine cannot name get what the

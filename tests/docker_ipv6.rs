@@ -1,4 +1,4 @@
-//! The IPv6 endpoint on the real engine (imds-protocol.md §9, cases 69–70): with
+//! The IPv6 endpoint on the real engine (docs/protocol.md §9, cases 69–70): with
 //! `[network] ipv6 = true` the network gets fd00:ec2::/64 and the proxy answers at
 //! http://[fd00:ec2::254]; botocore in IPv6 endpoint mode resolves credentials and region
 //! in a container, curl -6 is recorded with the calling container's name, aws-config in

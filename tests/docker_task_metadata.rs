@@ -1,4 +1,4 @@
-//! ECS task metadata v4 from real containers (protocol notes §7, case 62): what the engine
+//! ECS task metadata v4 from real containers (docs/protocol.md §7, case 62): what the engine
 //! says of a compose-labelled container, its task mates and a lone container, and their
 //! stats, built into the documents the ECS door will answer.
 

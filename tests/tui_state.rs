@@ -380,7 +380,7 @@ async fn settings_change_the_protocol_at_once() {
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
     assert!(f.app.config().faults.is_empty());
 
-    // Throttling 100%: never a 429 (protocol notes §3, case 56): the request gets no
+    // Throttling 100%: never a 429 (docs/protocol.md §3, case 56): the request gets no
     // answer at all (on a real connection, it is closed).
     f.keys("jj+");
     assert_eq!(f.app.config().faults.len(), 1);

@@ -5,7 +5,7 @@
 //! `InstanceProfileCredentialsProviderExtendedApiTest` `withNon404Error_doesNotFallbackToLegacy`)
 //! ask the extended path first and fall back to `iam/security-credentials/` only on a 404:
 //! a 401, 403 or 500 there fails the provider outright. So the extended paths answer 200
-//! or 404 and nothing else (protocol notes case 52), whatever the token mode, the faults or
+//! or 404 and nothing else (docs/protocol.md case 52), whatever the token mode, the faults or
 //! the provider say:
 //! - a missing or invalid token (either token mode), a status, hang or drop fault, a failing
 //!   provider, an unidentified caller: 404, so the client moves on to the legacy path, which

@@ -41,7 +41,7 @@ pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
         match &fault.kind {
             FaultKind::Latency { ms } => *plan.latency_ms.get_or_insert(0) += ms,
             // IMDS never answers 429: EC2 throttles by refusing and dropping connections
-            // (protocol notes §3, case 56), so a throttling fault closes the connection.
+            // (docs/protocol.md §3, case 56), so a throttling fault closes the connection.
             FaultKind::Status { status: 429 } => {
                 plan.replacing.get_or_insert(FaultKind::Drop);
             }

@@ -54,7 +54,7 @@ impl CallerPacer {
     }
 
     /// IMDSv2 token requests: a second's worth of burst (the rate's own number), a second's
-    /// wait at most, then dropped (protocol notes: EC2 slows and drops, never 429).
+    /// wait at most, then dropped (docs/protocol.md §3: EC2 slows and drops, never 429).
     pub fn token_requests() -> Self {
         Self::new(Burst::OneSecond, Duration::from_secs(1))
     }

@@ -27,7 +27,7 @@ pub fn token(token: String, ttl: u32) -> Response<Bytes> {
 }
 
 /// EC2's answer for an error status: its HTML page (`<title>404 - Not Found</title>` ...),
-/// except 403, which EC2 sends with an empty body (protocol notes §2: proxied token
+/// except 403, which EC2 sends with an empty body (docs/protocol.md §2: proxied token
 /// requests, the token path under a dated version or with a trailing slash, IMDS disabled).
 pub fn error(status: StatusCode) -> Response<Bytes> {
     if status == StatusCode::FORBIDDEN {

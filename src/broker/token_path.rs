@@ -1,5 +1,5 @@
 //! The session token path and the methods IMDS answers on it and on reads, as EC2 does
-//! (protocol notes §2, §3).
+//! (docs/protocol.md §2, §3).
 
 use axum::http::{Method, Response, StatusCode};
 use bytes::Bytes;

@@ -506,7 +506,7 @@ fn env_findings(env: &[(String, String)], imds: Ipv4Addr, ipv6: bool) -> Vec<(Le
         ));
     }
     let ipv6_endpoint = format!("[{}]", docker::IMDS_IPV6);
-    // SDKs compare the mode case-insensitively (JS v3 wants it exact: imds-protocol.md §9).
+    // SDKs compare the mode case-insensitively (JS v3 wants it exact: docs/protocol.md §9).
     let ipv6_mode = get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")
         .is_some_and(|mode| mode.eq_ignore_ascii_case("ipv6"))
         || get("AWS_IMDS_USE_IPV6").is_some_and(|v| v.eq_ignore_ascii_case("true"));

@@ -1,5 +1,5 @@
 //! `[identity.ecs]`: what a container of this identity reports as its ECS task in task
-//! metadata v4 (DESIGN §12). Every key is optional: an identity without the table is a task
+//! metadata v4 (docs/architecture.md, "Three doors"). Every key is optional: an identity without the table is a task
 //! on the cluster `default`, revision 1, launched on EC2, in the identity's zone and account.
 
 use std::collections::BTreeMap;

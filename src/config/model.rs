@@ -30,10 +30,10 @@ pub struct Config {
     pub identities: Vec<Identity>,
     #[serde(default)]
     pub containers: ContainerSettings,
-    /// Which identity a container plays, by name or compose service (DESIGN §11).
+    /// Which identity a container plays, by name or compose service (docs/architecture.md, "Containers are instances").
     #[serde(default, rename = "container")]
     pub container_rules: Vec<ContainerRule>,
-    /// Which identity an EKS Pod Identity token's service account gets (DESIGN §12).
+    /// Which identity an EKS Pod Identity token's service account gets (docs/architecture.md, "Three doors").
     #[serde(default, rename = "service_account")]
     pub service_accounts: Vec<ServiceAccountRule>,
 }
@@ -145,7 +145,7 @@ impl Default for NetworkSettings {
     }
 }
 
-/// The container credential endpoints beside IMDS (DESIGN §12): each is a proxy container
+/// The container credential endpoints beside IMDS (docs/architecture.md, "Three doors"): each is a proxy container
 /// of its own on the network while it is on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -194,7 +194,7 @@ pub struct BrokerSettings {
     /// Exchanges kept in memory for the dashboard.
     pub record_capacity: usize,
     /// Answer the host itself (a caller from the network's gateway address). Off by
-    /// default: a web page in the host's browser must not read credentials (DESIGN §13).
+    /// default: a web page in the host's browser must not read credentials (docs/architecture.md, "Threat model").
     pub allow_host: bool,
 }
 
@@ -230,7 +230,7 @@ impl Default for ProviderSettings {
     }
 }
 
-/// The endpoint a request comes through (DESIGN §12): IMDS, ECS task credentials or EKS
+/// The endpoint a request comes through (docs/architecture.md, "Three doors"): IMDS, ECS task credentials or EKS
 /// Pod Identity. Records carry it; a `[[fault]]` may name one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -13,7 +13,7 @@ use super::subnet::{Subnet, Subnet6};
 use super::{api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_PART, LABEL_RUN};
 use crate::config::NetworkSettings;
 
-/// IMDS's IPv6 address, which SDKs in IPv6 endpoint mode call (imds-protocol.md section 9).
+/// IMDS's IPv6 address, which SDKs in IPv6 endpoint mode call (docs/protocol.md §9).
 pub const IMDS_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 /// The EKS Pod Identity agent's IPv6 address: kept free for that endpoint.
 pub const EKS_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23);

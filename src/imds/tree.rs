@@ -269,7 +269,7 @@ fn meta_data(config: &Config, identity: &Identity) -> Dir {
     if let Some(spot) = spot(identity) {
         dir = dir.dir("spot", spot);
     }
-    // `nitro` on Nitro instances: unverified (protocol notes §4), kept because tools read it.
+    // `nitro` on Nitro instances: unverified (docs/protocol.md §4), kept because tools read it.
     dir = dir.text("system", "nitro");
     if config.imds.tags_in_metadata {
         dir = dir.dir("tags", tags(identity));
@@ -278,7 +278,7 @@ fn meta_data(config: &Config, identity: &Identity) -> Dir {
 }
 
 /// `iam/`: `info`, the role's credentials, and (unless switched off) their extended twin
-/// with `AccountId` (protocol notes §4, 2025). Whether EC2 lists
+/// with `AccountId` (docs/protocol.md §4, 2025). Whether EC2 lists
 /// `security-credentials-extended/` in `iam/` is unverified; it is listed here so that
 /// every path served is reachable by walking the tree.
 fn iam(config: &Config, identity: &Identity, role: &str) -> Dir {

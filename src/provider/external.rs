@@ -1,4 +1,4 @@
-//! The external-program provider (DESIGN.md §6).
+//! The external-program provider (docs/architecture.md, "External provider").
 //!
 //! The program is run as `PROGRAM [ARGS] --method GET --path /latest/... --identity NAME
 //! [--caller-ip IP] [--caller-container NAME]` with the request as JSON on stdin. It prints

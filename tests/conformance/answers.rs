@@ -349,7 +349,7 @@ async fn case_53_interfaces_list_network_card() {
     imds.get(&format!("{base}network-card-index"))
         .await
         .assert_error(StatusCode::NOT_FOUND, "AEMM's key");
-    // The other paths the protocol notes list.
+    // The other paths docs/protocol.md §4 lists.
     assert_eq!(imds.text("/latest/meta-data/system").await, "nitro");
     assert_eq!(imds.text("/latest/meta-data/profile").await, "default-hvm");
     assert_eq!(

@@ -1,4 +1,4 @@
-//! The ECS and EKS doors (protocol notes §7–§8, docs/doors.md): cases 58–60 and 63–67,
+//! The ECS and EKS doors (docs/protocol.md §7–§8, docs/doors.md): cases 58–60 and 63–67,
 //! behind the proxy (the door named by the proxy's header) and on `serve`'s loopback (the
 //! door named by the path). Neither agent sends `Server: EC2ws`, so answers are read with
 //! `send_raw`.

@@ -1,4 +1,4 @@
-//! IMDS over IPv6 (imds-protocol.md §9): case 69 through the proxy policy. nginx names an
+//! IMDS over IPv6 (docs/protocol.md §9): case 69 through the proxy policy. nginx names an
 //! IPv6 caller by its IPv6 address and passes the Host `[fd00:ec2::254]` as sent; the host
 //! itself, through the network's IPv6 gateway, is refused like through the IPv4 one.
 

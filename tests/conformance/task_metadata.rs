@@ -1,4 +1,4 @@
-//! ECS task metadata v4 at the ECS door (protocol notes §7, case 62's routing; the documents
+//! ECS task metadata v4 at the ECS door (docs/protocol.md §7, case 62's routing; the documents
 //! themselves from real containers are tests/docker_task_metadata.rs): which caller reads
 //! what, the agent's errors and paths, faults, and LogOptions secrets masked in records.
 //! The session's reader is stood in for by a source that answers what it was asked, so

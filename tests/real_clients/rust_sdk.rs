@@ -4,7 +4,7 @@ use crate::support::clients::{botocore_args, run_script, sha_prefix};
 use crate::support::need::python;
 use crate::support::{self, aws, serve_sample, Expected, ServeOptions};
 
-/// §8 case 44: botocore and aws-config resolve the same credentials and region. Uses the
+/// docs/protocol.md case 44: botocore and aws-config resolve the same credentials and region. Uses the
 /// non-default identity ("worker", eu-west-1) with tokens required, so a client that
 /// silently fell back to IMDSv1 or to the default identity could not pass.
 #[tokio::test]
@@ -66,7 +66,7 @@ async fn aws_config_and_botocore_resolve_the_same_credentials_and_region() {
 }
 
 /// A `command` credential source runs once and its keys are served to every client while
-/// they are fresh (§8 case 39, first half).
+/// they are fresh (docs/protocol.md case 39, first half).
 #[tokio::test]
 async fn command_source_runs_once_for_many_clients() {
     let dir = support::temp_dir();
@@ -126,11 +126,11 @@ async fn command_source_runs_once_for_many_clients() {
     );
 }
 
-/// §10 case 57: the token PUT refused with 403, 404 or 405 while HttpTokens is optional.
+/// docs/protocol.md case 57: the token PUT refused with 403, 404 or 405 while HttpTokens is optional.
 /// botocore falls back to IMDSv1 and gets the credentials (`utils.py`
 /// `_fetch_metadata_token`); aws-config has no IMDSv1 at all and fails
 /// (`imds/client/token.rs`: 403 `Forbidden`, 404/405 `NoTtl`). Go v2 and JS v3 fall back like
-/// botocore (protocol notes §6); neither runs here.
+/// botocore (docs/protocol.md §6); neither runs here.
 #[tokio::test]
 async fn case_57_a_refused_token_put_leaves_botocore_on_v1_and_aws_config_without() {
     let python = python("case 57 (botocore half)");

@@ -18,7 +18,7 @@ fn curl(args: &[&str]) -> (String, String) {
 }
 
 /// The IMDSv2 flow as the AWS documentation shows it with curl, and a DNS-rebinding
-/// style request (foreign Host header) refused (§8 case 41).
+/// style request (foreign Host header) refused (docs/protocol.md case 41).
 #[test]
 fn curl_token_flow_works_and_a_foreign_host_is_refused() {
     if !require(
@@ -61,7 +61,7 @@ fn curl_token_flow_works_and_a_foreign_host_is_refused() {
     ]);
     assert_eq!(status, "403", "foreign Host header");
     let (body, _) = curl(&["-H", &header, "--header", "Host: evil.example", &url]);
-    // EC2's 403: an empty body (protocol notes §2).
+    // EC2's 403: an empty body (docs/protocol.md §2).
     assert!(body.is_empty(), "{body}");
     assert!(
         !body.contains(&expected.instance_id),
@@ -70,7 +70,7 @@ fn curl_token_flow_works_and_a_foreign_host_is_refused() {
 }
 
 /// Hostile or broken requests over a real socket get 4xx in EC2's shape where the
-/// broker answers, and the server keeps serving (§8 cases 17, 19, 21, 22, 25, 34, 35).
+/// broker answers, and the server keeps serving (docs/protocol.md cases 17, 19, 21, 22, 25, 34, 35).
 #[test]
 fn bad_input_gets_ec2_errors_and_the_server_keeps_serving() {
     let mut server = serve_sample(|_| {}, ServeOptions::default());

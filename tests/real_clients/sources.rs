@@ -23,7 +23,7 @@ fn serve_with_provider(dir: tempfile::TempDir, command: &[String]) -> Server {
     Server::start(&config).keeping(dir)
 }
 
-/// §6: the broker runs `imds-spoof provider` per request and serves what it prints.
+/// docs/architecture.md "External provider": the broker runs `imds-spoof provider` per request and serves what it prints.
 #[test]
 fn external_provider_program_answers_through_the_broker() {
     let dir = support::temp_dir();
@@ -56,7 +56,7 @@ fn external_provider_program_answers_through_the_broker() {
         .assert_ec2_error(404, "provider's 404");
 }
 
-/// §8 case 40: a provider program that fails gives an IMDS-shaped 500, promptly, and the
+/// docs/protocol.md case 40: a provider program that fails gives an IMDS-shaped 500, promptly, and the
 /// server goes on serving what does not need the provider.
 #[test]
 fn failing_provider_program_gives_500_and_the_server_keeps_serving() {

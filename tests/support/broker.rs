@@ -276,7 +276,7 @@ impl Answer {
         assert_eq!(self.header("content-type"), Some("text/plain"), "{what}");
     }
 
-    /// EC2's 403: an empty `text/plain` body (protocol notes §2).
+    /// EC2's 403: an empty `text/plain` body (docs/protocol.md §2).
     pub fn assert_forbidden(&self, what: &str) {
         assert_eq!(
             self.status,

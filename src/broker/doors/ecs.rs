@@ -1,4 +1,4 @@
-//! ECS task credentials (protocol notes §7): `GET /v2/credentials/<id>`. Task metadata
+//! ECS task credentials (docs/protocol.md §7): `GET /v2/credentials/<id>`. Task metadata
 //! (`/v4/…`) at the same door is `task_metadata.rs`'s.
 //!
 //! The id is [`CALLER_ID`], the caller's own identity chosen as for IMDS (rule > label >

@@ -1,4 +1,4 @@
-//! EKS Pod Identity (protocol notes §8): `GET /v1/credentials`, in the agent's order:
+//! EKS Pod Identity (docs/protocol.md §8): `GET /v1/credentials`, in the agent's order:
 //! Host (403 text), then the token in `Authorization` (400 text), then the association of
 //! its service account with an identity (403 text), then credentials as compact JSON.
 //!

@@ -1,7 +1,7 @@
 //! Faults at the ECS and EKS doors: the same `[[fault]]` entries as IMDS, matched on the
 //! door's path (`/v2/credentials…`, `/v1/credentials`; "" covers every door) and, when a
 //! fault names one (`door = "ecs"`), on the door. Unlike
-//! IMDS, whose throttling is never a 429 (protocol notes §3), these agents do answer 429
+//! IMDS, whose throttling is never a 429 (docs/protocol.md §3), these agents do answer 429
 //! when they throttle, so a status fault keeps its status here.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The container credential doors beside IMDS (DESIGN §12, docs/doors.md): ECS task
+//! The container credential doors beside IMDS (docs/architecture.md, "Three doors", docs/doors.md): ECS task
 //! credentials (169.254.170.2) and EKS Pod Identity (169.254.170.23, [fd00:ec2::23]).
 //!
 //! Which door a request came through: behind the proxy, the address the caller connected

@@ -1,4 +1,4 @@
-//! ECS task metadata v4 at the ECS door (protocol notes §7, docs/ecs-task-metadata.md):
+//! ECS task metadata v4 at the ECS door (docs/protocol.md §7, docs/ecs-task-metadata.md):
 //! `/v4/<id>`, `/v4/<id>/task`, `/taskWithTags`, `/stats` and `/task/stats`.
 //!
 //! `<id>` names nothing: the caller is known by its address (the proxy's caller header, as

@@ -1,5 +1,5 @@
 //! `doctor --container`: the container credential variables SDKs read before IMDS
-//! (`AWS_CONTAINER_*`, protocol notes §7) and `ECS_CONTAINER_METADATA_URI_V4`. Pure: the
+//! (`AWS_CONTAINER_*`, docs/protocol.md §7) and `ECS_CONTAINER_METADATA_URI_V4`. Pure: the
 //! token file's contents are read from the container by the caller.
 
 use std::net::IpAddr;
@@ -192,7 +192,7 @@ pub(super) enum HostKind {
     OtherAddress,
 }
 
-/// The protocol notes' §7 table: botocore, Rust, Go and JS v3 accept plain http to these.
+/// docs/protocol.md §7's list: botocore, Rust, Go and JS v3 accept plain http to these.
 pub(super) fn classify_host(host: &str) -> HostKind {
     if host.eq_ignore_ascii_case("localhost") {
         return HostKind::Loopback;

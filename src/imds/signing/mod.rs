@@ -4,7 +4,7 @@
 //! signed with AWS's regional keys. We cannot sign as AWS, so each installation gets its own
 //! keys, each with a self-signed certificate, stored beside the user's config file; users
 //! (and tools that take a custom certificate) verify against those certificates instead of
-//! AWS's. The formats are EC2's (imds-protocol.md §5):
+//! AWS's. The formats are EC2's (docs/protocol.md §5):
 //!
 //! * `signature`: base64 of a PKCS#1 v1.5 RSA signature over the SHA-256 of the document,
 //!   one line. Verify with `openssl dgst -sha256`.

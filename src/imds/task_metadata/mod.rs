@@ -1,4 +1,4 @@
-//! ECS task metadata v4 (protocol notes §7) built from plain data: what Docker says of the
+//! ECS task metadata v4 (docs/protocol.md §7) built from plain data: what Docker says of the
 //! containers and what the configuration says of the identity. Nothing here asks Docker;
 //! the Docker layer fills [`ContainerSnapshot`] and [`ContainerStats`].
 //!
