@@ -3,7 +3,7 @@
 //! Layers, highest first: a module may import only modules listed after it
 //! (`tests/layers.rs` checks this):
 //!
-//! commands, cli, app, session, docker, broker, provider, imds, config
+//! commands, cli, app, session, docker, broker, provider, imds, config, memo
 
 pub mod app;
 pub mod broker;
@@ -13,5 +13,6 @@ pub mod config;
 // Only the session and the commands drive the engine; nothing outside the crate does.
 mod docker;
 pub mod imds;
+pub mod memo;
 pub mod provider;
 pub mod session;

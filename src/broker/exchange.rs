@@ -10,6 +10,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::config::{Config, Door, IdentityOrigin};
+use crate::memo::Memo;
 use crate::provider::{Clock, SystemClock};
 
 use super::access::{Caller, CALLER_HEADER, DOOR_HEADER, SECRET_HEADER};
@@ -135,22 +136,23 @@ fn method_name(method: &Method) -> Cow<'static, str> {
 /// each thread formats a millisecond once and copies it after.
 fn record_time() -> String {
     thread_local! {
-        static LAST: std::cell::RefCell<(i128, String)> =
-            const { std::cell::RefCell::new((i128::MIN, String::new())) };
+        static LAST: std::cell::RefCell<Memo<(i128, String), 1>> =
+            const { std::cell::RefCell::new(Memo::new()) };
     }
     // The millisecond as a number: an `OffsetDateTime` (its calendar fields) is built
     // only when the millisecond changes.
     let millis = SystemClock.unix_nanos().div_euclid(1_000_000);
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != millis {
-            let now = millis
-                .checked_mul(1_000_000)
-                .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
-                .unwrap_or_else(OffsetDateTime::now_utc);
-            *last = (millis, crate::imds::time::format_timestamp_millis(now));
+    LAST.with_borrow_mut(|last| {
+        if let Some((_, text)) = last.find(|(at, _)| *at == millis) {
+            return text.clone();
         }
-        last.1.clone()
+        let now = millis
+            .checked_mul(1_000_000)
+            .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let text = crate::imds::time::format_timestamp_millis(now);
+        last.remember((millis, text.clone()), |_| true);
+        text
     })
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -61,41 +61,83 @@ pub struct FreshHit {
     pub until: OffsetDateTime,
 }
 
-/// One key: the lock a computation holds (callers arriving meanwhile queue on it) and
-/// the outcome, readable without waiting for the lock.
-struct Slot<V, E> {
-    flight: tokio::sync::Mutex<()>,
-    outcome: Mutex<Outcome<V, E>>,
-}
+/// A key's slot, in a module of its own so that its outcome can be read freely but changed
+/// only through [`Slot::write`], which moves the cache's generation: nothing can change a
+/// kept value without the per-thread copies of answers (`served.rs`) noticing.
+mod slot {
+    use std::ops::Deref;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, MutexGuard};
 
-struct Outcome<V, E> {
-    kept: Option<Kept<V>>,
-    /// Set when the last computation failed; cleared by a success.
-    failure: Option<(E, OffsetDateTime)>,
-    /// Computations finished so far; a waiter that sees it move shares that result.
-    runs: u64,
-}
+    use time::OffsetDateTime;
 
-impl<V, E> Default for Slot<V, E> {
-    fn default() -> Self {
-        Self {
-            flight: tokio::sync::Mutex::new(()),
-            outcome: Mutex::new(Outcome {
-                kept: None,
-                failure: None,
-                runs: 0,
-            }),
+    use super::Kept;
+
+    /// One key: the lock a computation holds (callers arriving meanwhile queue on it) and
+    /// the outcome, readable without waiting for the lock.
+    pub(super) struct Slot<V, E> {
+        pub(super) flight: tokio::sync::Mutex<()>,
+        outcome: Mutex<Outcome<V, E>>,
+    }
+
+    pub(super) struct Outcome<V, E> {
+        pub(super) kept: Option<Kept<V>>,
+        /// Set when the last computation failed; cleared by a success.
+        pub(super) failure: Option<(E, OffsetDateTime)>,
+        /// Computations finished so far; a waiter that sees it move shares that result.
+        pub(super) runs: u64,
+    }
+
+    /// A slot's outcome, read-only.
+    pub(super) struct Read<'a, V, E>(MutexGuard<'a, Outcome<V, E>>);
+
+    impl<V, E> Deref for Read<'_, V, E> {
+        type Target = Outcome<V, E>;
+        fn deref(&self) -> &Outcome<V, E> {
+            &self.0
+        }
+    }
+
+    impl<V, E> Default for Slot<V, E> {
+        fn default() -> Self {
+            Self {
+                flight: tokio::sync::Mutex::new(()),
+                outcome: Mutex::new(Outcome {
+                    kept: None,
+                    failure: None,
+                    runs: 0,
+                }),
+            }
+        }
+    }
+
+    impl<V, E> Slot<V, E> {
+        fn lock(&self) -> MutexGuard<'_, Outcome<V, E>> {
+            self.outcome
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+        }
+
+        pub(super) fn read(&self) -> Read<'_, V, E> {
+            Read(self.lock())
+        }
+
+        /// Changes the outcome and moves `generation`, while the outcome is still locked:
+        /// the only way to change it.
+        pub(super) fn write<R>(
+            &self,
+            generation: &AtomicU64,
+            change: impl FnOnce(&mut Outcome<V, E>) -> R,
+        ) -> R {
+            let mut outcome = self.lock();
+            let result = change(&mut outcome);
+            generation.fetch_add(1, Ordering::AcqRel);
+            result
         }
     }
 }
 
-impl<V, E> Slot<V, E> {
-    fn outcome(&self) -> MutexGuard<'_, Outcome<V, E>> {
-        self.outcome
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
+use slot::Slot;
 
 impl<K, V, E> Default for SingleFlightCache<K, V, E> {
     fn default() -> Self {
@@ -119,8 +161,16 @@ impl<K, V, E> SingleFlightCache<K, V, E> {
         self.generation.load(Ordering::Acquire)
     }
 
-    fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// Changes the map of slots; when `change` says it dropped any, moves the generation
+    /// (a slot added empty keeps no value, and moves nothing).
+    fn edit_slots(&self, change: impl FnOnce(&mut HashMap<K, Arc<Slot<V, E>>>) -> bool) {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if change(&mut slots) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -170,7 +220,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
         let generation = self.generation();
         let slot = self.slot(key);
         let seen = {
-            let outcome = slot.outcome();
+            let outcome = slot.read();
             let now = self.clock.now();
             if let Some(value) = usable(&outcome.kept, accept, now) {
                 let hit = outcome
@@ -201,7 +251,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
         Fut: Future<Output = Result<Kept<V>, E>>,
     {
         let slot = self.slot(key);
-        let seen = slot.outcome().runs;
+        let seen = slot.read().runs;
         self.run_or_join(&slot, seen, compute).await
     }
 
@@ -212,7 +262,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
     {
         let _flight = slot.flight.lock().await;
         {
-            let outcome = slot.outcome();
+            let outcome = slot.read();
             // A run finished while we waited: it started after we asked, so its
             // outcome is as new as one of our own would be, fresh or not.
             if outcome.runs != seen {
@@ -225,22 +275,23 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
             }
         }
         let result = compute().await;
-        let mut outcome = slot.outcome();
-        outcome.runs += 1;
-        self.changed();
-        match result {
-            Ok(kept) => {
-                let value = kept.value.clone();
-                outcome.kept = Some(kept);
-                outcome.failure = None;
-                Ok(value)
+        let now = self.clock.now();
+        slot.write(&self.generation, |outcome| {
+            outcome.runs += 1;
+            match result {
+                Ok(kept) => {
+                    let value = kept.value.clone();
+                    outcome.kept = Some(kept);
+                    outcome.failure = None;
+                    Ok(value)
+                }
+                Err(error) => {
+                    // The last good value stays: it may still be valid while retries fail.
+                    outcome.failure = Some((error.clone(), now));
+                    Err(error)
+                }
             }
-            Err(error) => {
-                // The last good value stays: it may still be valid while retries fail.
-                outcome.failure = Some((error.clone(), self.clock.now()));
-                Err(error)
-            }
-        }
+        })
     }
 
     /// What is known about `key` now, without waiting.
@@ -259,7 +310,7 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
             };
         };
         let computing = slot.flight.try_lock().is_err();
-        let outcome = slot.outcome();
+        let outcome = slot.read();
         KeyStatus {
             kept: outcome.kept.clone(),
             failure: outcome.failure.clone(),
@@ -270,40 +321,30 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
     /// Forgets `key` unless a run for it is in progress: for values that are not kept
     /// after their run, so the map does not grow with every distinct request.
     pub fn forget_if_idle(&self, key: &K) {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if slots
-            .get(key)
-            .is_some_and(|slot| slot.flight.try_lock().is_ok())
-        {
-            slots.remove(key);
-            self.changed();
-        }
+        self.edit_slots(|slots| {
+            let idle = slots
+                .get(key)
+                .is_some_and(|slot| slot.flight.try_lock().is_ok());
+            idle && slots.remove(key).is_some()
+        });
     }
 
     /// Forgets keys `keep` says no to (sources no longer configured).
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {
-        let mut slots = self
-            .slots
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let before = slots.len();
-        slots.retain(|key, _| keep(key));
-        if slots.len() != before {
-            self.changed();
-        }
+        self.edit_slots(|slots| {
+            let before = slots.len();
+            slots.retain(|key, _| keep(key));
+            slots.len() != before
+        });
     }
 
     /// Forgets every cached value and failure. A run in progress still finishes for
     /// those waiting on it, into a slot no longer in the cache.
     pub fn clear(&self) {
-        self.slots
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .clear();
-        self.changed();
+        self.edit_slots(|slots| {
+            slots.clear();
+            true
+        });
     }
 }
 

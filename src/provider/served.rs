@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::Config;
+use crate::memo::Memo;
 
 use super::credentials::Reuse;
 
@@ -57,17 +58,18 @@ impl Served {
 }
 
 thread_local! {
-    static SERVED: RefCell<Vec<Served>> = const { RefCell::new(Vec::new()) };
+    static SERVED: RefCell<Memo<Served, KEPT_PER_THREAD>> = const { RefCell::new(Memo::new()) };
 }
 
 /// The body this thread last served for `question`, if `is_current` still holds for it.
+/// One that no longer holds is dropped at once (its secret with it).
 pub fn recall(question: &Question, is_current: impl Fn(&Reuse) -> bool) -> Option<Bytes> {
     SERVED.with_borrow_mut(|served| {
-        let at = served.iter().position(|kept| kept.answers(question))?;
-        if is_current(&served[at].reuse) {
-            return Some(served[at].body.clone());
+        let kept = served.find(|kept| kept.answers(question))?;
+        if is_current(&kept.reuse) {
+            return Some(kept.body.clone());
         }
-        served.remove(at);
+        served.forget(|kept| kept.answers(question));
         None
     })
 }
@@ -75,18 +77,16 @@ pub fn recall(question: &Question, is_current: impl Fn(&Reuse) -> bool) -> Optio
 /// Keeps `body` as this thread's answer to `question` while `reuse` is current.
 pub fn keep(question: &Question, reuse: Reuse, body: Bytes) {
     SERVED.with_borrow_mut(|served| {
-        served.retain(|kept| !kept.answers(question));
-        if served.len() >= KEPT_PER_THREAD {
-            // The oldest goes: it was pushed first.
-            served.remove(0);
-        }
-        served.push(Served {
-            owner: question.owner,
-            config: question.config.clone(),
-            identity: question.identity.into(),
-            extended: question.extended,
-            reuse,
-            body,
-        });
+        served.remember(
+            Served {
+                owner: question.owner,
+                config: question.config.clone(),
+                identity: question.identity.into(),
+                extended: question.extended,
+                reuse,
+                body,
+            },
+            |kept| kept.answers(question),
+        );
     });
 }

@@ -193,6 +193,65 @@ async fn case_39_repeated_credentials_follow_rotation_staleness_and_edits() {
     expect_key(&imds, "ASIAFOURTHEXAMPLE001", "after an edit").await;
 }
 
+/// Case 39 across worker threads: each of four threads has served (and so memoised) the
+/// first keys; after a rotation, none of them serves the old keys again, on its very next
+/// request. Each thread runs its own runtime, so the four memos are certainly distinct.
+#[test]
+fn case_39_rotation_reaches_every_thread_that_memoised_the_old_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = OffsetDateTime::now_utc();
+    let expiration = format_timestamp(start + time::Duration::hours(1));
+    let command = key_file_script(dir.path(), &expiration);
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "ASIAFIRSTEXAMPLE0001").expect("write key");
+    let store = command_store(command);
+    let provider = Arc::new(BuiltinProvider::with_clock(
+        store.clone(),
+        SIGNER.clone(),
+        Arc::new(ManualClock::new(start)),
+    ));
+    let imds = Arc::new(Imds::from_parts(
+        store,
+        provider.clone(),
+        loopback(),
+        |_| {},
+    ));
+    const THREADS: usize = 4;
+    let memoised = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let rotated = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|worker| {
+            let (imds, memoised, rotated) = (imds.clone(), memoised.clone(), rotated.clone());
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    let what = format!("thread {worker}");
+                    expect_key(&imds, "ASIAFIRSTEXAMPLE0001", &what).await;
+                    expect_key(&imds, "ASIAFIRSTEXAMPLE0001", &what).await;
+                });
+                memoised.wait();
+                rotated.wait();
+                runtime.block_on(async {
+                    let what = format!("thread {worker} after rotation");
+                    expect_key(&imds, "ASIASECONDEXAMPLE001", &what).await;
+                });
+            })
+        })
+        .collect();
+    memoised.wait();
+    std::fs::write(&key_file, "ASIASECONDEXAMPLE001").expect("write key");
+    provider.credentials().forget_cached();
+    rotated.wait();
+    for worker in workers {
+        worker
+            .join()
+            .expect("a thread served old keys after rotation");
+    }
+}
+
 /// The 500 EC2 gives when its credential backend fails, then a normal answer.
 async fn fails_then_serves(imds: &Imds, path: &str, timeout: Duration, what: &str) {
     let started = Instant::now();

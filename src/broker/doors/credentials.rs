@@ -14,6 +14,7 @@ use crate::broker::BrokerState;
 use crate::config::time::{format_timestamp, parse_timestamp};
 use crate::config::Config;
 use crate::imds::documents::partition_of;
+use crate::memo::Memo;
 use crate::provider::{ProviderAnswer, ProviderRequest};
 
 /// One identity's role credentials, with what ECS and EKS add to them.
@@ -165,6 +166,7 @@ mod parsed {
     use bytes::Bytes;
 
     use super::Served;
+    use crate::memo::Memo;
 
     const ENTRIES: usize = 8;
 
@@ -194,34 +196,31 @@ mod parsed {
     }
 
     thread_local! {
-        static ENTRIES_OF_THREAD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+        static ENTRIES_OF_THREAD: RefCell<Memo<Entry, ENTRIES>> = const { RefCell::new(Memo::new()) };
     }
 
     pub(super) fn lookup(key: &Key<'_>, document: &[u8]) -> Option<Served> {
-        ENTRIES_OF_THREAD.with(|entries| {
+        ENTRIES_OF_THREAD.with_borrow(|entries| {
             entries
-                .borrow()
-                .iter()
                 .find(|entry| entry.matches(key) && entry.document.as_ref() == document)
                 .map(|entry| entry.served.clone())
         })
     }
 
+    /// Keeps the parsed document; an identity's older one (rotated keys) goes at once.
     pub(super) fn remember(key: &Key<'_>, document: Bytes, served: Served) {
-        ENTRIES_OF_THREAD.with(|entries| {
-            let mut entries = entries.borrow_mut();
-            entries.retain(|entry| entry.identity != key.identity);
-            if entries.len() == ENTRIES {
-                entries.remove(0);
-            }
-            entries.push(Entry {
-                identity: key.identity.to_string(),
-                role: key.role.to_string(),
-                account_id: key.account_id.to_string(),
-                region: key.region.to_string(),
-                document,
-                served,
-            });
+        ENTRIES_OF_THREAD.with_borrow_mut(|entries| {
+            entries.remember(
+                Entry {
+                    identity: key.identity.to_string(),
+                    role: key.role.to_string(),
+                    account_id: key.account_id.to_string(),
+                    region: key.region.to_string(),
+                    document,
+                    served,
+                },
+                |entry| entry.identity == key.identity,
+            );
         });
     }
 }
@@ -240,15 +239,14 @@ pub fn rendered(
     shape: Shape,
     render: impl FnOnce(&RoleCredentials) -> String,
 ) -> bytes::Bytes {
-    thread_local! {
-        static RENDERED: std::cell::RefCell<Vec<(Shape, Arc<RoleCredentials>, bytes::Bytes)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
-    }
     const ENTRIES: usize = 8;
-    let known = RENDERED.with(|entries| {
+    type Rendered = (Shape, Arc<RoleCredentials>, bytes::Bytes);
+    thread_local! {
+        static RENDERED: std::cell::RefCell<Memo<Rendered, ENTRIES>> =
+            const { std::cell::RefCell::new(Memo::new()) };
+    }
+    let known = RENDERED.with_borrow(|entries| {
         entries
-            .borrow()
-            .iter()
             // The entry holds its `Arc`, so the pointer cannot be reused by another value.
             .find(|(kind, credentials, _)| *kind == shape && Arc::ptr_eq(credentials, found))
             .map(|(_, _, body)| body.clone())
@@ -257,12 +255,13 @@ pub fn rendered(
         return body;
     }
     let body = bytes::Bytes::from(render(found));
-    RENDERED.with(|entries| {
-        let mut entries = entries.borrow_mut();
-        if entries.len() == ENTRIES {
-            entries.remove(0);
-        }
-        entries.push((shape, found.clone(), body.clone()));
+    RENDERED.with_borrow_mut(|entries| {
+        // Credentials of the same role rendered before (rotated since) go at once: the
+        // memo keeps no old secret alive once newer ones were served.
+        entries.remember(
+            (shape, found.clone(), body.clone()),
+            |(kind, credentials, _)| *kind == shape && credentials.role_arn == found.role_arn,
+        );
     });
     body
 }

@@ -255,6 +255,7 @@ mod verified {
     use std::cell::RefCell;
 
     use super::{ServiceAccount, TokenError, KEY_LEN};
+    use crate::memo::Memo;
 
     const ENTRIES: usize = 8;
 
@@ -273,30 +274,27 @@ mod verified {
     }
 
     thread_local! {
-        static ENTRIES_OF_THREAD: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+        static ENTRIES_OF_THREAD: RefCell<Memo<Entry, ENTRIES>> = const { RefCell::new(Memo::new()) };
     }
 
     pub(super) fn lookup(key: &[u8; KEY_LEN], token: &str) -> Option<Known> {
-        ENTRIES_OF_THREAD.with(|entries| {
+        ENTRIES_OF_THREAD.with_borrow(|entries| {
             entries
-                .borrow()
-                .iter()
                 .find(|entry| &entry.key == key && &*entry.token == token)
                 .map(|entry| entry.known.clone())
         })
     }
 
     pub(super) fn remember(key: &[u8; KEY_LEN], token: &str, known: Known) {
-        ENTRIES_OF_THREAD.with(|entries| {
-            let mut entries = entries.borrow_mut();
-            if entries.len() == ENTRIES {
-                entries.remove(0);
-            }
-            entries.push(Entry {
-                key: *key,
-                token: token.into(),
-                known,
-            });
+        ENTRIES_OF_THREAD.with_borrow_mut(|entries| {
+            entries.remember(
+                Entry {
+                    key: *key,
+                    token: token.into(),
+                    known,
+                },
+                |entry| &entry.key == key && &*entry.token == token,
+            );
         });
     }
 }
