@@ -238,16 +238,14 @@ fn errors_before_up(config: &Path, dir: &Path) {
 /// As root, run the binary as `nobody`, who may not open the socket (root always may).
 fn permission_denied_as_nobody(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let root = effective_uid() == Some(0);
-    let runuser = std::path::Path::new("/usr/sbin/runuser").exists()
-        || std::path::Path::new("/sbin/runuser").exists();
+    let test = format!("{TEST} (permission denied as nobody)");
+    if !support::require(Need::Root, &test) {
+        return;
+    }
     let over_tcp =
         std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty() && !h.starts_with("unix://"));
-    if !root || !runuser || over_tcp {
-        report_skip(
-            &format!("{TEST} (permission denied as nobody)"),
-            "needs root, runuser and a unix socket",
-        );
+    if over_tcp {
+        report_skip(&test, "the engine is reached over TCP, not a unix socket");
         return;
     }
     let shared = dir.join("nobody");
@@ -484,11 +482,4 @@ fn wait_for_record(log: &Path, want: impl Fn(&serde_json::Value) -> bool) -> ser
             support::read_lossy(log)
         )
     })
-}
-
-/// The effective user id of this process, from /proc/self/status (`Uid: real effective ..`).
-fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
 }

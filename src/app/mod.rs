@@ -31,6 +31,7 @@ pub use error::AppError;
 pub use event_loop::run;
 pub use exchanges::ExchangeList;
 pub use filter::Filter;
+pub use form::SettingRow;
 pub use keymap::{action_for, Context, BINDINGS};
 pub use runtime::RunOptions;
 pub use shared::{Message, Shared};

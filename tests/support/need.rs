@@ -39,6 +39,8 @@ pub enum Need {
     Openssl,
     /// `docker-compose` (the README's compose examples are run as written).
     Compose,
+    /// Root, with `runuser` to act as another user (permission tests).
+    Root,
 }
 
 impl Need {
@@ -47,7 +49,9 @@ impl Need {
         match self {
             Need::Docker | Need::OfflineImages => "IMDS_SPOOF_REQUIRE_DOCKER",
             Need::PythonClients => "IMDS_SPOOF_REQUIRE_CLIENTS",
-            Need::Tmux | Need::Curl | Need::Openssl | Need::Compose => "IMDS_SPOOF_REQUIRE_TOOLS",
+            Need::Tmux | Need::Curl | Need::Openssl | Need::Compose | Need::Root => {
+                "IMDS_SPOOF_REQUIRE_TOOLS"
+            }
         }
     }
 
@@ -77,6 +81,7 @@ impl Need {
             Need::Curl => program_missing("curl", "--version"),
             Need::Openssl => program_missing("openssl", "version"),
             Need::Compose => program_missing("docker-compose", "version"),
+            Need::Root => root_missing(),
         }
     }
 }
@@ -197,4 +202,21 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&paths)
         .map(|dir| dir.join(program))
         .find(|candidate| Path::new(candidate).is_file())
+}
+
+/// Why this process cannot act as root and as another user, if it cannot.
+fn root_missing() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find(|line| line.starts_with("Uid:"))
+        .and_then(|line| line.split_whitespace().nth(2))
+        .and_then(|uid| uid.parse::<u32>().ok());
+    if euid != Some(0) {
+        return Some("not running as root".to_string());
+    }
+    let runuser = ["/usr/sbin/runuser", "/sbin/runuser"]
+        .iter()
+        .any(|path| std::path::Path::new(path).exists());
+    (!runuser).then(|| "runuser is missing (util-linux)".to_string())
 }
