@@ -13,13 +13,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use imds_spoof::app::{draw, Action, App, Event};
-use imds_spoof::broker::{ExchangeRecord, ImdsVersion, RecordStream, Recorder};
+use imds_spoof::broker::{ExchangeRecord, ImdsVersion, RecordStream, Recorder, StreamError};
 use imds_spoof::config::{parse, ConfigStore, IdentityOrigin, SAMPLE_CONFIG};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use time::OffsetDateTime;
-use tokio::sync::broadcast::error::TryRecvError;
 
 const EXCHANGES: u64 = 100_000;
 const FRAMES: usize = 200;
@@ -110,7 +109,7 @@ fn feed(recorder: &Recorder, stream: &mut RecordStream, app: &mut App, from: u64
         loop {
             match stream.try_recv() {
                 Ok(exchange) => app.handle(Event::Exchange(exchange)),
-                Err(TryRecvError::Lagged(_)) => {
+                Err(StreamError::Missed(_)) => {
                     for exchange in recorder.snapshot() {
                         app.handle(Event::Exchange(exchange));
                     }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::broker::{ExchangeRecord, RecordStream, Recorder};
+use crate::broker::{ExchangeRecord, RecordStream, Recorder, StreamError};
 use crate::config::ConfigStore;
 
 use super::runtime::{FromSession, RunOptions, SessionTask};
@@ -39,7 +39,7 @@ struct Exchanges {
 }
 
 impl Exchanges {
-    async fn next(&mut self) -> Result<Arc<ExchangeRecord>, broadcast::error::RecvError> {
+    async fn next(&mut self) -> Result<Arc<ExchangeRecord>, StreamError> {
         match &mut self.stream {
             Some(stream) => stream.recv().await,
             None => std::future::pending().await,
@@ -63,33 +63,24 @@ impl Exchanges {
         self.recorder = Some(recorder);
     }
 
-    fn handle(
-        &mut self,
-        received: Result<Arc<ExchangeRecord>, broadcast::error::RecvError>,
-        app: &mut App,
-    ) {
+    fn handle(&mut self, received: Result<Arc<ExchangeRecord>, StreamError>, app: &mut App) {
         match received {
             Ok(record) => app.handle(Event::Exchange(record)),
             // The stream dropped some: the recorder's ring still has them.
-            Err(broadcast::error::RecvError::Lagged(_)) => {
+            Err(StreamError::Missed(_)) => {
                 if let Some(recorder) = &self.recorder {
                     catch_up(recorder, app);
                 }
             }
-            Err(broadcast::error::RecvError::Closed) => self.stream = None,
+            Err(StreamError::Closed) => self.stream = None,
+            Err(StreamError::Empty) => {}
         }
     }
 
-    fn try_next(&mut self) -> Option<Result<Arc<ExchangeRecord>, broadcast::error::RecvError>> {
+    fn try_next(&mut self) -> Option<Result<Arc<ExchangeRecord>, StreamError>> {
         match self.stream.as_mut()?.try_recv() {
-            Ok(record) => Some(Ok(record)),
-            Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                Some(Err(broadcast::error::RecvError::Lagged(n)))
-            }
-            Err(broadcast::error::TryRecvError::Closed) => {
-                Some(Err(broadcast::error::RecvError::Closed))
-            }
-            Err(broadcast::error::TryRecvError::Empty) => None,
+            Err(StreamError::Empty) => None,
+            received => Some(received),
         }
     }
 }

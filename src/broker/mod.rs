@@ -34,7 +34,7 @@ pub use pacer::CallerPacer;
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};
 pub use record::{spawn_request_lines, LineFormat};
 pub use record::{HeaderList, SharedText};
-pub use record::{RecordStream, READER_GATHER};
+pub use record::{RecordStream, StreamError, READER_GATHER};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use running::{router, Broker, Endpoint};
 pub use state::BrokerState;

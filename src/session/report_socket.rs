@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
 use crate::broker::readiness::{Report, Tally};
-use crate::broker::{ExchangeRecord, Recorder, READER_GATHER};
+use crate::broker::{ExchangeRecord, Recorder, StreamError, READER_GATHER};
 
 const PREFIX: &str = "report-";
 const SUFFIX: &str = ".sock";
@@ -91,8 +90,8 @@ async fn follow(recorder: Arc<Recorder>, tally: Arc<Mutex<Tally>>) {
     loop {
         match stream.recv().await {
             Ok(record) => note_new(&mut lock(&tally), &record, held_up_to),
-            Err(RecvError::Lagged(missed)) => lock(&tally).note_missed(missed),
-            Err(RecvError::Closed) => return,
+            Err(StreamError::Missed(missed)) => lock(&tally).note_missed(missed),
+            Err(StreamError::Closed | StreamError::Empty) => return,
         }
         // Let a busy broker's exchanges gather (a report lags the broker by this much).
         tokio::time::sleep(READER_GATHER).await;
@@ -100,9 +99,9 @@ async fn follow(recorder: Arc<Recorder>, tally: Arc<Mutex<Tally>>) {
         loop {
             match stream.try_recv() {
                 Ok(record) => note_new(&mut counting, &record, held_up_to),
-                Err(TryRecvError::Lagged(missed)) => counting.note_missed(missed),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return,
+                Err(StreamError::Missed(missed)) => counting.note_missed(missed),
+                Err(StreamError::Empty) => break,
+                Err(StreamError::Closed) => return,
             }
         }
     }

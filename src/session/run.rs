@@ -132,7 +132,7 @@ impl Session {
         }
     }
 
-    /// The recorder of the running broker (ring + broadcast of ExchangeRecord).
+    /// The recorder of the running broker (its ring, and a queue of records per reader).
     pub fn recorder(&self) -> Arc<Recorder> {
         self.recorder.clone()
     }

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::entry::ExchangeRecord;
 use super::recorder::Recorder;
+use super::ring::StreamError;
 
 /// The tracing target the lines carry, so filters (`IMDS_SPOOF_LOG=warn`) and readers
 /// (`grep imds_spoof::requests`) treat them as before.
@@ -49,13 +49,13 @@ pub fn spawn_request_lines(
             loop {
                 let first = match stream.blocking_recv() {
                     Ok(record) => record,
-                    Err(RecvError::Lagged(missed)) => {
+                    Err(StreamError::Missed(missed)) => {
                         tracing::warn!(
                             "{missed} request lines dropped: the log could not keep up (the records are complete)"
                         );
                         continue;
                     }
-                    Err(RecvError::Closed) => return,
+                    Err(StreamError::Closed | StreamError::Empty) => return,
                 };
                 push_line(&mut batch, &first, format);
                 // Let a busy broker's next lines gather: one wake-up and one write per

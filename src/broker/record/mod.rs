@@ -15,5 +15,5 @@ pub use entry::{Door, ExchangeRecord, ImdsVersion};
 pub use lines::{spawn_request_lines, LineFormat};
 pub use mask::{mask, mask_json_secrets};
 pub use recorder::Recorder;
-pub use ring::{RecordStream, READER_GATHER};
+pub use ring::{RecordStream, StreamError, READER_GATHER};
 pub use text::{HeaderList, SharedText, HEADER_VALUE_LIMIT};

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
 use super::entry::ExchangeRecord;
@@ -135,8 +134,19 @@ impl Readers {
     }
 }
 
+/// Why a reader got no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamError {
+    /// The reader fell behind and its queue dropped this many records (the ring still
+    /// holds the recent ones).
+    Missed(u64),
+    /// Nothing is waiting now ([`RecordStream::try_recv`] only).
+    Empty,
+    /// The recorder is gone: no record will come.
+    Closed,
+}
+
 /// One reader's records, in the order they were recorded; closed when the recorder goes.
-/// Its errors are those of a tokio broadcast receiver, which it replaces.
 pub struct RecordStream {
     records: mpsc::Receiver<Arc<ExchangeRecord>>,
     lagged: Arc<AtomicU64>,
@@ -148,28 +158,28 @@ impl RecordStream {
         (missed > 0).then_some(missed)
     }
 
-    pub async fn recv(&mut self) -> Result<Arc<ExchangeRecord>, RecvError> {
+    pub async fn recv(&mut self) -> Result<Arc<ExchangeRecord>, StreamError> {
         if let Some(missed) = self.missed() {
-            return Err(RecvError::Lagged(missed));
+            return Err(StreamError::Missed(missed));
         }
-        self.records.recv().await.ok_or(RecvError::Closed)
+        self.records.recv().await.ok_or(StreamError::Closed)
     }
 
     /// As [`RecordStream::recv`], for a thread outside the runtime.
-    pub fn blocking_recv(&mut self) -> Result<Arc<ExchangeRecord>, RecvError> {
+    pub fn blocking_recv(&mut self) -> Result<Arc<ExchangeRecord>, StreamError> {
         if let Some(missed) = self.missed() {
-            return Err(RecvError::Lagged(missed));
+            return Err(StreamError::Missed(missed));
         }
-        self.records.blocking_recv().ok_or(RecvError::Closed)
+        self.records.blocking_recv().ok_or(StreamError::Closed)
     }
 
-    pub fn try_recv(&mut self) -> Result<Arc<ExchangeRecord>, TryRecvError> {
+    pub fn try_recv(&mut self) -> Result<Arc<ExchangeRecord>, StreamError> {
         if let Some(missed) = self.missed() {
-            return Err(TryRecvError::Lagged(missed));
+            return Err(StreamError::Missed(missed));
         }
         self.records.try_recv().map_err(|err| match err {
-            mpsc::error::TryRecvError::Empty => TryRecvError::Empty,
-            mpsc::error::TryRecvError::Disconnected => TryRecvError::Closed,
+            mpsc::error::TryRecvError::Empty => StreamError::Empty,
+            mpsc::error::TryRecvError::Disconnected => StreamError::Closed,
         })
     }
 }
@@ -208,17 +218,17 @@ mod tests {
         for id in 1..=3 {
             assert_eq!(stream.recv().await.unwrap().id, id);
         }
-        assert!(matches!(stream.try_recv(), Err(TryRecvError::Empty)));
+        assert!(matches!(stream.try_recv(), Err(StreamError::Empty)));
         for id in 0..(READER_QUEUE as u64 + 5) {
             readers.send(&record(id));
         }
-        assert!(matches!(stream.recv().await, Err(RecvError::Lagged(5))));
+        assert!(matches!(stream.recv().await, Err(StreamError::Missed(5))));
         assert_eq!(stream.recv().await.unwrap().id, 0);
         // A reader that went away is forgotten when the next one comes.
         drop(stream);
         let mut next = readers.subscribe();
         assert_eq!(readers.list.load().len(), 1);
         drop(readers);
-        assert!(matches!(next.recv().await, Err(RecvError::Closed)));
+        assert!(matches!(next.recv().await, Err(StreamError::Closed)));
     }
 }
