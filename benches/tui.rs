@@ -50,7 +50,7 @@ fn record(recorder: &Recorder, n: u64) -> ExchangeRecord {
         caller_container: Some(format!("app-{}", n % 50)),
         identity: "default".to_string(),
         identity_origin: IdentityOrigin::Active,
-        door: imds_spoof::broker::Door::Imds,
+        door: imds_spoof::config::Door::Imds,
         method: if version == ImdsVersion::TokenRequest {
             "PUT"
         } else {

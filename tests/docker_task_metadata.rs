@@ -201,8 +201,9 @@ const SECRET: &str = "per-run-secret-of-the-door-test";
 fn task_metadata_at_the_ecs_door() {
     use axum::http::{Method, StatusCode};
     use imds_spoof::broker::doors::DOOR_HEADER;
-    use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+    use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
     use imds_spoof::config::ConfigStore;
+    use imds_spoof::config::Door;
     use imds_spoof::provider::BuiltinProvider;
     use imds_spoof::session::{Session, SessionOptions};
     use std::sync::Arc;

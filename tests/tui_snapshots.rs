@@ -130,7 +130,7 @@ fn exchange(id: u64) -> ExchangeRecord {
         } else {
             IdentityOrigin::Active
         },
-        door: imds_spoof::broker::Door::Imds,
+        door: imds_spoof::config::Door::Imds,
         method: if token { "PUT" } else { "GET" }.into(),
         path: path.to_string(),
         version: if token {
@@ -557,7 +557,7 @@ fn readiness_exchange(
         caller_container: Some(caller.to_string()),
         identity: "default".to_string(),
         identity_origin: IdentityOrigin::Active,
-        door: imds_spoof::broker::Door::Imds,
+        door: imds_spoof::config::Door::Imds,
         method: if token { "PUT" } else { "GET" }.into(),
         path: path.to_string(),
         version: kind,

@@ -16,12 +16,12 @@ use axum::http::{HeaderMap, Method, Response, StatusCode};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::config::{Config, DisabledBehaviour, FaultKind, IdentityOrigin, TokenMode};
+use crate::config::{Config, DisabledBehaviour, Door, FaultKind, IdentityOrigin, TokenMode};
 use crate::provider::{ProviderAnswer, ProviderRequest};
 
 use super::access::{self, Caller};
 use super::connection::{Connection, PeerAddr};
-use super::doors::{self, Door};
+use super::doors;
 use super::exchange::{record, Exchange};
 use super::extended;
 use super::faults::{self, FaultPlan};

@@ -28,7 +28,7 @@ pub use access::{
     AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
 };
 pub use connection::{Connection, ConnectionControl, PeerAddr};
-pub use doors::{Door, DoorKeys, TaskMetadataSource};
+pub use doors::{DoorKeys, TaskMetadataSource};
 pub use error::BrokerError;
 pub use pacer::CallerPacer;
 pub use record::{mask, mask_json_secrets, ExchangeRecord, ImdsVersion, Recorder};

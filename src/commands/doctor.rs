@@ -4,9 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::broker::Door;
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::config::Config;
+use crate::config::Door;
 use crate::docker::{self, host, Engine, NetworkPlan, NetworkState, ProxyLeftover, LABEL_IDENTITY};
 use crate::session::{probe_door, probe_imds, probe_imds_from};
 

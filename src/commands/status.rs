@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::broker::Door;
 use crate::cli::GlobalArgs;
+use crate::config::Door;
 use crate::config::{Config, NetworkSettings};
 use crate::docker::{self, Engine, NetworkPlan, ProxyLeftover};
 use crate::session::{probe_door, probe_imds};

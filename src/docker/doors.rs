@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::net::{NetworkPlan, EKS_IPV6};
 use super::{DockerError, PROXY_NAME};
 use crate::broker::doors::{ECS_ADDRESS, EKS_ADDRESS};
-use crate::broker::Door;
+use crate::config::Door;
 use crate::config::DoorSettings;
 
 /// The ECS door's container.

@@ -21,7 +21,7 @@ use super::{
     api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_DOOR, LABEL_HOST,
     LABEL_PART, LABEL_PID, LABEL_RUN,
 };
-use crate::broker::Door;
+use crate::config::Door;
 
 const NGINX_TEMPLATE: &str = include_str!("../../docker/nginx.conf");
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
 
-use crate::broker::Door;
+use crate::config::Door;
 use crate::docker::{self, DockerError, Engine};
 
 /// What the probe asks IMDS for: a listing every configuration serves.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::probe::{probe_path, ProbeTarget};
 use super::running_proxies::{Proxies, RunningProxy};
 use super::{monitor, BrokerMode, Part, PartState, Session, SessionError, SessionEvent};
-use crate::broker::Door;
+use crate::config::Door;
 use crate::config::{Config, FaultKind};
 use crate::docker::{
     self, host, BrokerRoute, DockerError, NetworkPlan, ProxyEndpoint, ProxyLeftover, ProxySpec,

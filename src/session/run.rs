@@ -174,7 +174,7 @@ impl Session {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|proxy| proxy.endpoint.door != crate::broker::Door::Imds)
+            .filter(|proxy| proxy.endpoint.door != crate::config::Door::Imds)
             .map(|proxy| proxy.endpoint.clone())
             .collect()
     }

@@ -4,7 +4,8 @@
 
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::DOOR_HEADER;
-use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::config::Door;
 use imds_spoof::config::{Fault, FaultKind};
 
 use crate::support::{request, Answer, Expected, Imds, RequestBuilder};

@@ -5,7 +5,8 @@
 
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{ServiceAccount, DOOR_HEADER};
-use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::config::Door;
 use imds_spoof::config::{CredentialSource, FaultKind, IdentityOrigin, ServiceAccountRule};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

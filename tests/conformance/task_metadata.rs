@@ -10,7 +10,8 @@ use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{
     TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource, DOOR_HEADER,
 };
-use imds_spoof::broker::{AccessPolicy, Door, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::config::Door;
 use imds_spoof::config::{Fault, FaultKind};
 use imds_spoof::imds::task_metadata::TaskDocument;
 use serde_json::Value;

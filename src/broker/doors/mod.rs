@@ -48,7 +48,7 @@ pub const EKS_PATH: &str = "/v1/credentials";
 /// The prefix of ECS task credentials paths.
 pub const ECS_CREDENTIALS_PATH: &str = "/v2/credentials";
 
-pub use crate::config::Door;
+use crate::config::Door;
 
 /// The door at `ip`, an address the caller connected to.
 fn door_at(ip: IpAddr) -> Door {

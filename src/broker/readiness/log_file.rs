@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Seen, Tally, Use};
-use crate::broker::record::{Door, ImdsVersion};
+use crate::broker::record::ImdsVersion;
 use crate::broker::responses::TOKEN_HEADER;
+use crate::config::Door;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogFileError {

@@ -22,7 +22,7 @@ impl Tally {
     /// Counts one broker record.
     pub fn note_record(&mut self, record: &ExchangeRecord) {
         // ECS and EKS requests have no IMDS version to be ready for.
-        if record.door == crate::broker::doors::Door::Imds {
+        if record.door == crate::config::Door::Imds {
             self.note(&Seen::of_record(record));
         }
     }

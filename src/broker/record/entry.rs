@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::mask::{mask, mask_json_secrets, mask_token_header};
 use super::text::{HeaderList, SharedText};
-pub use crate::config::Door;
+use crate::config::Door;
 use crate::config::IdentityOrigin;
 
 /// How the caller spoke to IMDS.

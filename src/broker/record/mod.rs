@@ -11,7 +11,7 @@ mod recorder;
 mod ring;
 mod text;
 
-pub use entry::{Door, ExchangeRecord, ImdsVersion};
+pub use entry::{ExchangeRecord, ImdsVersion};
 pub use lines::{spawn_request_lines, LineFormat};
 pub use mask::{mask, mask_json_secrets};
 pub use recorder::Recorder;

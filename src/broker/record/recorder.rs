@@ -190,6 +190,7 @@ mod tests {
     use super::*;
     use crate::broker::record::entry::*;
     use crate::broker::record::mask::*;
+    use crate::config::Door;
 
     #[test]
     fn masks_credentials_in_bodies() {
