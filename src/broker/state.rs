@@ -53,3 +53,30 @@ impl BrokerState {
         }
     }
 }
+
+/// The parts a caller adds to a new state, the same way for `serve` and the session.
+impl BrokerState {
+    /// Records into `recorder` (the session's, or one writing a request log).
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = recorder;
+        self
+    }
+
+    /// Names calling containers (the session's caller book).
+    pub fn with_callers(mut self, callers: Arc<dyn CallerDirectory>) -> Self {
+        self.callers = Some(callers);
+        self
+    }
+
+    /// Reads task metadata of callers' containers (the session, over Docker).
+    pub fn with_task_metadata(mut self, source: Arc<dyn TaskMetadataSource>) -> Self {
+        self.task_metadata = Some(source);
+        self
+    }
+
+    /// Asks ECS requests on loopback for this run's container token.
+    pub fn with_container_token(mut self, token: String) -> Self {
+        self.doors.container_token = Some(token);
+        self
+    }
+}

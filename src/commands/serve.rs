@@ -35,14 +35,14 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     // Bind first: with port 0 the Host check must use the port actually bound.
     let listener = Broker::bind(args.listen).await?;
     let local_addr = listener.local_addr()?;
+    // ECS requests on loopback must carry this run's token (FULL_URI style).
+    let container_token = crate::broker::doors::new_container_token();
     let mut state = BrokerState::new(
         store.clone(),
         built.provider,
         AccessPolicy::Loopback { listen: local_addr },
-    );
-    // ECS requests on loopback must carry this run's token (FULL_URI style).
-    let container_token = crate::broker::doors::new_container_token();
-    state.doors.container_token = Some(container_token.clone());
+    )
+    .with_container_token(container_token.clone());
     if let Some(path) = &args.container_token_file {
         crate::config::write_file_atomically(path, container_token.as_bytes(), 0o600)
             .map_err(|err| anyhow::anyhow!("--container-token-file {}: {err}", path.display()))?;
@@ -54,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
                 path: path.clone(),
                 source,
             })?;
-        state.recorder = Arc::new(recorder);
+        state = state.with_recorder(Arc::new(recorder));
     }
     let format = if args.json {
         LineFormat::Json

@@ -108,17 +108,17 @@ impl Session {
     }
 
     fn broker_state(&self, access: AccessPolicy) -> Arc<BrokerState> {
-        let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access);
-        state.recorder = self.recorder.clone();
         let directory: Arc<dyn crate::broker::CallerDirectory> = self.directory.clone();
-        state.callers = Some(directory);
+        let mut state = BrokerState::new(self.store.clone(), self.provider.clone(), access)
+            .with_recorder(self.recorder.clone())
+            .with_callers(directory);
         // Behind the proxy the engine is known: the ECS door reads callers' containers.
         if let Some(engine) = &self.engine {
             let reader = self
                 .task_metadata
                 .get_or_init(|| Arc::new(super::TaskMetadataReader::on(engine.clone())));
             let source: Arc<dyn crate::broker::TaskMetadataSource> = reader.clone();
-            state.task_metadata = Some(source);
+            state = state.with_task_metadata(source);
         }
         Arc::new(state)
     }
