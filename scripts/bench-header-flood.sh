@@ -3,8 +3,8 @@
 #
 #   bash scripts/bench-header-flood.sh [--rounds 200] [--connections 64]
 #
-# Starts `imds-spoof serve` (release build) on a free loopback port with a fresh sample
-# configuration, reads its resident memory (VmRSS), then opens CONNECTIONS connections that
+# Starts `imds-spoof serve` (release build) on a free loopback port with the benchmarks'
+# configuration (scripts/bench-common.sh), reads its resident memory (VmRSS), then opens CONNECTIONS connections that
 # each send ROUNDS keep-alive requests carrying one 15 KB header and read every answer.
 # Prints RSS at the baseline, right after the flood, 10 s later with the connections still
 # open, and after they closed. 64 x 200 requests fill the request ring (10,000 records), so
@@ -26,16 +26,13 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 
-work="$(mktemp -d)"
-port=$((20000 + RANDOM % 20000))
-IMDS_SPOOF_LOG=warn "$BIN" --config "$work/config.toml" serve --listen "127.0.0.1:$port" \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+die() { printf 'bench-header-flood: %s\n' "$*" >&2; exit 1; }
+. "$REPO/scripts/bench-common.sh"
+bench_workdir imds-spoof-header-flood
+bench_config "$WORK/config.toml"
+IMDS_SPOOF_LOG=warn bench_start serve "$BIN" --config "$WORK/config.toml" serve --listen 127.0.0.1:0
+pid=$SERVER_PID
+port="${ADDR##*:}"
 rss() { awk '/VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$pid/status"; }
 
 echo "baseline:                                $(rss)"

@@ -738,10 +738,7 @@ fn module_paths(text: &str) -> Vec<(usize, Vec<String>)> {
             continue;
         }
         let line = code[..at].matches('\n').count() + 1;
-        for path in expand(&code[at..]) {
-            found.push((line, path));
-        }
-        // Skip the rest of this path (a group included).
+        // The whole path (a group included), then each path it names.
         let mut end = after;
         let mut depth = 0usize;
         for (offset, c) in code[after..].char_indices() {
@@ -756,61 +753,12 @@ fn module_paths(text: &str) -> Vec<(usize, Vec<String>)> {
             }
             end = after + offset + c.len_utf8();
         }
+        for (path, _) in expand_with_aliases(&code[at..end]) {
+            found.push((line, path));
+        }
         at = end.max(at + 1);
     }
     found
-}
-
-/// `a::b::{c, d::e}` → [[a, b, c], [a, b, d, e]].
-fn expand(path: &str) -> Vec<Vec<String>> {
-    let mut prefix = Vec::new();
-    let mut rest = path;
-    loop {
-        rest = rest.trim_start();
-        if let Some(group) = rest.strip_prefix('{') {
-            let mut items = Vec::new();
-            let mut depth = 0usize;
-            let mut start = 0;
-            for (index, c) in group.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => {
-                        items.push(&group[start..index]);
-                        break;
-                    }
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => {
-                        items.push(&group[start..index]);
-                        start = index + 1;
-                    }
-                    _ => {}
-                }
-            }
-            let mut out = Vec::new();
-            for item in items {
-                let item = item.trim();
-                if item.is_empty() {
-                    continue;
-                }
-                for tail in expand(item) {
-                    let mut full = prefix.clone();
-                    full.extend(tail.into_iter().filter(|segment| segment != "self"));
-                    out.push(full);
-                }
-            }
-            return out;
-        }
-        let word = leading_word(rest);
-        if word.is_empty() {
-            return vec![prefix];
-        }
-        prefix.push(word.to_string());
-        rest = &rest[word.len()..];
-        match rest.strip_prefix("::") {
-            Some(after) => rest = after,
-            None => return vec![prefix],
-        }
-    }
 }
 
 /// The module path a written path lands in, among `all`: the longest prefix that is one.
@@ -945,8 +893,8 @@ fn reexports(text: &str) -> Vec<(usize, Vec<String>, Option<String>)> {
     found
 }
 
-/// Like [`expand`], keeping `as NAME` and `*`: (path without the last name, exported name)
-/// or (module path, None) for a glob.
+/// The paths a `use` path names, group expanded: (the path, the name it is known by), or
+/// (the module path, None) for a glob. `a::{b as c, d::*}` → ([a, b], c), ([a, d], None).
 fn expand_with_aliases(text: &str) -> Vec<(Vec<String>, Option<String>)> {
     let cleaned = text.replace(['\n', '\t'], " ");
     let mut out = Vec::new();

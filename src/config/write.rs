@@ -26,7 +26,7 @@ pub fn write_file_atomically_making_dirs(
 ) -> std::io::Result<()> {
     let target = resolve_links(path)?;
     std::fs::create_dir_all(parent_of(&target))?;
-    let target = check_target(path)?;
+    check_resolved(&target)?;
     write_resolved(&target, contents, mode)
 }
 
@@ -69,7 +69,13 @@ fn parent_of(target: &Path) -> &Path {
 /// mistyped path hides the typo. All of them are refused with the reason, nothing changed.
 pub fn check_target(path: &Path) -> std::io::Result<PathBuf> {
     let target = resolve_links(path)?;
-    match std::fs::symlink_metadata(&target) {
+    check_resolved(&target)?;
+    Ok(target)
+}
+
+/// [`check_target`] for a path whose links are already followed.
+fn check_resolved(target: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(target) {
         Ok(meta) if meta.file_type().is_file() => {}
         Ok(meta) => {
             return Err(std::io::Error::new(
@@ -84,9 +90,9 @@ pub fn check_target(path: &Path) -> std::io::Result<PathBuf> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err),
     }
-    let dir = parent_of(&target);
+    let dir = parent_of(target);
     match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => Ok(target),
+        Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{} is not a directory", dir.display()),
