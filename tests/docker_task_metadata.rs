@@ -200,7 +200,7 @@ const SECRET: &str = "per-run-secret-of-the-door-test";
 #[test]
 fn task_metadata_at_the_ecs_door() {
     use axum::http::{Method, StatusCode};
-    use imds_spoof::broker::doors::DOOR_HEADER;
+    use imds_spoof::broker::DOOR_HEADER;
     use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
     use imds_spoof::config::ConfigStore;
     use imds_spoof::config::Door;

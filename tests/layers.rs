@@ -465,6 +465,21 @@ fn the_cycle_checker_finds_a_planted_cycle_and_ignores_the_facade() {
     knot[2] = ("b.rs", "use super::State;\npub struct B;\n");
     knot[1] = ("a.rs", "use super::b::B;\npub struct A(super::State);\n");
     assert_eq!(FileGraph::from_texts("planted", &knot).cycles().len(), 1);
+    // Through a module imported by name and a `pub(in …)` facade: `a` imports the folder
+    // `d` (whose facade re-exports `f` from d/e.rs) and calls `d::f()`; d/e.rs uses `a`.
+    let mut by_name: Vec<(&str, &str)> = files.to_vec();
+    by_name[0] = ("mod.rs", "mod a;\nmod b;\nmod c;\nmod d;\npub use a::A;\n");
+    by_name[1] = ("a.rs", "use super::d;\npub struct A;\nfn g() { d::f() }\n");
+    by_name.push(("d/mod.rs", "mod e;\npub(in crate::planted) use e::f;\n"));
+    by_name.push(("d/e.rs", "use crate::planted::a::A;\npub fn f() {}\n"));
+    let graph = FileGraph::from_texts("planted", &by_name);
+    assert_eq!(graph.cycles().len(), 1, "{:?}", graph.edges);
+    // Under another name too.
+    by_name[1] = (
+        "a.rs",
+        "use super::d as dee;\npub struct A;\nfn g() { dee::f() }\n",
+    );
+    assert_eq!(FileGraph::from_texts("planted", &by_name).cycles().len(), 1);
 }
 
 /// Folders directly under `src/` (the top-level modules with files of their own).
@@ -581,7 +596,21 @@ impl FileGraph {
             };
             // `super::` from `x.rs` and from `x/mod.rs` both reach x's parent.
             let own_segments: Vec<&str> = own.split('/').collect();
-            for (line, target) in module_paths(text) {
+            let aliases = module_aliases(text, &own_segments, &all);
+            for (line, mut target) in module_paths(text) {
+                // `alias::rest` is `crate::<the module>::rest`.
+                let named = target.first().and_then(|first| {
+                    aliases
+                        .iter()
+                        .find(|(alias, _)| alias == first)
+                        .map(|(_, module)| module)
+                });
+                if let Some(module) = named {
+                    let mut full = vec!["crate".to_string()];
+                    full.extend(module.iter().cloned());
+                    full.extend(target.drain(1..));
+                    target = full;
+                }
                 let resolved = resolve(&target, &own_segments, &all, &exports);
                 let Some(resolved) = resolved else { continue };
                 let Some(to) = nodes.iter().position(|node| *node == resolved) else {
@@ -703,11 +732,7 @@ fn is_facade(text: &str) -> bool {
         let whole = statement.trim().to_string();
         statement.clear();
         let words: Vec<&str> = whole.split_whitespace().collect();
-        let start = match words.first() {
-            Some(&"pub") | Some(&"pub(crate)") => words.get(1).copied(),
-            Some(pub_in) if pub_in.starts_with("pub(") => words.get(1).copied(),
-            other => other.copied(),
-        };
+        let start = statement_start(&words);
         let declares = start == Some("mod");
         let reexports = start == Some("use") && whole.starts_with("pub");
         if !(declares || reexports) {
@@ -715,6 +740,58 @@ fn is_facade(text: &str) -> bool {
         }
     }
     statement.trim().is_empty()
+}
+
+/// The first word of a statement after its visibility (`pub`, `pub(crate)`,
+/// `pub(in crate::a)`).
+fn statement_start<'a>(words: &[&'a str]) -> Option<&'a str> {
+    let mut words = words.iter().copied();
+    let first = words.next()?;
+    if first == "pub" {
+        return words.next();
+    }
+    if first.starts_with("pub(") {
+        if first.ends_with(')') {
+            return words.next();
+        }
+        // `pub(in path)`: skip to the word that closes it.
+        for word in words.by_ref() {
+            if word.ends_with(')') {
+                break;
+            }
+        }
+        return words.next();
+    }
+    Some(first)
+}
+
+/// Modules a file imports under a name (`use super::doors;`, `use super::faults as f;`):
+/// the name and the module's path from the crate root. A later `doors::door_of(…)` in
+/// the body is a use of that module, as the compiler reads it.
+fn module_aliases(text: &str, own: &[&str], all: &[String]) -> Vec<(String, Vec<String>)> {
+    let code = without_inline_modules(&code_only(text));
+    let mut aliases = Vec::new();
+    for statement in code.split(';') {
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        if statement_start(&words) != Some("use") {
+            continue;
+        }
+        let Some(at) = statement.find("use ") else {
+            continue;
+        };
+        for (path, alias) in expand_with_aliases(&statement[at + 4..]) {
+            let Some(alias) = alias else { continue };
+            let Some(module) = resolve(&path, own, all, &Vec::new()) else {
+                continue;
+            };
+            // Only a path that names the module itself, not an item in it.
+            if module.rsplit('/').next() == path.last().map(String::as_str) {
+                let segments = module.split('/').map(str::to_string).collect();
+                aliases.push((alias, segments));
+            }
+        }
+    }
+    aliases
 }
 
 /// Every module path in `text` that may name a file: `crate::…`, `super::…`, `self::…`
@@ -877,10 +954,12 @@ fn reexports(text: &str) -> Vec<(usize, Vec<String>, Option<String>)> {
         let line = code[..offset].matches('\n').count() + 1;
         offset += statement.len() + 1;
         let trimmed = statement.trim();
-        let Some(rest) = trimmed
-            .strip_prefix("pub use ")
-            .or_else(|| trimmed.strip_prefix("pub(crate) use "))
-        else {
+        let words: Vec<&str> = trimmed.split_whitespace().collect();
+        let exported = words.first().is_some_and(|first| first.starts_with("pub"));
+        if !exported || statement_start(&words) != Some("use") {
+            continue;
+        }
+        let Some(rest) = trimmed.find("use ").map(|at| &trimmed[at + 4..]) else {
             continue;
         };
         // `a::{B, C as D, e::*}`: expand with the aliases and globs kept apart.

@@ -1,10 +1,10 @@
-//! Injected faults: which apply to a request, and how they change its answer.
+//! Injected faults, as every door applies them: the plan a request's faults make, the
+//! record's note of what was applied, and the spoiling of a served credentials document.
+//! Which faults a request matches is each door's (`doors/imds/faults.rs`, `doors/faults.rs`).
 
-use rand::Rng;
 use time::OffsetDateTime;
 
-use crate::config::Door;
-use crate::config::{Fault, FaultKind};
+use crate::config::FaultKind;
 use crate::imds::time::format_timestamp;
 use crate::provider::ProviderAnswer;
 
@@ -19,43 +19,6 @@ pub struct FaultPlan {
     pub credentials: Option<FaultKind>,
 }
 
-pub fn plan(faults: &[Fault], path: &str) -> FaultPlan {
-    let mut plan = FaultPlan::default();
-    if faults.is_empty() {
-        return plan;
-    }
-    let mut rng = rand::rng();
-    // IMDS's faults (the doors plan theirs in doors/faults.rs). A fault on the legacy
-    // credentials paths covers their extended twins (`extended.rs`).
-    let twin = super::extended_paths::legacy_twin(path);
-    let applies = |fault: &&Fault| {
-        fault.applies(Door::Imds, path)
-            || twin
-                .as_deref()
-                .is_some_and(|twin| fault.applies(Door::Imds, twin))
-    };
-    for fault in faults.iter().filter(applies) {
-        if fault.probability < 1.0 && !rng.random_bool(fault.probability.clamp(0.0, 1.0)) {
-            continue;
-        }
-        match &fault.kind {
-            FaultKind::Latency { ms } => *plan.latency_ms.get_or_insert(0) += ms,
-            // IMDS never answers 429: EC2 throttles by refusing and dropping connections
-            // (docs/protocol.md §3, case 56), so a throttling fault closes the connection.
-            FaultKind::Status { status: 429 } => {
-                plan.replacing.get_or_insert(FaultKind::Drop);
-            }
-            FaultKind::Status { .. } | FaultKind::Hang | FaultKind::Drop => {
-                plan.replacing.get_or_insert_with(|| fault.kind.clone());
-            }
-            FaultKind::MalformedCredentials | FaultKind::ExpiredCredentials => {
-                plan.credentials.get_or_insert_with(|| fault.kind.clone());
-            }
-        }
-    }
-    plan
-}
-
 /// Adds a fault to the record's list (latency combines with the others).
 pub fn note(applied: &mut Option<String>, name: &str) {
     match applied {
@@ -67,27 +30,18 @@ pub fn note(applied: &mut Option<String>, name: &str) {
     }
 }
 
-/// Is `path` a credentials document (`.../security-credentials/NAME`, or its extended twin)?
-fn is_credentials_path(path: &str) -> bool {
-    let legacy = super::extended_paths::legacy_twin(path);
-    legacy
-        .as_deref()
-        .unwrap_or(path)
-        .split_once("/security-credentials/")
-        .is_some_and(|(_, name)| !name.trim_matches('/').is_empty())
-}
-
-/// Applies a credentials fault to a successful credentials answer, naming it in `applied`.
-pub fn shape_credentials(
+/// Applies the plan's credentials fault (expired, malformed) to a credentials document
+/// that was served, naming it in `applied`. Which answers are credentials documents is
+/// each door's to say.
+pub fn spoil_credentials(
     plan: &FaultPlan,
-    path: &str,
     mut answer: ProviderAnswer,
     applied: &mut Option<String>,
 ) -> ProviderAnswer {
     let Some(kind) = &plan.credentials else {
         return answer;
     };
-    if answer.status != 200 || !is_credentials_path(path) {
+    if answer.status != 200 {
         return answer;
     }
     let body = String::from_utf8_lossy(&answer.body).into_owned();
@@ -129,57 +83,26 @@ fn replace_expiration(body: &str, value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn fault(prefix: &str, kind: FaultKind) -> Fault {
-        Fault {
-            door: None,
-            path_prefix: prefix.to_string(),
-            probability: 1.0,
-            kind,
-        }
-    }
-
-    #[test]
-    fn plans_only_matching_faults() {
-        let faults = vec![
-            fault("/latest/meta-data/iam/", FaultKind::Latency { ms: 5 }),
-            fault("", FaultKind::Latency { ms: 7 }),
-            fault("/latest/dynamic/", FaultKind::Hang),
-        ];
-        let plan = plan(&faults, "/latest/meta-data/iam/info");
-        assert_eq!(plan.latency_ms, Some(12));
-        assert_eq!(plan.replacing, None);
-    }
-
-    #[test]
-    fn throttling_drops_and_legacy_faults_cover_the_extended_twin() {
-        let faults = vec![fault("", FaultKind::Status { status: 429 })];
-        assert_eq!(plan(&faults, "/").replacing, Some(FaultKind::Drop));
-        let legacy = vec![fault(
-            "/latest/meta-data/iam/security-credentials/",
-            FaultKind::ExpiredCredentials,
-        )];
-        let extended = "/latest/meta-data/iam/security-credentials-extended/role";
-        assert_eq!(
-            plan(&legacy, extended).credentials,
-            Some(FaultKind::ExpiredCredentials)
-        );
-        assert!(is_credentials_path(extended));
-        assert!(!is_credentials_path(
-            "/latest/meta-data/iam/security-credentials-extended/"
-        ));
-    }
-
-    #[test]
-    fn zero_probability_never_applies() {
-        let mut never = fault("", FaultKind::Drop);
-        never.probability = 0.0;
-        assert_eq!(plan(&[never], "/").replacing, None);
-    }
-
     #[test]
     fn expired_credentials_keep_the_document_shape() {
         let body = "{\n  \"Code\" : \"Success\",\n  \"Expiration\" : \"2099-01-01T00:00:00Z\"\n}";
         let replaced = replace_expiration(body, "2000-01-01T00:00:00Z");
         assert_eq!(replaced, body.replace("2099", "2000"));
+    }
+
+    #[test]
+    fn malformed_credentials_are_cut_and_named() {
+        let plan = FaultPlan {
+            credentials: Some(FaultKind::MalformedCredentials),
+            ..FaultPlan::default()
+        };
+        let mut applied = None;
+        let answer = spoil_credentials(
+            &plan,
+            ProviderAnswer::ok(bytes::Bytes::from_static(b"abcdef")),
+            &mut applied,
+        );
+        assert_eq!(&answer.body[..], b"abc");
+        assert_eq!(applied.as_deref(), Some("malformed-credentials"));
     }
 }

@@ -1,11 +1,13 @@
 //! Which container is calling, and so which identity answers, for every door alike.
 
+use std::ops::ControlFlow;
+
 use axum::http::StatusCode;
 
 use super::access::{Caller, CallerInfo};
 use super::exchange::Exchange;
 use super::faults;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, Step};
 use super::responses;
 use super::BrokerState;
 use crate::config::{Config, IdentityOrigin, UnresolvedPolicy};
@@ -18,7 +20,7 @@ pub(crate) async fn identify(
     config: &Config,
     exchange: &mut Exchange,
     caller: &Caller,
-) -> Result<(), Outcome> {
+) -> Step {
     exchange.caller = Some(caller.clone());
     let info = match &state.callers {
         Some(directory) => directory.resolve(caller.ip).await,
@@ -40,7 +42,7 @@ pub(crate) async fn identify(
                 exchange.provider_error = Some(format!(
                     "caller not identified ({reason}); [containers] unresolved = \"refuse\""
                 ));
-                return Err(Outcome::Answer(responses::error(
+                return ControlFlow::Break(Outcome::Answer(responses::error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                 )));
             }
@@ -53,5 +55,5 @@ pub(crate) async fn identify(
             }
         },
     }
-    Ok(())
+    ControlFlow::Continue(())
 }

@@ -7,27 +7,25 @@ mod connection;
 pub mod doors;
 mod error;
 mod exchange;
-mod extended;
-mod extended_paths;
 mod faults;
-mod handler;
 mod identify;
 mod limits;
 mod outcome;
 mod pacer;
+mod pipeline;
 pub mod readiness;
 mod record;
 mod responses;
 mod running;
 mod server;
 mod state;
-mod token_path;
-mod tokens;
 
 pub use access::{
-    AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, IMDS_ADDRESS, SECRET_HEADER,
+    AccessPolicy, CallerDirectory, CallerInfo, CALLER_HEADER, DOOR_HEADER, IMDS_ADDRESS,
+    SECRET_HEADER,
 };
 pub use connection::{Connection, ConnectionControl, PeerAddr};
+pub use doors::imds::TokenStore;
 pub use doors::{DoorKeys, TaskMetadataSource};
 pub use error::BrokerError;
 pub use pacer::CallerPacer;
@@ -38,4 +36,3 @@ pub use record::{RecordStream, StreamError, READER_GATHER};
 pub use responses::{error_page, SERVER, TOKEN_HEADER, TOKEN_TTL_HEADER};
 pub use running::{router, Broker, Endpoint};
 pub use state::BrokerState;
-pub use tokens::TokenStore;

@@ -10,12 +10,12 @@ use axum::Router;
 use super::error::BrokerError;
 use super::record::Recorder;
 use super::state::BrokerState;
-use super::{handler, server};
+use super::{pipeline, server};
 
 /// The IMDS router: every path and method goes to the one handler, which answers as EC2.
 /// For in-process callers (tests); the broker's own server calls the handler directly.
 pub fn router(state: Arc<BrokerState>) -> Router {
-    Router::new().fallback(handler::handle).with_state(state)
+    Router::new().fallback(pipeline::handle).with_state(state)
 }
 
 /// Where a broker listens.

@@ -120,7 +120,7 @@ fn spawn_connection<S>(
             hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let answering = Answering::start(&activity);
                 let answer =
-                    super::handler::answer(state.clone(), request, Some(connection.clone()));
+                    super::pipeline::answer(state.clone(), request, Some(connection.clone()));
                 async move {
                     let response = answer.await;
                     drop(answering);

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::access::{AccessPolicy, CallerDirectory};
+use super::doors::imds::TokenStore;
 use super::doors::keys::DoorKeys;
 use super::doors::task_metadata_source::TaskMetadataSource;
 use super::pacer::CallerPacer;
 use super::record::Recorder;
-use super::tokens::TokenStore;
 use crate::config::ConfigStore;
 use crate::provider::Provider;
 

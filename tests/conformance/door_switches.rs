@@ -3,7 +3,7 @@
 //! its proxy container), and a `[[fault]]` with `door = "…"` concerns that door only.
 
 use axum::http::{Method, StatusCode};
-use imds_spoof::broker::doors::DOOR_HEADER;
+use imds_spoof::broker::DOOR_HEADER;
 use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
 use imds_spoof::config::Door;
 use imds_spoof::config::{Fault, FaultKind};

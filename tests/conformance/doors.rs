@@ -4,7 +4,8 @@
 //! `send_raw`.
 
 use axum::http::{Method, StatusCode};
-use imds_spoof::broker::doors::{ServiceAccount, DOOR_HEADER};
+use imds_spoof::broker::doors::ServiceAccount;
+use imds_spoof::broker::DOOR_HEADER;
 use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
 use imds_spoof::config::Door;
 use imds_spoof::config::{CredentialSource, FaultKind, IdentityOrigin, ServiceAccountRule};

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{Method, StatusCode};
 use imds_spoof::broker::doors::{
-    TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource, DOOR_HEADER,
+    TaskMetadataError, TaskMetadataFuture, TaskMetadataRequest, TaskMetadataSource,
 };
-use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, DOOR_HEADER, SECRET_HEADER};
 use imds_spoof::config::Door;
 use imds_spoof::config::{Fault, FaultKind};
 use imds_spoof::imds::task_metadata::TaskDocument;

@@ -268,13 +268,7 @@ pub fn rendered(
 
 /// A door's rendered credentials after the plan's credentials fault (expired, malformed).
 pub fn shape(plan: &FaultPlan, exchange: &mut Exchange, body: bytes::Bytes) -> bytes::Bytes {
-    let answer = faults::shape_credentials(
-        plan,
-        // The IMDS credentials path stands for "a credentials document" to the faults.
-        &credentials_path("role"),
-        ProviderAnswer::ok(body),
-        &mut exchange.fault,
-    );
+    let answer = faults::spoil_credentials(plan, ProviderAnswer::ok(body), &mut exchange.fault);
     answer.body
 }
 

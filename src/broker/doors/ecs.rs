@@ -8,15 +8,19 @@
 //! 400 JSON. On `serve`'s loopback every request
 //! must carry the run's container token in `Authorization` (FULL_URI style).
 
+use std::ops::ControlFlow;
+
 use axum::http::{Method, StatusCode};
 use serde::Serialize;
 
 use super::credentials::{self, Failure};
-use super::{admit_checked_host, bare_host, faults, host_port, replies, ECS_ADDRESS};
+use super::host::{admit_checked_host, bare_host, host_port};
+use super::route::{switched_off, ECS_ADDRESS};
+use super::{faults, replies};
 use crate::broker::access::{self, AccessPolicy, Caller};
 use crate::broker::exchange::Exchange;
 use crate::broker::identify::identify;
-use crate::broker::outcome::Outcome;
+use crate::broker::outcome::{Outcome, Step};
 use crate::broker::BrokerState;
 use crate::config::{Config, IdentityOrigin};
 
@@ -62,52 +66,53 @@ struct EcsCredentials<'a> {
 }
 
 pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
-    if let Some(off) = super::switched_off(config, exchange) {
-        return off;
+    Outcome::of(steps(state, config, exchange).await)
+}
+
+async fn steps(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Step<Outcome> {
+    if let Some(off) = switched_off(config, exchange) {
+        return ControlFlow::Break(off);
     }
-    let caller = match admit(state, config, exchange) {
-        Ok(caller) => caller,
-        Err(outcome) => return outcome,
-    };
+    let caller = admit(state, config, exchange)?;
     // Task metadata hands out no credentials: no container token on loopback.
     if super::task_metadata::is_task_metadata_path(&exchange.path) {
-        return super::task_metadata::decide(state, config, exchange, &caller).await;
+        return ControlFlow::Break(
+            super::task_metadata::decide(state, config, exchange, &caller).await,
+        );
     }
-    if let Err(outcome) = check_container_token(state, exchange) {
-        return outcome;
-    }
+    check_container_token(state, exchange)?;
     if exchange.method != Method::GET && exchange.method != Method::HEAD {
-        return answer(
+        return ControlFlow::Break(answer(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             "use GET",
-        );
+        ));
     }
     // A caller that cannot be identified gets no one's credentials (`[containers]
     // unresolved`), in the agent's words for credentials it does not have yet.
-    if identify(state, config, exchange, &caller).await.is_err() {
-        return answer(
+    if identify(state, config, exchange, &caller).await.is_break() {
+        return ControlFlow::Break(answer(
             StatusCode::SERVICE_UNAVAILABLE,
             "CredentialsUninitialized",
             "CredentialsV2Request: Credentials uninitialized for ID",
-        );
+        ));
     }
     let asked_for = asked(&exchange.path);
     match asked_for {
-        Asked::Elsewhere => return Outcome::Answer(replies::go_not_found()),
+        Asked::Elsewhere => return ControlFlow::Break(Outcome::Answer(replies::go_not_found())),
         Asked::NoId => {
-            return answer(
+            return ControlFlow::Break(answer(
                 StatusCode::BAD_REQUEST,
                 NO_ID,
                 "CredentialsV2Request: No ID in the request",
-            )
+            ))
         }
         Asked::Identity(name) if !may_name(state, config, exchange, name) => {
-            return answer(
+            return ControlFlow::Break(answer(
                 StatusCode::BAD_REQUEST,
                 INVALID_ID,
                 "CredentialsV2Request: Credentials not found",
-            )
+            ))
         }
         // Behind the proxy the name is the caller's own identity (checked above): its
         // origin stays the rule, label or active choice that made it so.
@@ -118,15 +123,11 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
         }
         Asked::Caller => {}
     }
-    let plan = match faults::gate(config, exchange, |status| {
+    let plan = faults::gate(config, exchange, |status| {
         error_reply(status, status.canonical_reason().unwrap_or("error"))
     })
-    .await
-    {
-        Ok(plan) => plan,
-        Err(outcome) => return outcome,
-    };
-    match credentials::fetch(state, config, exchange).await {
+    .await?;
+    ControlFlow::Continue(match credentials::fetch(state, config, exchange).await {
         Ok(found) => {
             let body = credentials::rendered(&found, credentials::Shape::Ecs, |found| {
                 let document = EcsCredentials {
@@ -159,7 +160,7 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
                 "CredentialsV2Request: Credentials uninitialized for ID",
             )
         }
-    }
+    })
 }
 
 /// Whether the caller may ask for identity `name` by name. On ECS a task's credentials
@@ -179,7 +180,7 @@ fn may_name(state: &BrokerState, config: &Config, exchange: &Exchange, name: &st
 /// Loopback: IMDS's Host rule (the listen address, `localhost:PORT`). Behind the proxy:
 /// Host must be the ECS address on port 80 (the agent is not known to check Host at all,
 /// unverified; we do, against DNS rebinding), then the proxy's secret as for IMDS.
-fn admit(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Result<Caller, Outcome> {
+fn admit(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Step<Caller> {
     let admitted = match &state.access {
         AccessPolicy::Loopback { .. } => access::admit(
             &state.access,
@@ -207,17 +208,24 @@ fn admit(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Resul
             }
         }
     };
-    admitted.map_err(|reason| {
-        tracing::warn!(peer = %exchange.peer, "ECS request refused: {reason}");
-        answer(StatusCode::FORBIDDEN, "AccessDenied", "Access denied")
-    })
+    match admitted {
+        Ok(caller) => ControlFlow::Continue(caller),
+        Err(reason) => {
+            tracing::warn!(peer = %exchange.peer, "ECS request refused: {reason}");
+            ControlFlow::Break(answer(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Access denied",
+            ))
+        }
+    }
 }
 
 /// On loopback, the run's container token must be the `Authorization` (never credentials
 /// without it); behind the proxy the caller is known by its address and no token is asked.
-fn check_container_token(state: &BrokerState, exchange: &Exchange) -> Result<(), Outcome> {
+fn check_container_token(state: &BrokerState, exchange: &Exchange) -> Step {
     if !matches!(state.access, AccessPolicy::Loopback { .. }) {
-        return Ok(());
+        return ControlFlow::Continue(());
     }
     let presented = exchange
         .headers
@@ -230,14 +238,14 @@ fn check_container_token(state: &BrokerState, exchange: &Exchange) -> Result<(),
         _ => false,
     };
     if valid {
-        return Ok(());
+        return ControlFlow::Continue(());
     }
     let message = match (&state.doors.container_token, presented) {
         (None, _) => "no container token on this server: use imds-spoof serve",
         (Some(_), None) => "Authorization header missing: set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the file serve wrote",
         (Some(_), Some(_)) => "Authorization header is not this server's container token",
     };
-    Err(answer(StatusCode::FORBIDDEN, "AccessDenied", message))
+    ControlFlow::Break(answer(StatusCode::FORBIDDEN, "AccessDenied", message))
 }
 
 fn error_reply(status: StatusCode, message: &str) -> axum::http::Response<bytes::Bytes> {

@@ -6,15 +6,18 @@
 //! `localhost:PORT`), so `AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:PORT/v1/credentials`
 //! works for host SDKs; any other Host is refused as the agent refuses it.
 
+use std::ops::ControlFlow;
+
 use axum::http::StatusCode;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::credentials::{self, Failure};
+use super::host::{admit_checked_host, bare_host, names_loopback_listener};
 use super::pod_token::{ServiceAccount, TokenError};
-use super::{admit_checked_host, bare_host, faults, names_loopback_listener, replies};
-use super::{EKS_ADDRESS, EKS_ADDRESS_V6, EKS_PATH};
+use super::route::{switched_off, EKS_ADDRESS, EKS_ADDRESS_V6, EKS_PATH};
+use super::{faults, replies};
 use crate::broker::exchange::Exchange;
 use crate::broker::identify::identify;
 use crate::broker::outcome::Outcome;
@@ -33,7 +36,7 @@ struct EksCredentials<'a> {
 }
 
 pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchange) -> Outcome {
-    if let Some(off) = super::switched_off(config, exchange) {
+    if let Some(off) = switched_off(config, exchange) {
         return off;
     }
     let host = exchange
@@ -60,15 +63,15 @@ pub async fn decide(state: &BrokerState, config: &Config, exchange: &mut Exchang
     if exchange.path != EKS_PATH {
         return Outcome::Answer(replies::go_not_found());
     }
-    if identify(state, config, exchange, &caller).await.is_err() {
+    if identify(state, config, exchange, &caller).await.is_break() {
         return Outcome::Answer(replies::go_text_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "caller not identified",
         ));
     }
     let plan = match faults::gate(config, exchange, fault_reply).await {
-        Ok(plan) => plan,
-        Err(outcome) => return outcome,
+        ControlFlow::Continue(plan) => plan,
+        ControlFlow::Break(outcome) => return outcome,
     };
     let token = exchange
         .headers

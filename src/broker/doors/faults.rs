@@ -4,6 +4,7 @@
 //! IMDS, whose throttling is never a 429 (docs/protocol.md §3), these agents do answer 429
 //! when they throttle, so a status fault keeps its status here.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use axum::http::{Response, StatusCode};
@@ -12,7 +13,7 @@ use rand::Rng;
 
 use crate::broker::exchange::Exchange;
 use crate::broker::faults::{note, FaultPlan};
-use crate::broker::outcome::Outcome;
+use crate::broker::outcome::{Outcome, Step};
 use crate::config::{Config, Door, Fault, FaultKind};
 
 /// The faults for this exchange: the latency is waited out here; a fault that replaces the
@@ -21,14 +22,14 @@ pub async fn gate(
     config: &Config,
     exchange: &mut Exchange,
     reply: impl Fn(StatusCode) -> Response<Bytes>,
-) -> Result<FaultPlan, Outcome> {
+) -> Step<FaultPlan> {
     let plan = plan(&config.faults, exchange.door, &exchange.path);
     if let Some(ms) = plan.latency_ms {
         note(&mut exchange.fault, &format!("latency {ms} ms"));
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let outcome = match &plan.replacing {
-        None => return Ok(plan),
+        None => return ControlFlow::Continue(plan),
         Some(FaultKind::Hang) => {
             note(&mut exchange.fault, "hang");
             Outcome::NoAnswer
@@ -42,9 +43,9 @@ pub async fn gate(
             note(&mut exchange.fault, &format!("status {}", status.as_u16()));
             Outcome::Answer(reply(status))
         }
-        Some(_) => return Ok(plan),
+        Some(_) => return ControlFlow::Continue(plan),
     };
-    Err(outcome)
+    ControlFlow::Break(outcome)
 }
 
 pub fn plan(faults: &[Fault], door: Door, path: &str) -> FaultPlan {

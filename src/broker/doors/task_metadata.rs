@@ -9,6 +9,8 @@
 //! fails → 500, likewise; any other path → Go's 404 text (the agent's router). The agent's
 //! routes name no method, so these answer any method.
 
+use std::ops::ControlFlow;
+
 use axum::http::StatusCode;
 
 use super::task_metadata_source::{TaskMetadataError, TaskMetadataRequest};
@@ -68,12 +70,14 @@ pub(in crate::broker) async fn decide(
             return Outcome::Answer(replies::too_many_requests());
         }
     }
-    let identified = identify(state, config, exchange, caller).await.is_ok();
+    let identified = identify(state, config, exchange, caller)
+        .await
+        .is_continue();
     let path = exchange.path.clone();
     let Some((id, document)) = parse(&path) else {
         return Outcome::Answer(replies::go_not_found());
     };
-    if let Err(outcome) = faults::gate(config, exchange, |status| {
+    if let ControlFlow::Break(outcome) = faults::gate(config, exchange, |status| {
         replies::json_string(status, status.canonical_reason().unwrap_or("error"))
     })
     .await

@@ -21,10 +21,10 @@ use axum::http::StatusCode;
 
 use crate::config::Config;
 
-use super::exchange::Exchange;
-use super::faults;
-use super::outcome::Outcome;
-use super::responses;
+use crate::broker::exchange::Exchange;
+use crate::broker::faults;
+use crate::broker::outcome::Outcome;
+use crate::broker::responses;
 
 use super::extended_paths::is_extended_path;
 
@@ -52,8 +52,8 @@ pub(super) fn settle(config: &Config, exchange: &mut Exchange, outcome: Outcome)
 
 #[cfg(test)]
 mod tests {
+    use super::super::extended_paths::legacy_twin;
     use super::*;
-    use crate::broker::extended_paths::legacy_twin;
 
     #[test]
     fn extended_paths_and_their_legacy_twins() {

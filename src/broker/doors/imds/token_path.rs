@@ -4,7 +4,7 @@
 use axum::http::{Method, Response, StatusCode};
 use bytes::Bytes;
 
-use super::responses;
+use crate::broker::responses;
 
 /// The one path that issues tokens.
 const TOKEN_PATH: &str = "/latest/api/token";
