@@ -240,13 +240,7 @@ pub(super) fn scheme_and_host(uri: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::commands::doctor::test_support::env;
 
     fn levels(found: &[Finding]) -> Vec<Level> {
         found.iter().map(|(level, _, _)| *level).collect()
