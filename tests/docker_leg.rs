@@ -46,7 +46,13 @@ fn a_container_cannot_capture_the_proxy_leg() {
         (ATTACK_SECONDS + 4) * 5
     );
     let victim = start_on_network(VICTIM, &[], &mounts, &["bash", "-c", &victim_loop]);
-    std::thread::sleep(Duration::from_secs(1));
+    // The attack starts once the victim has been answered (the proxy's leg is in use).
+    let answered = wait_for(Duration::from_secs(30), || {
+        let logs = docker(&["logs", &victim]);
+        let codes = String::from_utf8_lossy(&logs.stdout).into_owned();
+        codes.lines().next().map(str::to_string)
+    });
+    assert!(answered.is_some(), "the victim was never answered");
 
     let out_dir = engine.dir.path().join("capture");
     std::fs::create_dir(&out_dir).expect("capture dir");

@@ -10,7 +10,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::docker::{
     self as docker_support, docker, free_port, leftovers, lock_engine, start_idle_client, Cleanup,
@@ -78,17 +78,9 @@ impl Tmux {
 
     /// Waits until the screen shows every one of `texts`; the last screen on timeout.
     fn wait_for(&self, texts: &[&str], limit: Duration) -> Result<String, String> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if texts.iter().all(|text| screen.contains(text)) {
-                return Ok(screen);
-            }
-            if Instant::now() > deadline {
-                return Err(screen);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let shows_all = |screen: &String| texts.iter().all(|text| screen.contains(text));
+        support::wait_for(limit, || Some(self.screen()).filter(shows_all))
+            .ok_or_else(|| self.screen())
     }
 }
 
@@ -109,31 +101,21 @@ fn curl(url: &str) -> (String, String) {
 }
 
 fn wait_for_answer(url: &str, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
+    let mut last = String::new();
+    support::wait_for(limit, || {
         let (code, body) = curl(url);
-        if code == "200" {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no answer from {url} (last status {code})"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        last = code;
+        (last == "200").then_some(body)
+    })
+    .unwrap_or_else(|| panic!("no answer from {url} (last status {last})"))
 }
 
 fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.is_empty() {
-                return Some(text);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
+    support::wait_for(limit, || {
+        std::fs::read_to_string(path)
+            .ok()
+            .filter(|text| !text.is_empty())
+    })
 }
 
 fn config_with_port(dir: &Path, port: u16, proxy_image: Option<&str>) -> PathBuf {
@@ -369,11 +351,13 @@ fn open_picker(tmux: &Tmux) {
     };
     // Newest first: it is the first row unless the engine has newer containers.
     for _ in 0..50 {
-        if marked(&tmux.screen()) {
+        let before = tmux.screen();
+        if marked(&before) {
             break;
         }
         tmux.keys(&["j"]);
-        std::thread::sleep(Duration::from_millis(50));
+        // The next look once the cursor has moved (or the list ended), not after a guess.
+        support::wait_until(Duration::from_secs(2), || tmux.screen() != before);
     }
     assert!(
         marked(&tmux.screen()),

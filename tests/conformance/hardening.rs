@@ -360,14 +360,12 @@ async fn cut_bodies_are_masked_in_records_and_the_log_file() {
     }
     // The JSON-lines file: every line written, none with a secret, owner-only.
     let expected_lines = full_length + 2;
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= expected_lines {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    crate::support::wait_until_async(Duration::from_secs(5), || {
+        read().lines().count() >= expected_lines
+    })
+    .await;
+    let text = read();
     assert_eq!(text.lines().count(), expected_lines, "log lines");
     for secret in [SECRET, TOKEN] {
         assert_eq!(

@@ -34,7 +34,7 @@ pub use broker::{
 pub use need::{require, require_all, Need};
 pub use sample::{identity, sample, sample_config, set_role_source, Expected};
 pub use server::{serve_sample, ServeOptions, Server, BIN};
-pub use wait::{wait_for_records, wait_until, ManualClock};
+pub use wait::{wait_for, wait_for_records, wait_until, wait_until_async, ManualClock};
 
 /// The repository root.
 pub fn repo() -> PathBuf {

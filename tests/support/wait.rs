@@ -33,6 +33,22 @@ pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> O
     found
 }
 
+/// [`wait_until`] for async tests: the runtime keeps running while it waits, so a
+/// condition that depends on the test's own server can come true.
+pub async fn wait_until_async(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return condition();
+        }
+        tokio::time::sleep(POLL.min(deadline - now)).await;
+    }
+}
+
 /// The records of a `--log-requests` file once `done` holds for them; waits up to 10 s,
 /// then fails the test with how many records had arrived.
 pub fn wait_for_records(
