@@ -4,6 +4,8 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::digits::push_padded;
+
 const IMDS_FORMAT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
@@ -37,11 +39,8 @@ pub fn format_timestamp_millis(at: OffsetDateTime) -> String {
         return at.format(RECORD_FORMAT).unwrap_or_default();
     }
     let mut text = String::with_capacity(24);
-    let mut push = |value: u32, width: u32, after: char| {
-        for place in (0..width).rev() {
-            let digit = (value / 10u32.pow(place)) % 10;
-            text.push(char::from(b'0' + digit as u8));
-        }
+    let mut push = |value: u32, width: usize, after: char| {
+        push_padded(&mut text, value, width);
         text.push(after);
     };
     push(u32::from(year), 4, '-');

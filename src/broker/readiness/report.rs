@@ -229,43 +229,6 @@ impl CallerReport {
     }
 }
 
-/// `ip` as text in `buffer`, without an allocation (None if it does not fit, never for
-/// an address).
-pub(super) fn ip_str(ip: IpAddr, buffer: &mut [u8; 64]) -> Option<&str> {
-    let len = match ip {
-        // Digit by digit: the formatting machinery cost more than the rest of the tally.
-        IpAddr::V4(ip) => {
-            let mut len = 0;
-            for (n, octet) in ip.octets().into_iter().enumerate() {
-                if n > 0 {
-                    buffer[len] = b'.';
-                    len += 1;
-                }
-                let digits = [octet / 100, octet / 10 % 10, octet % 10];
-                let skip = if octet >= 100 {
-                    0
-                } else if octet >= 10 {
-                    1
-                } else {
-                    2
-                };
-                for digit in &digits[skip..] {
-                    buffer[len] = b'0' + digit;
-                    len += 1;
-                }
-            }
-            len
-        }
-        IpAddr::V6(ip) => {
-            use std::io::Write;
-            let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-            write!(cursor, "{ip}").ok()?;
-            usize::try_from(cursor.position()).ok()?
-        }
-    };
-    std::str::from_utf8(&buffer[..len]).ok()
-}
-
 /// The part of a User-Agent that is kept: its first [`RAW_KEPT`] characters.
 fn kept(raw: &str) -> &str {
     // No more characters than bytes: a short one is kept whole without counting.

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::report::{ip_str, CallerReport, Report, FORMAT, MAX_CALLERS, OTHER_CALLERS};
+use super::report::{CallerReport, Report, FORMAT, MAX_CALLERS, OTHER_CALLERS};
 use super::seen::Seen;
 use crate::broker::record::ExchangeRecord;
+use crate::digits::IpText;
 
 /// Readiness being gathered.
 #[derive(Debug, Default)]
@@ -30,10 +31,10 @@ impl Tally {
     /// Counts one exchange; one refused before its caller was known is skipped.
     pub fn note(&mut self, seen: &Seen<'_>) {
         // A caller seen before (nearly always) is found without making its key.
-        let mut ip_text = [0u8; 64];
-        let known: Option<&str> = match (seen.container, seen.caller_ip) {
+        let ip_text = seen.caller_ip.map(IpText::new);
+        let known: Option<&str> = match (seen.container, &ip_text) {
             (Some(container), _) => Some(container),
-            (None, Some(ip)) => ip_str(ip, &mut ip_text),
+            (None, Some(ip)) => Some(ip.as_str()),
             (None, None) => return,
         };
         if let Some(caller) = known.and_then(|key| self.callers.get_mut(key)) {
@@ -107,7 +108,6 @@ impl Tally {
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
 
     use super::*;
     use crate::broker::readiness::report::*;
@@ -135,21 +135,6 @@ mod tests {
             version,
             request_headers: headers.into(),
             ..ExchangeRecord::sample(1)
-        }
-    }
-
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        for ip in [
-            "0.0.0.0",
-            "10.0.0.9",
-            "172.30.100.25",
-            "255.255.255.255",
-            "fd00:ec2::254",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            let mut buffer = [0u8; 64];
-            assert_eq!(ip_str(ip, &mut buffer), Some(ip.to_string().as_str()));
         }
     }
 

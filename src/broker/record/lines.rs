@@ -4,14 +4,12 @@
 //! hand-off to the printer's queue; when the printer falls behind, lines are dropped and counted, never
 //! queued without bound.
 
-use std::fmt::Write as _;
-use std::net::IpAddr;
-
 use serde::Serialize;
 
 use super::entry::ExchangeRecord;
 use super::recorder::Recorder;
 use super::ring::StreamError;
+use crate::digits::{push_decimal, push_ip};
 
 /// The tracing target the lines carry, so filters (`IMDS_SPOOF_LOG=warn`) and readers
 /// (`grep imds_spoof::requests`) treat them as before.
@@ -128,40 +126,6 @@ fn message(out: &mut String, record: &ExchangeRecord) {
     out.push_str("us");
 }
 
-fn push_decimal(out: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    // A char per digit: cheaper than validating the slice as UTF-8 for a few bytes.
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
-}
-
-fn push_ip(out: &mut String, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(ip) => {
-            for (n, octet) in ip.octets().into_iter().enumerate() {
-                if n > 0 {
-                    out.push('.');
-                }
-                push_decimal(out, u64::from(octet));
-            }
-        }
-        // Writing into a String cannot fail.
-        IpAddr::V6(ip) => {
-            let _ = write!(out, "{ip}");
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct JsonLine<'a> {
     timestamp: &'a str,
@@ -230,23 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_addresses_are_written_as_display_writes_them() {
-        for value in [0, 7, 10, 200, 65_535, u64::MAX] {
-            let mut out = String::new();
-            push_decimal(&mut out, value);
-            assert_eq!(out, value.to_string());
-        }
-        for ip in [
-            "0.0.0.0",
-            "169.254.0.12",
-            "255.255.255.255",
-            "fd00:ec2::254",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            let mut out = String::new();
-            push_ip(&mut out, ip);
-            assert_eq!(out, ip.to_string());
-        }
+    fn a_text_line_writes_numbers_and_addresses_as_display_does() {
         let mut record = ExchangeRecord::sample(7);
         record.time = "2026-12-01T23:00:00.123Z".into();
         record.caller_ip = Some("169.254.0.9".parse().unwrap());
