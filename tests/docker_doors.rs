@@ -216,7 +216,7 @@ fn botocore_in_an_ecs_task_resolves_the_named_identity(
         "--expect-account-id".into(),
         worker.account_id.clone(),
     ];
-    command.extend(expect_args(&Expected::sample_identity(1)));
+    command.extend(Expected::sample_identity(1).client_args());
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
     let label = format!("imds-spoof.identity={}", worker.name);
     let out = run_client(name, &[&label], mounts, &command);
@@ -307,21 +307,10 @@ fn botocore_in_an_eks_pod_resolves_the_token_identity(
         "--expect-account-id".into(),
         worker.account_id.clone(),
     ];
-    command.extend(expect_args(&Expected::sample_identity(1)));
+    command.extend(Expected::sample_identity(1).client_args());
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
     let out = run_client("imds-spoof-test-eks-pod", &[], &mounts, &command);
     assert!(out.status.success(), "{}", text(&out));
-}
-
-fn expect_args(expected: &Expected) -> Vec<String> {
-    vec![
-        "--expect-access-key".into(),
-        expected.access_key.clone(),
-        "--expect-secret".into(),
-        expected.secret.clone(),
-        "--expect-token".into(),
-        expected.token.clone(),
-    ]
 }
 
 /// nginx overwrites the door header with the address the caller connected to: ECS's path

@@ -3,31 +3,13 @@
 //! its proxy container), and a `[[fault]]` with `door = "…"` concerns that door only.
 
 use axum::http::{Method, StatusCode};
-use imds_spoof::broker::DOOR_HEADER;
-use imds_spoof::broker::{AccessPolicy, CALLER_HEADER, SECRET_HEADER};
+use imds_spoof::broker::{CALLER_HEADER, SECRET_HEADER};
 use imds_spoof::config::Door;
 use imds_spoof::config::{Fault, FaultKind};
 
 use crate::support::{request, Answer, Expected, Imds, RequestBuilder};
 
-const SECRET: &str = "per-run-secret-0123456789";
-
-fn proxied(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
-    let policy = AccessPolicy::Proxy {
-        proxy_ip: None,
-        secret: SECRET.to_string(),
-        host_ips: Vec::new(),
-    };
-    Imds::build(edit, policy, |_| {})
-}
-
-fn through_proxy(path: &str, door_address: &str) -> RequestBuilder {
-    request(Method::GET, path)
-        .host(door_address)
-        .header(SECRET_HEADER, SECRET)
-        .header(CALLER_HEADER, "169.254.0.7")
-        .header(DOOR_HEADER, door_address)
-}
+use crate::doors::{proxied, through_proxy, SECRET};
 
 async fn send(imds: &Imds, request: RequestBuilder) -> Answer {
     Answer::from_response(imds.send_raw(request.build()).await).await

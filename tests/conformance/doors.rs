@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::support::{fault, identity, loopback, request, Answer, Expected, Imds, RequestBuilder};
 
-const SECRET: &str = "per-run-secret-0123456789";
+pub(crate) const SECRET: &str = "per-run-secret-0123456789";
 const CONTAINER_TOKEN: &str = "container-token-for-the-conformance-suite";
 const EKS_PATH: &str = "/v1/credentials";
 const EKS_HOST: &str = "169.254.170.23";
@@ -29,7 +29,7 @@ fn proxy_policy() -> AccessPolicy {
 }
 
 /// A broker behind the proxy, with the configuration after `edit`.
-fn proxied(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
+pub(crate) fn proxied(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
     Imds::build(edit, proxy_policy(), |_| {})
 }
 
@@ -41,7 +41,7 @@ fn served(edit: impl FnOnce(&mut imds_spoof::config::Config)) -> Imds {
 }
 
 /// A request as the proxy forwards it from a container that connected to `door_address`.
-fn through_proxy(path: &str, door_address: &str) -> RequestBuilder {
+pub(crate) fn through_proxy(path: &str, door_address: &str) -> RequestBuilder {
     request(Method::GET, path)
         .host(door_address)
         .header(SECRET_HEADER, SECRET)
@@ -524,6 +524,16 @@ async fn case_66_empty_garbage_expired_and_early_tokens_are_400() {
     );
 }
 
+/// An EKS request through the proxy with a fresh token for service account `account`.
+async fn eks_through_proxy(imds: &Imds, account: &str) -> Answer {
+    let token = pod_token(imds, account, now(), 600);
+    send(
+        imds,
+        through_proxy(EKS_PATH, EKS_HOST).header("authorization", &token),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn case_67_a_throttle_fault_is_a_429_at_eks() {
     let imds = proxied(|config| {
@@ -531,12 +541,7 @@ async fn case_67_a_throttle_fault_is_a_429_at_eks() {
             .faults
             .push(fault(EKS_PATH, FaultKind::Status { status: 429 }))
     });
-    let token = pod_token(&imds, "imds-spoof/worker", now(), 600);
-    let answer = send(
-        &imds,
-        through_proxy(EKS_PATH, EKS_HOST).header("authorization", &token),
-    )
-    .await;
+    let answer = eks_through_proxy(&imds, "imds-spoof/worker").await;
     assert_go_text_error(
         &answer,
         StatusCode::TOO_MANY_REQUESTS,
@@ -574,12 +579,7 @@ async fn faults_shape_door_credentials_like_imds_ones() {
         imds.last_record().fault.as_deref(),
         Some("expired-credentials")
     );
-    let token = pod_token(&imds, "imds-spoof/worker", now(), 600);
-    let answer = send(
-        &imds,
-        through_proxy(EKS_PATH, EKS_HOST).header("authorization", &token),
-    )
-    .await;
+    let answer = eks_through_proxy(&imds, "imds-spoof/worker").await;
     assert_go_text_error(
         &answer,
         StatusCode::SERVICE_UNAVAILABLE,

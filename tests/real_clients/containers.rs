@@ -62,13 +62,10 @@ fn container_check_args(full_uri: &str, token_file: &Path, expected: &Expected) 
         full_uri.into(),
         "--token-file".into(),
         token_file.display().to_string(),
-        "--expect-access-key".into(),
-        expected.access_key.clone(),
-        "--expect-secret".into(),
-        expected.secret.clone(),
-        "--expect-token".into(),
-        expected.token.clone(),
     ]
+    .into_iter()
+    .chain(expected.client_args())
+    .collect()
 }
 
 /// Case 68 on loopback: botocore with the env vars EKS injects (FULL_URI to

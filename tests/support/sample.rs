@@ -58,6 +58,18 @@ pub struct Expected {
 }
 
 impl Expected {
+    /// The `--expect-…` arguments of the client scripts in tests/clients for these keys.
+    pub fn client_args(&self) -> Vec<String> {
+        vec![
+            "--expect-access-key".into(),
+            self.access_key.clone(),
+            "--expect-secret".into(),
+            self.secret.clone(),
+            "--expect-token".into(),
+            self.token.clone(),
+        ]
+    }
+
     /// What the sample promises for identity `index` (its role has static keys).
     pub fn sample_identity(index: usize) -> Expected {
         let identity = identity(index);

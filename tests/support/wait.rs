@@ -12,14 +12,30 @@ const POLL: Duration = Duration::from_millis(50);
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
-        if condition() {
-            return true;
+        match look(deadline, &mut condition) {
+            Look::Holds => return true,
+            Look::Again(pause) => std::thread::sleep(pause),
+            Look::Last => return condition(),
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return condition();
-        }
-        std::thread::sleep(POLL.min(deadline - now));
+    }
+}
+
+/// What one look at the condition says to do next.
+enum Look {
+    Holds,
+    /// Not yet: look again after this pause.
+    Again(Duration),
+    /// The deadline has passed: one last look decides.
+    Last,
+}
+
+fn look(deadline: Instant, condition: &mut impl FnMut() -> bool) -> Look {
+    if condition() {
+        return Look::Holds;
+    }
+    match deadline.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => Look::Again(POLL.min(left)),
+        _ => Look::Last,
     }
 }
 
@@ -38,14 +54,11 @@ pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> O
 pub async fn wait_until_async(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
-        if condition() {
-            return true;
+        match look(deadline, &mut condition) {
+            Look::Holds => return true,
+            Look::Again(pause) => tokio::time::sleep(pause).await,
+            Look::Last => return condition(),
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return condition();
-        }
-        tokio::time::sleep(POLL.min(deadline - now)).await;
     }
 }
 

@@ -353,24 +353,17 @@ mod tests {
     fn unknown_and_missing_agents_survive_json_and_long_ones_are_cut() {
         let mut tally = Tally::new();
         let long = format!("my-tool {}", "x".repeat(300));
-        tally.note_record(&record(
-            Some("a"),
-            "10.0.0.1",
-            CREDS,
-            ImdsVersion::V1,
-            false,
-            &long,
-            "t",
-        ));
-        tally.note_record(&record(
-            Some("a"),
-            "10.0.0.1",
-            CREDS,
-            ImdsVersion::V1,
-            false,
-            &long,
-            "t",
-        ));
+        for _ in 0..2 {
+            tally.note_record(&record(
+                Some("a"),
+                "10.0.0.1",
+                CREDS,
+                ImdsVersion::V1,
+                false,
+                &long,
+                "t",
+            ));
+        }
         tally.note_record(&ExchangeRecord {
             caller_ip: Some("10.0.0.1".parse().unwrap()),
             caller_container: Some("a".into()),
