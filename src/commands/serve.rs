@@ -5,21 +5,11 @@ use std::sync::Arc;
 
 use crate::broker::{spawn_request_lines, AccessPolicy, Broker, BrokerState, LineFormat, Recorder};
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::config::ConfigStore;
 use crate::session::ReportSocket;
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        if !args.allow_remote {
-            anyhow::bail!(
-                "--listen {} is not a loopback address: other machines could read the credentials served there. Use 127.0.0.1, or add --allow-remote if that is really meant",
-                args.listen
-            );
-        }
-        tracing::warn!(
-            "serving on {} (--allow-remote): every machine that reaches this address can read the credentials",
-            args.listen
-        );
-    }
+    check_listen_address(args)?;
     let store = super::open_store(global)?;
     let built = crate::provider::build_provider(&store);
     for warning in &built.warnings {
@@ -37,31 +27,25 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
     // ECS requests on loopback must carry this run's token (FULL_URI style).
     let container_token = crate::broker::doors::new_container_token();
-    let mut state = BrokerState::new(
+    if let Some(path) = &args.container_token_file {
+        crate::config::write_file_atomically(path, container_token.as_bytes(), 0o600)
+            .map_err(|err| anyhow::anyhow!("--container-token-file {}: {err}", path.display()))?;
+    }
+    let state = BrokerState::new(
         store.clone(),
         built.provider,
         AccessPolicy::Loopback { listen: local_addr },
     )
     .with_container_token(container_token.clone());
-    if let Some(path) = &args.container_token_file {
-        crate::config::write_file_atomically(path, container_token.as_bytes(), 0o600)
-            .map_err(|err| anyhow::anyhow!("--container-token-file {}: {err}", path.display()))?;
-    }
-    if let Some(path) = &args.log_requests {
-        let recorder = Recorder::new(store.current().broker.record_capacity)
-            .with_log_file(path)
-            .map_err(|source| crate::broker::BrokerError::RequestLog {
-                path: path.clone(),
-                source,
-            })?;
-        state = state.with_recorder(Arc::new(recorder));
-    }
-    let format = if args.json {
-        LineFormat::Json
-    } else {
-        LineFormat::Text
-    };
-    spawn_request_lines(&state.recorder, format);
+    let state = with_request_log(state, args, &store)?;
+    spawn_request_lines(
+        &state.recorder,
+        if args.json {
+            LineFormat::Json
+        } else {
+            LineFormat::Text
+        },
+    );
     // `imds-spoof report` asks this process on it; gone when `serve` ends.
     let _report_socket = match ReportSocket::start(&state.recorder) {
         Ok(socket) => Some(socket),
@@ -71,38 +55,91 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
         }
     };
     let broker = Broker::serve(listener, Arc::new(state))?;
-    let config_path = store
-        .path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    {
-        let mut stdout = std::io::stdout();
-        let _ = writeln!(
-            stdout,
-            "imds-spoof serving on http://{} (config {config_path}, identity {})",
-            broker.endpoint,
-            store.current().active_identity
-        );
-        if let Some(certificates) = &certificates {
-            let _ = writeln!(stdout, "identity certificates: {certificates}");
-        }
-        let ecs_uri = format!("http://{}/v2/credentials/self", broker.endpoint);
-        let _ = match &args.container_token_file {
-            Some(path) => writeln!(
-                stdout,
-                "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={}",
-                path.display()
-            ),
-            None => writeln!(
-                stdout,
-                "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN={container_token}"
-            ),
-        };
-        let _ = stdout.flush();
-    }
+    print_endpoints(
+        &broker,
+        &store,
+        args,
+        certificates.as_deref(),
+        &container_token,
+    );
     crate::session::stop_requested().await;
     tracing::info!("stopping");
     watcher.abort();
     broker.stop().await;
     Ok(())
+}
+
+/// Only loopback unless `--allow-remote` says otherwise: other machines could read the
+/// credentials served there.
+fn check_listen_address(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.listen.ip().is_loopback() {
+        return Ok(());
+    }
+    if !args.allow_remote {
+        anyhow::bail!(
+            "--listen {} is not a loopback address: other machines could read the credentials served there. Use 127.0.0.1, or add --allow-remote if that is really meant",
+            args.listen
+        );
+    }
+    tracing::warn!(
+        "serving on {} (--allow-remote): every machine that reaches this address can read the credentials",
+        args.listen
+    );
+    Ok(())
+}
+
+/// `--log-requests FILE`: the recorder also writes every exchange there (masked, 0600).
+fn with_request_log(
+    state: BrokerState,
+    args: &ServeArgs,
+    store: &ConfigStore,
+) -> anyhow::Result<BrokerState> {
+    let Some(path) = &args.log_requests else {
+        return Ok(state);
+    };
+    let recorder = Recorder::new(store.current().broker.record_capacity)
+        .with_log_file(path)
+        .map_err(|source| crate::broker::BrokerError::RequestLog {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(state.with_recorder(Arc::new(recorder)))
+}
+
+/// What a user sets in their shell to reach this server: the endpoint and the ECS door's
+/// variables.
+fn print_endpoints(
+    broker: &Broker,
+    store: &ConfigStore,
+    args: &ServeArgs,
+    certificates: Option<&str>,
+    container_token: &str,
+) {
+    let config_path = store
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "imds-spoof serving on http://{} (config {config_path}, identity {})",
+        broker.endpoint,
+        store.current().active_identity
+    );
+    if let Some(certificates) = certificates {
+        let _ = writeln!(stdout, "identity certificates: {certificates}");
+    }
+    let ecs_uri = format!("http://{}/v2/credentials/self", broker.endpoint);
+    let _ = match &args.container_token_file {
+        Some(path) => writeln!(
+            stdout,
+            "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={}",
+            path.display()
+        ),
+        None => writeln!(
+            stdout,
+            "ECS: AWS_CONTAINER_CREDENTIALS_FULL_URI={ecs_uri} AWS_CONTAINER_AUTHORIZATION_TOKEN={container_token}"
+        ),
+    };
+    let _ = stdout.flush();
 }
