@@ -103,9 +103,9 @@ Environment = "development"
 [identity.role]
 name = "imds-spoof-dev-role"
 # source = "static" serves these keys with a rolling Expiration (set `expiration` to pin it).
-# source = "profile" reads `profile` from ~/.aws/credentials and ~/.aws/config.
-# source = "command" runs `command` and reads credential_process JSON from its output,
-# e.g. command = "aws configure export-credentials --profile dev --format process".
+# source = "profile" resolves `profile` as the AWS CLI does (keys, credential_process,
+#   role chains, SSO after `aws sso login`), from ~/.aws/config and ~/.aws/credentials.
+# source = "command" runs `command` and reads credential_process JSON from its output.
 source = "static"
 access_key_id = "ASIAIMDSSPOOFEXAMPLE"
 secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -14,7 +14,7 @@ use crate::imds::time::parse_timestamp;
 use super::cache::{Accept, FreshHit, Kept, SingleFlightCache, FAILURE_BACKOFF};
 use super::clock::{Clock, SystemClock};
 use super::command::{describe_command_line, run_shell, CommandError};
-use super::profile::{read_profile, ProfileCredentials};
+use super::profile::profile_credentials;
 use super::refresh_state::RefreshStates;
 use super::ProviderError;
 
@@ -25,17 +25,51 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 const MIN_REUSE: Duration = Duration::from_secs(30);
 /// Command credentials without an Expiration are reused this long.
 const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
-/// Timeout for `credential_process` commands named by a profile.
-pub(super) const PROFILE_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lifetime EC2 gives instance profile credentials.
 const ROLLING_LIFETIME: time::Duration = time::Duration::hours(6);
 
-/// One credential command as it is run and cached: identities with the same command
-/// line share its credentials.
+/// What is fetched, cached and kept fresh for an identity: identities with the same
+/// command line, or the same profile, share its credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct CommandKey {
-    pub command: String,
-    pub timeout: Duration,
+pub(super) enum FetchKey {
+    /// `source = "command"`: a `credential_process` command line and its timeout.
+    Command { command: String, timeout: Duration },
+    /// `source = "profile"`: the profile as the AWS SDK resolves it.
+    Profile(String),
+}
+
+impl FetchKey {
+    /// The key of a role's source, if it is fetched (static keys are not).
+    pub(super) fn of(source: &CredentialSource) -> Option<FetchKey> {
+        match source {
+            CredentialSource::Static { .. } => None,
+            CredentialSource::Command {
+                command,
+                timeout_ms,
+            } => Some(FetchKey::command(command, *timeout_ms)),
+            CredentialSource::Profile { profile } => Some(FetchKey::Profile(profile.clone())),
+        }
+    }
+
+    pub(super) fn command(command: &str, timeout_ms: u64) -> FetchKey {
+        FetchKey::Command {
+            command: command.to_string(),
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+}
+
+/// Fetches the credentials of `key` once: runs the command, or resolves the profile.
+pub(super) async fn fetch(
+    key: FetchKey,
+    clock: Arc<dyn Clock>,
+) -> Result<Kept<Arc<Credentials>>, ProviderError> {
+    match key {
+        FetchKey::Command { command, timeout } => {
+            run_credential_process(&command, timeout, clock).await
+        }
+        FetchKey::Profile(profile) => profile_credentials(&profile, clock).await,
+    }
 }
 
 /// Resolved credentials, and whether the same answer may be served again without
@@ -81,7 +115,7 @@ pub struct CredentialResolver {
 /// What the resolver and its refresher share.
 pub(super) struct Shared {
     /// Shared values: a request takes a reference, not a copy of the keys.
-    pub commands: SingleFlightCache<CommandKey, Arc<Credentials>, ProviderError>,
+    pub fetched: SingleFlightCache<FetchKey, Arc<Credentials>, ProviderError>,
     pub clock: Arc<dyn Clock>,
     /// Wakes the refresher: cached credentials were dropped or seen stale.
     pub nudge: Notify,
@@ -101,7 +135,7 @@ impl CredentialResolver {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             shared: Arc::new(Shared {
-                commands: SingleFlightCache::new(clock.clone(), FAILURE_BACKOFF),
+                fetched: SingleFlightCache::new(clock.clone(), FAILURE_BACKOFF),
                 clock,
                 nudge: Notify::new(),
                 refreshed: std::sync::atomic::AtomicBool::new(false),
@@ -125,89 +159,54 @@ impl CredentialResolver {
     /// As [`CredentialResolver::resolve_shared`], also telling how long the answer may
     /// be served again without asking (see [`CredentialResolver::is_current`]).
     pub async fn resolve_reusable(&self, role: &Role) -> Result<Resolved, ProviderError> {
-        match &role.source {
+        let (access_key_id, secret_access_key, session_token, expiration) = match &role.source {
             CredentialSource::Static {
                 access_key_id,
                 secret_access_key,
                 session_token,
                 expiration,
-            } => {
-                let (last_updated, rolling_expiration) = rolling_window(self.shared.clock.now());
-                let expiration = match expiration {
-                    Some(text) => {
-                        parse_timestamp(text).ok_or_else(|| ProviderError::Credentials {
-                            source_name: "static keys".to_string(),
-                            reason: format!("expiration {text:?} is not a timestamp"),
-                        })?
-                    }
-                    None => rolling_expiration,
-                };
-                Ok(Resolved::once(Arc::new(Credentials {
-                    access_key_id: access_key_id.clone(),
-                    secret_access_key: secret_access_key.clone(),
-                    token: session_token.clone(),
-                    expiration,
-                    last_updated,
-                })))
-            }
-            // The profile is read again on every request (see below): never reused.
-            CredentialSource::Profile { profile } => self
-                .credentials_of_profile(profile)
-                .await
-                .map(Resolved::once),
+            } => (access_key_id, secret_access_key, session_token, expiration),
             CredentialSource::Command {
                 command,
                 timeout_ms,
             } => {
-                self.credentials_of_command(CommandKey {
-                    command: command.clone(),
-                    timeout: Duration::from_millis(*timeout_ms),
-                })
-                .await
+                return self
+                    .credentials_of(FetchKey::command(command, *timeout_ms))
+                    .await
             }
-        }
+            CredentialSource::Profile { profile } => {
+                return self
+                    .credentials_of(FetchKey::Profile(profile.clone()))
+                    .await
+            }
+        };
+        let (last_updated, rolling_expiration) = rolling_window(self.shared.clock.now());
+        let expiration = match expiration {
+            Some(text) => parse_timestamp(text).ok_or_else(|| ProviderError::Credentials {
+                source_name: "static keys".to_string(),
+                reason: format!("expiration {text:?} is not a timestamp"),
+            })?,
+            None => rolling_expiration,
+        };
+        Ok(Resolved::once(Arc::new(Credentials {
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            token: session_token.clone(),
+            expiration,
+            last_updated,
+        })))
     }
 
     /// Is an answer that [`CredentialResolver::resolve_reusable`] allowed to reuse still
     /// what a new resolution would give?
     pub fn is_current(&self, reuse: &Reuse) -> bool {
-        reuse.generation == self.shared.commands.generation()
+        reuse.generation == self.shared.fetched.generation()
             && self.shared.clock.unix_nanos() < reuse.until_unix_nanos
     }
 
-    async fn credentials_of_profile(
-        &self,
-        profile: &str,
-    ) -> Result<Arc<Credentials>, ProviderError> {
-        // Read on every request: it is a small file, and an edit to it should count at once.
-        match read_profile_credentials(profile)? {
-            ProfileCredentials::Keys {
-                access_key_id,
-                secret_access_key,
-                session_token,
-            } => {
-                let (last_updated, expiration) = rolling_window(self.shared.clock.now());
-                Ok(Arc::new(Credentials {
-                    access_key_id,
-                    secret_access_key,
-                    token: session_token,
-                    expiration,
-                    last_updated,
-                }))
-            }
-            ProfileCredentials::Process(command) => self
-                .credentials_of_command(CommandKey {
-                    command,
-                    timeout: PROFILE_PROCESS_TIMEOUT,
-                })
-                .await
-                .map(|resolved| resolved.credentials),
-        }
-    }
-
-    /// Cached credentials of a `credential_process` command, or those of a run (the one
-    /// in progress, or a new one). With a refresher, anything not yet expired is served.
-    async fn credentials_of_command(&self, key: CommandKey) -> Result<Resolved, ProviderError> {
+    /// Cached credentials of a command or profile, or those of a fetch (the one in
+    /// progress, or a new one). With a refresher, anything not yet expired is served.
+    async fn credentials_of(&self, key: FetchKey) -> Result<Resolved, ProviderError> {
         let shared = &self.shared;
         let background = shared.refreshed.load(std::sync::atomic::Ordering::Acquire);
         let accept = if background {
@@ -217,8 +216,8 @@ impl CredentialResolver {
         };
         let clock = shared.clock.clone();
         let (result, hit) = shared
-            .commands
-            .get_or_compute_noting(&key, accept, || run_credential_process(key.clone(), clock))
+            .fetched
+            .get_or_compute_noting(&key, accept, || fetch(key.clone(), clock))
             .await;
         if background && hit.is_none() {
             // The refresher's schedule was missed (a suspended laptop), a fetch failed,
@@ -231,10 +230,10 @@ impl CredentialResolver {
         })
     }
 
-    /// Forgets cached command credentials ("rotate" in the dashboard); a running
-    /// refresher fetches new ones at once.
+    /// Forgets fetched credentials ("rotate" in the dashboard); a running refresher
+    /// fetches new ones at once.
     pub fn forget_cached(&self) {
-        self.shared.commands.clear();
+        self.shared.fetched.clear();
         self.shared.nudge.notify_one();
     }
 
@@ -244,14 +243,6 @@ impl CredentialResolver {
     pub fn refresh_states(&self) -> watch::Receiver<RefreshStates> {
         self.shared.states.subscribe()
     }
-}
-
-/// A profile's credentials or command, with errors naming the profile.
-pub(super) fn read_profile_credentials(profile: &str) -> Result<ProfileCredentials, ProviderError> {
-    read_profile(profile).map_err(|reason| ProviderError::Credentials {
-        source_name: format!("profile {profile}"),
-        reason,
-    })
 }
 
 /// The credentials of the instance identity role (`identity-credentials/ec2/...`):
@@ -282,7 +273,7 @@ pub fn identity_role_credentials(identity: &Identity) -> Credentials {
 
 /// EC2 issues credentials for six hours and renews them well before: serve the current
 /// hour's issue time and an expiration five to six hours away.
-fn rolling_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+pub(super) fn rolling_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
     let issued = now
         .replace_minute(0)
         .and_then(|t| t.replace_second(0))
@@ -304,24 +295,23 @@ struct ProcessCredentials {
 
 /// Runs a `credential_process` command and reads its JSON. The command line is named
 /// with secret-looking arguments masked: errors end up in logs and the dashboard.
-pub(super) async fn run_credential_process(
-    key: CommandKey,
+async fn run_credential_process(
+    command: &str,
+    timeout: Duration,
     clock: Arc<dyn Clock>,
 ) -> Result<Kept<Arc<Credentials>>, ProviderError> {
-    let source_name = format!("command `{}`", describe_command_line(&key.command));
+    let source_name = format!("command `{}`", describe_command_line(command));
     let failure = |reason: String| ProviderError::Credentials {
         source_name: source_name.clone(),
         reason,
     };
-    let output = run_shell(&key.command, key.timeout)
-        .await
-        .map_err(|err| match err {
-            CommandError::Timeout => ProviderError::Timeout {
-                what: source_name.clone(),
-                timeout_ms: u64::try_from(key.timeout.as_millis()).unwrap_or(u64::MAX),
-            },
-            other => failure(other.to_string()),
-        })?;
+    let output = run_shell(command, timeout).await.map_err(|err| match err {
+        CommandError::Timeout => ProviderError::Timeout {
+            what: source_name.clone(),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        },
+        other => failure(other.to_string()),
+    })?;
     if output.code != Some(0) {
         return Err(failure(format!(
             "exited with {} {}",

@@ -24,5 +24,4 @@ pub use factory::{
     build_provider, describe_certificates, open_signer, signing_dir, BuiltProvider,
     UnavailableProvider,
 };
-pub use profile::{read_profile, ProfileCredentials};
 pub use refresh_state::{RefreshState, RefreshStates};

@@ -1,114 +1,102 @@
-//! Reading a profile from the host's AWS shared config and credentials files, honouring
-//! AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE like the AWS CLI.
+//! A profile's credentials, resolved by AWS's own SDK (`aws-config`) exactly as the AWS CLI
+//! resolves them: keys, `credential_process`, `role_arn` chains through `source_profile` or
+//! `credential_source`, `sso_session` and legacy SSO profiles from the cache `aws sso login`
+//! writes, web identity. It honours `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, and
+//! the SDK's endpoint settings (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_STS`, a profile's
+//! `endpoint_url`), so an emulator such as moto or LocalStack can stand in for STS.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// What a profile provides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProfileCredentials {
-    Keys {
-        access_key_id: String,
-        secret_access_key: String,
-        session_token: Option<String>,
-    },
-    /// The profile delegates to a `credential_process` command.
-    Process(String),
-}
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use time::OffsetDateTime;
 
-/// Reads `profile` from the credentials file, then the config file.
-pub fn read_profile(profile: &str) -> Result<ProfileCredentials, String> {
-    let credentials_path = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    let config_path = aws_file("AWS_CONFIG_FILE", "config");
-    let mut settings = HashMap::new();
-    // Later inserts win: config first, then the credentials file, as the CLI ranks them.
-    if let Some(section) = read_section(&config_path, &config_section_name(profile))? {
-        settings.extend(section);
-    }
-    if let Some(section) = read_section(&credentials_path, profile)? {
-        settings.extend(section);
-    }
-    if settings.is_empty() {
-        return Err(format!(
-            "profile {profile:?} is in neither {} nor {}",
-            credentials_path.display(),
-            config_path.display()
-        ));
-    }
-    if let (Some(key), Some(secret)) = (
-        settings.get("aws_access_key_id"),
-        settings.get("aws_secret_access_key"),
-    ) {
-        return Ok(ProfileCredentials::Keys {
-            access_key_id: key.clone(),
-            secret_access_key: secret.clone(),
-            session_token: settings.get("aws_session_token").cloned(),
-        });
-    }
-    if let Some(process) = settings.get("credential_process") {
-        return Ok(ProfileCredentials::Process(process.clone()));
-    }
-    Err(format!(
-        "profile {profile:?} has neither keys nor credential_process; for SSO or role \
-         profiles use source = \"command\" with \
-         command = \"aws configure export-credentials --profile {profile} --format process\""
-    ))
-}
+use crate::imds::documents::Credentials;
 
-fn config_section_name(profile: &str) -> String {
-    if profile == "default" {
-        "default".to_string()
-    } else {
-        format!("profile {profile}")
-    }
-}
+use super::cache::Kept;
+use super::clock::Clock;
+use super::ProviderError;
 
-fn aws_file(variable: &str, name: &str) -> PathBuf {
-    if let Some(path) = std::env::var_os(variable).filter(|value| !value.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    home.join(".aws").join(name)
-}
+/// How long one resolution may take: an SSO or STS round trip, a chain of them, or a
+/// `credential_process`. Past it the caller gets the failure answer and the refresher
+/// tries again.
+pub(super) const PROFILE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Keys without an Expiration (long-term keys in a file) are read again after this, so an
+/// edit to the files counts within a minute.
+const LONG_TERM_REUSE: time::Duration = time::Duration::minutes(1);
+/// Credentials with an Expiration are fetched again this long before it, as the CLI does.
+const REFRESH_BEFORE_EXPIRY: time::Duration = time::Duration::minutes(5);
+/// ...but kept at least this long, so short-lived ones are not fetched in a loop.
+const MIN_REUSE: time::Duration = time::Duration::seconds(30);
 
-/// The keys of one `[section]` of an INI file; a missing file is no section.
-fn read_section(path: &PathBuf, wanted: &str) -> Result<Option<HashMap<String, String>>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("{}: {err}", path.display())),
+/// The credentials of `profile` now, with how long they stay fresh and valid.
+pub(super) async fn profile_credentials(
+    profile: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<Kept<Arc<Credentials>>, ProviderError> {
+    let provider = ProfileFileCredentialsProvider::builder()
+        .configure(&sdk_config())
+        .profile_name(profile)
+        .build();
+    let resolved = tokio::time::timeout(PROFILE_TIMEOUT, provider.provide_credentials())
+        .await
+        .map_err(|_| ProviderError::Timeout {
+            what: format!("profile {profile}"),
+            timeout_ms: u64::try_from(PROFILE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+        })?
+        .map_err(|err| ProviderError::Credentials {
+            source_name: format!("profile {profile}"),
+            reason: explain(profile, &err),
+        })?;
+    let now = clock.now();
+    let expiration = resolved.expiry().map(OffsetDateTime::from);
+    let fresh_until = match expiration {
+        Some(expiration) => (expiration - REFRESH_BEFORE_EXPIRY).max(now + MIN_REUSE),
+        None => now + LONG_TERM_REUSE,
     };
-    Ok(parse_section(&text, wanted))
+    let (last_updated, shown_expiration) = match expiration {
+        Some(expiration) => (now, expiration),
+        // Long-term keys: shown as EC2 shows instance credentials, hours ahead.
+        None => super::credentials::rolling_window(now),
+    };
+    let credentials = Credentials {
+        access_key_id: resolved.access_key_id().to_string(),
+        secret_access_key: resolved.secret_access_key().to_string(),
+        token: resolved.session_token().map(str::to_string),
+        expiration: shown_expiration,
+        last_updated,
+    };
+    Ok(Kept {
+        value: Arc::new(credentials),
+        fresh_until,
+        valid_until: expiration.unwrap_or(shown_expiration).max(fresh_until),
+    })
 }
 
-fn parse_section(text: &str, wanted: &str) -> Option<HashMap<String, String>> {
-    let mut found = None;
-    let mut in_wanted = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line
-            .strip_prefix('[')
-            .and_then(|rest| rest.strip_suffix(']'))
-        {
-            in_wanted = name.trim() == wanted;
-            if in_wanted {
-                found.get_or_insert_with(HashMap::new);
-            }
-            continue;
-        }
-        if !in_wanted {
-            continue;
-        }
-        if let (Some((key, value)), Some(section)) = (line.split_once('='), found.as_mut()) {
-            section.insert(key.trim().to_lowercase(), value.trim().to_string());
-        }
+/// The SDK's settings for every resolution: the real environment and files, and an HTTPS
+/// client (rustls with ring) for STS, SSO and SSO-OIDC.
+fn sdk_config() -> ProviderConfig {
+    let client = aws_smithy_http_client::Builder::new()
+        .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
+        .build_https();
+    ProviderConfig::default().with_http_client(client)
+}
+
+/// The SDK's error with its causes, and for the states a person can fix, what to run.
+fn explain(profile: &str, err: &CredentialsError) -> String {
+    let text = DisplayErrorContext(err).to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("sso") && lower.contains("expired") {
+        return format!(
+            "SSO login for profile {profile} has expired: run `aws sso login --profile {profile}` ({text})"
+        );
     }
-    found
+    text
 }
 
 #[cfg(test)]
@@ -116,11 +104,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_named_section_only() {
-        let text = "[default]\naws_access_key_id = A\n# c\n[profile dev]\naws_access_key_id=B\nAWS_SECRET_ACCESS_KEY = S\n";
-        let section = parse_section(text, "profile dev").unwrap();
-        assert_eq!(section["aws_access_key_id"], "B");
-        assert_eq!(section["aws_secret_access_key"], "S");
-        assert!(parse_section(text, "profile prod").is_none());
+    fn expired_sso_logins_say_what_to_run() {
+        let err =
+            CredentialsError::provider_error("the SSO token has expired and cannot be refreshed");
+        let text = explain("dev", &err);
+        assert!(
+            text.starts_with(
+                "SSO login for profile dev has expired: run `aws sso login --profile dev`"
+            ),
+            "{text}"
+        );
+        let other = CredentialsError::not_loaded("profile dev is missing");
+        assert!(!explain("dev", &other).contains("aws sso login"));
     }
 }

@@ -15,57 +15,27 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::config::{Config, ConfigStore, CredentialSource};
+use crate::config::{Config, ConfigStore};
 
-use super::credentials::{
-    read_profile_credentials, run_credential_process, CommandKey, CredentialResolver, Shared,
-    PROFILE_PROCESS_TIMEOUT,
-};
-use super::profile::ProfileCredentials;
+use super::credentials::{fetch, CredentialResolver, FetchKey, Shared};
 use super::refresh_state::{RefreshState, RefreshStates};
 
-/// Profiles are read again this often even when nothing else happens, so an edit to
-/// `~/.aws/config` is picked up.
+/// The refresher looks again this often even when nothing else happens.
 const RECHECK: Duration = Duration::from_secs(60);
-/// Pauses between retries of a failing command: 2 s, doubling up to 5 minutes.
+/// Pauses between retries of a failing fetch: 2 s, doubling up to 5 minutes.
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 const LONGEST_RETRY: Duration = Duration::from_secs(5 * 60);
 
-/// What an identity's credentials need.
-enum Need {
-    Command(CommandKey),
-    /// Its profile cannot be read; retried at the next recheck.
-    Unreadable(String),
-}
-
-/// The identities with something to fetch, read from the configuration and profiles.
-fn needs(config: &Config) -> Vec<(String, Need)> {
-    let mut needs = Vec::new();
-    for identity in &config.identities {
-        let Some(role) = &identity.role else {
-            continue;
-        };
-        let need = match &role.source {
-            CredentialSource::Static { .. } => continue,
-            CredentialSource::Command {
-                command,
-                timeout_ms,
-            } => Need::Command(CommandKey {
-                command: command.clone(),
-                timeout: Duration::from_millis(*timeout_ms),
-            }),
-            CredentialSource::Profile { profile } => match read_profile_credentials(profile) {
-                Ok(ProfileCredentials::Keys { .. }) => continue,
-                Ok(ProfileCredentials::Process(command)) => Need::Command(CommandKey {
-                    command,
-                    timeout: PROFILE_PROCESS_TIMEOUT,
-                }),
-                Err(err) => Need::Unreadable(err.to_string()),
-            },
-        };
-        needs.push((identity.name.clone(), need));
-    }
-    needs
+/// The identities with something to fetch (a command or a profile), from the configuration.
+fn needs(config: &Config) -> Vec<(String, FetchKey)> {
+    config
+        .identities
+        .iter()
+        .filter_map(|identity| {
+            let role = identity.role.as_ref()?;
+            Some((identity.name.clone(), FetchKey::of(&role.source)?))
+        })
+        .collect()
 }
 
 impl CredentialResolver {
@@ -87,26 +57,20 @@ impl CredentialResolver {
 struct Refresher {
     shared: Arc<Shared>,
     /// Failed attempts in a row per command, for the retry pause.
-    retries: HashMap<CommandKey, u32>,
+    retries: HashMap<FetchKey, u32>,
 }
 
 impl Refresher {
     async fn run(mut self, store: ConfigStore, cancel: CancellationToken) {
         let mut configs = store.subscribe();
-        let mut running: JoinSet<(CommandKey, bool)> = JoinSet::new();
-        let mut in_flight: HashSet<CommandKey> = HashSet::new();
+        let mut running: JoinSet<(FetchKey, bool)> = JoinSet::new();
+        let mut in_flight: HashSet<FetchKey> = HashSet::new();
         loop {
             let config = configs.borrow_and_update().clone();
             let needs = needs(&config);
-            let wanted: HashSet<&CommandKey> = needs
-                .iter()
-                .filter_map(|(_, need)| match need {
-                    Need::Command(key) => Some(key),
-                    Need::Unreadable(_) => None,
-                })
-                .collect();
-            // Commands no longer configured are forgotten with their credentials.
-            self.shared.commands.retain(|key| wanted.contains(key));
+            let wanted: HashSet<&FetchKey> = needs.iter().map(|(_, key)| key).collect();
+            // Sources no longer configured are forgotten with their credentials.
+            self.shared.fetched.retain(|key| wanted.contains(key));
             self.retries.retain(|key, _| wanted.contains(key));
             let now = self.shared.clock.now();
             let mut wake = now + RECHECK;
@@ -120,8 +84,8 @@ impl Refresher {
                     let (shared, key) = (self.shared.clone(), key.clone());
                     running.spawn(async move {
                         let clock = shared.clock.clone();
-                        let run = || run_credential_process(key.clone(), clock);
-                        let ok = shared.commands.refresh(&key, run).await.is_ok();
+                        let run = || fetch(key.clone(), clock);
+                        let ok = shared.fetched.refresh(&key, run).await.is_ok();
                         (key, ok)
                     });
                 } else {
@@ -155,8 +119,8 @@ impl Refresher {
 
     /// When `key` should be fetched next: now when nothing is cached, at the refresh
     /// point when fresh, after the retry pause when the last fetch failed.
-    fn due(&self, key: &CommandKey) -> OffsetDateTime {
-        let status = self.shared.commands.status(key);
+    fn due(&self, key: &FetchKey) -> OffsetDateTime {
+        let status = self.shared.fetched.status(key);
         if let Some((_, failed_at)) = status.failure {
             return failed_at + self.retry_pause(key);
         }
@@ -166,28 +130,21 @@ impl Refresher {
         }
     }
 
-    fn retry_pause(&self, key: &CommandKey) -> Duration {
+    fn retry_pause(&self, key: &FetchKey) -> Duration {
         let failures = self.retries.get(key).copied().unwrap_or(1).max(1);
         FIRST_RETRY
             .saturating_mul(1u32 << (failures - 1).min(16))
             .min(LONGEST_RETRY)
     }
 
-    fn publish(&self, needs: &[(String, Need)], in_flight: &HashSet<CommandKey>) {
-        let now = self.shared.clock.now();
+    fn publish(&self, needs: &[(String, FetchKey)], in_flight: &HashSet<FetchKey>) {
         let states: RefreshStates = needs
             .iter()
-            .map(|(identity, need)| {
-                let state = match need {
-                    Need::Unreadable(reason) => RefreshState::Failed {
-                        reason: reason.clone(),
-                        failed_at: now,
-                        retry_at: now + RECHECK,
-                        serving_until: None,
-                    },
-                    Need::Command(key) => self.state_of(key, in_flight.contains(key)),
-                };
-                (identity.clone(), state)
+            .map(|(identity, key)| {
+                (
+                    identity.clone(),
+                    self.state_of(key, in_flight.contains(key)),
+                )
             })
             .collect();
         self.shared.states.send_if_modified(|published| {
@@ -197,8 +154,8 @@ impl Refresher {
         });
     }
 
-    fn state_of(&self, key: &CommandKey, fetching: bool) -> RefreshState {
-        let status = self.shared.commands.status(key);
+    fn state_of(&self, key: &FetchKey, fetching: bool) -> RefreshState {
+        let status = self.shared.fetched.status(key);
         let serving_until = status.kept.as_ref().map(|kept| kept.valid_until);
         if fetching || status.computing {
             return RefreshState::Fetching { serving_until };
@@ -222,6 +179,7 @@ impl Refresher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::CredentialSource;
     use crate::provider::clock::ManualClock;
 
     fn sample() -> Config {
@@ -233,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn only_command_sources_need_fetching() {
+    fn command_and_profile_sources_need_fetching() {
         let mut config = sample();
         assert!(needs(&config).is_empty(), "static keys need no fetching");
         if let Some(role) = config.identities[1].role.as_mut() {
@@ -245,8 +203,18 @@ mod tests {
         let needs = needs(&config);
         assert_eq!(needs.len(), 1);
         assert_eq!(needs[0].0, "worker");
-        assert!(matches!(&needs[0].1, Need::Command(key)
-            if key.command == "creds" && key.timeout == Duration::from_millis(700)));
+        assert_eq!(needs[0].1, FetchKey::command("creds", 700));
+        if let Some(role) = config.identities[0].role.as_mut() {
+            role.source = CredentialSource::Profile {
+                profile: "dev".into(),
+            };
+        }
+        let needs = super::needs(&config);
+        assert_eq!(needs.len(), 2);
+        assert_eq!(
+            needs[0],
+            ("default".into(), FetchKey::Profile("dev".into()))
+        );
     }
 
     #[test]
@@ -257,10 +225,7 @@ mod tests {
             shared: resolver.shared.clone(),
             retries: HashMap::new(),
         };
-        let key = CommandKey {
-            command: "c".into(),
-            timeout: Duration::from_secs(1),
-        };
+        let key = FetchKey::command("c", 1000);
         let mut pauses = Vec::new();
         for failures in 1..=10 {
             refresher.retries.insert(key.clone(), failures);
