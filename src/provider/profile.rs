@@ -12,8 +12,11 @@ use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_types::os_shim_internal::{Env, Fs};
+use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 
 use crate::imds::documents::Credentials;
@@ -48,11 +51,17 @@ pub(super) async fn profile_credentials(
         .map_err(|_| ProviderError::Timeout {
             what: format!("profile {profile}"),
             timeout_ms: u64::try_from(PROFILE_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-        })?
-        .map_err(|err| ProviderError::Credentials {
-            source_name: format!("profile {profile}"),
-            reason: explain(profile, &err),
         })?;
+    let resolved = match resolved {
+        Ok(resolved) => resolved,
+        Err(err) => {
+            let expired = sso_login_expiry(profile).await;
+            return Err(ProviderError::Credentials {
+                source_name: format!("profile {profile}"),
+                reason: explain(profile, &err, expired),
+            });
+        }
+    };
     let now = clock.now();
     let expiration = resolved.expiry().map(OffsetDateTime::from);
     let fresh_until = match expiration {
@@ -88,15 +97,71 @@ fn sdk_config() -> ProviderConfig {
 }
 
 /// The SDK's error with its causes, and for the states a person can fix, what to run.
-fn explain(profile: &str, err: &CredentialsError) -> String {
+/// `expired_at`: when the profile's cached SSO login ran out, if it has.
+fn explain(profile: &str, err: &CredentialsError, expired_at: Option<OffsetDateTime>) -> String {
     let text = DisplayErrorContext(err).to_string();
     let lower = text.to_ascii_lowercase();
-    if lower.contains("sso") && lower.contains("expired") {
-        return format!(
-            "SSO login for profile {profile} has expired: run `aws sso login --profile {profile}` ({text})"
-        );
+    let when = match expired_at {
+        Some(at) => format!(" at {}", format_minute(at)),
+        None if lower.contains("sso") && lower.contains("expired") => String::new(),
+        None => return text,
+    };
+    format!("SSO login for profile {profile} expired{when}: run `aws sso login --profile {profile}` ({text})")
+}
+
+/// "2026-12-07 14:02 UTC".
+fn format_minute(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// When the SSO login `profile` uses ran out, if it is an SSO profile whose token in the
+/// cache `aws sso login` writes (`~/.aws/sso/cache/<sha1 of the session name or start
+/// URL>.json`) has expired. The SDK refreshes a refreshable token itself; this is asked
+/// only after it failed, to tell the user when and what to run.
+async fn sso_login_expiry(profile: &str) -> Option<OffsetDateTime> {
+    let profiles = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &EnvConfigFiles::default(),
+        Some(profile.to_string().into()),
+    )
+    .await
+    .ok()?;
+    let section = profiles.get_profile(profile)?;
+    let identifier = section
+        .get("sso_session")
+        .or_else(|| section.get("sso_start_url"))?;
+    let home = std::env::var_os("HOME")?;
+    let digest = Sha1::digest(identifier.as_bytes());
+    let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    let path = std::path::Path::new(&home)
+        .join(".aws/sso/cache")
+        .join(format!("{name}.json"));
+    let text = read_small_file(&path)?;
+    let cached: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let expires_at = crate::imds::time::parse_timestamp(cached.get("expiresAt")?.as_str()?)?;
+    (expires_at <= OffsetDateTime::now_utc()).then_some(expires_at)
+}
+
+/// A token cache file is a few hundred bytes: anything else (a FIFO, a device, something
+/// huge) is not read.
+fn read_small_file(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
     }
-    text
+    let mut text = String::new();
+    file.take(64 * 1024).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 #[cfg(test)]
@@ -104,17 +169,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expired_sso_logins_say_what_to_run() {
+    fn expired_sso_logins_say_when_and_what_to_run() {
         let err =
             CredentialsError::provider_error("the SSO token has expired and cannot be refreshed");
-        let text = explain("dev", &err);
+        let text = explain("dev", &err, None);
         assert!(
             text.starts_with(
-                "SSO login for profile dev has expired: run `aws sso login --profile dev`"
+                "SSO login for profile dev expired: run `aws sso login --profile dev`"
             ),
             "{text}"
         );
+        let at = OffsetDateTime::from_unix_timestamp(1_765_116_120).unwrap();
         let other = CredentialsError::not_loaded("profile dev is missing");
-        assert!(!explain("dev", &other).contains("aws sso login"));
+        let text = explain("dev", &other, Some(at));
+        assert!(
+            text.starts_with("SSO login for profile dev expired at 2025-12-07 14:02 UTC: run"),
+            "{text}"
+        );
+        assert!(!explain("dev", &other, None).contains("aws sso login"));
     }
 }
