@@ -10,6 +10,8 @@ mod support;
 
 #[path = "real_clients/containers.rs"]
 mod containers;
+#[path = "real_clients/profiles.rs"]
+mod profiles;
 #[path = "real_clients/rust_sdk.rs"]
 mod rust_sdk;
 #[path = "real_clients/sockets.rs"]

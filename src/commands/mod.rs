@@ -40,7 +40,20 @@ pub fn raise_open_files_limit() -> Option<(u64, u64)> {
     Some((soft, hard))
 }
 
-/// Logs to stderr; `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
+/// The log filter: `IMDS_SPOOF_LOG` (or RUST_LOG) as given, else `info` for our own lines
+/// and warnings only from the AWS SDK, whose info lines narrate every credential lookup
+/// (and name access key ids).
+pub fn log_filter() -> String {
+    std::env::var("IMDS_SPOOF_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| {
+            "info,aws_config=warn,aws_runtime=warn,aws_sdk_sts=warn,aws_sdk_sso=warn,\
+             aws_sdk_ssooidc=warn,aws_smithy_runtime=warn,aws_smithy_http_client=warn"
+                .to_string()
+        })
+}
+
+/// Logs to stderr; [`log_filter`] says what.
 ///
 /// Lines go through a writer thread so a request never waits on a `write(2)` to the
 /// terminal or a pipe; nothing is dropped (lossy off). Keep the returned guard alive until
@@ -48,9 +61,7 @@ pub fn raise_open_files_limit() -> Option<(u64, u64)> {
 pub fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
 
-    let filter = std::env::var("IMDS_SPOOF_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
+    let filter = log_filter();
     let colour = std::io::stderr().is_terminal();
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)

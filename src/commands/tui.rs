@@ -20,11 +20,9 @@ pub async fn run(global: &GlobalArgs) -> anyhow::Result<()> {
 }
 
 /// Logs go to the dashboard's log pane: nothing may print to the terminal while the
-/// dashboard draws on it. `IMDS_SPOOF_LOG` (or RUST_LOG) sets the filter, default `info`.
+/// dashboard draws on it. [`super::log_filter`] says what.
 fn init_logging() {
-    let filter = std::env::var("IMDS_SPOOF_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
+    let filter = super::log_filter();
     let _ = tracing_subscriber::registry()
         .with(tracing_subscriber::EnvFilter::new(filter))
         .with(tui_logger::TuiTracingSubscriberLayer)

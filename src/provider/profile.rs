@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
@@ -16,6 +18,7 @@ use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::os_shim_internal::{Env, Fs};
+use aws_types::region::Region;
 use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 
@@ -43,7 +46,7 @@ pub(super) async fn profile_credentials(
     clock: Arc<dyn Clock>,
 ) -> Result<Kept<Arc<Credentials>>, ProviderError> {
     let provider = ProfileFileCredentialsProvider::builder()
-        .configure(&sdk_config())
+        .configure(&sdk_config(profile).await)
         .profile_name(profile)
         .build();
     let resolved = tokio::time::timeout(PROFILE_TIMEOUT, provider.provide_credentials())
@@ -89,11 +92,24 @@ pub(super) async fn profile_credentials(
 
 /// The SDK's settings for every resolution: the real environment and files, and an HTTPS
 /// client (rustls with ring) for STS, SSO and SSO-OIDC.
-fn sdk_config() -> ProviderConfig {
+/// STS is called in the region the CLI would use: `AWS_REGION` / `AWS_DEFAULT_REGION`,
+/// else the profile's `region`, else us-east-1 (STS's global endpoint).
+async fn sdk_config(profile: &str) -> ProviderConfig {
     let client = aws_smithy_http_client::Builder::new()
         .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
         .build_https();
-    ProviderConfig::default().with_http_client(client)
+    let base = ProviderConfig::default().with_http_client(client);
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(
+            ProfileFileRegionProvider::builder()
+                .configure(&base)
+                .profile_name(profile)
+                .build(),
+        )
+        .or_else(Region::from_static("us-east-1"))
+        .region()
+        .await;
+    base.with_region(region)
 }
 
 /// The SDK's error with its causes, and for the states a person can fix, what to run.

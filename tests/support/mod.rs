@@ -18,6 +18,7 @@ pub mod broker;
 pub mod clients;
 pub mod docker;
 pub mod http;
+pub mod moto;
 pub mod need;
 pub mod sample;
 pub mod server;

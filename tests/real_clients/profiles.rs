@@ -1,0 +1,317 @@
+//! `source = "profile"` against botocore (the AWS CLI's own resolver) on ten profile shapes,
+//! with moto's server as STS: what imds-spoof serves for a profile belongs to the same role
+//! as what botocore resolves, and a profile botocore cannot resolve is a clear error here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::clients::script;
+use crate::support::http;
+use crate::support::moto::Moto;
+use crate::support::need::python;
+use crate::support::{self, identity, ServeOptions, Server};
+
+const ACCOUNT: &str = "123456789012";
+
+/// The files every case reads: one config, one credentials file, the SSO token cache.
+const CONFIG: &str = r#"
+[default]
+region = us-east-1
+
+[profile keys]
+region = us-east-1
+
+[profile proc]
+region = us-east-1
+credential_process = sh PROCESS
+
+[profile one]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/one
+source_profile = keys
+
+[profile two]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/two
+source_profile = one
+
+[profile env]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/env
+credential_source = Environment
+
+[profile missing]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/missing
+source_profile = nowhere
+
+[profile loop-a]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/a
+source_profile = loop-b
+
+[profile loop-b]
+region = us-east-1
+role_arn = arn:aws:iam::123456789012:role/b
+source_profile = loop-a
+
+[profile nothing]
+region = us-east-1
+
+[profile sso-expired]
+region = us-east-1
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = dev
+
+[profile sso-legacy-expired]
+region = us-east-1
+sso_start_url = https://legacy.example.com/start
+sso_region = us-east-1
+sso_account_id = 123456789012
+sso_role_name = dev
+
+[sso-session corp]
+sso_start_url = https://corp.example.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+"#;
+
+const CREDENTIALS: &str = "[keys]\n\
+    aws_access_key_id = AKIAPROFILEKEYS00001\n\
+    aws_secret_access_key = profileKeysSecretForImdsSpoofTests00001\n";
+
+/// What both sides should make of a profile.
+enum Expect {
+    /// Credentials whose caller identity ends with this (`user/…` or `assumed-role/ROLE/`).
+    Arn(&'static str),
+    /// No credentials; imds-spoof's reason contains every one of these.
+    Error(&'static [&'static str]),
+}
+
+const CASES: &[(&str, Expect)] = &[
+    ("keys", Expect::Arn(":user/moto")),
+    ("proc", Expect::Arn(":user/moto")),
+    ("one", Expect::Arn(":assumed-role/one/")),
+    ("two", Expect::Arn(":assumed-role/two/")),
+    ("env", Expect::Arn(":assumed-role/env/")),
+    ("missing", Expect::Error(&["nowhere"])),
+    ("loop-a", Expect::Error(&["loop"])),
+    ("nothing", Expect::Error(&["nothing"])),
+    (
+        "sso-expired",
+        Expect::Error(&[
+            "SSO login for profile sso-expired expired at 2020-01-01 00:00 UTC",
+            "aws sso login --profile sso-expired",
+        ]),
+    ),
+    (
+        "sso-legacy-expired",
+        Expect::Error(&[
+            "SSO login for profile sso-legacy-expired expired at 2020-01-01 00:00 UTC",
+            "aws sso login --profile sso-legacy-expired",
+        ]),
+    ),
+];
+
+/// The AWS files in `home`, with the SSO token cache `aws sso login` would have left,
+/// expired.
+fn write_aws_files(home: &Path) -> (PathBuf, PathBuf) {
+    let aws = home.join(".aws");
+    let cache = aws.join("sso/cache");
+    std::fs::create_dir_all(&cache).expect("sso cache dir");
+    let process = home.join("process.sh");
+    support::write_script(
+        &process,
+        "printf '%s' '{\"Version\":1,\"AccessKeyId\":\"AKIAPROFILEKEYS00001\",\
+         \"SecretAccessKey\":\"profileKeysSecretForImdsSpoofTests00001\"}'",
+    );
+    let config = aws.join("config");
+    let text = CONFIG.replace("PROCESS", &process.display().to_string());
+    std::fs::write(&config, text).expect("write config");
+    let credentials = aws.join("credentials");
+    std::fs::write(&credentials, CREDENTIALS).expect("write credentials");
+    for (identifier, start_url) in [
+        ("corp", "https://corp.example.com/start"),
+        (
+            "https://legacy.example.com/start",
+            "https://legacy.example.com/start",
+        ),
+    ] {
+        let token = serde_json::json!({
+            "accessToken": "expired-sso-access-token",
+            "expiresAt": "2020-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "startUrl": start_url,
+        });
+        std::fs::write(
+            cache.join(format!("{}.json", sha1_hex(identifier))),
+            token.to_string(),
+        )
+        .expect("write token cache");
+    }
+    (config, credentials)
+}
+
+fn sha1_hex(text: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The environment both sides resolve in: only these AWS settings.
+fn environment(home: &Path, config: &Path, credentials: &Path, sts: &str) -> Vec<(String, String)> {
+    [
+        ("HOME", home.display().to_string()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            credentials.display().to_string(),
+        ),
+        ("AWS_ENDPOINT_URL_STS", sts.to_string()),
+        ("AWS_ENDPOINT_URL_SSO", sts.to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        // For `credential_source = Environment` only: a named profile ignores them.
+        ("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001".to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "environmentSecretForImdsSpoofTests0001".to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect()
+}
+
+/// profile_check.py MODE [PROFILE] in exactly `env` (no other AWS setting).
+fn profile_check(python: &Path, env: &[(String, String)], args: &[&str]) -> Value {
+    let mut command = Command::new(python);
+    command.arg(script("profile_check.py")).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") || key.starts_with("BOTO") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .envs(env.iter().map(|(key, value)| (key, value)))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run profile_check.py");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "profile_check.py {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("profile_check.py printed no JSON: {stdout}"))
+}
+
+/// imds-spoof's answer for the default identity when its role reads `profile`.
+fn served(profile: &str, home: &Path, env: &[(String, String)]) -> (Server, http::Response) {
+    let mut doc = support::sample();
+    support::set_role_source(&mut doc, 0, &[("source", "profile"), ("profile", profile)]);
+    let config = support::write_config(home, &format!("{profile}.toml"), &doc);
+    let server = Server::start_with(
+        &config,
+        ServeOptions {
+            env: env.to_vec(),
+            ..ServeOptions::default()
+        },
+    );
+    let path = format!(
+        "/latest/meta-data/iam/security-credentials/{}",
+        identity(0).role.as_ref().expect("role").name
+    );
+    let answer = http::get(server.addr, &path).expect("ask imds-spoof");
+    (server, answer)
+}
+
+#[test]
+fn profiles_resolve_as_botocore_resolves_them() {
+    let test = "profile shapes against botocore and moto";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let moto = Moto::start(&python);
+    let home = support::temp_dir();
+    let (config, credentials) = write_aws_files(home.path());
+    let env = environment(home.path(), &config, &credentials, &moto.url);
+    let mut table = Vec::new();
+    for (profile, expect) in CASES {
+        let reference = profile_check(&python, &env, &["resolve", profile]);
+        let (server, answer) = served(profile, home.path(), &env);
+        let ours = match answer.status {
+            200 => {
+                let document: Value = serde_json::from_str(&answer.text()).expect("JSON");
+                let mut keys = env.clone();
+                for (variable, field) in [
+                    ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
+                    ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+                    ("AWS_SESSION_TOKEN", "Token"),
+                ] {
+                    keys.retain(|(key, _)| key != variable);
+                    let value = document[field].as_str().unwrap_or_default().to_string();
+                    keys.push((variable.to_string(), value));
+                }
+                Ok(profile_check(&python, &keys, &["whoami"])["arn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string())
+            }
+            status => Err(format!("{status}: {}", server.stderr())),
+        };
+        table.push(format!(
+            "{profile:<20} botocore {:<60} imds-spoof {}",
+            reference["arn"]
+                .as_str()
+                .or(reference["error"].as_str())
+                .unwrap_or_default(),
+            match &ours {
+                Ok(arn) => arn.clone(),
+                Err(err) => err.lines().last().unwrap_or_default().to_string(),
+            }
+        ));
+        match expect {
+            Expect::Arn(suffix) => {
+                let reference_arn = reference["arn"].as_str().unwrap_or_default();
+                assert!(
+                    reference_arn.starts_with(&format!("arn:aws:sts::{ACCOUNT}"))
+                        || reference_arn.starts_with(&format!("arn:aws:iam::{ACCOUNT}")),
+                    "botocore on {profile}: {reference}"
+                );
+                assert!(
+                    reference_arn.contains(suffix),
+                    "botocore on {profile}: {reference}"
+                );
+                let ours = ours.unwrap_or_else(|err| panic!("imds-spoof on {profile}: {err}"));
+                assert!(ours.contains(suffix), "imds-spoof on {profile}: {ours}");
+            }
+            Expect::Error(parts) => {
+                assert_eq!(
+                    reference["ok"], false,
+                    "botocore resolved {profile}: {reference}"
+                );
+                let reason = ours.expect_err(&format!("imds-spoof resolved {profile}"));
+                for part in *parts {
+                    assert!(
+                        reason.to_lowercase().contains(&part.to_lowercase()),
+                        "imds-spoof on {profile} should say {part:?}:\n{reason}"
+                    );
+                }
+            }
+        }
+        drop(server);
+    }
+    // moto issues new keys for every AssumeRole, so the two sides are compared by the
+    // role the keys belong to, not by the keys.
+    eprintln!("{}", table.join("\n"));
+}
