@@ -69,7 +69,7 @@ fn new_and_copied_identities_are_whole_blocks_at_the_end() {
         "earlier text unchanged:\n{text}"
     );
     // The copy carries the comments of the role it was copied from.
-    assert_eq!(text.matches("# source = \"profile\" reads").count(), 2);
+    assert_eq!(text.matches("# source = \"profile\" resolves").count(), 2);
 }
 
 #[test]

@@ -35,6 +35,11 @@ pub enum CredentialField {
     Profile,
     Command,
     CommandTimeout,
+    /// The role an `assume-role` source assumes.
+    RoleArn,
+    /// Whose credentials assume it (`from_profile` / `from_identity`), shown, not edited.
+    AssumeBase,
+    SessionName,
 }
 
 impl CredentialField {
@@ -49,6 +54,9 @@ impl CredentialField {
             CredentialField::Profile => "profile",
             CredentialField::Command => "command",
             CredentialField::CommandTimeout => "timeout (ms)",
+            CredentialField::RoleArn => "role arn",
+            CredentialField::AssumeBase => "assumed with",
+            CredentialField::SessionName => "session name",
         }
     }
 

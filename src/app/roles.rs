@@ -1,7 +1,7 @@
 //! A role's credential source as the credentials editor sees it: its rows, their
 //! values as text, a row changed from text, the next source, fresh fake keys.
 
-use crate::config::{check_timestamp, CredentialSource, Role};
+use crate::config::{check_role_arn, check_timestamp, AssumeBase, CredentialSource, Role};
 use crate::imds::ids;
 
 use super::form::CredentialField;
@@ -27,6 +27,13 @@ pub fn rows(role: Option<&Role>) -> Vec<CredentialField> {
         Some(CredentialSource::Command { .. }) => {
             vec![F::RoleName, F::Source, F::Command, F::CommandTimeout]
         }
+        Some(CredentialSource::AssumeRole(_)) => vec![
+            F::RoleName,
+            F::Source,
+            F::RoleArn,
+            F::AssumeBase,
+            F::SessionName,
+        ],
     }
 }
 
@@ -52,6 +59,12 @@ pub fn raw_value(role: &Role, field: CredentialField) -> String {
         (CredentialSource::Profile { profile }, F::Profile) => profile.clone(),
         (CredentialSource::Command { command, .. }, F::Command) => command.clone(),
         (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => timeout_ms.to_string(),
+        (CredentialSource::AssumeRole(settings), F::RoleArn) => settings.role_arn.clone(),
+        (CredentialSource::AssumeRole(settings), F::AssumeBase) => match &settings.base {
+            AssumeBase::FromProfile(profile) => format!("profile {profile}"),
+            AssumeBase::FromIdentity(identity) => format!("identity {identity}"),
+        },
+        (CredentialSource::AssumeRole(settings), F::SessionName) => settings.session_name.clone(),
         _ => String::new(),
     }
 }
@@ -61,6 +74,7 @@ pub fn source_name(source: &CredentialSource) -> &'static str {
         CredentialSource::Static { .. } => "static",
         CredentialSource::Profile { .. } => "profile",
         CredentialSource::Command { .. } => "command",
+        CredentialSource::AssumeRole(_) => "assume-role",
     }
 }
 
@@ -92,6 +106,13 @@ pub fn with_field(role: &Role, field: CredentialField, text: &str) -> Result<Rol
         }
         (CredentialSource::Profile { profile }, F::Profile) => *profile = text.to_string(),
         (CredentialSource::Command { command, .. }, F::Command) => *command = text.to_string(),
+        (CredentialSource::AssumeRole(settings), F::RoleArn) => {
+            check_role_arn(text)?;
+            settings.role_arn = text.to_string();
+        }
+        (CredentialSource::AssumeRole(settings), F::SessionName) => {
+            settings.session_name = text.to_string()
+        }
         (CredentialSource::Command { timeout_ms, .. }, F::CommandTimeout) => {
             *timeout_ms = text
                 .parse()
@@ -124,6 +145,6 @@ pub fn following_source(source: &CredentialSource) -> CredentialSource {
             command: DEFAULT_COMMAND.to_string(),
             timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
         },
-        CredentialSource::Command { .. } => fake_static_keys(),
+        CredentialSource::Command { .. } | CredentialSource::AssumeRole(_) => fake_static_keys(),
     }
 }

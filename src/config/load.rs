@@ -178,6 +178,7 @@ pub fn validate(config: &Config) -> Result<(), String> {
     }
     validate_container_rules(config)?;
     validate_service_accounts(config)?;
+    validate_assume_bases(config)?;
     for (index, fault) in config.faults.iter().enumerate() {
         if let super::model::FaultKind::Status { status } = fault.kind {
             if !(100..=599).contains(&status) {
@@ -186,6 +187,32 @@ pub fn validate(config: &Config) -> Result<(), String> {
                     index + 1
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `from_identity` names an identity whose role has credentials of its own (static,
+/// profile or command): not itself, and not another assumed role.
+fn validate_assume_bases(config: &Config) -> Result<(), String> {
+    for identity in &config.identities {
+        let Some(CredentialSource::AssumeRole(settings)) =
+            identity.role.as_ref().map(|r| &r.source)
+        else {
+            continue;
+        };
+        let super::model::AssumeBase::FromIdentity(base) = &settings.base else {
+            continue;
+        };
+        let usable = config
+            .identity(base)
+            .and_then(|other| other.role.as_ref())
+            .is_some_and(|role| !matches!(role.source, CredentialSource::AssumeRole(_)));
+        if !usable {
+            return Err(format!(
+                "[[identity]] {}: from_identity = {base:?} must name an identity whose role has static, profile or command credentials",
+                identity.name
+            ));
         }
     }
     Ok(())
@@ -462,7 +489,73 @@ fn check_role(role: &super::model::Role) -> Result<(), String> {
         CredentialSource::Command { command, .. } if command.trim().is_empty() => {
             return Err("role: command source needs a command".to_string());
         }
+        CredentialSource::AssumeRole(settings) => check_assume_role(settings)?,
         _ => {}
+    }
+    Ok(())
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+pub fn check_role_arn(value: &str) -> Result<(), String> {
+    let bad = || format!("role_arn {value:?}: expected arn:aws:iam::123456789012:role/NAME");
+    let mut parts = value.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad());
+    };
+    let named = resource
+        .strip_prefix("role/")
+        .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
+    if partition.is_empty()
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+        || !named
+    {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// An assume-role source STS would accept: its ARN, a duration STS allows, a session
+/// name template with only known placeholders, and a base that names something.
+fn check_assume_role(settings: &super::model::AssumeRole) -> Result<(), String> {
+    check_role_arn(&settings.role_arn)?;
+    if !(900..=43_200).contains(&settings.duration) {
+        return Err(format!(
+            "role: duration = {}: STS allows 900 (15 minutes) to 43200 (12 hours) seconds",
+            settings.duration
+        ));
+    }
+    let mut rest = settings.session_name.as_str();
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|at| open + at);
+        let Some(close) = close else {
+            return Err(format!(
+                "role: session_name {:?} has an unclosed {{",
+                settings.session_name
+            ));
+        };
+        let placeholder = &rest[open + 1..close];
+        if !["container", "identity", "instance_id"].contains(&placeholder) {
+            return Err(format!(
+                "role: session_name {:?}: {{{placeholder}}} is not one of {{container}}, {{identity}}, {{instance_id}}",
+                settings.session_name
+            ));
+        }
+        rest = &rest[close + 1..];
+    }
+    let base = match &settings.base {
+        super::model::AssumeBase::FromProfile(name) => ("from_profile", name),
+        super::model::AssumeBase::FromIdentity(name) => ("from_identity", name),
+    };
+    if base.1.trim().is_empty() {
+        return Err(format!("role: {} is empty", base.0));
     }
     Ok(())
 }

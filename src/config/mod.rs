@@ -15,8 +15,8 @@ pub use ecs_task::{EcsTaskSettings, LaunchType, DEFAULT_CLUSTER};
 pub use edit::{edit_file, identity_table, set_container_rule, EditError};
 pub use error::ConfigError;
 pub use load::{
-    check_container_name, check_instance_id, check_timestamp, check_zone, default_path, load,
-    load_or_create, parse, validate, validate_identity,
+    check_container_name, check_instance_id, check_role_arn, check_timestamp, check_zone,
+    default_path, load, load_or_create, parse, validate, validate_identity,
 };
 pub use model::*;
 pub use sample::SAMPLE_CONFIG;

@@ -11,6 +11,7 @@ use crate::imds::documents::{signed_identity_document, Credentials};
 use crate::imds::signing::IdentitySigner;
 use crate::imds::tree::{self, Dir, Leaf, Node};
 
+use super::assume::Caller;
 use super::clock::{Clock, SystemClock};
 use super::credentials::{identity_role_credentials, CredentialResolver};
 use super::refresh_state::RefreshStates;
@@ -193,7 +194,12 @@ impl BuiltinProvider {
                     .role
                     .as_ref()
                     .ok_or_else(|| ProviderError::UnknownIdentity(request.identity.clone()))?;
-                let resolved = self.credentials.resolve_reusable(role).await?;
+                let caller = Caller {
+                    container: request.caller_container.as_deref(),
+                    identity: &request.identity,
+                    instance_id: &identity.instance_id,
+                };
+                let resolved = self.credentials.resolve_for(role, &caller, &config).await?;
                 let account = question.extended.then_some(identity.account_id.as_str());
                 let body =
                     self.render_credentials(&request.identity, resolved.credentials, account);

@@ -329,6 +329,16 @@ impl<K: Eq + Hash + Clone, V: Clone, E: Clone> SingleFlightCache<K, V, E> {
         });
     }
 
+    /// The keys with a slot (a value, a failure or a run).
+    pub fn keys(&self) -> Vec<K> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     /// Forgets keys `keep` says no to (sources no longer configured).
     pub fn retain(&self, mut keep: impl FnMut(&K) -> bool) {
         self.edit_slots(|slots| {

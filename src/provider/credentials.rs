@@ -7,10 +7,14 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
 
-use crate::config::{CredentialSource, Identity, Role};
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::config::{AssumeBase, AssumeRole, Config, CredentialSource, Identity, Role};
 use crate::imds::documents::{derived_id, Credentials};
 use crate::imds::time::parse_timestamp;
 
+use super::assume::{assume, Caller, SessionKey};
 use super::cache::{Accept, FreshHit, Kept, SingleFlightCache, FAILURE_BACKOFF};
 use super::clock::{Clock, SystemClock};
 use super::command::{describe_command_line, run_shell, CommandError};
@@ -36,6 +40,50 @@ pub(super) enum FetchKey {
     Command { command: String, timeout: Duration },
     /// `source = "profile"`: the profile as the AWS SDK resolves it.
     Profile(String),
+    /// `source = "assume-role"`: one caller's STS session, assumed with `base`.
+    AssumeRole {
+        session: Box<SessionKey>,
+        base: Box<BaseKey>,
+    },
+}
+
+/// The credentials an assumed role is assumed with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum BaseKey {
+    /// A profile's or a command's, from the same cache.
+    Fetched(FetchKey),
+    /// Static keys of another identity.
+    Static {
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: Option<String>,
+    },
+}
+
+impl BaseKey {
+    /// The base `settings` name, in `config`; None when it names no usable source (an
+    /// identity without a role, or one that assumes a role itself).
+    pub(super) fn of(settings: &AssumeRole, config: &Config) -> Option<BaseKey> {
+        match &settings.base {
+            AssumeBase::FromProfile(profile) => {
+                Some(BaseKey::Fetched(FetchKey::Profile(profile.clone())))
+            }
+            AssumeBase::FromIdentity(name) => match &config.identity(name)?.role.as_ref()?.source {
+                CredentialSource::Static {
+                    access_key_id,
+                    secret_access_key,
+                    session_token,
+                    ..
+                } => Some(BaseKey::Static {
+                    access_key_id: access_key_id.clone(),
+                    secret_access_key: secret_access_key.clone(),
+                    session_token: session_token.clone(),
+                }),
+                CredentialSource::AssumeRole(_) => None,
+                source => FetchKey::of(source).map(BaseKey::Fetched),
+            },
+        }
+    }
 }
 
 impl FetchKey {
@@ -48,6 +96,8 @@ impl FetchKey {
                 timeout_ms,
             } => Some(FetchKey::command(command, *timeout_ms)),
             CredentialSource::Profile { profile } => Some(FetchKey::Profile(profile.clone())),
+            // One key per caller: made when a caller asks (`resolve_for`).
+            CredentialSource::AssumeRole(_) => None,
         }
     }
 
@@ -59,17 +109,46 @@ impl FetchKey {
     }
 }
 
-/// Fetches the credentials of `key` once: runs the command, or resolves the profile.
-pub(super) async fn fetch(
-    key: FetchKey,
-    clock: Arc<dyn Clock>,
-) -> Result<Kept<Arc<Credentials>>, ProviderError> {
-    match key {
-        FetchKey::Command { command, timeout } => {
-            run_credential_process(&command, timeout, clock).await
+/// A fetch under way: boxed, because an assumed role's fetch may fetch its base first.
+pub(super) type Fetching =
+    Pin<Box<dyn Future<Output = Result<Kept<Arc<Credentials>>, ProviderError>> + Send>>;
+
+/// Fetches the credentials of `key` once: runs the command, resolves the profile, or
+/// assumes the role (with its base credentials from the same cache).
+pub(super) fn fetch(shared: Arc<Shared>, key: FetchKey) -> Fetching {
+    Box::pin(async move {
+        let clock = shared.clock.clone();
+        match key {
+            FetchKey::Command { command, timeout } => {
+                run_credential_process(&command, timeout, clock).await
+            }
+            FetchKey::Profile(profile) => profile_credentials(&profile, clock).await,
+            FetchKey::AssumeRole { session, base } => {
+                let base = match *base {
+                    BaseKey::Static {
+                        access_key_id,
+                        secret_access_key,
+                        session_token,
+                    } => Arc::new(Credentials {
+                        access_key_id,
+                        secret_access_key,
+                        token: session_token,
+                        expiration: clock.now(),
+                        last_updated: clock.now(),
+                    }),
+                    BaseKey::Fetched(base) => {
+                        shared
+                            .fetched
+                            .get_or_compute(&base, Accept::Valid, || {
+                                fetch(shared.clone(), base.clone())
+                            })
+                            .await?
+                    }
+                };
+                assume(&session, &base, clock).await
+            }
         }
-        FetchKey::Profile(profile) => profile_credentials(&profile, clock).await,
-    }
+    })
 }
 
 /// Resolved credentials, and whether the same answer may be served again without
@@ -179,6 +258,12 @@ impl CredentialResolver {
                     .credentials_of(FetchKey::Profile(profile.clone()))
                     .await
             }
+            CredentialSource::AssumeRole(_) => {
+                return Err(ProviderError::Credentials {
+                    source_name: format!("role {}", role.name),
+                    reason: "assume-role credentials are per caller: resolve_for".to_string(),
+                })
+            }
         };
         let (last_updated, rolling_expiration) = rolling_window(self.shared.clock.now());
         let expiration = match expiration {
@@ -195,6 +280,35 @@ impl CredentialResolver {
             expiration,
             last_updated,
         })))
+    }
+
+    /// As [`CredentialResolver::resolve_reusable`] for one caller: an assumed role is a
+    /// session of its own per (identity, session name); other sources are shared.
+    pub async fn resolve_for(
+        &self,
+        role: &Role,
+        caller: &Caller<'_>,
+        config: &Config,
+    ) -> Result<Resolved, ProviderError> {
+        let CredentialSource::AssumeRole(settings) = &role.source else {
+            return self.resolve_reusable(role).await;
+        };
+        let base = BaseKey::of(settings, config).ok_or_else(|| ProviderError::Credentials {
+            source_name: format!("role {}", role.name),
+            reason: "from_identity names no identity with static, profile or command credentials"
+                .to_string(),
+        })?;
+        let key = FetchKey::AssumeRole {
+            session: Box::new(SessionKey::new(
+                settings,
+                caller,
+                config.aws.endpoint_url.as_deref(),
+            )),
+            base: Box::new(base),
+        };
+        let resolved = self.credentials_of(key).await?;
+        // Never reused by identity alone: each caller has its own session.
+        Ok(Resolved::once(resolved.credentials))
     }
 
     /// Is an answer that [`CredentialResolver::resolve_reusable`] allowed to reuse still
@@ -214,10 +328,9 @@ impl CredentialResolver {
         } else {
             Accept::Fresh
         };
-        let clock = shared.clock.clone();
         let (result, hit) = shared
             .fetched
-            .get_or_compute_noting(&key, accept, || fetch(key.clone(), clock))
+            .get_or_compute_noting(&key, accept, || fetch(shared.clone(), key.clone()))
             .await;
         if background && hit.is_none() {
             // The refresher's schedule was missed (a suspended laptop), a fetch failed,

@@ -2,6 +2,7 @@
 //! speaks HTTP and IMDS tokens; a provider only knows data.
 
 mod api;
+mod assume;
 mod builtin;
 mod cache;
 mod clock;

@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::config::{Config, ConfigStore};
+use crate::config::{Config, ConfigStore, CredentialSource};
 
-use super::credentials::{fetch, CredentialResolver, FetchKey, Shared};
+use super::credentials::{fetch, BaseKey, CredentialResolver, FetchKey, Shared};
 use super::refresh_state::{RefreshState, RefreshStates};
 
 /// The refresher looks again this often even when nothing else happens.
@@ -36,6 +36,28 @@ fn needs(config: &Config) -> Vec<(String, FetchKey)> {
             Some((identity.name.clone(), FetchKey::of(&role.source)?))
         })
         .collect()
+}
+
+/// Is `key` a session of a role some identity still assumes?
+fn still_assumed(key: &FetchKey, config: &Config) -> bool {
+    let FetchKey::AssumeRole { session, .. } = key else {
+        return false;
+    };
+    config.identities.iter().any(|identity| {
+        matches!(identity.role.as_ref().map(|role| &role.source),
+            Some(CredentialSource::AssumeRole(settings)) if settings.role_arn == session.role_arn)
+    })
+}
+
+/// The fetched base of a session (a profile or command it is assumed with).
+fn base_of(key: &FetchKey) -> Option<&FetchKey> {
+    match key {
+        FetchKey::AssumeRole { base, .. } => match base.as_ref() {
+            BaseKey::Fetched(base) => Some(base),
+            BaseKey::Static { .. } => None,
+        },
+        _ => None,
+    }
 }
 
 impl CredentialResolver {
@@ -68,7 +90,21 @@ impl Refresher {
         loop {
             let config = configs.borrow_and_update().clone();
             let needs = needs(&config);
-            let wanted: HashSet<&FetchKey> = needs.iter().map(|(_, key)| key).collect();
+            // Per-caller sessions are made by requests; they are kept fresh while an
+            // identity still assumes their role (and forgotten with it).
+            let sessions: Vec<FetchKey> = self
+                .shared
+                .fetched
+                .keys()
+                .into_iter()
+                .filter(|key| still_assumed(key, &config))
+                .collect();
+            let wanted: HashSet<&FetchKey> = needs
+                .iter()
+                .map(|(_, key)| key)
+                .chain(&sessions)
+                .chain(sessions.iter().filter_map(base_of))
+                .collect();
             // Sources no longer configured are forgotten with their credentials.
             self.shared.fetched.retain(|key| wanted.contains(key));
             self.retries.retain(|key, _| wanted.contains(key));
@@ -83,8 +119,7 @@ impl Refresher {
                     in_flight.insert(key.clone());
                     let (shared, key) = (self.shared.clone(), key.clone());
                     running.spawn(async move {
-                        let clock = shared.clock.clone();
-                        let run = || fetch(key.clone(), clock);
+                        let run = || fetch(shared.clone(), key.clone());
                         let ok = shared.fetched.refresh(&key, run).await.is_ok();
                         (key, ok)
                     });

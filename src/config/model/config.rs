@@ -10,7 +10,8 @@ use super::faults::Fault;
 use super::identity::Identity;
 use super::service_accounts::{ServiceAccountRule, IDENTITY_NAMESPACE};
 use super::settings::{
-    BrokerSettings, DoorSettings, ImdsSettings, NetworkSettings, ProviderSettings, ProxySettings,
+    AwsSettings, BrokerSettings, DoorSettings, ImdsSettings, NetworkSettings, ProviderSettings,
+    ProxySettings,
 };
 
 /// The whole configuration file.
@@ -32,6 +33,8 @@ pub struct Config {
     pub broker: BrokerSettings,
     #[serde(default)]
     pub provider: ProviderSettings,
+    #[serde(default)]
+    pub aws: AwsSettings,
     #[serde(default, rename = "fault")]
     pub faults: Vec<Fault>,
     #[serde(default, rename = "identity")]

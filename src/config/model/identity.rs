@@ -140,7 +140,47 @@ pub enum CredentialSource {
         #[serde(default = "default_command_timeout_ms")]
         timeout_ms: u64,
     },
+    /// An STS session of `role_arn` for each caller (docs/credentials.md), assumed with the
+    /// credentials of a profile or of another identity.
+    #[serde(rename = "assume-role")]
+    AssumeRole(AssumeRole),
 }
+
+/// `source = "assume-role"`: what to assume, with what, and how sessions are named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    /// Whose credentials assume it: a profile, or another identity's role.
+    #[serde(flatten)]
+    pub base: AssumeBase,
+    /// `{container}`, `{identity}` and `{instance_id}` are replaced; the result is cut to
+    /// what STS allows. One session per (identity, session name).
+    pub session_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Seconds, 900 (15 minutes) to 43200 (12 hours), as STS allows.
+    pub duration: u32,
+    /// An inline session policy (JSON), narrowing the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub session_tags: BTreeMap<String, String>,
+}
+
+/// Where an assumed role's base credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssumeBase {
+    /// `from_profile = "NAME"`: a profile as `source = "profile"` resolves it.
+    FromProfile(String),
+    /// `from_identity = "NAME"`: that identity's role credentials.
+    FromIdentity(String),
+}
+
+/// The default session name: the calling container's name, so CloudTrail shows it.
+pub const DEFAULT_SESSION_NAME: &str = "{container}";
+/// STS's default session length.
+pub const DEFAULT_ASSUME_DURATION: u32 = 3600;
 
 /// An `[identity.role]` table as written: every key any source takes, and no other.
 #[derive(Deserialize)]
@@ -155,6 +195,14 @@ struct RoleTable {
     profile: Option<String>,
     command: Option<String>,
     timeout_ms: Option<u64>,
+    role_arn: Option<String>,
+    from_profile: Option<String>,
+    from_identity: Option<String>,
+    session_name: Option<String>,
+    external_id: Option<String>,
+    duration: Option<u32>,
+    policy: Option<String>,
+    session_tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +211,8 @@ enum SourceName {
     Static,
     Profile,
     Command,
+    #[serde(rename = "assume-role")]
+    AssumeRole,
 }
 
 impl TryFrom<RoleTable> for Role {
@@ -212,6 +262,20 @@ impl TryFrom<RoleTable> for Role {
                 "command",
                 &["command", "timeout_ms"],
             ),
+            SourceName::AssumeRole => (
+                CredentialSource::AssumeRole(assume_role(&table)?),
+                "assume-role",
+                &[
+                    "role_arn",
+                    "from_profile",
+                    "from_identity",
+                    "session_name",
+                    "external_id",
+                    "duration",
+                    "policy",
+                    "session_tags",
+                ],
+            ),
         };
         let present = [
             ("access_key_id", table.access_key_id.is_some()),
@@ -221,6 +285,14 @@ impl TryFrom<RoleTable> for Role {
             ("profile", table.profile.is_some()),
             ("command", table.command.is_some()),
             ("timeout_ms", table.timeout_ms.is_some()),
+            ("role_arn", table.role_arn.is_some()),
+            ("from_profile", table.from_profile.is_some()),
+            ("from_identity", table.from_identity.is_some()),
+            ("session_name", table.session_name.is_some()),
+            ("external_id", table.external_id.is_some()),
+            ("duration", table.duration.is_some()),
+            ("policy", table.policy.is_some()),
+            ("session_tags", table.session_tags.is_some()),
         ];
         if let Some((key, _)) = present
             .iter()
@@ -233,6 +305,35 @@ impl TryFrom<RoleTable> for Role {
             source,
         })
     }
+}
+
+/// The `assume-role` settings of a table, with the one base it must name.
+fn assume_role(table: &RoleTable) -> Result<AssumeRole, String> {
+    let base = match (&table.from_profile, &table.from_identity) {
+        (Some(profile), None) => AssumeBase::FromProfile(profile.clone()),
+        (None, Some(identity)) => AssumeBase::FromIdentity(identity.clone()),
+        (Some(_), Some(_)) => {
+            return Err("source = \"assume-role\" takes `from_profile` or `from_identity`, not both".into())
+        }
+        (None, None) => {
+            return Err("source = \"assume-role\" needs `from_profile` or `from_identity`: whose credentials assume the role".into())
+        }
+    };
+    Ok(AssumeRole {
+        role_arn: table
+            .role_arn
+            .clone()
+            .ok_or("source = \"assume-role\" needs `role_arn`")?,
+        base,
+        session_name: table
+            .session_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string()),
+        external_id: table.external_id.clone(),
+        duration: table.duration.unwrap_or(DEFAULT_ASSUME_DURATION),
+        policy: table.policy.clone(),
+        session_tags: table.session_tags.clone().unwrap_or_default(),
+    })
 }
 
 fn default_command_timeout_ms() -> u64 {

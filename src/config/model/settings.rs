@@ -178,3 +178,13 @@ impl Default for ProviderSettings {
         }
     }
 }
+
+/// `[aws]`: how imds-spoof itself talks to AWS (STS for `assume-role`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsSettings {
+    /// Every STS call goes here instead of AWS (an emulator: LocalStack, moto). Unset:
+    /// `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`, then AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+}

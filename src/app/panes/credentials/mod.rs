@@ -181,7 +181,11 @@ impl CredentialsPane {
                 )));
             }
             Some(CredentialSource::Profile { .. }) => lines.push(Line::from(Span::styled(
-                "Keys are read from ~/.aws/credentials and ~/.aws/config on each request.",
+                "Resolved as the AWS CLI resolves it (keys, process, role chains, SSO), in the background ahead of Expiration. r fetches again.",
+                theme::dim(),
+            ))),
+            Some(CredentialSource::AssumeRole(_)) => lines.push(Line::from(Span::styled(
+                "Each container gets its own STS session of this role, named after it; renewed in the background ahead of Expiration.",
                 theme::dim(),
             ))),
             Some(CredentialSource::Command { .. }) => lines.push(Line::from(Span::styled(
