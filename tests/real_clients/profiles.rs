@@ -3,11 +3,11 @@
 //! as what botocore resolves, and a profile botocore cannot resolve is a clear error here.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::clients::script;
+use crate::support::clients::{profile_check, whoami};
 use crate::support::http;
 use crate::support::moto::Moto;
 use crate::support::need::python;
@@ -187,34 +187,6 @@ fn environment(home: &Path, config: &Path, credentials: &Path, sts: &str) -> Vec
     .collect()
 }
 
-/// profile_check.py MODE [PROFILE] in exactly `env` (no other AWS setting).
-fn profile_check(python: &Path, env: &[(String, String)], args: &[&str]) -> Value {
-    let mut command = Command::new(python);
-    command.arg(script("profile_check.py")).args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") || key.starts_with("BOTO") {
-            command.env_remove(key);
-        }
-    }
-    let output = command
-        .envs(env.iter().map(|(key, value)| (key, value)))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("run profile_check.py");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "profile_check.py {args:?}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| panic!("profile_check.py printed no JSON: {stdout}"))
-}
-
 /// imds-spoof's answer for the default identity when its role reads `profile`.
 fn served(profile: &str, home: &Path, env: &[(String, String)]) -> (Server, http::Response) {
     let mut doc = support::sample();
@@ -252,22 +224,19 @@ fn profiles_resolve_as_botocore_resolves_them() {
         let ours = match answer.status {
             200 => {
                 let document: Value = serde_json::from_str(&answer.text()).expect("JSON");
-                let mut keys = env.clone();
-                for (variable, field) in [
-                    ("AWS_ACCESS_KEY_ID", "AccessKeyId"),
-                    ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
-                    ("AWS_SESSION_TOKEN", "Token"),
-                ] {
-                    keys.retain(|(key, _)| key != variable);
-                    let value = document[field].as_str().unwrap_or_default().to_string();
-                    keys.push((variable.to_string(), value));
-                }
-                Ok(profile_check(&python, &keys, &["whoami"])["arn"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string())
+                Ok(whoami(&python, &moto.url, &document))
             }
-            status => Err(format!("{status}: {}", server.stderr())),
+            status => {
+                // The reason is logged as the answer goes out: wait for the line.
+                let logged = support::wait_for(Duration::from_secs(10), || {
+                    let stderr = server.stderr();
+                    stderr.contains("provider failed").then_some(stderr)
+                });
+                Err(format!(
+                    "{status}: {}",
+                    logged.unwrap_or_else(|| server.stderr())
+                ))
+            }
         };
         table.push(format!(
             "{profile:<20} botocore {:<60} imds-spoof {}",
@@ -314,4 +283,52 @@ fn profiles_resolve_as_botocore_resolves_them() {
     // moto issues new keys for every AssumeRole, so the two sides are compared by the
     // role the keys belong to, not by the keys.
     eprintln!("{}", table.join("\n"));
+}
+
+/// `source = "assume-role"` on `serve`: the caller is this host, so the session is named
+/// after it; with `from_identity` the base is another identity's static keys.
+#[test]
+fn an_assumed_role_session_is_named_after_its_caller() {
+    let test = "assume-role on serve against moto";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let moto = Moto::start(&python);
+    let mut doc = support::sample();
+    {
+        let role = support::sample::role(&mut doc, 0);
+        for key in [
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "expiration",
+        ] {
+            role.remove(key);
+        }
+        role["source"] = toml_edit::value("assume-role");
+        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
+        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
+    }
+    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    let dir = support::temp_dir();
+    let config = support::write_config(dir.path(), "config.toml", &doc);
+    let server = Server::start(&config).keeping(dir);
+    let path = format!(
+        "/latest/meta-data/iam/security-credentials/{}",
+        identity(0).role.as_ref().expect("role").name
+    );
+    let first = http::get(server.addr, &path).expect("ask imds-spoof");
+    assert_eq!(first.status, 200, "{}\n{}", first.text(), server.stderr());
+    let document: Value = serde_json::from_str(&first.text()).expect("JSON");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let arn = whoami(&python, &moto.url, &document);
+    assert_eq!(
+        arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/{}", host.trim()),
+        "{document}"
+    );
+    // The same caller is served the same session until it is renewed.
+    let again: Value =
+        serde_json::from_str(&http::get(server.addr, &path).expect("again").text()).expect("JSON");
+    assert_eq!(again["AccessKeyId"], document["AccessKeyId"]);
 }

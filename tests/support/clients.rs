@@ -104,3 +104,51 @@ pub fn sha_prefix(value: &str) -> String {
         .collect::<String>()[..16]
         .to_string()
 }
+
+/// tests/clients/profile_check.py MODE [PROFILE] in exactly `env` (no other AWS or boto
+/// setting of the caller's); its JSON summary.
+pub fn profile_check(python: &Path, env: &[(String, String)], args: &[&str]) -> Value {
+    let mut command = Command::new(python);
+    command.arg(script("profile_check.py")).args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") || key.starts_with("BOTO") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .envs(env.iter().map(|(key, value)| (key, value)))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run profile_check.py");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "profile_check.py {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("profile_check.py printed no JSON: {stdout}"))
+}
+
+/// Whom STS at `sts` says the keys of an IMDS credentials document belong to (their ARN).
+pub fn whoami(python: &Path, sts: &str, document: &Value) -> String {
+    let field = |name: &str| document[name].as_str().unwrap_or_default().to_string();
+    let env = [
+        ("AWS_ENDPOINT_URL_STS", sts.to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", field("AccessKeyId")),
+        ("AWS_SECRET_ACCESS_KEY", field("SecretAccessKey")),
+        ("AWS_SESSION_TOKEN", field("Token")),
+        ("AWS_CONFIG_FILE", "/dev/null".to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
+    ]
+    .map(|(key, value)| (key.to_string(), value));
+    profile_check(python, &env, &["whoami"])["arn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
