@@ -1,0 +1,80 @@
+//! `source = "assume-role"` against the real engine, with moto's server as STS: three
+//! containers playing one identity each get a session of their own, named after the
+//! container (so CloudTrail tells them apart), with keys of their own.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use support::clients::whoami;
+use support::docker::*;
+use support::moto::Moto;
+use support::need::python;
+use support::{describe as text, identity, require_all, Need};
+
+const TEST: &str = "each_container_gets_its_own_assumed_role_session";
+const ACCOUNT: &str = "123456789012";
+
+#[test]
+fn each_container_gets_its_own_assumed_role_session() {
+    if !require_all(&[Need::Docker, Need::OfflineImages], TEST) {
+        return;
+    }
+    let Some(python) = python(TEST) else {
+        return;
+    };
+    let moto = Moto::start(&python);
+    let engine = EngineFixture::new();
+    // The default identity assumes `app` with the worker identity's static keys.
+    let text_config = std::fs::read_to_string(&engine.config).expect("read config");
+    let mut doc: toml_edit::DocumentMut = text_config.parse().expect("config parses");
+    {
+        let role = support::sample::role(&mut doc, 0);
+        for key in [
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "expiration",
+        ] {
+            role.remove(key);
+        }
+        role["source"] = toml_edit::value("assume-role");
+        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
+        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
+    }
+    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    std::fs::write(&engine.config, doc.to_string()).expect("write config");
+    let (up, _log) = engine.up_logging("up");
+
+    let mounts = client_mounts(None);
+    let role = &identity(0).role.as_ref().expect("role").name;
+    let ask =
+        format!("curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/{role}");
+    let mut keys = HashSet::new();
+    for index in 0..3 {
+        let name = format!("imds-spoof-test-assume-{index}");
+        let out = run_client(&name, &[], &mounts, &["bash", "-c", &ask]);
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        let document: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|err| panic!("{name}: not credentials ({err}): {}", text(&out)));
+        let arn = whoami(&python, &moto.url, &document);
+        assert_eq!(
+            arn,
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/{name}"),
+            "{name}'s keys"
+        );
+        keys.insert(
+            document["AccessKeyId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert_eq!(keys.len(), 3, "three sessions, three access keys: {keys:?}");
+    assert_eq!(up.stop(), 0);
+}
