@@ -332,3 +332,108 @@ fn an_assumed_role_session_is_named_after_its_caller() {
         serde_json::from_str(&http::get(server.addr, &path).expect("again").text()).expect("JSON");
     assert_eq!(again["AccessKeyId"], document["AccessKeyId"]);
 }
+
+/// An assumed-role session on a clock the test moves: renewed in the background ahead of
+/// its Expiration with no request waiting; through an STS outage the last good keys are
+/// served until they expire, then EC2's failure; and it recovers when STS is back.
+#[test]
+fn assumed_role_sessions_are_renewed_ahead_and_survive_an_sts_outage() {
+    use imds_spoof::config::ConfigStore;
+    use imds_spoof::provider::{BuiltinProvider, ManualClock, Provider, ProviderRequest};
+
+    let test = "assume-role refresh and STS outage against moto";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let mut moto = Moto::start(&python);
+    let port = moto.port();
+    let mut config = support::sample_config();
+    let worker = identity(1).name.clone();
+    if let Some(role) = config.identities[0].role.as_mut() {
+        role.source =
+            imds_spoof::config::CredentialSource::AssumeRole(imds_spoof::config::AssumeRole {
+                role_arn: format!("arn:aws:iam::{ACCOUNT}:role/app"),
+                base: imds_spoof::config::AssumeBase::FromIdentity(worker),
+                session_name: "{container}".into(),
+                external_id: None,
+                duration: 900,
+                policy: None,
+                session_tags: Default::default(),
+            });
+    }
+    config.aws.endpoint_url = Some(moto.url.clone());
+    let start = time::OffsetDateTime::now_utc();
+    let clock = ManualClock::new(start);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _guard = runtime.enter();
+    // Built inside the runtime: the background refresher runs on the manual clock.
+    let provider = BuiltinProvider::with_clock(
+        ConfigStore::in_memory(config),
+        crate::support::broker::SIGNER.clone(),
+        std::sync::Arc::new(clock.clone()),
+    );
+    let path = format!(
+        "/latest/meta-data/iam/security-credentials/{}",
+        identity(0).role.as_ref().expect("role").name
+    );
+    let ask = || {
+        let request = ProviderRequest {
+            method: "GET".into(),
+            path: path.clone(),
+            identity: identity(0).name.clone(),
+            caller_ip: None,
+            caller_container: Some("app-1".into()),
+        };
+        runtime
+            .block_on(provider.answer(&request))
+            .ok()
+            .filter(|answer| answer.status == 200)
+            .and_then(|answer| serde_json::from_slice::<Value>(&answer.body).ok())
+            .map(|document| {
+                document["AccessKeyId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+    };
+    let first = ask().expect("a first session");
+    assert_eq!(
+        ask().as_deref(),
+        Some(first.as_str()),
+        "the same session again"
+    );
+
+    // Past the renewal point (Expiration - 5 min) but not the Expiration: the refresher
+    // renews; every request meanwhile is answered at once with keys still valid.
+    clock.advance(Duration::from_secs(11 * 60));
+    let renewed = support::wait_for(Duration::from_secs(20), || {
+        ask().filter(|key| *key != first)
+    })
+    .expect("renewed in the background");
+
+    // STS goes away: the renewed keys are served until they expire...
+    moto.stop();
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        ask().as_deref(),
+        Some(renewed.as_str()),
+        "last good keys during the outage"
+    );
+    // ...then the caller gets the failure answer.
+    clock.advance(Duration::from_secs(20 * 60));
+    assert_eq!(
+        ask(),
+        None,
+        "no expired keys after the outage outlasts them"
+    );
+
+    // STS is back: the next try (within the longest back-off) brings a new session.
+    let _moto = Moto::start_on(&python, port);
+    clock.advance(Duration::from_secs(6 * 60));
+    let recovered = support::wait_for(Duration::from_secs(20), || {
+        clock.advance(Duration::from_secs(30));
+        ask()
+    })
+    .expect("recovered after the outage");
+    assert_ne!(recovered, renewed);
+}

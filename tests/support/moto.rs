@@ -19,6 +19,11 @@ impl Moto {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
+        Moto::start_on(python, port)
+    }
+
+    /// On `port`: STS coming back where it was after an outage.
+    pub fn start_on(python: &Path, port: u16) -> Moto {
         let child = Command::new(python)
             .args([
                 "-m",
@@ -42,6 +47,14 @@ impl Moto {
         });
         assert!(up, "moto's server did not start on port {port}");
         moto
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Stops the server (an STS outage) and waits for it to be gone.
