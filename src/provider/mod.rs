@@ -16,6 +16,7 @@ mod refresh_state;
 mod served;
 
 pub use api::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
+pub use assume::Caller as SessionCaller;
 pub use builtin::BuiltinProvider;
 pub use cache::{Accept, Kept, SingleFlightCache};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -5,6 +5,7 @@ mod broker;
 mod certificates;
 mod container_credentials;
 mod containers;
+mod credentials;
 mod network;
 mod proxy;
 mod report;

@@ -9,6 +9,7 @@ use crate::docker::{self, Engine, NetworkPlan};
 use super::broker::{check_broker, check_doors};
 use super::certificates::check_certificates;
 use super::containers::container_checks;
+use super::credentials::check_credentials;
 use super::network::{check_ec2_host, check_ipv6, check_subnet};
 use super::proxy::{check_image, check_proxy};
 
@@ -56,6 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
     } else if args.container.is_some() {
         report.line(Level::Warn, "container", "not checked: no engine");
     }
+    check_credentials(&config, &mut report).await;
     check_certificates(&store, &config, &mut report);
     if report.failures > 0 {
         anyhow::bail!("{} check(s) failed", report.failures);
