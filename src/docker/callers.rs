@@ -71,6 +71,9 @@ pub struct CallerBook {
     following: AtomicBool,
     /// One engine lookup at a time: concurrent misses wait for it and then read the book.
     asking: tokio::sync::Mutex<()>,
+    /// Containers as they join the network (and those already on it when the book is
+    /// built), for whoever prepares something for a caller before it asks.
+    arrivals: std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<Holder>>>,
 }
 
 impl CallerBook {
@@ -141,6 +144,22 @@ impl CallerBook {
         self.clear();
     }
 
+    /// Containers from now on, as they join the network.
+    pub fn arrivals(&self) -> tokio::sync::broadcast::Receiver<Arc<Holder>> {
+        self.arrivals_sender().subscribe()
+    }
+
+    fn arrivals_sender(&self) -> &tokio::sync::broadcast::Sender<Arc<Holder>> {
+        // A slow listener loses the oldest arrivals, never slows the book.
+        self.arrivals
+            .get_or_init(|| tokio::sync::broadcast::channel(256).0)
+    }
+
+    fn announce(&self, holder: &Arc<Holder>) {
+        // Nobody listening is fine.
+        let _ = self.arrivals_sender().send(holder.clone());
+    }
+
     fn insert(&self, ip: IpAddr, holder: Arc<Holder>) {
         self.entries
             .write()
@@ -179,13 +198,22 @@ impl CallerBook {
 
     /// Replaces the book with what the engine says is connected now.
     async fn rebuild(&self, source: &Source) -> Result<(), DockerError> {
-        let attached = attached_holders(source).await?;
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        *entries = attached
+        let attached: Vec<(IpAddr, Arc<Holder>)> = attached_holders(source)
+            .await?
             .into_iter()
             .map(|(ip, holder)| (ip, Arc::new(holder)))
             .collect();
+        {
+            let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+            *entries = attached.iter().cloned().collect();
+        }
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        let mut told = std::collections::HashSet::new();
+        for (_, holder) in &attached {
+            if told.insert(holder.id.clone()) {
+                self.announce(holder);
+            }
+        }
         Ok(())
     }
 
@@ -198,6 +226,7 @@ impl CallerBook {
                 for ip in addresses {
                     self.insert(ip, holder.clone());
                 }
+                self.announce(&holder);
             }
             Ok(None) => {}
             Err(err) => tracing::debug!("caller book: cannot inspect {id}: {err}"),

@@ -220,6 +220,47 @@ impl BuiltinProvider {
     }
 }
 
+impl BuiltinProvider {
+    /// A container joined the network playing `identity`: when that identity assumes a
+    /// role, its session is fetched now, in the background, so the container's first
+    /// request is answered from it rather than waiting on STS.
+    pub fn prefetch(&self, identity: &str, container: &str) {
+        let config = self.store.current();
+        let Some(found) = config.identity(identity) else {
+            return;
+        };
+        let Some(role) = found.role.clone() else {
+            return;
+        };
+        if !matches!(role.source, crate::config::CredentialSource::AssumeRole(_)) {
+            return;
+        }
+        let (resolver, identity, instance_id, container) = (
+            self.credentials.clone(),
+            identity.to_string(),
+            found.instance_id.clone(),
+            container.to_string(),
+        );
+        tokio::spawn(async move {
+            let caller = Caller {
+                container: Some(&container),
+                identity: &identity,
+                instance_id: &instance_id,
+            };
+            match resolver.resolve_for(&role, &caller, &config).await {
+                Ok(_) => tracing::info!(
+                    %container,
+                    %identity,
+                    "assumed-role session ready ahead of the first request"
+                ),
+                Err(err) => {
+                    tracing::warn!(%container, %identity, "session not fetched ahead: {err}")
+                }
+            }
+        });
+    }
+}
+
 impl Provider for BuiltinProvider {
     fn answer<'a>(&'a self, request: &'a ProviderRequest) -> ProviderFuture<'a> {
         Box::pin(self.answer_path(request))

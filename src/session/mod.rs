@@ -7,6 +7,7 @@ mod callers;
 mod events;
 mod monitor;
 mod parts;
+mod prefetch;
 mod probe;
 mod proxies;
 mod report_socket;

@@ -79,6 +79,8 @@ pub struct Session {
     pub(super) stopping_proxy: Arc<AtomicBool>,
     pub(super) tasks: Vec<JoinHandle<()>>,
     pub(super) monitor: Option<JoinHandle<()>>,
+    /// Fetches assumed-role sessions for containers as they join (`prefetch.rs`).
+    pub(super) prefetcher: Option<super::prefetch::Prefetcher>,
     /// The request log could not be opened (reported as a notice; fatal for `up`).
     pub(super) log_error: Option<BrokerError>,
     /// This run's readiness for `imds-spoof report`; removed with the session.

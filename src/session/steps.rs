@@ -72,6 +72,7 @@ impl Session {
             stopping_proxy: Arc::default(),
             tasks: vec![watcher],
             monitor: None,
+            prefetcher: None,
             log_error,
             report_socket,
             task_metadata: std::sync::OnceLock::new(),
@@ -190,6 +191,13 @@ impl Session {
         let Some(plan) = &self.plan else {
             return;
         };
+        if let Some(builtin) = &self.builtin {
+            self.prefetcher = Some(super::prefetch::spawn(
+                self.callers.clone(),
+                self.store.clone(),
+                builtin.clone(),
+            ));
+        }
         self.monitor = Some(monitor::spawn(
             engine.clone(),
             plan.name.clone(),
@@ -202,6 +210,7 @@ impl Session {
 
     pub(super) async fn stop_network(&mut self) {
         self.stop_proxy().await;
+        self.prefetcher = None;
         let (Some(engine), Some(plan)) = (self.engine.clone(), self.plan.clone()) else {
             return;
         };
