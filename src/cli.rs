@@ -59,6 +59,20 @@ pub enum Command {
     Report(ReportArgs),
     /// Issue an EKS Pod Identity token (for AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE).
     Token(TokenArgs),
+    /// Hand an MFA code to the running imds-spoof, for roles with mfa_serial.
+    Mfa(MfaArgs),
+}
+
+/// `imds-spoof mfa CODE`: one code for one GetSessionToken, whose session is the base of
+/// every role assumed with that device until it ends.
+#[derive(Debug, Clone, Args)]
+pub struct MfaArgs {
+    /// The six digits the device shows now.
+    #[arg(value_name = "CODE")]
+    pub code: String,
+    /// The device (mfa_serial) the code is for, when several wait for one.
+    #[arg(long, value_name = "ARN")]
+    pub serial: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Some(Command::Assign(args)) => commands::assign::run(&cli.global, args),
             Some(Command::Report(args)) => commands::report::run(args).await.map_err(Into::into),
             Some(Command::Token(args)) => commands::token::run(&cli.global, args),
+            Some(Command::Mfa(args)) => commands::mfa::run(args).await,
             None => commands::tui::run(&cli.global).await,
         }
     });

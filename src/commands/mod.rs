@@ -4,6 +4,7 @@ pub mod assign;
 pub mod doctor;
 pub mod down;
 pub mod exit;
+pub mod mfa;
 pub mod provider;
 pub mod report;
 pub mod serve;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::broker::{spawn_request_lines, AccessPolicy, Broker, BrokerState, LineFormat, Recorder};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::ConfigStore;
-use crate::session::ReportSocket;
+use crate::session::{ControlSocket, ReportSocket};
 
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     check_listen_address(args)?;
@@ -54,6 +54,12 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
+    // `imds-spoof mfa CODE` hands codes to this process's credentials.
+    let _control_socket = built.builtin.as_ref().and_then(|builtin| {
+        ControlSocket::start(builtin.credentials().clone())
+            .map_err(|err| tracing::warn!("`imds-spoof mfa` cannot reach this process: {err}"))
+            .ok()
+    });
     let broker = Broker::serve(listener, Arc::new(state))?;
     print_endpoints(
         &broker,

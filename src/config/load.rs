@@ -550,6 +550,22 @@ fn check_assume_role(settings: &super::model::AssumeRole) -> Result<(), String> 
         }
         rest = &rest[close + 1..];
     }
+    if !(900..=129_600).contains(&settings.mfa_duration) {
+        return Err(format!(
+            "role: mfa_duration = {}: STS allows 900 (15 minutes) to 129600 (36 hours) seconds",
+            settings.mfa_duration
+        ));
+    }
+    if settings
+        .mfa_serial
+        .as_deref()
+        .is_some_and(|serial| serial.trim().is_empty() || serial.contains(char::is_whitespace))
+    {
+        return Err(
+            "role: mfa_serial is empty or has spaces: the MFA device's ARN or serial number"
+                .to_string(),
+        );
+    }
     let base = match &settings.base {
         super::model::AssumeBase::FromProfile(name) => ("from_profile", name),
         super::model::AssumeBase::FromIdentity(name) => ("from_identity", name),

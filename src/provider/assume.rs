@@ -32,6 +32,8 @@ const SESSION_NAME_MAX: usize = 64;
 /// One session: the role, the settings that shape it, and its name for this caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct SessionKey {
+    /// The identity the session is for (named when a code is needed).
+    pub identity: String,
     pub role_arn: String,
     pub session_name: String,
     pub external_id: Option<String>,
@@ -39,6 +41,15 @@ pub(super) struct SessionKey {
     pub policy: Option<String>,
     pub tags: Vec<(String, String)>,
     pub endpoint: Option<String>,
+    /// The MFA device the role needs, if any (`mfa.rs`).
+    pub mfa: Option<MfaKey>,
+}
+
+/// The device and how long its sessions last, as an assumed role names them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct MfaKey {
+    pub serial: String,
+    pub duration: u32,
 }
 
 /// Who a session is for, to fill in the session name template.
@@ -52,6 +63,7 @@ pub struct Caller<'a> {
 impl SessionKey {
     pub(super) fn new(settings: &AssumeRole, caller: &Caller<'_>, endpoint: Option<&str>) -> Self {
         SessionKey {
+            identity: caller.identity.to_string(),
             role_arn: settings.role_arn.clone(),
             session_name: session_name(&settings.session_name, caller),
             external_id: settings.external_id.clone(),
@@ -67,6 +79,10 @@ impl SessionKey {
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
                 .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                 .filter(|url| !url.trim().is_empty()),
+            mfa: settings.mfa_serial.as_ref().map(|serial| MfaKey {
+                serial: serial.clone(),
+                duration: settings.mfa_duration,
+            }),
         }
     }
 }
@@ -116,7 +132,7 @@ pub(super) async fn assume(
         source_name: source_name.clone(),
         reason,
     };
-    let client = sts_client(key, base);
+    let client = sts_client(key.endpoint.as_deref(), base);
     let mut request = client
         .assume_role()
         .role_arn(&key.role_arn)
@@ -159,7 +175,7 @@ pub(super) async fn assume(
 }
 
 /// An STS client signing with `base`, in us-east-1 unless `AWS_REGION` says otherwise.
-fn sts_client(key: &SessionKey, base: &Credentials) -> aws_sdk_sts::Client {
+pub(super) fn sts_client(endpoint: Option<&str>, base: &Credentials) -> aws_sdk_sts::Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -178,7 +194,7 @@ fn sts_client(key: &SessionKey, base: &Credentials) -> aws_sdk_sts::Client {
         .region(Region::new(region))
         .credentials_provider(credentials)
         .http_client(http);
-    if let Some(endpoint) = &key.endpoint {
+    if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
     }
     aws_sdk_sts::Client::from_conf(config.build())

@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::config::{AssumeBase, AssumeRole, Config, CredentialSource, Identity, Role};
+use crate::config::{Config, CredentialSource, Identity, Role};
 use crate::imds::documents::{derived_id, Credentials};
 use crate::imds::time::parse_timestamp;
 
@@ -18,6 +18,9 @@ use super::assume::{assume, Caller, SessionKey};
 use super::cache::{Accept, FreshHit, Kept, SingleFlightCache, FAILURE_BACKOFF};
 use super::clock::{Clock, SystemClock};
 use super::command::{describe_command_line, run_shell, CommandError};
+use super::keys::{BaseKey, FetchKey};
+use super::lifetime::rolling_window;
+use super::mfa::{MfaBook, MfaNeeded};
 use super::profile::profile_credentials;
 use super::refresh_state::RefreshStates;
 use super::ProviderError;
@@ -29,85 +32,6 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 const MIN_REUSE: Duration = Duration::from_secs(30);
 /// Command credentials without an Expiration are reused this long.
 const NO_EXPIRY_REUSE: Duration = Duration::from_secs(15 * 60);
-/// Lifetime EC2 gives instance profile credentials.
-const ROLLING_LIFETIME: time::Duration = time::Duration::hours(6);
-
-/// What is fetched, cached and kept fresh for an identity: identities with the same
-/// command line, or the same profile, share its credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum FetchKey {
-    /// `source = "command"`: a `credential_process` command line and its timeout.
-    Command { command: String, timeout: Duration },
-    /// `source = "profile"`: the profile as the AWS SDK resolves it.
-    Profile(String),
-    /// `source = "assume-role"`: one caller's STS session, assumed with `base`.
-    AssumeRole {
-        session: Box<SessionKey>,
-        base: Box<BaseKey>,
-    },
-}
-
-/// The credentials an assumed role is assumed with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum BaseKey {
-    /// A profile's or a command's, from the same cache.
-    Fetched(FetchKey),
-    /// Static keys of another identity.
-    Static {
-        access_key_id: String,
-        secret_access_key: String,
-        session_token: Option<String>,
-    },
-}
-
-impl BaseKey {
-    /// The base `settings` name, in `config`; None when it names no usable source (an
-    /// identity without a role, or one that assumes a role itself).
-    pub(super) fn of(settings: &AssumeRole, config: &Config) -> Option<BaseKey> {
-        match &settings.base {
-            AssumeBase::FromProfile(profile) => {
-                Some(BaseKey::Fetched(FetchKey::Profile(profile.clone())))
-            }
-            AssumeBase::FromIdentity(name) => match &config.identity(name)?.role.as_ref()?.source {
-                CredentialSource::Static {
-                    access_key_id,
-                    secret_access_key,
-                    session_token,
-                    ..
-                } => Some(BaseKey::Static {
-                    access_key_id: access_key_id.clone(),
-                    secret_access_key: secret_access_key.clone(),
-                    session_token: session_token.clone(),
-                }),
-                CredentialSource::AssumeRole(_) => None,
-                source => FetchKey::of(source).map(BaseKey::Fetched),
-            },
-        }
-    }
-}
-
-impl FetchKey {
-    /// The key of a role's source, if it is fetched (static keys are not).
-    pub(super) fn of(source: &CredentialSource) -> Option<FetchKey> {
-        match source {
-            CredentialSource::Static { .. } => None,
-            CredentialSource::Command {
-                command,
-                timeout_ms,
-            } => Some(FetchKey::command(command, *timeout_ms)),
-            CredentialSource::Profile { profile } => Some(FetchKey::Profile(profile.clone())),
-            // One key per caller: made when a caller asks (`resolve_for`).
-            CredentialSource::AssumeRole(_) => None,
-        }
-    }
-
-    pub(super) fn command(command: &str, timeout_ms: u64) -> FetchKey {
-        FetchKey::Command {
-            command: command.to_string(),
-            timeout: Duration::from_millis(timeout_ms),
-        }
-    }
-}
 
 /// A fetch under way: boxed, because an assumed role's fetch may fetch its base first.
 pub(super) type Fetching =
@@ -124,6 +48,7 @@ pub(super) fn fetch(shared: Arc<Shared>, key: FetchKey) -> Fetching {
             }
             FetchKey::Profile(profile) => profile_credentials(&profile, clock).await,
             FetchKey::AssumeRole { session, base } => {
+                let base_key = (*base).clone();
                 let base = match *base {
                     BaseKey::Static {
                         access_key_id,
@@ -144,6 +69,17 @@ pub(super) fn fetch(shared: Arc<Shared>, key: FetchKey) -> Fetching {
                             })
                             .await?
                     }
+                };
+                let base = match &session.mfa {
+                    None => base,
+                    Some(mfa) => shared.mfa.session_for(
+                        &base_key,
+                        &base,
+                        mfa,
+                        &session.identity,
+                        session.endpoint.as_deref(),
+                        clock.now(),
+                    )?,
                 };
                 assume(&session, &base, clock).await
             }
@@ -202,6 +138,8 @@ pub(super) struct Shared {
     /// not yet expired instead of waiting for a run.
     pub refreshed: std::sync::atomic::AtomicBool,
     pub states: watch::Sender<RefreshStates>,
+    /// MFA sessions and the codes waited for (`mfa.rs`).
+    pub mfa: MfaBook,
 }
 
 impl Default for CredentialResolver {
@@ -219,6 +157,7 @@ impl CredentialResolver {
                 nudge: Notify::new(),
                 refreshed: std::sync::atomic::AtomicBool::new(false),
                 states: watch::channel(RefreshStates::new()).0,
+                mfa: MfaBook::default(),
             }),
         }
     }
@@ -343,6 +282,26 @@ impl CredentialResolver {
         })
     }
 
+    /// The devices MFA codes are waited for, and who waits.
+    pub fn mfa_needed(&self) -> Vec<MfaNeeded> {
+        self.shared.mfa.needed()
+    }
+
+    /// Spends an MFA code (`imds-spoof mfa CODE`): one GetSessionToken for the device
+    /// waited for; the sessions that failed for want of it are fetched again at once.
+    pub async fn submit_mfa(&self, code: &str, serial: Option<&str>) -> Result<String, String> {
+        let (serial, until) = self.shared.mfa.submit(code, serial).await?;
+        self.shared.fetched.retain(|key| {
+            !matches!(key, FetchKey::AssumeRole { session, .. }
+                if session.mfa.as_ref().is_some_and(|mfa| mfa.serial == serial))
+        });
+        self.shared.nudge.notify_one();
+        Ok(format!(
+            "MFA session for {serial} until {}",
+            crate::imds::time::format_timestamp(until)
+        ))
+    }
+
     /// Forgets fetched credentials ("rotate" in the dashboard); a running refresher
     /// fetches new ones at once.
     pub fn forget_cached(&self) {
@@ -382,17 +341,6 @@ pub fn identity_role_credentials(identity: &Identity) -> Credentials {
         expiration,
         last_updated,
     }
-}
-
-/// EC2 issues credentials for six hours and renews them well before: serve the current
-/// hour's issue time and an expiration five to six hours away.
-pub(super) fn rolling_window(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
-    let issued = now
-        .replace_minute(0)
-        .and_then(|t| t.replace_second(0))
-        .and_then(|t| t.replace_nanosecond(0))
-        .unwrap_or(now);
-    (issued, issued + ROLLING_LIFETIME)
 }
 
 /// The JSON a `credential_process` prints.

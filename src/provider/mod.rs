@@ -10,6 +10,9 @@ mod command;
 mod credentials;
 mod external;
 mod factory;
+mod keys;
+mod lifetime;
+mod mfa;
 mod profile;
 mod refresh;
 mod refresh_state;
@@ -26,4 +29,5 @@ pub use factory::{
     build_provider, describe_certificates, open_signer, signing_dir, BuiltProvider,
     UnavailableProvider,
 };
+pub use mfa::MfaNeeded;
 pub use refresh_state::{RefreshState, RefreshStates};

@@ -74,7 +74,7 @@ pub(super) async fn profile_credentials(
     let (last_updated, shown_expiration) = match expiration {
         Some(expiration) => (now, expiration),
         // Long-term keys: shown as EC2 shows instance credentials, hours ahead.
-        None => super::credentials::rolling_window(now),
+        None => super::lifetime::rolling_window(now),
     };
     let credentials = Credentials {
         access_key_id: resolved.access_key_id().to_string(),

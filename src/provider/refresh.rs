@@ -17,7 +17,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::config::{Config, ConfigStore, CredentialSource};
 
-use super::credentials::{fetch, BaseKey, CredentialResolver, FetchKey, Shared};
+use super::credentials::{fetch, CredentialResolver, Shared};
+use super::keys::{BaseKey, FetchKey};
 use super::refresh_state::{RefreshState, RefreshStates};
 
 /// The refresher looks again this often even when nothing else happens.

@@ -4,6 +4,7 @@
 
 mod broker;
 mod callers;
+mod control_socket;
 mod events;
 mod monitor;
 mod parts;
@@ -21,6 +22,9 @@ mod steps;
 mod task_metadata;
 
 pub use crate::docker::ContainerInfo;
+pub use control_socket::{
+    send_to_running as send_control, ControlAnswer, ControlRequest, ControlSocket,
+};
 pub use events::{Part, PartState, SessionError, SessionEvent, SessionOptions};
 pub use probe::{probe_door, probe_imds, probe_imds_from, Probe, ProbeError};
 pub use report_socket::{read_running as read_running_reports, ReadError, ReportSocket};

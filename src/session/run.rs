@@ -85,6 +85,7 @@ pub struct Session {
     pub(super) log_error: Option<BrokerError>,
     /// This run's readiness for `imds-spoof report`; removed with the session.
     pub(super) report_socket: Option<ReportSocket>,
+    pub(super) control_socket: Option<super::control_socket::ControlSocket>,
     /// Task metadata of the callers' containers (made with the engine connection; its
     /// stats cache lives as long as the session).
     pub(super) task_metadata: std::sync::OnceLock<Arc<TaskMetadataReader>>,
@@ -259,6 +260,7 @@ impl Session {
         // After the proxy that mounted it and the broker that listened in it.
         self.socket_dir.take();
         self.report_socket.take();
+        self.control_socket.take();
     }
 }
 

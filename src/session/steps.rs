@@ -2,6 +2,7 @@
 //! engine -> network -> (no live other run) -> broker (unix socket) -> image -> proxies
 //! (proxies.rs).
 
+use super::control_socket::ControlSocket;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -52,6 +53,14 @@ impl Session {
                 None
             }
         };
+        // `imds-spoof mfa CODE` hands codes to this run's credentials.
+        let control_socket = built.builtin.as_ref().and_then(|builtin| {
+            ControlSocket::start(builtin.credentials().clone())
+                .map_err(|err| {
+                    parts.notice(format!("`imds-spoof mfa` cannot reach this run: {err}"))
+                })
+                .ok()
+        });
         let callers = CallerBook::new();
         let directory = super::callers::Directory::new(callers.clone(), parts.clone());
         Session {
@@ -75,6 +84,7 @@ impl Session {
             prefetcher: None,
             log_error,
             report_socket,
+            control_socket,
             task_metadata: std::sync::OnceLock::new(),
         }
     }

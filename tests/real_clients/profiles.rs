@@ -359,6 +359,8 @@ fn assumed_role_sessions_are_renewed_ahead_and_survive_an_sts_outage() {
                 duration: 900,
                 policy: None,
                 session_tags: Default::default(),
+                mfa_serial: None,
+                mfa_duration: imds_spoof::config::DEFAULT_MFA_DURATION,
             });
     }
     config.aws.endpoint_url = Some(moto.url.clone());
@@ -436,4 +438,146 @@ fn assumed_role_sessions_are_renewed_ahead_and_survive_an_sts_outage() {
     })
     .expect("recovered after the outage");
     assert_ne!(recovered, renewed);
+}
+
+/// An assumed role config with `mfa_serial` whose base is the worker identity's keys.
+fn mfa_config(moto: &Moto) -> toml_edit::DocumentMut {
+    let mut doc = support::sample();
+    {
+        let role = support::sample::role(&mut doc, 0);
+        for key in [
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "expiration",
+        ] {
+            role.remove(key);
+        }
+        role["source"] = toml_edit::value("assume-role");
+        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
+        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
+        role["mfa_serial"] = toml_edit::value(MFA_DEVICE);
+    }
+    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    doc
+}
+
+const MFA_DEVICE: &str = "arn:aws:iam::123456789012:mfa/me";
+
+/// `imds-spoof mfa CODE` against a running `serve`: credentials fail (saying a code is
+/// needed and how to give it) until the code is handed over, then the role is assumed.
+#[test]
+fn an_mfa_code_handed_to_serve_unlocks_the_role() {
+    let test = "mfa through the control socket against moto";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let moto = Moto::start(&python);
+    let dir = support::temp_dir();
+    let config = support::write_config(dir.path(), "config.toml", &mfa_config(&moto));
+    let server = Server::start(&config).keeping(dir);
+    let path = format!(
+        "/latest/meta-data/iam/security-credentials/{}",
+        identity(0).role.as_ref().expect("role").name
+    );
+    let refused = http::get(server.addr, &path).expect("ask imds-spoof");
+    assert_eq!(refused.status, 500, "no credentials before the code");
+    let needed = format!(
+        "MFA code needed for {MFA_DEVICE} (for identity {}): run `imds-spoof mfa CODE`",
+        identity(0).name
+    );
+    assert!(
+        support::wait_until(Duration::from_secs(10), || server
+            .stderr()
+            .contains(&needed)),
+        "the log says what is needed:\n{}",
+        server.stderr()
+    );
+
+    let mfa = |code: &str| {
+        std::process::Command::new(support::BIN)
+            .args(["mfa", code])
+            .output()
+            .expect("run imds-spoof mfa")
+    };
+    let bad = mfa("12345");
+    assert!(!bad.status.success(), "five digits are no code");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("six digits"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let good = mfa("123456");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stdout)
+        .contains(&format!("MFA session for {MFA_DEVICE} until")));
+
+    let served = http::get(server.addr, &path).expect("ask again");
+    assert_eq!(served.status, 200, "{}\n{}", served.text(), server.stderr());
+    let document: Value = serde_json::from_str(&served.text()).expect("JSON");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    assert_eq!(
+        whoami(&python, &moto.url, &document),
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/{}", host.trim())
+    );
+}
+
+/// One code serves every caller: two containers' sessions are assumed with the one MFA
+/// session, the second without asking again.
+#[test]
+fn one_mfa_code_serves_every_container() {
+    use imds_spoof::config::ConfigStore;
+    use imds_spoof::provider::{BuiltinProvider, Provider, ProviderRequest};
+
+    let test = "one mfa code for many callers against moto";
+    let Some(python) = python(test) else {
+        return;
+    };
+    let moto = Moto::start(&python);
+    let dir = support::temp_dir();
+    let path = support::write_config(dir.path(), "config.toml", &mfa_config(&moto));
+    let config = imds_spoof::config::load(&path).expect("config loads");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _guard = runtime.enter();
+    let provider = BuiltinProvider::new(
+        ConfigStore::in_memory(config),
+        crate::support::broker::SIGNER.clone(),
+    );
+    let credentials_path = format!(
+        "/latest/meta-data/iam/security-credentials/{}",
+        identity(0).role.as_ref().expect("role").name
+    );
+    let ask = |container: &str| {
+        let request = ProviderRequest {
+            method: "GET".into(),
+            path: credentials_path.clone(),
+            identity: identity(0).name.clone(),
+            caller_ip: None,
+            caller_container: Some(container.into()),
+        };
+        runtime
+            .block_on(provider.answer(&request))
+            .ok()
+            .filter(|answer| answer.status == 200)
+            .and_then(|answer| serde_json::from_slice::<Value>(&answer.body).ok())
+    };
+    assert!(ask("app-1").is_none(), "no credentials before the code");
+    let needed = provider.credentials().mfa_needed();
+    assert_eq!(needed.len(), 1);
+    assert_eq!(needed[0].serial, MFA_DEVICE);
+    runtime
+        .block_on(provider.credentials().submit_mfa("123456", None))
+        .expect("the code is taken");
+    assert!(provider.credentials().mfa_needed().is_empty());
+    let first = ask("app-1").expect("app-1 after the code");
+    let second = ask("app-2").expect("app-2 without another code");
+    assert_ne!(first["AccessKeyId"], second["AccessKeyId"], "two sessions");
+    assert_eq!(
+        whoami(&python, &moto.url, &second),
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/app-2")
+    );
 }

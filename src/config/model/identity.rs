@@ -165,6 +165,13 @@ pub struct AssumeRole {
     pub policy: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub session_tags: BTreeMap<String, String>,
+    /// The MFA device the role requires (`arn:aws:iam::ACCOUNT:mfa/NAME`). A code is
+    /// asked once (`imds-spoof mfa CODE`) for a `GetSessionToken` session that is then
+    /// the base of every role assumed with the same base credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_serial: Option<String>,
+    /// Seconds the MFA session lasts: 900 to 129600 (36 hours), as STS allows.
+    pub mfa_duration: u32,
 }
 
 /// Where an assumed role's base credentials come from.
@@ -181,6 +188,8 @@ pub enum AssumeBase {
 pub const DEFAULT_SESSION_NAME: &str = "{container}";
 /// STS's default session length.
 pub const DEFAULT_ASSUME_DURATION: u32 = 3600;
+/// An MFA session lasts a working day unless `mfa_duration` says otherwise.
+pub const DEFAULT_MFA_DURATION: u32 = 12 * 3600;
 
 /// An `[identity.role]` table as written: every key any source takes, and no other.
 #[derive(Deserialize)]
@@ -203,6 +212,8 @@ struct RoleTable {
     duration: Option<u32>,
     policy: Option<String>,
     session_tags: Option<BTreeMap<String, String>>,
+    mfa_serial: Option<String>,
+    mfa_duration: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +285,8 @@ impl TryFrom<RoleTable> for Role {
                     "duration",
                     "policy",
                     "session_tags",
+                    "mfa_serial",
+                    "mfa_duration",
                 ],
             ),
         };
@@ -293,6 +306,8 @@ impl TryFrom<RoleTable> for Role {
             ("duration", table.duration.is_some()),
             ("policy", table.policy.is_some()),
             ("session_tags", table.session_tags.is_some()),
+            ("mfa_serial", table.mfa_serial.is_some()),
+            ("mfa_duration", table.mfa_duration.is_some()),
         ];
         if let Some((key, _)) = present
             .iter()
@@ -333,6 +348,8 @@ fn assume_role(table: &RoleTable) -> Result<AssumeRole, String> {
         duration: table.duration.unwrap_or(DEFAULT_ASSUME_DURATION),
         policy: table.policy.clone(),
         session_tags: table.session_tags.clone().unwrap_or_default(),
+        mfa_serial: table.mfa_serial.clone(),
+        mfa_duration: table.mfa_duration.unwrap_or(DEFAULT_MFA_DURATION),
     })
 }
 
