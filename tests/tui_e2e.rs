@@ -524,3 +524,75 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
         "containers left after quit: {containers}"
     );
 }
+
+const MFA_DEVICE: &str = "arn:aws:iam::123456789012:mfa/me";
+
+/// An assumed role with `mfa_serial` (moto's server as STS): a container joins, its session
+/// waits for a code; the Credentials pane says so, `m` asks for it, and once it is typed
+/// the container gets credentials.
+#[test]
+fn dashboard_asks_the_mfa_code_an_assumed_role_waits_for() {
+    let test = "dashboard_asks_the_mfa_code_an_assumed_role_waits_for";
+    let Some(run) = engine_run(test) else {
+        return;
+    };
+    let Some(python) = support::need::python(test) else {
+        return;
+    };
+    let moto = support::moto::Moto::start(&python);
+    let text = std::fs::read_to_string(&run.config).unwrap();
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    {
+        let role = support::sample::role(&mut doc, 0);
+        for key in [
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "expiration",
+        ] {
+            role.remove(key);
+        }
+        role["source"] = toml_edit::value("assume-role");
+        role["role_arn"] = toml_edit::value("arn:aws:iam::123456789012:role/app");
+        role["from_identity"] = toml_edit::value(support::identity(1).name.as_str());
+        role["mfa_serial"] = toml_edit::value(MFA_DEVICE);
+    }
+    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    std::fs::write(&run.config, doc.to_string()).unwrap();
+    let tmux = dashboard_up("mfa", &run.config, &run.exit_file);
+
+    let name = "imds-spoof-test-tui-mfa";
+    let mounts = docker_support::client_mounts(None);
+    start_idle_client(name, &["--network", "imds-spoof"], &mounts);
+    tmux.keys(&["3"]);
+    tmux.wait_for(
+        &[&format!("MFA code needed for {MFA_DEVICE}")],
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|screen| panic!("the pane does not ask for the code:\n{screen}"));
+    tmux.keys(&["m"]);
+    tmux.wait_for(&["MFA code for"], Duration::from_secs(5))
+        .unwrap_or_else(|screen| panic!("no prompt:\n{screen}"));
+    tmux.type_text("123456");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        &[&format!("MFA session for {MFA_DEVICE}")],
+        Duration::from_secs(20),
+    )
+    .unwrap_or_else(|screen| panic!("the code was not taken:\n{screen}"));
+
+    let role = &support::identity(0).role.as_ref().unwrap().name;
+    let url = format!("http://169.254.169.254/latest/meta-data/iam/security-credentials/{role}");
+    let served = support::wait_for(Duration::from_secs(20), || {
+        let out = docker(&["exec", name, "curl", "-s", "--max-time", "5", &url]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .filter(|document| document["AccessKeyId"].is_string())
+    });
+    assert!(
+        served.is_some(),
+        "no credentials after the code:\n{}",
+        tmux.screen()
+    );
+    quit(&tmux, &run.exit_file);
+}

@@ -93,6 +93,11 @@ pub enum Effect {
     },
     /// Drop cached command credentials so the next request runs the source again.
     ForgetCachedCredentials,
+    /// Spend an MFA code on the device `serial` (the running broker's credentials).
+    SubmitMfa {
+        code: String,
+        serial: String,
+    },
 }
 
 /// Everything a key (through the keymap) can ask for.
@@ -134,6 +139,7 @@ pub enum Action {
     ExpireNow,
     Rotate,
     NextSource,
+    EnterMfa,
     // Settings.
     Increase,
     Decrease,

@@ -21,6 +21,10 @@ pub enum InputTarget {
     DuplicateIdentity {
         from: String,
     },
+    /// An MFA code for the device an assumed role waits on.
+    MfaCode {
+        serial: String,
+    },
 }
 
 /// Rows of the credentials editor.

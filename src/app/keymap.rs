@@ -239,6 +239,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Credentials, &[ch('s')], Action::NextSource, "source", "Switch source: static, profile, command", true),
     bind(C::Credentials, &[ch('e')], Action::ExpireNow, "expire now", "Expire now: serve an Expiration in the past", true),
     bind(C::Credentials, &[ch('r')], Action::Rotate, "rotate", "Rotate: new fake keys, forget cached command credentials", true),
+    bind(C::Credentials, &[ch('m')], Action::EnterMfa, "mfa code", "Enter the MFA code an assumed role waits for", false),
     bind(C::Credentials, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask the secret and token", false),
 
     bind(C::Settings, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous setting", false),

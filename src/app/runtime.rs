@@ -216,6 +216,10 @@ async fn execute(session: &mut Session, effect: Effect, updates: &Updates) {
             session.refresh_containers().await;
         }
         Effect::ForgetCachedCredentials => session.forget_cached_credentials(),
+        Effect::SubmitMfa { code, serial } => match session.submit_mfa(&code, &serial).await {
+            Ok(message) => report(updates, SessionUpdate::Notice(message)),
+            Err(error) => report(updates, SessionUpdate::Failed(error)),
+        },
     }
 }
 

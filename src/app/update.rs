@@ -46,7 +46,9 @@ impl App {
             InputTarget::IdentityField { .. }
             | InputTarget::NewIdentity
             | InputTarget::DuplicateIdentity { .. } => &mut self.identity,
-            InputTarget::CredentialField { .. } => &mut self.credentials,
+            InputTarget::CredentialField { .. } | InputTarget::MfaCode { .. } => {
+                &mut self.credentials
+            }
             InputTarget::Setting(_) => &mut self.settings,
         };
         (pane, &mut self.shared)

@@ -128,7 +128,7 @@ impl Refresher {
                     wake = wake.min(due);
                 }
             }
-            self.publish(&needs, &in_flight);
+            self.publish(&config, &needs, &in_flight);
             let sleep = self.shared.clock.sleep_until(wake);
             tokio::select! {
                 () = cancel.cancelled() => return,
@@ -173,8 +173,13 @@ impl Refresher {
             .min(LONGEST_RETRY)
     }
 
-    fn publish(&self, needs: &[(String, FetchKey)], in_flight: &HashSet<FetchKey>) {
-        let states: RefreshStates = needs
+    fn publish(
+        &self,
+        config: &Config,
+        needs: &[(String, FetchKey)],
+        in_flight: &HashSet<FetchKey>,
+    ) {
+        let mut states: RefreshStates = needs
             .iter()
             .map(|(identity, key)| {
                 (
@@ -183,11 +188,49 @@ impl Refresher {
                 )
             })
             .collect();
+        for identity in &config.identities {
+            if let Some(CredentialSource::AssumeRole(_)) = identity.role.as_ref().map(|r| &r.source)
+            {
+                states.insert(
+                    identity.name.clone(),
+                    self.sessions_of(&identity.name, in_flight),
+                );
+            }
+        }
         self.shared.states.send_if_modified(|published| {
             let changed = *published != states;
             *published = states;
             changed
         });
+    }
+
+    /// An assumed role's sessions (by session name) and the MFA code it waits for.
+    fn sessions_of(&self, identity: &str, in_flight: &HashSet<FetchKey>) -> RefreshState {
+        let mut sessions: Vec<(String, RefreshState)> = self
+            .shared
+            .fetched
+            .keys()
+            .iter()
+            .filter_map(|key| match key {
+                FetchKey::AssumeRole { session, .. } if session.identity == identity => Some((
+                    session.session_name.clone(),
+                    self.state_of(key, in_flight.contains(key)),
+                )),
+                _ => None,
+            })
+            .collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mfa_needed = self
+            .shared
+            .mfa
+            .needed()
+            .into_iter()
+            .find(|needed| needed.identities.iter().any(|name| name == identity))
+            .map(|needed| needed.serial);
+        RefreshState::Sessions {
+            sessions,
+            mfa_needed,
+        }
     }
 
     fn state_of(&self, key: &FetchKey, fetching: bool) -> RefreshState {

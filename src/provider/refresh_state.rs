@@ -26,8 +26,14 @@ pub enum RefreshState {
         retry_at: OffsetDateTime,
         serving_until: Option<OffsetDateTime>,
     },
+    /// An assumed role: one session per caller, each with its own state (by session
+    /// name), and the MFA device a code is needed for, if any.
+    Sessions {
+        sessions: Vec<(String, RefreshState)>,
+        mfa_needed: Option<String>,
+    },
 }
 
 /// Refresh state per identity name, for identities whose credentials come from a
-/// command or a profile (static keys need no fetching and are left out).
+/// command, a profile or an assumed role (static keys need no fetching and are left out).
 pub type RefreshStates = BTreeMap<String, RefreshState>;

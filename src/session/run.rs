@@ -198,6 +198,15 @@ impl Session {
     }
 
     /// Cached credentials of command sources are dropped ("rotate" in the dashboard).
+    /// Spends an MFA code on the device `serial` (`imds-spoof mfa CODE` does the same over
+    /// the control socket).
+    pub async fn submit_mfa(&self, code: &str, serial: &str) -> Result<String, String> {
+        match &self.builtin {
+            Some(builtin) => builtin.credentials().submit_mfa(code, Some(serial)).await,
+            None => Err("an external provider answers: it has no MFA".to_string()),
+        }
+    }
+
     pub fn forget_cached_credentials(&self) {
         if let Some(builtin) = &self.builtin {
             builtin.credentials().forget_cached();

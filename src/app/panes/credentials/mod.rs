@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 use time::OffsetDateTime;
 
-use crate::app::action::Action;
+use crate::app::action::{Action, Effect};
 use crate::app::form::{CredentialField, Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
@@ -73,52 +73,72 @@ impl CredentialsPane {
         self.refresh = states;
     }
 
-    /// One line on the identity's fetched credentials: fresh until when, being fetched,
-    /// or failing and when it is tried again.
-    fn refresh_line(&self, identity: &str) -> Option<Line<'static>> {
-        // HH:MM:SS (UTC) of the IMDS timestamp form, as the rest of the dashboard shows times.
-        let time = |at: &OffsetDateTime| {
-            let stamp = format_timestamp(*at);
-            stamp.get(11..19).unwrap_or(&stamp).to_string()
-        };
-        let serving = |until: &Option<OffsetDateTime>| match until {
-            Some(until) => format!("; the previous keys serve until {}", time(until)),
-            None => String::new(),
-        };
-        let (text, style) = match self.refresh.get(identity)? {
-            RefreshState::Fetching { serving_until } => (
-                format!("refresh: fetching now{}", serving(serving_until)),
-                Style::new().fg(Color::Yellow),
-            ),
-            RefreshState::Fresh {
-                expiration,
-                refresh_at,
-            } => (
-                format!(
-                    "refresh: fresh until {}, fetched again at {}",
-                    time(expiration),
-                    time(refresh_at)
-                ),
-                Style::new().fg(Color::Green),
-            ),
-            RefreshState::Failed {
-                reason,
-                retry_at,
-                serving_until,
-                ..
-            } => (
-                format!(
-                    "refresh FAILED: {reason}; next try {}{}",
-                    time(retry_at),
-                    serving(serving_until)
-                ),
-                theme::bad(),
-            ),
-        };
-        Some(Line::from(Span::styled(text, style)))
+    /// Lines on the identity's fetched credentials: fresh until when, being fetched, or
+    /// failing and when it is tried again; for an assumed role, one line per session and
+    /// the MFA code it waits for.
+    fn refresh_lines(&self, identity: &str) -> Vec<Line<'static>> {
+        match self.refresh.get(identity) {
+            None => Vec::new(),
+            Some(RefreshState::Sessions {
+                sessions,
+                mfa_needed,
+            }) => {
+                let mut lines = Vec::new();
+                if let Some(serial) = mfa_needed {
+                    lines.push(Line::from(Span::styled(
+                        format!("MFA code needed for {serial}: press m to enter it"),
+                        theme::bad(),
+                    )));
+                }
+                if sessions.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        "sessions: none yet (a container gets one when it joins the network)",
+                        theme::dim(),
+                    )));
+                }
+                for (name, state) in sessions {
+                    let (words, style) = state_words(state);
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("session {name}: "), theme::dim()),
+                        Span::styled(words, style),
+                    ]));
+                }
+                lines
+            }
+            Some(state) => {
+                let (words, style) = state_words(state);
+                let separator = if matches!(state, RefreshState::Failed { .. }) {
+                    " "
+                } else {
+                    ": "
+                };
+                vec![Line::from(Span::styled(
+                    format!("refresh{separator}{words}"),
+                    style,
+                ))]
+            }
+        }
     }
 
-    /// Keeps the last provider failure on a credentials path, to show beside the keys.
+    /// `m`: a prompt for the code the shown identity's assumed role waits for.
+    fn ask_mfa(&self, shared: &mut Shared, identity: &str) {
+        let Some(RefreshState::Sessions {
+            mfa_needed: Some(serial),
+            ..
+        }) = self.refresh.get(identity)
+        else {
+            shared.complain(format!("{identity} waits for no MFA code"));
+            return;
+        };
+        shared.input = Some(Input::new(
+            InputTarget::MfaCode {
+                serial: serial.clone(),
+            },
+            format!("MFA code for {serial}, for identity {identity}"),
+            "",
+        ));
+    }
+
     pub fn note_exchange(&mut self, record: &ExchangeRecord) {
         if let Some(error) = &record.provider_error {
             if record.path.contains("/security-credentials/") {
@@ -194,9 +214,7 @@ impl CredentialsPane {
             ))),
             None => {}
         }
-        if let Some(line) = self.refresh_line(&identity.name) {
-            lines.push(line);
-        }
+        lines.extend(self.refresh_lines(&identity.name));
         if let Some(failure) = self
             .last_failure
             .as_ref()
@@ -240,6 +258,7 @@ impl Pane for CredentialsPane {
             Action::NextSource => changes::next_source(shared, &identity),
             Action::ExpireNow => changes::expire_now(shared, &identity),
             Action::Rotate => changes::rotate(shared, &identity),
+            Action::EnterMfa => self.ask_mfa(shared, &identity.name),
             _ => {}
         }
     }
@@ -255,6 +274,18 @@ impl Pane for CredentialsPane {
         match target {
             InputTarget::CredentialField { identity, field } => {
                 changes::submit_field(shared, identity, *field, text)
+            }
+            InputTarget::MfaCode { serial } => {
+                let code = text.trim();
+                if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("an MFA code is six digits".into());
+                }
+                shared.effects.push(Effect::SubmitMfa {
+                    code: code.to_string(),
+                    serial: serial.clone(),
+                });
+                shared.inform(format!("MFA code sent for {serial}"));
+                Ok(())
             }
             _ => Err("not a credentials value".into()),
         }
@@ -274,6 +305,53 @@ fn shown_value(shared: &Shared, role: &Role, field: CredentialField) -> (String,
             (format!("{value}  {words}"), style)
         }
         _ => (value, Style::new()),
+    }
+}
+
+/// Where fetched credentials stand, in words: fresh until when, being fetched, or failing
+/// and when they are tried again.
+fn state_words(state: &RefreshState) -> (String, Style) {
+    // HH:MM:SS (UTC) of the IMDS timestamp form, as the rest of the dashboard shows times.
+    let time = |at: &OffsetDateTime| {
+        let stamp = format_timestamp(*at);
+        stamp.get(11..19).unwrap_or(&stamp).to_string()
+    };
+    let serving = |until: &Option<OffsetDateTime>| match until {
+        Some(until) => format!("; the previous keys serve until {}", time(until)),
+        None => String::new(),
+    };
+    match state {
+        RefreshState::Fetching { serving_until } => (
+            format!("fetching now{}", serving(serving_until)),
+            Style::new().fg(Color::Yellow),
+        ),
+        RefreshState::Fresh {
+            expiration,
+            refresh_at,
+        } => (
+            format!(
+                "fresh until {}, fetched again at {}",
+                time(expiration),
+                time(refresh_at)
+            ),
+            Style::new().fg(Color::Green),
+        ),
+        RefreshState::Failed {
+            reason,
+            retry_at,
+            serving_until,
+            ..
+        } => (
+            format!(
+                "FAILED: {reason}; next try {}{}",
+                time(retry_at),
+                serving(serving_until)
+            ),
+            theme::bad(),
+        ),
+        RefreshState::Sessions { sessions, .. } => {
+            (format!("{} sessions", sessions.len()), theme::dim())
+        }
     }
 }
 
