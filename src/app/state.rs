@@ -177,7 +177,11 @@ impl App {
             SessionUpdate::Notice(text) => shared.inform(text),
             SessionUpdate::Warning(text) => shared.warn(text),
             SessionUpdate::Failed(text) => shared.complain(text),
-            SessionUpdate::CredentialRefresh(states) => self.credentials.set_refresh(states),
+            SessionUpdate::CredentialRefresh(states) => {
+                for item in self.credentials.set_refresh(states) {
+                    shared.warn(item);
+                }
+            }
         }
     }
 }

@@ -26,6 +26,10 @@ pub(super) const STS_TIMEOUT: Duration = Duration::from_secs(15);
 const REFRESH_BEFORE_EXPIRY: time::Duration = time::Duration::minutes(5);
 /// ...but kept at least this long, so a 15-minute session is not renewed in a loop.
 const MIN_REUSE: time::Duration = time::Duration::seconds(30);
+/// STS calls at once: a burst of new containers queues here rather than opening a
+/// connection each (STS throttles, and so does the machine).
+pub(super) static STS_CALLS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
 /// What STS allows in a role session name (`[\w+=,.@-]`, 2 to 64 characters).
 const SESSION_NAME_MAX: usize = 64;
 
@@ -148,13 +152,17 @@ pub(super) async fn assume(
             .map_err(|err| failure(format!("session tag {name}: {err}")))?;
         request = request.tags(tag);
     }
-    let answer = tokio::time::timeout(STS_TIMEOUT, request.send())
-        .await
-        .map_err(|_| ProviderError::Timeout {
-            what: source_name.clone(),
-            timeout_ms: u64::try_from(STS_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-        })?
-        .map_err(|err| failure(DisplayErrorContext(&err).to_string()))?;
+    // The wait for a turn counts against the same bound as the call.
+    let answer = tokio::time::timeout(STS_TIMEOUT, async {
+        let _turn = STS_CALLS.acquire().await;
+        request.send().await
+    })
+    .await
+    .map_err(|_| ProviderError::Timeout {
+        what: source_name.clone(),
+        timeout_ms: u64::try_from(STS_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+    })?
+    .map_err(|err| failure(DisplayErrorContext(&err).to_string()))?;
     let issued = answer
         .credentials
         .ok_or_else(|| failure("STS answered without credentials".to_string()))?;

@@ -166,15 +166,18 @@ impl MfaBook {
             .serial_number(&serial)
             .token_code(code)
             .duration_seconds(i32::try_from(duration).unwrap_or(43_200));
-        let answer = tokio::time::timeout(STS_TIMEOUT, request.send())
-            .await
-            .map_err(|_| format!("STS did not answer GetSessionToken within {STS_TIMEOUT:?}"))?
-            .map_err(|err| {
-                format!(
-                    "GetSessionToken for {serial}: {}",
-                    DisplayErrorContext(&err)
-                )
-            })?;
+        let answer = tokio::time::timeout(STS_TIMEOUT, async {
+            let _turn = super::assume::STS_CALLS.acquire().await;
+            request.send().await
+        })
+        .await
+        .map_err(|_| format!("STS did not answer GetSessionToken within {STS_TIMEOUT:?}"))?
+        .map_err(|err| {
+            format!(
+                "GetSessionToken for {serial}: {}",
+                DisplayErrorContext(&err)
+            )
+        })?;
         let issued = answer
             .credentials
             .ok_or_else(|| "STS answered GetSessionToken without credentials".to_string())?;

@@ -69,8 +69,15 @@ fn expiry_words(expiration: &str, now: OffsetDateTime) -> (String, Style) {
 }
 
 impl CredentialsPane {
-    pub fn set_refresh(&mut self, states: RefreshStates) {
+    /// New states; returns what newly needs the user (an expired SSO login, an MFA code),
+    /// for the status bar: said once when it starts, not on every refresh.
+    pub fn set_refresh(&mut self, states: RefreshStates) -> Vec<String> {
+        let before = attention(&self.refresh);
         self.refresh = states;
+        attention(&self.refresh)
+            .into_iter()
+            .filter(|item| !before.contains(item))
+            .collect()
     }
 
     /// Lines on the identity's fetched credentials: fresh until when, being fetched, or
@@ -308,6 +315,28 @@ fn shown_value(shared: &Shared, role: &Role, field: CredentialField) -> (String,
     }
 }
 
+/// What in `states` only the user can fix, one line each.
+fn attention(states: &RefreshStates) -> Vec<String> {
+    let mut items = Vec::new();
+    for (identity, state) in states {
+        match state {
+            RefreshState::Failed { reason, .. } if reason.contains("aws sso login") => {
+                let from = reason.find("SSO login").unwrap_or(0);
+                let text = reason[from..].split(" (").next().unwrap_or(&reason[from..]);
+                items.push(format!("{identity}: {text}"));
+            }
+            RefreshState::Sessions {
+                mfa_needed: Some(serial),
+                ..
+            } => items.push(format!(
+                "{identity}: MFA code needed for {serial} (Credentials pane, m)"
+            )),
+            _ => {}
+        }
+    }
+    items
+}
+
 /// Where fetched credentials stand, in words: fresh until when, being fetched, or failing
 /// and when they are tried again.
 fn state_words(state: &RefreshState) -> (String, Style) {
@@ -384,4 +413,41 @@ fn start_edit(shared: &mut Shared, identity: &Identity, field: CredentialField) 
         Input::new(target, field.label(), raw_value(role, field))
     };
     shared.input = Some(input);
+}
+
+#[cfg(test)]
+mod attention_tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_sso_login_and_a_wanted_mfa_code_reach_the_status_bar_once() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let mut states = RefreshStates::new();
+        states.insert(
+            "dev".into(),
+            RefreshState::Failed {
+                reason: "credentials from profile dev: SSO login for profile dev expired at 2026-12-07 14:02 UTC: run `aws sso login --profile dev` (the SSO token has expired)".into(),
+                failed_at: at,
+                retry_at: at,
+                serving_until: None,
+            },
+        );
+        states.insert(
+            "admin".into(),
+            RefreshState::Sessions {
+                sessions: Vec::new(),
+                mfa_needed: Some("arn:aws:iam::123456789012:mfa/me".into()),
+            },
+        );
+        let mut pane = CredentialsPane::default();
+        let told = pane.set_refresh(states.clone());
+        assert_eq!(
+            told,
+            [
+                "admin: MFA code needed for arn:aws:iam::123456789012:mfa/me (Credentials pane, m)",
+                "dev: SSO login for profile dev expired at 2026-12-07 14:02 UTC: run `aws sso login --profile dev`",
+            ]
+        );
+        assert!(pane.set_refresh(states).is_empty(), "said once");
+    }
 }
