@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use support::clients::whoami;
 use support::docker::*;
-use support::moto::Moto;
+use support::moto::{assume_app_role, Moto};
 use support::need::python;
 use support::{describe as text, identity, require_all, wait_until, Need};
 
@@ -35,21 +35,7 @@ fn each_container_gets_its_own_assumed_role_session() {
     // The default identity assumes `app` with the worker identity's static keys.
     let text_config = std::fs::read_to_string(&engine.config).expect("read config");
     let mut doc: toml_edit::DocumentMut = text_config.parse().expect("config parses");
-    {
-        let role = support::sample::role(&mut doc, 0);
-        for key in [
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "expiration",
-        ] {
-            role.remove(key);
-        }
-        role["source"] = toml_edit::value("assume-role");
-        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
-        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
-    }
-    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    assume_app_role(&mut doc, &moto.url, None);
     std::fs::write(&engine.config, doc.to_string()).expect("write config");
     let (up, _log) = engine.up_logging("up");
 

@@ -542,22 +542,7 @@ fn dashboard_asks_the_mfa_code_an_assumed_role_waits_for() {
     let moto = support::moto::Moto::start(&python);
     let text = std::fs::read_to_string(&run.config).unwrap();
     let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
-    {
-        let role = support::sample::role(&mut doc, 0);
-        for key in [
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "expiration",
-        ] {
-            role.remove(key);
-        }
-        role["source"] = toml_edit::value("assume-role");
-        role["role_arn"] = toml_edit::value("arn:aws:iam::123456789012:role/app");
-        role["from_identity"] = toml_edit::value(support::identity(1).name.as_str());
-        role["mfa_serial"] = toml_edit::value(MFA_DEVICE);
-    }
-    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    support::moto::assume_app_role(&mut doc, &moto.url, Some(MFA_DEVICE));
     std::fs::write(&run.config, doc.to_string()).unwrap();
     let tmux = dashboard_up("mfa", &run.config, &run.exit_file);
 

@@ -76,20 +76,8 @@ impl Drop for ControlSocket {
 }
 
 async fn serve(listener: UnixListener, resolver: CredentialResolver) {
-    let own = own_uid();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                tracing::debug!("control socket: accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let peer = stream.peer_cred().map(|cred| cred.uid()).ok();
-        if own.is_none() || peer != own {
-            continue;
-        }
+        let stream = super::socket::accept_own(&listener, "control socket").await;
         let resolver = resolver.clone();
         tokio::spawn(async move {
             let _ = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, &resolver)).await;
@@ -146,12 +134,7 @@ fn own_uid() -> Option<u32> {
 /// Control sockets of processes that are gone.
 fn clear_stale(base: &Path) {
     for path in control_sockets(base) {
-        let alive = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX))
-            .and_then(|pid| pid.parse::<u32>().ok())
-            .is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists());
+        let alive = super::socket::owner_alive(&path, PREFIX, SUFFIX);
         if !alive && std::os::unix::net::UnixStream::connect(&path).is_err() {
             let _ = std::fs::remove_file(&path);
         }
@@ -159,21 +142,7 @@ fn clear_stale(base: &Path) {
 }
 
 fn control_sockets(base: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(base) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| name.starts_with(PREFIX) && name.ends_with(SUFFIX))
-        })
-        .map(|entry| entry.path())
-        .collect();
-    found.sort();
-    found
+    super::socket::sockets_named(base, PREFIX, SUFFIX)
 }
 
 /// Sends `request` to every running process of this user; each answer with its socket.

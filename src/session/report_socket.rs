@@ -119,21 +119,8 @@ fn lock(tally: &Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
 }
 
 async fn answer(listener: UnixListener, tally: Arc<Mutex<Tally>>) {
-    let own = own_uid();
     loop {
-        let mut stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of file descriptors, most likely: wait rather than spin.
-                tracing::debug!("report socket: accept failed: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let peer = stream.peer_cred().map(|cred| cred.uid()).ok();
-        if own.is_none() || peer != own {
-            continue;
-        }
+        let mut stream = super::socket::accept_own(&listener, "report socket").await;
         let body = match serde_json::to_vec(&lock(&tally).report()) {
             Ok(body) => body,
             Err(err) => {
@@ -169,31 +156,12 @@ pub(super) fn clear_stale(base: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// True when the pid in `report-<pid>.sock` is a running process.
 fn owner_alive(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .and_then(|name| name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX))
-        .and_then(|pid| pid.parse::<u32>().ok())
-        .is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
+    super::socket::owner_alive(path, PREFIX, SUFFIX)
 }
 
 fn report_sockets(base: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(base) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| name.starts_with(PREFIX) && name.ends_with(SUFFIX))
-        })
-        .map(|entry| entry.path())
-        .collect();
-    found.sort();
-    found
+    super::socket::sockets_named(base, PREFIX, SUFFIX)
 }
 
 /// Why the running processes' reports could not be read.

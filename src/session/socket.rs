@@ -119,6 +119,61 @@ pub fn clear_stale_in(base: &Path) -> Vec<PathBuf> {
     removed
 }
 
+/// The sockets `<prefix><pid><suffix>` in `base` (a process's report or control socket),
+/// sorted.
+pub(super) fn sockets_named(base: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(prefix) && name.ends_with(suffix))
+        })
+        .map(|entry| entry.path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// True when the pid in `<prefix><pid><suffix>` is a running process.
+pub(super) fn owner_alive(path: &Path, prefix: &str, suffix: &str) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_prefix(prefix)?.strip_suffix(suffix))
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
+}
+
+/// The next connection on `listener` from this user (others are closed unanswered).
+pub(super) async fn accept_own(
+    listener: &tokio::net::UnixListener,
+    what: &str,
+) -> tokio::net::UnixStream {
+    let own = std::fs::metadata("/proc/self").ok().map(|meta| {
+        use std::os::unix::fs::MetadataExt;
+        meta.uid()
+    });
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of file descriptors, most likely: wait rather than spin.
+                tracing::debug!("{what}: accept failed: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let peer = stream.peer_cred().map(|cred| cred.uid()).ok();
+        if own.is_some() && peer == own {
+            return stream;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::clients::{profile_check, whoami};
 use crate::support::http;
-use crate::support::moto::Moto;
+use crate::support::moto::{assume_app_role, Moto};
 use crate::support::need::python;
 use crate::support::{self, identity, ServeOptions, Server};
 
@@ -295,21 +295,7 @@ fn an_assumed_role_session_is_named_after_its_caller() {
     };
     let moto = Moto::start(&python);
     let mut doc = support::sample();
-    {
-        let role = support::sample::role(&mut doc, 0);
-        for key in [
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "expiration",
-        ] {
-            role.remove(key);
-        }
-        role["source"] = toml_edit::value("assume-role");
-        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
-        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
-    }
-    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    assume_app_role(&mut doc, &moto.url, None);
     let dir = support::temp_dir();
     let config = support::write_config(dir.path(), "config.toml", &doc);
     let server = Server::start(&config).keeping(dir);
@@ -443,22 +429,7 @@ fn assumed_role_sessions_are_renewed_ahead_and_survive_an_sts_outage() {
 /// An assumed role config with `mfa_serial` whose base is the worker identity's keys.
 fn mfa_config(moto: &Moto) -> toml_edit::DocumentMut {
     let mut doc = support::sample();
-    {
-        let role = support::sample::role(&mut doc, 0);
-        for key in [
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "expiration",
-        ] {
-            role.remove(key);
-        }
-        role["source"] = toml_edit::value("assume-role");
-        role["role_arn"] = toml_edit::value(format!("arn:aws:iam::{ACCOUNT}:role/app"));
-        role["from_identity"] = toml_edit::value(identity(1).name.as_str());
-        role["mfa_serial"] = toml_edit::value(MFA_DEVICE);
-    }
-    doc["aws"]["endpoint_url"] = toml_edit::value(moto.url.as_str());
+    assume_app_role(&mut doc, &moto.url, Some(MFA_DEVICE));
     doc
 }
 

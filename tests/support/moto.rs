@@ -69,3 +69,28 @@ impl Drop for Moto {
         self.stop();
     }
 }
+
+/// The role moto's sessions are assumed as in the tests.
+pub const APP_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/app";
+
+/// Makes identity 0 of the sample `doc` assume [`APP_ROLE_ARN`] with identity 1's static
+/// keys (`mfa_serial` too when given), STS at `sts`.
+pub fn assume_app_role(doc: &mut toml_edit::DocumentMut, sts: &str, mfa_serial: Option<&str>) {
+    let base = super::identity(1).name.clone();
+    let role = super::sample::role(doc, 0);
+    for key in [
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "expiration",
+    ] {
+        role.remove(key);
+    }
+    role["source"] = toml_edit::value("assume-role");
+    role["role_arn"] = toml_edit::value(APP_ROLE_ARN);
+    role["from_identity"] = toml_edit::value(base);
+    if let Some(serial) = mfa_serial {
+        role["mfa_serial"] = toml_edit::value(serial);
+    }
+    doc["aws"]["endpoint_url"] = toml_edit::value(sts);
+}
