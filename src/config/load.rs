@@ -596,6 +596,83 @@ mod tests {
         assert!(message.contains("sometimes"), "{message}");
     }
 
+    /// The sample with the default identity's role replaced by `role` (TOML lines).
+    fn with_role(role: &str) -> Result<Config, String> {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let start = sample.find("[identity.role]").expect("a role table");
+        let end = start + sample[start..].find("\n\n").expect("the table ends");
+        let text = format!(
+            "{}[identity.role]\n{role}{}",
+            &sample[..start],
+            &sample[end..]
+        );
+        parse(Path::new("config.toml"), &text).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn assume_role_sources_are_checked_before_any_sts_call() {
+        let base = "name = \"r\"\nsource = \"assume-role\"\nrole_arn = \"arn:aws:iam::123456789012:role/app\"\n";
+        let ok = with_role(&format!("{base}from_identity = \"worker\"\n")).expect("valid");
+        let Some(CredentialSource::AssumeRole(settings)) = ok
+            .active()
+            .and_then(|identity| identity.role.as_ref())
+            .map(|role| &role.source)
+        else {
+            panic!("an assume-role source");
+        };
+        assert_eq!(settings.session_name, "{container}");
+        assert_eq!(settings.duration, 3600);
+        for (extra, expected) in [
+            ("", "needs `from_profile` or `from_identity`"),
+            (
+                "from_profile = \"a\"\nfrom_identity = \"worker\"\n",
+                "not both",
+            ),
+            (
+                "from_identity = \"worker\"\nduration = 60\n",
+                "900 (15 minutes) to 43200",
+            ),
+            (
+                "from_identity = \"worker\"\nsession_name = \"{pod}\"\n",
+                "{pod} is not one of",
+            ),
+            (
+                "from_identity = \"nobody\"\n",
+                "must name an identity whose role has static",
+            ),
+            (
+                "from_identity = \"default\"\n",
+                "must name an identity whose role has static",
+            ),
+            (
+                "from_identity = \"worker\"\nmfa_duration = 5\n",
+                "900 (15 minutes) to 129600",
+            ),
+            (
+                "from_identity = \"worker\"\ncommand = \"x\"\n",
+                "`command` is not a setting of source = \"assume-role\"",
+            ),
+        ] {
+            let err = with_role(&format!("{base}{extra}")).expect_err(extra);
+            assert!(err.contains(expected), "{extra:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn role_arns_are_iam_roles_of_an_account() {
+        assert!(check_role_arn("arn:aws:iam::123456789012:role/app").is_ok());
+        assert!(check_role_arn("arn:aws-cn:iam::123456789012:role/path/app").is_ok());
+        for bad in [
+            "arn:aws:iam::123456789012:user/app",
+            "arn:aws:iam::12345:role/app",
+            "arn:aws:sts::123456789012:role/app",
+            "arn:aws:iam::123456789012:role/",
+            "app",
+        ] {
+            assert!(check_role_arn(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn sample_config_is_valid() {
         let config = parse(Path::new("sample"), super::super::sample::SAMPLE_CONFIG).unwrap();
