@@ -5,10 +5,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--version`: the crate's version, the commit and the date it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("IMDS_SPOOF_COMMIT"),
+    " ",
+    env!("IMDS_SPOOF_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "imds-spoof",
-    version,
+    version = VERSION,
     about = "A faithful local AWS EC2 Instance Metadata Service for Docker containers",
     long_about = "Serves http://169.254.169.254 to containers on the imds-spoof Docker network, \
                   answering as EC2's metadata service does (IMDSv1 and IMDSv2), with identities \
@@ -61,6 +71,17 @@ pub enum Command {
     Token(TokenArgs),
     /// Hand an MFA code to the running imds-spoof, for roles with mfa_serial.
     Mfa(MfaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `imds-spoof man > imds-spoof.1`.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `imds-spoof mfa CODE`: one code for one GetSessionToken, whose session is the base of

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
             Some(Command::Report(args)) => commands::report::run(args).await.map_err(Into::into),
             Some(Command::Token(args)) => commands::token::run(&cli.global, args),
             Some(Command::Mfa(args)) => commands::mfa::run(args).await,
+            Some(Command::Completions(args)) => commands::docs::completions(args.shell),
+            Some(Command::Man) => commands::docs::man(),
             None => commands::tui::run(&cli.global).await,
         }
     });

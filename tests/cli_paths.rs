@@ -145,3 +145,62 @@ fn token_help_says_what_identity_means_for_a_token() {
     assert!(text.contains("Usage: imds-spoof token [OPTIONS]"), "{text}");
     assert!(text.contains("with `token`, whose token it is"), "{text}");
 }
+
+/// `--version` names the version, the commit and the build date; completions and the man
+/// page come from the same command definition, every subcommand included.
+#[test]
+fn version_completions_and_man_page_come_from_the_binary() {
+    let version = Command::new(BIN).arg("--version").output().expect("run");
+    let text = String::from_utf8_lossy(&version.stdout).into_owned();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"imds-spoof"), "{text}");
+    assert_eq!(words.get(1), Some(&env!("CARGO_PKG_VERSION")), "{text}");
+    let commit = words.get(2).map(|word| word.trim_start_matches('('));
+    assert!(
+        commit.is_some_and(|commit| commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit()))),
+        "{text}"
+    );
+    let date = words.get(3).map(|word| word.trim_end_matches(')'));
+    assert!(
+        date.is_some_and(|date| date.len() == 10 && date.as_bytes()[4] == b'-'),
+        "{text}"
+    );
+
+    for (shell, marker) in [
+        ("bash", "complete -F _imds__spoof"),
+        ("zsh", "#compdef imds-spoof"),
+        ("fish", "complete -c imds-spoof"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell} script lacks {marker}");
+        for subcommand in ["serve", "up", "down", "doctor", "mfa", "completions", "man"] {
+            assert!(
+                script.contains(subcommand),
+                "{shell} script lacks {subcommand}"
+            );
+        }
+    }
+    let bad = Command::new(BIN)
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success(), "an unknown shell is refused");
+
+    let man = Command::new(BIN).arg("man").output().expect("run");
+    assert!(man.status.success(), "{}", stderr(&man));
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH imds-spoof"),
+        "{page}"
+    );
+    for subcommand in ["serve", "doctor", "mfa"] {
+        assert!(page.contains(subcommand), "the man page lacks {subcommand}");
+    }
+}
