@@ -187,6 +187,20 @@ fn version_completions_and_man_page_come_from_the_binary() {
             );
         }
     }
+    // The bash script is one bash accepts.
+    let script = Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .expect("run");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("imds-spoof.bash");
+    std::fs::write(&path, &script.stdout).expect("write script");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .expect("run bash -n");
+    assert!(checked.status.success(), "bash -n: {}", stderr(&checked));
     let bad = Command::new(BIN)
         .args(["completions", "tcsh"])
         .output()
