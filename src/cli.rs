@@ -75,6 +75,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `imds-spoof man > imds-spoof.1`.
     Man,
+    /// Show the log of the run `up --detach` started (-f to follow it).
+    Logs(LogsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -160,6 +162,19 @@ pub struct UpArgs {
     /// Proxy image (overrides [proxy] image).
     #[arg(long)]
     pub proxy_image: Option<String>,
+    /// Run in the background: return once network, proxies and broker answer (printing
+    /// the ready line), or with up's exit status and message. Log: `imds-spoof logs`;
+    /// stop: `imds-spoof down`.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+}
+
+/// `imds-spoof logs`: the log of the run `up --detach` started.
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Keep printing what the run appends, until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }
 
 #[derive(Debug, Clone, Args)]

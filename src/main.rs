@@ -22,6 +22,9 @@ fn main() -> ExitCode {
                 commands::serve::run(&cli.global, args).await
             }
             Some(Command::Provider(args)) => commands::provider::run(&cli.global, args).await,
+            Some(Command::Up(args)) if args.detach => commands::detach::up(&cli.global, args)
+                .await
+                .map_err(Into::into),
             Some(Command::Up(args)) => {
                 let _log = commands::init_logging(args.json);
                 log_raised(raised);
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
             Some(Command::Mfa(args)) => commands::mfa::run(args).await,
             Some(Command::Completions(args)) => commands::docs::completions(args.shell),
             Some(Command::Man) => commands::docs::man(),
+            Some(Command::Logs(args)) => commands::detach::logs(args).await.map_err(Into::into),
             None => commands::tui::run(&cli.global).await,
         }
     });

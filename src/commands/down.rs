@@ -5,6 +5,10 @@ use crate::cli::{DownArgs, GlobalArgs};
 use crate::docker::{self, DockerError, ManagedContainer};
 
 pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
+    // A run `up --detach` started stops as on Ctrl-C: it removes its own proxies.
+    if let Some(pid) = super::detach::stop_detached().await {
+        println!("stopped the background run (pid {pid})");
+    }
     let engine = docker::connect().await?;
     let managed = docker::list_managed(&engine).await?;
 

@@ -1,6 +1,7 @@
 //! Exit statuses of the subcommands, one per situation the user can act on (documented in
 //! docs/docker.md), and the mapping from the errors the lower layers return.
 
+use super::detach::DetachError;
 use super::report::ReportError;
 use crate::broker::BrokerError;
 use crate::docker::DockerError;
@@ -33,6 +34,13 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
     }
     if let Some(err) = err.downcast_ref::<ReportError>() {
         return report_status(err);
+    }
+    if let Some(err) = err.downcast_ref::<DetachError>() {
+        return match err {
+            DetachError::AlreadyRunning { .. } => OTHER_RUN,
+            DetachError::Failed { status, .. } => *status,
+            DetachError::Io { .. } => FAILURE,
+        };
     }
     FAILURE
 }

@@ -1,6 +1,7 @@
 //! The subcommands: each takes plain arguments and returns an exit status.
 
 pub mod assign;
+pub mod detach;
 pub mod docs;
 pub mod doctor;
 pub mod down;
