@@ -198,7 +198,7 @@ fn dashboard_without_docker_edits_the_instance_id() {
     for comment in [
         "# HttpPutResponseHopLimit.",
         "# imds-spoof configuration.",
-        "# source = \"profile\" reads",
+        "# source = \"profile\" resolves",
     ] {
         assert!(text.contains(comment), "comment {comment:?} lost:\n{text}");
     }
