@@ -59,8 +59,8 @@ pub enum Command {
     Up(UpArgs),
     /// Remove the proxy and network left by any run.
     Down(DownArgs),
-    /// Show network, proxy and broker state.
-    Status,
+    /// Show network, proxy and broker state (and a background run's); exit 0 when all are up.
+    Status(StatusArgs),
     /// Check what usually goes wrong.
     Doctor(DoctorArgs),
     /// Make a container play an identity (a [[container]] rule), or clear its rule.
@@ -167,6 +167,13 @@ pub struct UpArgs {
     /// stop: `imds-spoof down`.
     #[arg(long, short = 'd')]
     pub detach: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// One JSON document: whether each part is up, the background run if any, the lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `imds-spoof logs`: the log of the run `up --detach` started.

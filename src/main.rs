@@ -31,7 +31,7 @@ fn main() -> ExitCode {
                 commands::up::run(&cli.global, args).await
             }
             Some(Command::Down(args)) => commands::down::run(&cli.global, args).await,
-            Some(Command::Status) => commands::status::run(&cli.global).await,
+            Some(Command::Status(args)) => commands::status::run(&cli.global, args).await,
             Some(Command::Doctor(args)) => commands::doctor::run(&cli.global, args).await,
             Some(Command::Assign(args)) => commands::assign::run(&cli.global, args),
             Some(Command::Report(args)) => commands::report::run(args).await.map_err(Into::into),

@@ -61,6 +61,13 @@ fn up_detach_returns_when_ready_and_down_stops_it() {
         text(&logs)
     );
 
+    let status = imds_spoof(config, state.path(), &["status", "--json"]);
+    assert!(status.status.success(), "status: {}", text(&status));
+    let document: serde_json::Value =
+        serde_json::from_slice(&status.stdout).expect("status --json is JSON");
+    assert_eq!(document["up"], true, "{document}");
+    assert!(document["background"]["pid"].is_u64(), "{document}");
+
     let again = imds_spoof(config, state.path(), &["up", "--detach"]);
     assert_eq!(
         again.status.code(),
