@@ -21,9 +21,10 @@ const STOP_WITHIN: Duration = Duration::from_secs(30);
 pub enum DetachError {
     #[error("an imds-spoof up --detach is already running (pid {pid}; log {log}): `imds-spoof down` stops it")]
     AlreadyRunning { pid: u32, log: String },
-    /// The background run ended before it was ready: its status and the end of its log.
+    /// The background run ended before it was ready: its exit status (None: no usable
+    /// one, e.g. killed by a signal) and the end of its log.
     #[error("{message}")]
-    Failed { status: u8, message: String },
+    Failed { status: Option<u8>, message: String },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -157,8 +158,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> Result<(), DetachError> {
         status: status
             .code()
             .and_then(|code| u8::try_from(code).ok())
-            .filter(|code| *code != 0)
-            .unwrap_or(super::exit::FAILURE),
+            .filter(|code| *code != 0),
         message: format!(
             "imds-spoof up did not come up; the end of {}:\n{tail}",
             log.display()

@@ -38,7 +38,7 @@ pub fn exit_status(err: &anyhow::Error) -> u8 {
     if let Some(err) = err.downcast_ref::<DetachError>() {
         return match err {
             DetachError::AlreadyRunning { .. } => OTHER_RUN,
-            DetachError::Failed { status, .. } => *status,
+            DetachError::Failed { status, .. } => status.unwrap_or(FAILURE),
             DetachError::Io { .. } => FAILURE,
         };
     }
