@@ -190,6 +190,15 @@ fn dashboard_without_docker_edits_the_instance_id() {
     tmux.wait_for(&["instance_id of default saved"], Duration::from_secs(10))
         .unwrap_or_else(|screen| panic!("edit not confirmed:\n{screen}"));
     assert_eq!(curl(&url), ("200".to_string(), NEW_ID.to_string()));
+    // The dashboard's own edit is not announced again in the log as a reload.
+    tmux.keys(&["7"]);
+    let logs = tmux
+        .wait_for(&["broker up"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("logs pane not shown:\n{screen}"));
+    assert!(
+        !logs.contains("configuration reloaded"),
+        "own edit logged as a reload:\n{logs}"
+    );
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
         text.contains(&format!("instance_id = \"{NEW_ID}\"")),

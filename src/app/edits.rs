@@ -21,7 +21,7 @@ pub fn save(
         .ok_or_else(|| "this configuration has no file to save to".to_string())?
         .to_path_buf();
     edit_file(&path, change).map_err(|err| err.to_string())?;
-    store.reload().map_err(|err| err.to_string())?;
+    store.reload_own_edit().map_err(|err| err.to_string())?;
     Ok(store.current())
 }
 

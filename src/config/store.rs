@@ -72,6 +72,16 @@ impl ConfigStore {
     /// Re-reads the file; a valid file replaces the configuration, an invalid one is
     /// reported and the last good configuration stays.
     pub fn reload(&self) -> Result<(), ConfigError> {
+        self.reload_announcing(true)
+    }
+
+    /// [`ConfigStore::reload`] after an edit of our own (the dashboard's): the change is
+    /// what the user just did and was told, so the log does not repeat it.
+    pub fn reload_own_edit(&self) -> Result<(), ConfigError> {
+        self.reload_announcing(false)
+    }
+
+    fn reload_announcing(&self, announce: bool) -> Result<(), ConfigError> {
         let Some(path) = &self.path else {
             return Ok(());
         };
@@ -80,7 +90,11 @@ impl ConfigStore {
         match loaded {
             Ok(config) => {
                 if *self.current.borrow().as_ref() != config {
-                    tracing::info!(path = %path.display(), "configuration reloaded");
+                    if announce {
+                        tracing::info!(path = %path.display(), "configuration reloaded");
+                    } else {
+                        tracing::debug!(path = %path.display(), "configuration saved");
+                    }
                     self.current.send_replace(Arc::new(config));
                 }
                 self.last_error.send_replace(None);
