@@ -240,7 +240,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Credentials, &[ch('e')], Action::ExpireNow, "expire now", "Expire now: serve an Expiration in the past", true),
     bind(C::Credentials, &[ch('r')], Action::Rotate, "rotate", "Rotate: new fake keys, forget cached command credentials", true),
     bind(C::Credentials, &[ch('m')], Action::EnterMfa, "mfa code", "Enter the MFA code an assumed role waits for", false),
-    bind(C::Credentials, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask the secret and token", false),
+    bind(C::Credentials, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask the secret and token", true),
 
     bind(C::Settings, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous setting", false),
     bind(C::Settings, &[ch('j'), plain(K::Down)], Action::Down, "", "Next setting", false),
@@ -340,7 +340,13 @@ pub fn footer_entries(context: Context) -> Vec<(String, &'static str)> {
                 .first()
                 .map(|key| key.label())
                 .unwrap_or_default();
-            (first, binding.label)
+            // Up on k scrolls both ways with j: the hint names both keys.
+            let keys = if binding.action == Action::Up && first == "k" {
+                "j/k".to_string()
+            } else {
+                first
+            };
+            (keys, binding.label)
         })
         .collect()
 }

@@ -19,7 +19,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     panes::status::draw(frame, areas.status, shared);
     draw_tabs(frame, areas.tabs, shared.tab);
     app.pane().draw(frame, areas.body, shared);
-    panes::footer::draw(frame, areas.footer, shared, &app.contexts());
+    let paused = app.requests.exchanges.is_paused();
+    panes::footer::draw(frame, areas.footer, shared, &app.contexts(), paused);
     if let Some(error) = shared.input.as_ref().and_then(|input| input.error.as_ref()) {
         // Over the pane's bottom row: the reason must be readable even at 80 columns.
         let row = Rect::new(

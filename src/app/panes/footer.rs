@@ -12,7 +12,7 @@ use crate::app::shared::{Confirm, Shared};
 use crate::app::theme;
 
 /// The footer; `contexts` are the keymap contexts in force, most specific first.
-pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context]) {
+pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context], paused: bool) {
     let key_style = theme::key();
     if let Some(input) = &shared.input {
         let prompt = format!("{}: ", input.prompt);
@@ -78,6 +78,12 @@ pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context]
         .collect();
     let mut spans = Vec::new();
     for (key, label) in entries {
+        // The pause key says what it does now.
+        let label = if paused && label == "pause" {
+            "resume"
+        } else {
+            label
+        };
         spans.push(Span::styled(format!(" {key} "), key_style));
         spans.push(Span::raw(format!(" {label} ")));
     }
