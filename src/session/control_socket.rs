@@ -6,7 +6,7 @@
 //! line of at most 4 KiB within 5 s, `{"mfa_code": "123456", "serial": null}`; it answers
 //! one JSON line, `{"ok": true, "message": …}` or `{"ok": false, "error": …}`, and closes.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,14 +55,7 @@ impl ControlSocket {
     pub fn start(resolver: CredentialResolver) -> std::io::Result<ControlSocket> {
         let base = super::socket::private_base()?;
         clear_stale(&base);
-        let path = base.join(format!("{PREFIX}{}{SUFFIX}", std::process::id()));
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let (path, listener) = super::socket::bind_own(&base, PREFIX, SUFFIX)?;
         let task = tokio::spawn(serve(listener, resolver));
         Ok(ControlSocket { path, task })
     }

@@ -8,7 +8,7 @@
 //! ours, and is not the run directory that the proxy mounts, so only this user reaches it
 //! (peer credentials are checked too). The server reads nothing from the caller.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -44,14 +44,7 @@ impl ReportSocket {
     /// Like [`ReportSocket::start`], in `base` (which must be private already).
     fn start_in(base: &Path, recorder: &Arc<Recorder>) -> std::io::Result<ReportSocket> {
         clear_stale(base);
-        let path = base.join(format!("{PREFIX}{}{SUFFIX}", std::process::id()));
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let (path, listener) = super::socket::bind_own(base, PREFIX, SUFFIX)?;
         let tally = Arc::new(Mutex::new(Tally::new()));
         let follow = tokio::spawn(follow(recorder.clone(), tally.clone()));
         let answer = tokio::spawn(answer(listener, tally));

@@ -174,6 +174,23 @@ pub(super) async fn accept_own(
     }
 }
 
+/// Binds `<base>/<prefix><pid><suffix>` (replacing a leftover of this pid), mode 0600.
+pub(super) fn bind_own(
+    base: &Path,
+    prefix: &str,
+    suffix: &str,
+) -> std::io::Result<(PathBuf, tokio::net::UnixListener)> {
+    let path = base.join(format!("{prefix}{}{suffix}", std::process::id()));
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok((path, listener))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
