@@ -20,8 +20,9 @@ pub fn save(
         .path()
         .ok_or_else(|| "this configuration has no file to save to".to_string())?
         .to_path_buf();
-    edit_file(&path, change).map_err(|err| err.to_string())?;
-    store.reload_own_edit().map_err(|err| err.to_string())?;
+    store
+        .own_edit(|| edit_file(&path, change))
+        .map_err(|err| err.to_string())?;
     Ok(store.current())
 }
 

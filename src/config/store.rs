@@ -19,6 +19,9 @@ pub struct ConfigStore {
     identity_override: Option<String>,
     current: watch::Sender<Arc<Config>>,
     last_error: watch::Sender<Option<String>>,
+    /// Held by an edit of our own from the write until its result is in force, and by the
+    /// watcher while it looks: the watcher never takes our own write for someone else's.
+    writing: Arc<std::sync::Mutex<()>>,
 }
 
 impl ConfigStore {
@@ -32,6 +35,7 @@ impl ConfigStore {
             identity_override,
             current: watch::channel(Arc::new(config)).0,
             last_error: watch::channel(None).0,
+            writing: Arc::default(),
         })
     }
 
@@ -42,6 +46,7 @@ impl ConfigStore {
             identity_override: None,
             current: watch::channel(Arc::new(config)).0,
             last_error: watch::channel(None).0,
+            writing: Arc::default(),
         }
     }
 
@@ -75,10 +80,20 @@ impl ConfigStore {
         self.reload_announcing(true)
     }
 
-    /// [`ConfigStore::reload`] after an edit of our own (the dashboard's): the change is
-    /// what the user just did and was told, so the log does not repeat it.
-    pub fn reload_own_edit(&self) -> Result<(), ConfigError> {
-        self.reload_announcing(false)
+    /// An edit of our own (the dashboard's): `write` changes the file, then the result is
+    /// put in force. The change is what the user just did and was told, so the log does
+    /// not repeat it, and the watcher does not see it as someone else's edit.
+    pub fn own_edit<T, E: From<ConfigError>>(
+        &self,
+        write: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _writing = self
+            .writing
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let written = write()?;
+        self.reload_announcing(false)?;
+        Ok(written)
     }
 
     fn reload_announcing(&self, announce: bool) -> Result<(), ConfigError> {
@@ -120,7 +135,12 @@ impl ConfigStore {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 ticker.tick().await;
-                let now = tokio::fs::read(&path).await.ok();
+                // A small file, read under the lock our own edits hold (no await inside).
+                let _writing = store
+                    .writing
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                let now = std::fs::read(&path).ok();
                 if now.is_some() && now != last_seen {
                     last_seen = now;
                     let _ = store.reload();
