@@ -9,7 +9,6 @@ use std::time::Duration;
 use aws_credential_types::Credentials as SdkCredentials;
 use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::types::Tag;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use time::OffsetDateTime;
 
@@ -94,8 +93,7 @@ impl SessionKey {
 /// The template with the caller filled in, cleaned to what STS accepts: characters outside
 /// `[A-Za-z0-9+=,.@_-]` become `-`, cut to 64, at least 2 long. A host caller is the host.
 pub fn session_name(template: &str, caller: &Caller<'_>) -> String {
-    let host = host_name();
-    let container = caller.container.unwrap_or(&host);
+    let container = caller.container.unwrap_or(host_name());
     let filled = template
         .replace("{container}", container)
         .replace("{identity}", caller.identity)
@@ -117,12 +115,16 @@ pub fn session_name(template: &str, caller: &Caller<'_>) -> String {
     cleaned
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "host".to_string())
+/// This host's name, read once: every host caller's session is named after it.
+fn host_name() -> &'static str {
+    static NAME: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "host".to_string())
+    });
+    &NAME
 }
 
 /// Assumes the session's role with `base`: one STS call, bounded by [`STS_TIMEOUT`].
@@ -184,9 +186,6 @@ pub(super) async fn assume(
 
 /// An STS client signing with `base`, in us-east-1 unless `AWS_REGION` says otherwise.
 pub(super) fn sts_client(endpoint: Option<&str>, base: &Credentials) -> aws_sdk_sts::Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
-        .build_https();
     let region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|_| "us-east-1".to_string());
@@ -201,7 +200,7 @@ pub(super) fn sts_client(endpoint: Option<&str>, base: &Credentials) -> aws_sdk_
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
         .credentials_provider(credentials)
-        .http_client(http);
+        .http_client(super::sdk_http::https_client());
     if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
     }
@@ -237,7 +236,7 @@ mod tests {
         // A host caller is named after the host.
         assert_eq!(
             session_name("{container}", &caller(None)),
-            session_name(&host_name(), &caller(None))
+            session_name(host_name(), &caller(None))
         );
     }
 }

@@ -25,6 +25,15 @@ const STS_TIMEOUT: Duration = Duration::from_secs(15);
 /// An MFA session this close to its end is not used for a new role session.
 const MFA_MARGIN: time::Duration = time::Duration::minutes(1);
 
+/// The code as typed, trimmed, if it looks like one (six digits).
+pub fn check_code(code: &str) -> Result<&str, String> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("an MFA code is six digits".to_string());
+    }
+    Ok(code)
+}
+
 /// Who waits for a code for one device.
 struct Pending {
     base_key: BaseKey,
@@ -123,10 +132,7 @@ impl MfaBook {
         code: &str,
         serial: Option<&str>,
     ) -> Result<(String, OffsetDateTime), String> {
-        let code = code.trim();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("an MFA code is six digits".to_string());
-        }
+        let code = check_code(code)?;
         let (serial, base_key, base, duration, endpoint) = {
             let book = self.lock();
             let chosen = match serial {

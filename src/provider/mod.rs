@@ -16,6 +16,7 @@ mod mfa;
 mod profile;
 mod refresh;
 mod refresh_state;
+mod sdk_http;
 mod served;
 
 pub use api::{Provider, ProviderAnswer, ProviderError, ProviderFuture, ProviderRequest};
@@ -29,5 +30,5 @@ pub use factory::{
     build_provider, describe_certificates, open_signer, signing_dir, BuiltProvider,
     UnavailableProvider,
 };
-pub use mfa::MfaNeeded;
+pub use mfa::{check_code as check_mfa_code, MfaNeeded};
 pub use refresh_state::{RefreshState, RefreshStates};

@@ -15,7 +15,6 @@ use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_runtime::env_config::file::EnvConfigFiles;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
@@ -95,10 +94,7 @@ pub(super) async fn profile_credentials(
 /// STS is called in the region the CLI would use: `AWS_REGION` / `AWS_DEFAULT_REGION`,
 /// else the profile's `region`, else us-east-1 (STS's global endpoint).
 async fn sdk_config(profile: &str) -> ProviderConfig {
-    let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let base = ProviderConfig::default().with_http_client(client);
+    let base = ProviderConfig::default().with_http_client(super::sdk_http::https_client());
     let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
         .or_else(
             ProfileFileRegionProvider::builder()

@@ -121,7 +121,7 @@ async fn answer(stream: UnixStream, resolver: &CredentialResolver) {
 }
 
 fn own_uid() -> Option<u32> {
-    std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
+    super::socket::own_uid().ok()
 }
 
 /// Control sockets of processes that are gone.

@@ -135,7 +135,7 @@ async fn answer(listener: UnixListener, tally: Arc<Mutex<Tally>>) {
 }
 
 fn own_uid() -> Option<u32> {
-    std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
+    super::socket::own_uid().ok()
 }
 
 /// Removes report sockets no process accepts on and whose process is gone (a killed

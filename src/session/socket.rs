@@ -65,7 +65,7 @@ pub(super) fn base_path() -> std::io::Result<PathBuf> {
     }
 }
 
-fn own_uid() -> std::io::Result<u32> {
+pub(super) fn own_uid() -> std::io::Result<u32> {
     // /proc/self belongs to the process's real uid; no unsafe getuid() needed.
     Ok(std::fs::metadata("/proc/self")?.uid())
 }
@@ -153,10 +153,7 @@ pub(super) async fn accept_own(
     listener: &tokio::net::UnixListener,
     what: &str,
 ) -> tokio::net::UnixStream {
-    let own = std::fs::metadata("/proc/self").ok().map(|meta| {
-        use std::os::unix::fs::MetadataExt;
-        meta.uid()
-    });
+    let own = own_uid().ok();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,

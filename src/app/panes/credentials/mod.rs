@@ -283,10 +283,7 @@ impl Pane for CredentialsPane {
                 changes::submit_field(shared, identity, *field, text)
             }
             InputTarget::MfaCode { serial } => {
-                let code = text.trim();
-                if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err("an MFA code is six digits".into());
-                }
+                let code = crate::provider::check_mfa_code(text)?;
                 shared.effects.push(Effect::SubmitMfa {
                     code: code.to_string(),
                     serial: serial.clone(),
