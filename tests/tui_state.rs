@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use imds_spoof::app::{App, ContainerRow, Effect, Event, SessionUpdate, SettingRow, Tab};
+use imds_spoof::app::{
+    App, ContainerRow, Effect, Event, Part, PartState, SessionUpdate, SettingRow, Tab,
+};
 use imds_spoof::broker::{
     router, AccessPolicy, BrokerState, CallerDirectory, CallerInfo, CALLER_HEADER, SECRET_HEADER,
 };
@@ -258,7 +260,7 @@ async fn an_invalid_value_is_refused_and_nothing_changes() {
 async fn switching_identity_answers_the_next_request_as_the_other_instance() {
     let mut f = fixture();
     f.keys("2j"); // the list has the focus: the next identity, worker
-    f.keys("a");
+    f.keys("u");
     assert_eq!(f.app.config().active_identity, "worker");
     assert_eq!(
         f.get("/latest/meta-data/instance-id").await.1,
@@ -292,7 +294,7 @@ fn arrows_move_in_the_focused_half_and_h_l_move_the_focus() {
     // Both panes show the same identity; the credentials pane keeps its own focus.
     f.keys("3j");
     assert_eq!(f.app.shown_identity().unwrap().name, "worker");
-    f.keys("2a"); // acts on the identity selected in the list
+    f.keys("2u"); // acts on the identity selected in the list
     assert_eq!(f.app.config().active_identity, "worker");
 }
 
@@ -307,7 +309,7 @@ async fn expire_now_serves_an_expiration_in_the_past() {
     )
     .unwrap();
     assert!(expires > OffsetDateTime::now_utc());
-    f.keys("3e");
+    f.keys("3E");
     let (status, body) = f.get(&path).await;
     assert_eq!(status, StatusCode::OK);
     let after = json(&body);
@@ -325,7 +327,7 @@ async fn rotate_serves_new_keys_and_drops_cached_credentials() {
     let mut f = fixture();
     let path = f.credentials_path();
     let old_key = json(&f.get(&path).await.1)["AccessKeyId"].clone();
-    f.keys("3e"); // pinned in the past first: rotation must roll it again
+    f.keys("3E"); // pinned in the past first: rotation must roll it again
     f.keys("r");
     assert!(f
         .app
@@ -350,7 +352,12 @@ async fn rotate_serves_new_keys_and_drops_cached_credentials() {
 #[tokio::test]
 async fn switching_the_credential_source_is_saved_and_served() {
     let mut f = fixture();
-    f.keys("3s"); // static -> profile
+    let path = f.credentials_path();
+    let untouched = f.file();
+    f.keys("3s"); // the menu, on static: nothing changes until Enter
+    assert_eq!(f.file(), untouched);
+    f.keys("j"); // profile
+    f.press(KeyCode::Enter);
     let config = f.app.config();
     let role = config.active().unwrap().role.as_ref().unwrap();
     assert!(matches!(
@@ -359,9 +366,23 @@ async fn switching_the_credential_source_is_saved_and_served() {
     ));
     assert!(f.file().contains("source = \"profile\""));
     assert!(
-        !f.file().contains("ASIAIMDSSPOOFEXAMPLE"),
-        "old keys removed"
+        f.file().contains("ASIAIMDSSPOOFEXAMPLE"),
+        "the static keys are kept for a switch back"
     );
+    // Back to static: the same hand-set keys answer, not new random ones.
+    f.keys("sk");
+    f.press(KeyCode::Enter);
+    let served = json(&f.get(&path).await.1);
+    assert_eq!(served["AccessKeyId"], "ASIAIMDSSPOOFEXAMPLE");
+    assert_eq!(
+        served["SecretAccessKey"],
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    );
+    // Esc closes the menu and changes nothing.
+    let before = f.file();
+    f.keys("sjj");
+    f.press(KeyCode::Esc);
+    assert_eq!(f.file(), before);
 }
 
 #[tokio::test]
@@ -490,7 +511,7 @@ async fn identities_are_added_duplicated_and_deleted() {
     f.press(KeyCode::Enter); // default name "identity"
     assert_eq!(f.app.config().identities.len(), 3);
     assert_eq!(f.app.shown_identity().unwrap().name, "identity");
-    f.keys("d");
+    f.keys("D");
     f.press(KeyCode::Enter); // "identity-copy"
     let config = f.app.config();
     assert_eq!(config.identities.len(), 4);
@@ -500,7 +521,7 @@ async fn identities_are_added_duplicated_and_deleted() {
         config.identity("identity").unwrap().instance_id
     );
     // The copy answers once active.
-    f.keys("a");
+    f.keys("u");
     assert_eq!(
         f.get("/latest/meta-data/instance-id").await.1,
         copy.instance_id
@@ -632,11 +653,90 @@ fn esc_closes_the_picker_and_nothing_changes() {
     f.keys("ik");
     f.press(KeyCode::Esc);
     assert_eq!(f.file(), before);
-    // Back in the list: Enter attaches or detaches again.
-    f.press(KeyCode::Enter);
+    // Back in the list: a attaches or detaches again (a running one after a yes).
+    f.keys("a");
+    assert!(f.app.take_effects().is_empty(), "detaching asks first");
+    f.keys("y");
     assert!(f
         .app
         .take_effects()
         .iter()
         .any(|effect| matches!(effect, Effect::Detach { name, .. } if name == BILLING)));
+}
+
+#[test]
+fn stopping_a_part_asks_first_and_the_footer_says_when_it_stopped() {
+    let mut f = fixture();
+    let up = |part| Event::Session(SessionUpdate::Part(part, PartState::Up("up".into())));
+    f.app.handle(up(Part::Proxy));
+    f.app.handle(up(Part::Broker));
+    f.keys("P");
+    assert!(f.app.take_effects().is_empty(), "P on a running proxy asks");
+    f.keys("n");
+    assert!(f.app.take_effects().is_empty(), "n keeps it running");
+    f.keys("Py");
+    assert_eq!(f.app.take_effects(), [Effect::StopPart(Part::Proxy)]);
+    assert_eq!(f.app.message().unwrap().text, "stopping the proxy…");
+    f.app.handle(Event::Session(SessionUpdate::Part(
+        Part::Proxy,
+        PartState::Stopped,
+    )));
+    assert_eq!(f.app.message().unwrap().text, "proxy stopped");
+    // X asks too; starting never does.
+    f.keys("X");
+    assert!(f.app.take_effects().is_empty());
+    f.keys("y");
+    assert_eq!(f.app.take_effects(), [Effect::StopAll]);
+    f.keys("S");
+    assert_eq!(f.app.take_effects(), [Effect::StartAll]);
+}
+
+#[test]
+fn the_filter_applies_as_it_is_typed_and_esc_clears_it() {
+    let mut f = fixture();
+    f.keys("/status:5xx");
+    assert!(f.app.input().is_some(), "still typing");
+    assert_eq!(f.app.exchanges().filter().text(), "status:5xx");
+    f.keys("q"); // typed into the filter, not quitting
+    assert!(!f.app.should_quit());
+    assert!(
+        f.app.input().unwrap().error.is_some(),
+        "status:5xxq is refused as typed"
+    );
+    f.press(KeyCode::Backspace);
+    assert!(f.app.input().unwrap().error.is_none());
+    f.press(KeyCode::Esc);
+    assert!(f.app.input().is_none());
+    assert!(f.app.exchanges().filter().is_empty());
+}
+
+#[test]
+fn a_label_naming_no_identity_is_said_not_silently_passed_over() {
+    let mut f = fixture();
+    let row = ContainerRow {
+        id: "0123456789ac".to_string(),
+        name: "batch-1".to_string(),
+        image: "python:3.12-slim".to_string(),
+        running: true,
+        ip_on_network: "169.254.0.9".parse().ok(),
+        identity_label: Some("batch".to_string()),
+        compose_service: None,
+    };
+    f.app
+        .handle(Event::Session(SessionUpdate::Containers(vec![row.clone()])));
+    let message = f.app.message().unwrap();
+    assert!(message.sticky && message.is_error, "{message:?}");
+    assert!(
+        message
+            .text
+            .contains("batch-1's label names identity \"batch\", which does not exist")
+            && message.text.contains("plays default (active)"),
+        "{}",
+        message.text
+    );
+    // Said once, not on every list.
+    f.keys("1");
+    f.app
+        .handle(Event::Session(SessionUpdate::Containers(vec![row])));
+    assert!(f.app.message().is_none());
 }

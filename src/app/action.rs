@@ -62,6 +62,8 @@ pub enum SessionUpdate {
         total: u64,
     },
     Containers(Vec<ContainerRow>),
+    /// The engine could not be asked for its containers: why.
+    ContainersUnavailable(String),
     /// Where the broker listens now (None while it is down).
     BrokerAddress(Option<std::net::SocketAddr>),
     /// Something worth a line in the footer (also in the log pane).
@@ -137,8 +139,7 @@ pub enum Action {
     DeleteIdentity,
     // Credentials.
     ExpireNow,
-    Rotate,
-    NextSource,
+    ChooseSource,
     EnterMfa,
     // Settings.
     Increase,
@@ -146,7 +147,9 @@ pub enum Action {
     // Events.
     ClearEvent,
     // Containers.
-    RefreshContainers,
+    /// `r`: the containers list asked again, or credentials refreshed (new fake keys,
+    /// fetched credentials fetched again).
+    Refresh,
     /// Open the identity picker for the selected container.
     PickIdentity,
     /// Switch between the containers and the IMDSv2 readiness of every caller.

@@ -24,6 +24,8 @@ pub enum Context {
     IdentityPicker,
     /// The containers pane's IMDSv2 readiness view.
     Readiness,
+    /// The credentials pane's source menu.
+    SourceMenu,
     Logs,
     Input,
     Confirm,
@@ -46,6 +48,7 @@ impl Context {
             Context::Containers => "Containers",
             Context::IdentityPicker => "Identity picker (containers pane)",
             Context::Readiness => "IMDSv2 readiness (containers pane)",
+            Context::SourceMenu => "Source menu (credentials pane)",
             Context::Logs => "Logs",
             Context::Input => "Editing a value",
             Context::Confirm => "Confirmation",
@@ -54,7 +57,7 @@ impl Context {
     }
 
     /// Contexts listed in the help screen, in order.
-    pub const HELP_ORDER: [Context; 17] = [
+    pub const HELP_ORDER: [Context; 18] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -63,6 +66,7 @@ impl Context {
         Context::Identity,
         Context::CredentialsFields,
         Context::Credentials,
+        Context::SourceMenu,
         Context::Settings,
         Context::Events,
         Context::Containers,
@@ -190,11 +194,11 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Global, &[ch('6')], Action::GoTab(Tab::Containers), "containers", "Containers pane", false),
     bind(C::Global, &[ch('7')], Action::GoTab(Tab::Logs), "logs", "Logs pane", false),
     bind(C::Global, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets (keys, tokens)", false),
-    bind(C::Global, &[ch('N')], Action::TogglePart(Part::Network), "network", "Start or stop the network", false),
-    bind(C::Global, &[ch('P')], Action::TogglePart(Part::Proxy), "proxy", "Start or stop the proxy (pulls its image when missing)", false),
-    bind(C::Global, &[ch('B')], Action::TogglePart(Part::Broker), "broker", "Start or stop the broker", false),
+    bind(C::Global, &[ch('N')], Action::TogglePart(Part::Network), "network", "Start or stop the network (stopping asks first)", false),
+    bind(C::Global, &[ch('P')], Action::TogglePart(Part::Proxy), "proxy", "Start or stop the proxy (pulls its image when missing; stopping asks first)", false),
+    bind(C::Global, &[ch('B')], Action::TogglePart(Part::Broker), "broker", "Start or stop the broker (stopping asks first)", false),
     bind(C::Global, &[ch('S')], Action::StartAll, "start all", "Start network, proxy and broker", false),
-    bind(C::Global, &[ch('X')], Action::StopAll, "stop all", "Stop broker and proxy", false),
+    bind(C::Global, &[ch('X')], Action::StopAll, "stop all", "Stop broker and proxy (asks first)", false),
 
     bind(C::Requests, &[ch('k'), plain(K::Up)], Action::Up, "", "Newer request", false),
     bind(C::Requests, &[ch('j'), plain(K::Down)], Action::Down, "", "Older request", false),
@@ -203,8 +207,8 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Requests, &[ch('g'), plain(K::Home)], Action::Top, "", "Newest request (follow new ones)", false),
     bind(C::Requests, &[ch('G'), plain(K::End)], Action::Bottom, "", "Oldest request", false),
     bind(C::Requests, &[plain(K::Enter)], Action::ToggleDetail, "detail", "Focus the detail of the selected request", true),
-    bind(C::Requests, &[ch('/')], Action::StartFilter, "filter", "Filter: words match path or caller; path: container: status:5xx identity: method:", true),
-    bind(C::Requests, &[plain(K::Esc)], Action::Back, "", "Clear the filter", false),
+    bind(C::Requests, &[ch('/')], Action::StartFilter, "filter", "Filter as you type: words match path or caller; path: container: status:5xx identity: method:", true),
+    bind(C::Requests, &[plain(K::Esc)], Action::Back, "clear filter", "Clear the filter", true),
     bind(C::Requests, &[ch('p'), ch(' ')], Action::TogglePause, "pause", "Pause or resume the live list", true),
     bind(C::Requests, &[ch('c')], Action::ClearExchanges, "clear", "Clear the list", true),
     bind(C::Requests, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets in the detail", true),
@@ -226,38 +230,43 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::IdentityFields, &[ch('h'), plain(K::Left), plain(K::Esc)], Action::Left, "list", "Back to the identity list", true),
     bind(C::IdentityFields, &[plain(K::Enter), ch('e')], Action::Activate, "edit", "Edit the field", true),
 
-    bind(C::Identity, &[ch('a')], Action::MakeActive, "use", "Answer requests with the selected identity from the next request on", true),
+    bind(C::Identity, &[ch('u')], Action::MakeActive, "use", "Use: answer unassigned containers with the selected identity from the next request on", true),
     bind(C::Identity, &[ch('n')], Action::NewIdentity, "new", "Add an identity", true),
-    bind(C::Identity, &[ch('d')], Action::DuplicateIdentity, "duplicate", "Duplicate the selected identity", true),
-    bind(C::Identity, &[ch('x'), plain(K::Delete)], Action::DeleteIdentity, "delete", "Delete the selected identity", true),
+    bind(C::Identity, &[ch('D')], Action::DuplicateIdentity, "duplicate", "Duplicate the selected identity", true),
+    bind(C::Identity, &[ch('d'), ch('x'), plain(K::Delete)], Action::DeleteIdentity, "delete", "Delete the selected identity (asks first)", true),
 
     bind(C::CredentialsFields, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous field", false),
     bind(C::CredentialsFields, &[ch('j'), plain(K::Down)], Action::Down, "", "Next field", false),
     bind(C::CredentialsFields, &[ch('h'), plain(K::Left), plain(K::Esc)], Action::Left, "list", "Back to the identity list", true),
-    bind(C::CredentialsFields, &[plain(K::Enter)], Action::Activate, "edit", "Edit the field", true),
+    bind(C::CredentialsFields, &[plain(K::Enter), ch('e')], Action::Activate, "edit", "Edit the field (on source: choose from a menu)", true),
 
-    bind(C::Credentials, &[ch('s')], Action::NextSource, "source", "Switch source: static, profile, command", true),
-    bind(C::Credentials, &[ch('e')], Action::ExpireNow, "expire now", "Expire now: serve an Expiration in the past", true),
-    bind(C::Credentials, &[ch('r')], Action::Rotate, "rotate", "Rotate: new fake keys, forget cached command credentials", true),
-    bind(C::Credentials, &[ch('m')], Action::EnterMfa, "mfa code", "Enter the MFA code an assumed role waits for", false),
+    bind(C::Credentials, &[ch('s')], Action::ChooseSource, "source", "Choose the source from a menu: static, profile, command, assume-role (each keeps its fields)", true),
+    bind(C::Credentials, &[ch('E')], Action::ExpireNow, "expire now", "Expire now: serve an Expiration in the past (static keys)", true),
+    bind(C::Credentials, &[ch('r')], Action::Refresh, "refresh", "Refresh: new fake static keys, or fetch fetched credentials again", true),
+    bind(C::Credentials, &[ch('m')], Action::EnterMfa, "mfa code", "Enter the MFA code an assumed role waits for", true),
     bind(C::Credentials, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask the secret and token", true),
+
+    bind(C::SourceMenu, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous source", false),
+    bind(C::SourceMenu, &[ch('j'), plain(K::Down)], Action::Down, "", "Next source", false),
+    bind(C::SourceMenu, &[plain(K::Enter)], Action::Activate, "choose", "Use this source (the fields of the one left are kept in the file)", true),
+    bind(C::SourceMenu, &[plain(K::Esc)], Action::Back, "cancel", "Close the menu, nothing changes", true),
 
     bind(C::Settings, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous setting", false),
     bind(C::Settings, &[ch('j'), plain(K::Down)], Action::Down, "", "Next setting", false),
-    bind(C::Settings, &[plain(K::Enter), ch(' ')], Action::Activate, "toggle/edit", "Toggle the setting or edit its value", true),
+    bind(C::Settings, &[plain(K::Enter)], Action::Activate, "toggle/edit", "Toggle the setting or edit its value", true),
     bind(C::Settings, &[ch('+'), ch('l'), plain(K::Right)], Action::Increase, "more", "Increase the value", true),
     bind(C::Settings, &[ch('-'), ch('h'), plain(K::Left)], Action::Decrease, "less", "Decrease the value", true),
 
     bind(C::Events, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous event", false),
     bind(C::Events, &[ch('j'), plain(K::Down)], Action::Down, "", "Next event", false),
     bind(C::Events, &[plain(K::Enter), ch('t')], Action::Activate, "trigger", "Trigger the event (again: next action or state)", true),
-    bind(C::Events, &[ch('x'), plain(K::Delete)], Action::ClearEvent, "clear", "Clear the event", true),
+    bind(C::Events, &[ch('d'), ch('x'), plain(K::Delete)], Action::ClearEvent, "clear", "Clear the event", true),
 
     bind(C::Containers, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous container", false),
     bind(C::Containers, &[ch('j'), plain(K::Down)], Action::Down, "", "Next container", false),
-    bind(C::Containers, &[plain(K::Enter), ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it", true),
+    bind(C::Containers, &[ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it (detaching asks first)", true),
     bind(C::Containers, &[ch('i')], Action::PickIdentity, "identity", "Choose the identity the container plays (saved as a [[container]] rule)", true),
-    bind(C::Containers, &[ch('r')], Action::RefreshContainers, "refresh", "Refresh the list", true),
+    bind(C::Containers, &[ch('r')], Action::Refresh, "refresh", "Refresh the list", true),
     bind(C::Containers, &[ch('V')], Action::ToggleReadiness, "v1 use", "IMDSv2 readiness: which callers asked without a token (IMDSv1)", true),
 
     bind(C::Readiness, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous caller", false),
@@ -271,7 +280,7 @@ pub static BINDINGS: &[Binding] = &[
 
     bind(C::Logs, &[plain(K::PageUp), ch('k'), plain(K::Up)], Action::PageUp, "older", "Older log lines", true),
     bind(C::Logs, &[plain(K::PageDown), ch('j'), plain(K::Down)], Action::PageDown, "newer", "Newer log lines", true),
-    bind(C::Logs, &[plain(K::Esc), ch('g')], Action::Back, "follow", "Follow new lines", true),
+    bind(C::Logs, &[ch('g'), plain(K::Home), plain(K::Esc)], Action::Top, "follow", "Follow new lines", true),
 
     bind(C::Input, &[plain(K::Enter)], Action::Submit, "save", "Save the value (checked first; the file keeps its comments)", true),
     bind(C::Input, &[plain(K::Esc)], Action::Cancel, "cancel", "Cancel", true),
@@ -329,8 +338,8 @@ pub fn keys_label(binding: &Binding) -> String {
         .join("/")
 }
 
-/// Footer entries for a context: (keys, label).
-pub fn footer_entries(context: Context) -> Vec<(String, &'static str)> {
+/// Footer entries for a context: (keys, label, what the key does).
+pub fn footer_entries(context: Context) -> Vec<(String, &'static str, Action)> {
     BINDINGS
         .iter()
         .filter(|binding| binding.context == context && binding.footer)
@@ -346,7 +355,7 @@ pub fn footer_entries(context: Context) -> Vec<(String, &'static str)> {
             } else {
                 first
             };
-            (keys, binding.label)
+            (keys, binding.label, binding.action)
         })
         .collect()
 }
@@ -394,6 +403,78 @@ mod tests {
             action_for(&contexts, key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::Quit)
         );
+    }
+
+    /// What a letter means, where several actions are one meaning in different panes
+    /// (moving up a row or a page, going right or increasing).
+    fn meaning(action: Action) -> Action {
+        match action {
+            Action::PageUp => Action::Up,
+            Action::PageDown => Action::Down,
+            Action::Increase => Action::Right,
+            Action::Decrease => Action::Left,
+            Action::ToggleDetail => Action::Activate,
+            // `c` clears the request list, `d`/`x` clear an event: both throw away.
+            Action::ClearEvent | Action::DeleteIdentity => Action::ClearExchanges,
+            other => other,
+        }
+    }
+
+    #[test]
+    fn a_letter_means_one_thing_in_every_pane() {
+        let modal = [Context::Input, Context::Confirm, Context::Help];
+        let mut seen: Vec<(Key, Action, Context)> = Vec::new();
+        for binding in BINDINGS.iter().filter(|b| !modal.contains(&b.context)) {
+            for key in binding.keys {
+                if !matches!(key.code, KeyCode::Char(_)) {
+                    continue;
+                }
+                let action = meaning(binding.action);
+                if let Some((_, other, context)) =
+                    seen.iter().find(|(seen_key, _, _)| seen_key == key)
+                {
+                    assert_eq!(
+                        *other,
+                        action,
+                        "{} means {:?} in {:?} but {:?} in {:?}",
+                        key.label(),
+                        other,
+                        context,
+                        binding.action,
+                        binding.context
+                    );
+                } else {
+                    seen.push((*key, action, binding.context));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_footer_hint_names_a_key_of_its_context() {
+        for context in Context::HELP_ORDER {
+            for (keys, label, action) in footer_entries(context) {
+                assert!(!label.is_empty(), "{context:?}: a hint without a label");
+                // "j/k scroll" names two keys; "/" is one.
+                let named: Vec<&str> = if keys == "/" {
+                    vec!["/"]
+                } else {
+                    keys.split('/').collect()
+                };
+                let bound = BINDINGS.iter().any(|binding| {
+                    binding.context == context
+                        && binding.action == action
+                        && binding
+                            .keys
+                            .iter()
+                            .any(|k| named.contains(&k.label().as_str()))
+                });
+                assert!(
+                    bound,
+                    "{context:?}: hint {keys} {label} names no key doing it"
+                );
+            }
+        }
     }
 
     #[test]

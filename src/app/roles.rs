@@ -1,7 +1,10 @@
 //! A role's credential source as the credentials editor sees it: its rows, their
 //! values as text, a row changed from text, the next source, fresh fake keys.
 
-use crate::config::{check_role_arn, check_timestamp, AssumeBase, CredentialSource, Role};
+use crate::config::{
+    check_role_arn, check_timestamp, AssumeBase, AssumeRole, CredentialSource, Role,
+    DEFAULT_ASSUME_DURATION, DEFAULT_MFA_DURATION, DEFAULT_SESSION_NAME,
+};
 use crate::imds::ids;
 
 use super::form::CredentialField;
@@ -9,6 +12,8 @@ use super::form::CredentialField;
 const DEFAULT_PROFILE: &str = "default";
 const DEFAULT_COMMAND: &str = "aws configure export-credentials --profile default --format process";
 const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
+/// A role ARN of the documentation's example account, to be edited.
+const EXAMPLE_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/imds-spoof-example";
 
 /// The rows the role's source has.
 pub fn rows(role: Option<&Role>) -> Vec<CredentialField> {
@@ -135,16 +140,37 @@ pub fn fake_static_keys() -> CredentialSource {
     }
 }
 
-/// static → profile → command → static (with fresh fake keys).
-pub fn following_source(source: &CredentialSource) -> CredentialSource {
-    match source {
-        CredentialSource::Static { .. } => CredentialSource::Profile {
+/// The fields a role gets when it first switches to the source `name` (nothing of it
+/// kept from before): fake keys, the default profile, the CLI's export command, or an
+/// example role assumed with the default profile.
+pub fn source_defaults(name: &str) -> toml::Table {
+    let source = match name {
+        "profile" => CredentialSource::Profile {
             profile: DEFAULT_PROFILE.to_string(),
         },
-        CredentialSource::Profile { .. } => CredentialSource::Command {
+        "command" => CredentialSource::Command {
             command: DEFAULT_COMMAND.to_string(),
             timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
         },
-        CredentialSource::Command { .. } | CredentialSource::AssumeRole(_) => fake_static_keys(),
-    }
+        "assume-role" => CredentialSource::AssumeRole(AssumeRole {
+            role_arn: EXAMPLE_ROLE_ARN.to_string(),
+            base: AssumeBase::FromProfile(DEFAULT_PROFILE.to_string()),
+            session_name: DEFAULT_SESSION_NAME.to_string(),
+            external_id: None,
+            duration: DEFAULT_ASSUME_DURATION,
+            policy: None,
+            session_tags: Default::default(),
+            mfa_serial: None,
+            mfa_duration: DEFAULT_MFA_DURATION,
+        }),
+        _ => fake_static_keys(),
+    };
+    let role = Role {
+        name: String::new(),
+        source,
+    };
+    let mut table = toml::Table::try_from(&role).unwrap_or_default();
+    table.remove("name");
+    table.remove("source");
+    table
 }

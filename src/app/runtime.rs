@@ -104,6 +104,13 @@ fn translate(event: SessionEvent) -> SessionUpdate {
     }
 }
 
+/// Lists the engine's containers for the containers pane, or tells it why not.
+async fn refresh_containers(session: &mut Session, updates: &Updates) {
+    if let Err(why) = session.refresh_containers().await {
+        report(updates, SessionUpdate::ContainersUnavailable(why));
+    }
+}
+
 /// Passes every change of the credentials refresher's states on to the dashboard.
 async fn forward_refresh(
     mut states: tokio::sync::watch::Receiver<crate::provider::RefreshStates>,
@@ -149,7 +156,7 @@ async fn run_session(
         &updates,
         SessionUpdate::BrokerAddress(session.broker_addr()),
     );
-    session.refresh_containers().await;
+    refresh_containers(&mut session, &updates).await;
     let refresh = session
         .credential_refresh()
         .map(|states| tokio::spawn(forward_refresh(states, updates.clone())));
@@ -204,16 +211,16 @@ async fn execute(session: &mut Session, effect: Effect, updates: &Updates) {
             session.stop_part(session::Part::Proxy).await;
             session.stop_part(session::Part::Broker).await;
         }
-        Effect::RefreshContainers => session.refresh_containers().await,
+        Effect::RefreshContainers => refresh_containers(session, updates).await,
         Effect::Attach { id, name } => {
             let result = session.attach(&id).await;
             connection_result(updates, result, format!("{name} attached to the network"));
-            session.refresh_containers().await;
+            refresh_containers(session, updates).await;
         }
         Effect::Detach { id, name } => {
             let result = session.detach(&id).await;
             connection_result(updates, result, format!("{name} detached from the network"));
-            session.refresh_containers().await;
+            refresh_containers(session, updates).await;
         }
         Effect::ForgetCachedCredentials => session.forget_cached_credentials(),
         Effect::SubmitMfa { code, serial } => match session.submit_mfa(&code, &serial).await {

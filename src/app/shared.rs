@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigStore, Identity};
 
-use super::action::{Effect, Part, PartState, Tab};
+use super::action::{ContainerRow, Effect, Part, PartState, Tab};
 use super::form::Input;
 
 /// How long a footer message stays.
@@ -33,10 +33,44 @@ pub struct Message {
     pub sticky: bool,
 }
 
-/// A question the user answers with y or n.
+/// A question the user answers with y or n, asked before anything that cuts running
+/// containers off or throws something away.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     DeleteIdentity(String),
+    DetachContainer { id: String, name: String },
+    StopPart(Part),
+    StopAll,
+}
+
+impl Confirm {
+    /// The question, as the footer asks it.
+    pub fn question(&self) -> String {
+        match self {
+            Confirm::DeleteIdentity(name) => {
+                format!("Delete identity {name} from the configuration file?")
+            }
+            Confirm::DetachContainer { name, .. } => {
+                format!("Detach {name} from the network? Its metadata requests will fail.")
+            }
+            Confirm::StopPart(Part::Broker) => {
+                "Stop the broker? Containers get no answers until it starts again.".to_string()
+            }
+            Confirm::StopPart(part) => format!(
+                "Stop the {}? Containers lose the metadata service until it starts again.",
+                part.name()
+            ),
+            Confirm::StopAll => "Stop broker and proxy?".to_string(),
+        }
+    }
+}
+
+/// Parts the user asked to start or stop, and whether they should end up running: the
+/// footer says so once they all have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaited {
+    pub parts: Vec<Part>,
+    pub running: bool,
 }
 
 /// What every pane may read and change: the configuration, the session's news,
@@ -53,6 +87,11 @@ pub struct Shared {
     pub(crate) identity_index: usize,
     pub(crate) input: Option<Input>,
     pub(crate) confirm: Option<Confirm>,
+    pub(crate) awaited: Option<Awaited>,
+    /// The engine's containers as last listed (None until the first list).
+    pub(crate) containers: Option<Vec<ContainerRow>>,
+    /// Containers whose label or rule names no identity, already warned about.
+    pub(crate) warned_unknown: std::collections::BTreeSet<String>,
     pub(crate) message: Option<Message>,
     pub(crate) now: OffsetDateTime,
     pub(crate) size: (u16, u16),
@@ -82,6 +121,9 @@ impl Shared {
             identity_index,
             input: None,
             confirm: None,
+            awaited: None,
+            containers: None,
+            warned_unknown: Default::default(),
             log_dropped: 0,
             message: None,
             now,
@@ -120,6 +162,109 @@ impl Shared {
     pub fn move_shown_identity(&mut self, step: isize) {
         let last = self.config().identities.len().saturating_sub(1);
         self.identity_index = self.shown_index().saturating_add_signed(step).min(last);
+    }
+
+    /// A new container list: a container on our network whose label or rule names no
+    /// identity is warned about once (it silently plays another identity otherwise).
+    pub(crate) fn set_containers(&mut self, containers: Vec<ContainerRow>) {
+        let config = self.config();
+        let mut warnings = Vec::new();
+        for container in containers.iter().filter(|c| c.ip_on_network.is_some()) {
+            let Some((origin, name)) = config.passed_over(&container.facts()) else {
+                continue;
+            };
+            if self.warned_unknown.insert(container.name.clone()) {
+                let (playing, playing_origin) = config.identity_for(&container.facts());
+                warnings.push(format!(
+                    "{}'s {} names identity {name:?}, which does not exist: it plays {playing} ({})",
+                    container.name,
+                    origin.as_str(),
+                    playing_origin.as_str()
+                ));
+            }
+        }
+        self.containers = Some(containers);
+        if let Some(last) = warnings.pop() {
+            self.warn(last);
+        }
+    }
+
+    /// How many running containers on our network play `identity` because a rule or a
+    /// label says so.
+    pub fn assigned_containers(&self, identity: &str) -> usize {
+        let config = self.config();
+        self.containers
+            .iter()
+            .flatten()
+            .filter(|container| {
+                container.running && container.ip_on_network.is_some() && {
+                    let (playing, origin) = config.identity_for(&container.facts());
+                    playing == identity && origin != crate::config::IdentityOrigin::Active
+                }
+            })
+            .count()
+    }
+
+    /// Asks the session to start or stop `parts`; the footer says when they have.
+    pub(crate) fn change_parts(&mut self, parts: Vec<Part>, running: bool) {
+        let names: Vec<&str> = parts.iter().map(|part| part.name()).collect();
+        let names = names.join(" and ");
+        let effect = match (parts.as_slice(), running) {
+            ([part], true) => Effect::StartPart(*part),
+            ([part], false) => Effect::StopPart(*part),
+            (_, true) => Effect::StartAll,
+            (_, false) => Effect::StopAll,
+        };
+        self.inform(format!(
+            "{} the {names}…",
+            if running { "starting" } else { "stopping" }
+        ));
+        self.effects.push(effect);
+        self.awaited = Some(Awaited { parts, running });
+    }
+
+    /// A part changed state: when every awaited part got where it was asked to go (or
+    /// failed on the way), the footer says so in place of "starting…"/"stopping…".
+    pub(crate) fn note_part_state(&mut self) {
+        let Some(awaited) = &self.awaited else {
+            return;
+        };
+        let settled = |part: &Part| match self.part(*part) {
+            PartState::Up(_) => awaited.running,
+            PartState::Stopped => !awaited.running,
+            PartState::Failed(_) | PartState::Unavailable(_) => true,
+            PartState::Starting(_) => false,
+        };
+        if !awaited.parts.iter().all(settled) {
+            return;
+        }
+        let failed: Vec<&str> = awaited
+            .parts
+            .iter()
+            .filter(|part| {
+                matches!(
+                    self.part(**part),
+                    PartState::Failed(_) | PartState::Unavailable(_)
+                )
+            })
+            .map(|part| part.name())
+            .collect();
+        let names: Vec<&str> = awaited.parts.iter().map(|part| part.name()).collect();
+        let done = if awaited.running {
+            "running"
+        } else {
+            "stopped"
+        };
+        let text = format!("{} {done}", names.join(" and "));
+        self.awaited = None;
+        if failed.is_empty() {
+            self.inform(text);
+        } else {
+            self.complain(format!(
+                "{} failed: the status bar says why (Logs has the whole story)",
+                failed.join(" and ")
+            ));
+        }
     }
 
     pub(crate) fn inform(&mut self, text: impl Into<String>) {

@@ -160,6 +160,7 @@ impl App {
                     shared.pull = None;
                 }
                 shared.parts[part.index()] = state;
+                shared.note_part_state();
             }
             SessionUpdate::Pull {
                 image,
@@ -172,7 +173,11 @@ impl App {
                     total,
                 });
             }
-            SessionUpdate::Containers(containers) => self.containers.set_rows(containers),
+            SessionUpdate::Containers(containers) => {
+                self.containers.set_rows(containers.clone());
+                shared.set_containers(containers);
+            }
+            SessionUpdate::ContainersUnavailable(why) => self.containers.set_unavailable(why),
             SessionUpdate::BrokerAddress(addr) => shared.broker_addr = addr,
             SessionUpdate::Notice(text) => shared.inform(text),
             SessionUpdate::Warning(text) => shared.warn(text),

@@ -19,14 +19,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
     panes::status::draw(frame, areas.status, shared);
     draw_tabs(frame, areas.tabs, shared.tab);
     app.pane().draw(frame, areas.body, shared);
-    let paused = app.requests.exchanges.is_paused();
-    panes::footer::draw(frame, areas.footer, shared, &app.contexts(), paused);
+    panes::footer::draw(
+        frame,
+        areas.footer,
+        shared,
+        &app.contexts(),
+        &|action, label| app.hint(action, label),
+    );
     if let Some(error) = shared.input.as_ref().and_then(|input| input.error.as_ref()) {
-        // Over the pane's bottom row: the reason must be readable even at 80 columns.
+        // Inside the pane, on its last row above the border: readable at 80 columns,
+        // and the frame stays whole.
         let row = Rect::new(
-            areas.body.x,
-            areas.body.bottom().saturating_sub(1),
-            areas.body.width,
+            areas.body.x + 1,
+            areas.body.bottom().saturating_sub(2),
+            areas.body.width.saturating_sub(2),
             1,
         );
         frame.render_widget(

@@ -54,6 +54,21 @@ impl App {
         (pane, &mut self.shared)
     }
 
+    /// A footer hint as it is true now: the label for what the key does in this state,
+    /// or None when it does nothing now.
+    pub fn hint(&self, action: Action, label: &'static str) -> Option<&'static str> {
+        let shared = &self.shared;
+        match action {
+            Action::TogglePause if self.requests.exchanges.is_paused() => Some("resume"),
+            Action::ToggleReveal if shared.reveal => Some("mask"),
+            Action::Back if self.contexts().first() == Some(&Context::Requests) => {
+                (!self.requests.exchanges.filter().is_empty()).then_some(label)
+            }
+            _ if self.pane().hint_applies(action, shared) => Some(label),
+            _ => None,
+        }
+    }
+
     /// The keymap contexts in force, most specific first.
     pub fn contexts(&self) -> Vec<Context> {
         if self.shared.input.is_some() {
@@ -107,7 +122,10 @@ impl App {
         let shared = &mut self.shared;
         match action {
             Action::Quit => shared.quit = true,
-            Action::ToggleHelp => self.help.open(),
+            Action::ToggleHelp => {
+                let contexts = self.contexts();
+                self.help.open(contexts);
+            }
             Action::NextTab => shared.tab = shared.tab.next(),
             Action::PreviousTab => shared.tab = shared.tab.previous(),
             Action::GoTab(tab) => shared.tab = tab,
@@ -117,15 +135,17 @@ impl App {
                     tracing::info!("secrets revealed on screen");
                 }
             }
-            Action::TogglePart(part) => toggle_part(shared, part),
+            Action::TogglePart(part) => {
+                if shared.part(part).is_running() {
+                    shared.confirm = Some(Confirm::StopPart(part));
+                } else {
+                    shared.change_parts(vec![part], true);
+                }
+            }
             Action::StartAll => {
-                shared.inform("starting network, proxy and broker…");
-                shared.effects.push(Effect::StartAll);
+                shared.change_parts(vec![Part::Network, Part::Proxy, Part::Broker], true)
             }
-            Action::StopAll => {
-                shared.inform("stopping broker and proxy…");
-                shared.effects.push(Effect::StopAll);
-            }
+            Action::StopAll => shared.confirm = Some(Confirm::StopAll),
             other => {
                 let (pane, shared) = self.pane_mut();
                 pane.update(other, shared);
@@ -135,11 +155,20 @@ impl App {
 
     fn update_confirm(&mut self, action: Action) {
         match action {
-            Action::Confirm => {
-                if let Some(Confirm::DeleteIdentity(name)) = self.shared.confirm.take() {
+            Action::Confirm => match self.shared.confirm.take() {
+                Some(Confirm::DeleteIdentity(name)) => {
                     self.identity.delete(&mut self.shared, &name);
                 }
-            }
+                Some(Confirm::DetachContainer { id, name }) => {
+                    self.shared.inform(format!("detaching {name}…"));
+                    self.shared.effects.push(Effect::Detach { id, name });
+                }
+                Some(Confirm::StopPart(part)) => self.shared.change_parts(vec![part], false),
+                Some(Confirm::StopAll) => self
+                    .shared
+                    .change_parts(vec![Part::Broker, Part::Proxy], false),
+                None => {}
+            },
             Action::Cancel => self.shared.confirm = None,
             Action::Quit => self.shared.quit = true,
             _ => {}
@@ -154,15 +183,42 @@ impl App {
             Action::InputChar(c) => input.insert(c),
             Action::InputBackspace => input.backspace(),
             Action::InputDelete => input.delete(),
+            Action::InputClear => input.clear(),
             Action::InputLeft => input.left(),
             Action::InputRight => input.right(),
             Action::InputHome => input.home(),
             Action::InputEnd => input.end(),
-            Action::InputClear => input.clear(),
-            Action::Cancel => self.shared.input = None,
+            Action::Cancel => {
+                // Esc in the filter clears it: what was typed already applied.
+                if input.target == InputTarget::Filter {
+                    self.requests.exchanges.set_filter(Default::default());
+                }
+                self.shared.input = None;
+            }
             Action::Quit => self.shared.quit = true,
             Action::Submit => self.submit_input(),
             _ => {}
+        }
+        if matches!(
+            action,
+            Action::InputChar(_)
+                | Action::InputBackspace
+                | Action::InputDelete
+                | Action::InputClear
+        ) {
+            self.check_input();
+        }
+    }
+
+    /// The typed text changed: the pane says what is wrong with it so far.
+    fn check_input(&mut self) {
+        let Some(input) = self.shared.input.clone() else {
+            return;
+        };
+        let (pane, shared) = self.pane_for(&input.target);
+        let verdict = pane.typed(&input.target, input.text(), shared);
+        if let Some(input) = shared.input.as_mut() {
+            input.error = verdict.err();
         }
     }
 
@@ -204,15 +260,5 @@ impl App {
             }
             _ => {}
         }
-    }
-}
-
-fn toggle_part(shared: &mut Shared, part: Part) {
-    if shared.part(part).is_running() {
-        shared.inform(format!("stopping the {}…", part.name()));
-        shared.effects.push(Effect::StopPart(part));
-    } else {
-        shared.inform(format!("starting the {}…", part.name()));
-        shared.effects.push(Effect::StartPart(part));
     }
 }

@@ -99,6 +99,97 @@ pub fn set_container_rule(
     Ok(())
 }
 
+/// Makes the role of identity `name` take its credentials from `source`. The fields of
+/// the source it leaves move to the role's `kept` table, and the new source's fields come
+/// back from there when they were kept before (from `defaults` otherwise): a switch never
+/// throws hand-set keys away.
+pub fn switch_source(
+    document: &mut DocumentMut,
+    name: &str,
+    source: &str,
+    defaults: &toml::Table,
+) -> Result<(), String> {
+    if !super::SOURCE_NAMES.contains(&source) {
+        return Err(format!("{source:?} is not a credential source"));
+    }
+    let role = identity_table(document, name)?
+        .get_mut("role")
+        .and_then(|item| item.as_table_like_mut())
+        .ok_or_else(|| format!("identity {name:?} has no role"))?;
+    let leaving = role
+        .get("source")
+        .and_then(|item| item.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let mut kept: Vec<(String, toml_edit::Item)> = role
+        .remove("kept")
+        .and_then(|item| match item {
+            toml_edit::Item::Table(table) => Some(table.into_iter().collect()),
+            toml_edit::Item::Value(toml_edit::Value::InlineTable(table)) => Some(
+                table
+                    .into_iter()
+                    .map(|(key, value)| (key, toml_edit::Item::Value(value)))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap_or_default();
+    if leaving != source {
+        for key in super::source_keys(&leaving) {
+            if let Some(item) = role.remove(key) {
+                kept.retain(|(old, _)| old != key);
+                kept.push(((*key).to_string(), item));
+            }
+        }
+    }
+    for key in super::source_keys(source) {
+        if role.contains_key(key) {
+            continue;
+        }
+        if let Some(index) = kept.iter().position(|(old, _)| old == key) {
+            let (_, mut item) = kept.remove(index);
+            if let Some(value) = item.as_value_mut() {
+                value.decor_mut().clear();
+            }
+            role.insert(key, item);
+        } else if let Some(value) = defaults.get(*key) {
+            role.insert(key, toml_edit::Item::Value(plain_value(value)?));
+        }
+    }
+    // In place: the comments above `source` stay with it.
+    match role.get_mut("source") {
+        Some(item) => *item = toml_edit::value(source),
+        None => {
+            role.insert("source", toml_edit::value(source));
+        }
+    }
+    if !kept.is_empty() {
+        let mut table = toml_edit::InlineTable::new();
+        for (key, item) in kept {
+            if let toml_edit::Item::Value(mut value) = item {
+                value.decor_mut().clear();
+                table.insert(&key, value);
+            }
+        }
+        table.fmt();
+        role.insert("kept", toml_edit::Item::Value(table.into()));
+    }
+    Ok(())
+}
+
+/// A default value as toml_edit writes it (strings and numbers are all defaults use).
+fn plain_value(value: &toml::Value) -> Result<toml_edit::Value, String> {
+    match value {
+        toml::Value::String(text) => Ok(text.as_str().into()),
+        toml::Value::Integer(number) => Ok((*number).into()),
+        toml::Value::Boolean(flag) => Ok((*flag).into()),
+        other => Err(format!(
+            "a default of type {} cannot be written",
+            other.type_str()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +217,58 @@ mod tests {
         });
         assert!(refused.is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn switching_sources_keeps_the_fields_of_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        write::write_atomically(&path, super::super::SAMPLE_CONFIG).unwrap();
+        let profile = toml::Table::from_iter([("profile".to_string(), "dev".into())]);
+        let config = edit_file(&path, |doc| {
+            switch_source(doc, "default", "profile", &profile)
+        })
+        .unwrap();
+        let role = config.active().unwrap().role.clone().unwrap();
+        assert_eq!(
+            role.source,
+            super::super::CredentialSource::Profile {
+                profile: "dev".into()
+            }
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            "{text}"
+        );
+        assert!(text.contains("# source = \"static\" serves these keys"));
+
+        // Back to static: the hand-set keys come back, not the defaults.
+        let fake = toml::Table::from_iter([
+            ("access_key_id".to_string(), "ASIAFAKE".into()),
+            ("secret_access_key".to_string(), "fake".into()),
+        ]);
+        let config =
+            edit_file(&path, |doc| switch_source(doc, "default", "static", &fake)).unwrap();
+        let role = config.active().unwrap().role.clone().unwrap();
+        let super::super::CredentialSource::Static {
+            access_key_id,
+            secret_access_key,
+            ..
+        } = role.source
+        else {
+            panic!("not static: {role:?}");
+        };
+        assert_eq!(access_key_id, "ASIAIMDSSPOOFEXAMPLE");
+        assert_eq!(
+            secret_access_key,
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+        // ... and the profile waits in `kept` for the next switch.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("kept = { profile = \"dev\" }"), "{text}");
+        let refused = edit_file(&path, |doc| switch_source(doc, "default", "ftp", &fake));
+        assert!(refused.is_err());
     }
 
     #[test]

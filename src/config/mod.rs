@@ -12,7 +12,7 @@ pub mod time;
 mod write;
 
 pub use ecs_task::{EcsTaskSettings, LaunchType, DEFAULT_CLUSTER};
-pub use edit::{edit_file, identity_table, set_container_rule, EditError};
+pub use edit::{edit_file, identity_table, set_container_rule, switch_source, EditError};
 pub use error::ConfigError;
 pub use load::{
     check_container_name, check_instance_id, check_role_arn, check_timestamp, check_zone,

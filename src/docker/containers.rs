@@ -29,6 +29,17 @@ pub struct ContainerInfo {
     pub compose_service: Option<String>,
 }
 
+impl ContainerInfo {
+    /// What choosing the container's identity looks at: its name, compose service, label.
+    pub fn facts(&self) -> crate::config::ContainerFacts {
+        crate::config::ContainerFacts {
+            name: Some(self.name.clone()),
+            compose_service: self.compose_service.clone(),
+            identity_label: self.identity_label.clone(),
+        }
+    }
+}
+
 /// Every container (running or not) except our own, newest first; `network` gives the
 /// addresses on our network. `only_attached` limits the list to running containers on it.
 pub async fn list_containers(

@@ -11,14 +11,14 @@ use tokio::task::JoinHandle;
 
 use crate::broker::{Broker, BrokerError, Endpoint, Recorder};
 use crate::config::ConfigStore;
-use crate::docker::{CallerBook, Engine, NetworkPlan};
+use crate::docker::{self, CallerBook, Engine, NetworkPlan};
 use crate::provider::{BuiltinProvider, Provider};
 
 use super::events::{Part, PartState, SessionError, SessionEvent, SessionOptions};
 use super::parts::Parts;
 use super::report_socket::ReportSocket;
 use super::task_metadata::TaskMetadataReader;
-use super::{callers, monitor, running_proxies, socket};
+use super::{callers, running_proxies, socket};
 
 /// This run's identity: labels on the proxy, and the secret only nginx and the broker know.
 #[derive(Clone)]
@@ -238,11 +238,25 @@ impl Session {
     }
 
     /// Emits `Containers` with every container the engine knows (but ours).
-    pub async fn refresh_containers(&self) {
-        let (Some(engine), Some(plan)) = (&self.engine, &self.plan) else {
-            return;
+    /// Without a started network (`--no-start`) it connects to the engine by itself, so
+    /// the list still shows; Err says why the engine could not be asked.
+    pub async fn refresh_containers(&mut self) -> Result<(), String> {
+        let engine = match &self.engine {
+            Some(engine) => engine.clone(),
+            None => {
+                let engine = docker::connect().await.map_err(|err| err.to_string())?;
+                self.engine = Some(engine.clone());
+                engine
+            }
         };
-        monitor::emit_containers(engine, &plan.name, &self.parts).await;
+        let network = match &self.plan {
+            Some(plan) => plan.name.clone(),
+            None => self.store.current().network.name.clone(),
+        };
+        docker::list_containers(&engine, &network, false)
+            .await
+            .map(|list| self.parts.send(SessionEvent::Containers(list)))
+            .map_err(|err| err.to_string())
     }
 
     pub async fn attach(&self, container_id: &str) -> Result<(), String> {

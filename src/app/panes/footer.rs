@@ -7,12 +7,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::action::Action;
 use crate::app::keymap::{footer_entries, Context};
-use crate::app::shared::{Confirm, Shared};
+use crate::app::shared::Shared;
 use crate::app::theme;
 
-/// The footer; `contexts` are the keymap contexts in force, most specific first.
-pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context], paused: bool) {
+/// The footer; `contexts` are the keymap contexts in force, most specific first. `hint`
+/// says what a key's label is in the current state (None: the key does nothing now).
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    shared: &Shared,
+    contexts: &[Context],
+    hint: &dyn Fn(Action, &'static str) -> Option<&'static str>,
+) {
     let key_style = theme::key();
     if let Some(input) = &shared.input {
         let prompt = format!("{}: ", input.prompt);
@@ -41,10 +49,10 @@ pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context]
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
         return;
     }
-    if let Some(Confirm::DeleteIdentity(name)) = &shared.confirm {
+    if let Some(confirm) = &shared.confirm {
         let line = Line::from(vec![
             Span::styled(
-                format!("Delete identity {name} from the configuration file? "),
+                format!("{} ", confirm.question()),
                 Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             ),
             Span::styled(" y ", key_style),
@@ -77,12 +85,9 @@ pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared, contexts: &[Context]
         .flat_map(|context| footer_entries(*context))
         .collect();
     let mut spans = Vec::new();
-    for (key, label) in entries {
-        // The pause key says what it does now.
-        let label = if paused && label == "pause" {
-            "resume"
-        } else {
-            label
+    for (key, label, action) in entries {
+        let Some(label) = hint(action, label) else {
+            continue;
         };
         spans.push(Span::styled(format!(" {key} "), key_style));
         spans.push(Span::raw(format!(" {label} ")));

@@ -19,6 +19,8 @@ use super::Pane;
 pub struct HelpPane {
     /// Lines scrolled past, while the help is open.
     scroll: Option<u16>,
+    /// The contexts of the pane it was opened over: their keys come first.
+    first: Vec<Context>,
 }
 
 impl HelpPane {
@@ -26,15 +28,26 @@ impl HelpPane {
         self.scroll.is_some()
     }
 
-    pub fn open(&mut self) {
+    /// Opens at the keys of `contexts` (the focused pane's), then everything else.
+    pub fn open(&mut self, contexts: Vec<Context>) {
         self.scroll = Some(0);
+        self.first = contexts;
+    }
+
+    fn lines(&self) -> Vec<Line<'static>> {
+        lines(&self.first)
     }
 }
 
-/// The help text, one line per binding under a heading per context.
-pub fn lines() -> Vec<Line<'static>> {
+/// The help text, one line per binding under a heading per context: the contexts in
+/// `first` come first, then the others in their usual order.
+pub fn lines(first: &[Context]) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for context in Context::HELP_ORDER {
+    let rest = Context::HELP_ORDER
+        .into_iter()
+        .filter(|context| !first.contains(context));
+    let order: Vec<Context> = first.iter().copied().chain(rest).collect();
+    for context in order {
         let bindings: Vec<_> = BINDINGS
             .iter()
             .filter(|binding| binding.context == context)
@@ -91,7 +104,7 @@ impl Pane for HelpPane {
             ))
             .border_style(Style::new().fg(Color::Yellow));
         frame.render_widget(
-            Paragraph::new(lines())
+            Paragraph::new(self.lines())
                 .block(block)
                 .scroll((self.scroll.unwrap_or(0), 0))
                 .style(Style::new().bg(Color::Black)),
@@ -100,7 +113,7 @@ impl Pane for HelpPane {
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {
-        let total = lines().len() as u16;
+        let total = self.lines().len() as u16;
         let page = shared.size.1.saturating_sub(4).max(1);
         let max = total.saturating_sub(page);
         let scroll = self.scroll.unwrap_or(0);

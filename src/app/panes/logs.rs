@@ -57,7 +57,7 @@ impl Pane for LogsPane {
         let event = match action {
             Action::PageUp => TuiWidgetEvent::PrevPageKey,
             Action::PageDown => TuiWidgetEvent::NextPageKey,
-            Action::Back => TuiWidgetEvent::EscapeKey,
+            Action::Top => TuiWidgetEvent::EscapeKey,
             _ => return,
         };
         self.state.transition(event);

@@ -36,6 +36,18 @@ pub trait Pane {
     /// (Global comes after them). The footer shows their keys.
     fn contexts(&self) -> Vec<Context>;
 
+    /// Whether a key of this pane does something in the current state (its footer hint
+    /// is shown only then).
+    fn hint_applies(&self, _action: Action, _shared: &Shared) -> bool {
+        true
+    }
+
+    /// The text of an input this pane opened changed: says what is wrong with it so far
+    /// (drawn under the pane as the user types). The request filter applies it here.
+    fn typed(&mut self, _target: &InputTarget, _text: &str, _shared: &Shared) -> Submitted {
+        Ok(())
+    }
+
     /// Enter in an input this pane opened: applies the value, or says why not.
     fn submit(&mut self, _target: &InputTarget, _text: &str, _shared: &mut Shared) -> Submitted {
         Err("this pane takes no typed values".into())

@@ -85,6 +85,29 @@ impl Config {
         (&self.active_identity, IdentityOrigin::Active)
     }
 
+    /// A rule or label of this container that names no identity and was passed over by
+    /// [`Config::identity_for`]: where it came from and the name it gives. None when the
+    /// container plays what its rule or label says (or has neither).
+    pub fn passed_over(&self, container: &ContainerFacts) -> Option<(IdentityOrigin, String)> {
+        let (_, origin) = self.identity_for(container);
+        if origin == IdentityOrigin::Rule {
+            return None;
+        }
+        if let Some(rule) = rule_for(&self.container_rules, container) {
+            if self.identity(&rule.identity).is_none() {
+                return Some((IdentityOrigin::Rule, rule.identity.clone()));
+            }
+        }
+        if origin == IdentityOrigin::Label {
+            return None;
+        }
+        container
+            .identity_label
+            .as_ref()
+            .filter(|label| self.identity(label).is_none())
+            .map(|label| (IdentityOrigin::Label, label.clone()))
+    }
+
     /// The rule naming this container by name, if any.
     pub fn rule_for_name(&self, name: &str) -> Option<&ContainerRule> {
         self.container_rules

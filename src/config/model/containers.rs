@@ -173,6 +173,20 @@ mod tests {
             config.identity_for(&facts("app", None, Some("nobody"))),
             ("default", IdentityOrigin::Active)
         );
+        // What was passed over is named, so the dashboard can say it.
+        assert_eq!(
+            config.passed_over(&facts("app", None, Some("worker"))),
+            Some((IdentityOrigin::Rule, "gone".to_string()))
+        );
+        assert_eq!(
+            config.passed_over(&facts("other", None, Some("nobody"))),
+            Some((IdentityOrigin::Label, "nobody".to_string()))
+        );
+        assert_eq!(
+            config.passed_over(&facts("other", None, Some("worker"))),
+            None
+        );
+        assert_eq!(config.passed_over(&facts("other", None, None)), None);
     }
 
     #[test]

@@ -214,6 +214,40 @@ struct RoleTable {
     session_tags: Option<BTreeMap<String, String>>,
     mfa_serial: Option<String>,
     mfa_duration: Option<u32>,
+    /// Fields of sources the role used before (the dashboard's source menu moves them
+    /// here), so switching back finds them; not read otherwise.
+    #[allow(dead_code)]
+    kept: Option<toml::Table>,
+}
+
+/// The source names a role takes, in the order the dashboard's menu lists them.
+pub const SOURCE_NAMES: [&str; 4] = ["static", "profile", "command", "assume-role"];
+
+/// The keys of an `[identity.role]` table that belong to the source `name`.
+pub fn source_keys(name: &str) -> &'static [&'static str] {
+    match name {
+        "static" => &[
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "expiration",
+        ],
+        "profile" => &["profile"],
+        "command" => &["command", "timeout_ms"],
+        "assume-role" => &[
+            "role_arn",
+            "from_profile",
+            "from_identity",
+            "session_name",
+            "external_id",
+            "duration",
+            "policy",
+            "session_tags",
+            "mfa_serial",
+            "mfa_duration",
+        ],
+        _ => &[],
+    }
 }
 
 #[derive(Deserialize)]
@@ -245,12 +279,7 @@ impl TryFrom<RoleTable> for Role {
                     expiration: table.expiration.clone(),
                 },
                 "static",
-                &[
-                    "access_key_id",
-                    "secret_access_key",
-                    "session_token",
-                    "expiration",
-                ],
+                source_keys("static"),
             ),
             SourceName::Profile => (
                 CredentialSource::Profile {
@@ -260,7 +289,7 @@ impl TryFrom<RoleTable> for Role {
                         .ok_or("source = \"profile\" needs `profile`")?,
                 },
                 "profile",
-                &["profile"],
+                source_keys("profile"),
             ),
             SourceName::Command => (
                 CredentialSource::Command {
@@ -271,23 +300,12 @@ impl TryFrom<RoleTable> for Role {
                     timeout_ms: table.timeout_ms.unwrap_or_else(default_command_timeout_ms),
                 },
                 "command",
-                &["command", "timeout_ms"],
+                source_keys("command"),
             ),
             SourceName::AssumeRole => (
                 CredentialSource::AssumeRole(assume_role(&table)?),
                 "assume-role",
-                &[
-                    "role_arn",
-                    "from_profile",
-                    "from_identity",
-                    "session_name",
-                    "external_id",
-                    "duration",
-                    "policy",
-                    "session_tags",
-                    "mfa_serial",
-                    "mfa_duration",
-                ],
+                source_keys("assume-role"),
             ),
         };
         let present = [

@@ -14,11 +14,10 @@ use ratatui::Frame;
 use crate::app::action::{Action, ContainerRow, Effect, Part, PartState};
 use crate::app::format::identity_with_origin;
 use crate::app::keymap::Context;
-use crate::app::shared::Shared;
+use crate::app::shared::{Confirm, Shared};
 use crate::app::theme::{self, dim};
 use crate::app::widgets::{cursor, window};
 use crate::broker::ExchangeRecord;
-use crate::config::ContainerFacts;
 
 use super::Pane;
 use picker::Picker;
@@ -30,6 +29,8 @@ use readiness::ReadinessView;
 pub struct ContainersPane {
     /// None until the session first lists them.
     rows: Option<Vec<ContainerRow>>,
+    /// Why the engine could not be asked, when it could not.
+    unavailable: Option<String>,
     row: usize,
     picker: Option<Picker>,
     readiness: ReadinessView,
@@ -37,20 +38,17 @@ pub struct ContainersPane {
     showing_readiness: bool,
 }
 
-/// What choosing a container's identity looks at: its name, compose service and label.
-fn facts(container: &ContainerRow) -> ContainerFacts {
-    ContainerFacts {
-        name: Some(container.name.clone()),
-        compose_service: container.compose_service.clone(),
-        identity_label: container.identity_label.clone(),
-    }
-}
-
 impl ContainersPane {
     /// A new list from the session; the cursor stays inside it.
     pub fn set_rows(&mut self, rows: Vec<ContainerRow>) {
         self.row = self.row.min(rows.len().saturating_sub(1));
         self.rows = Some(rows);
+        self.unavailable = None;
+    }
+
+    /// The engine could not be asked for its containers.
+    pub fn set_unavailable(&mut self, why: String) {
+        self.unavailable = Some(why);
     }
 
     /// Every exchange counts towards readiness, whichever view is shown.
@@ -102,12 +100,19 @@ impl Pane for ContainersPane {
         let containers = match &self.rows {
             Some(containers) if !containers.is_empty() => containers,
             other => {
-                let text = match (shared.part(Part::Network), other) {
-                (PartState::Unavailable(reason), _) => format!("Docker is not available: {reason}"),
-                (_, None) => "Asking Docker for containers… (r refreshes)".to_string(),
-                _ => "No containers. Start one with --network imds-spoof, or start it and attach it here."
-                    .to_string(),
-            };
+                let network = shared.config().network.name.clone();
+                let text = match (shared.part(Part::Network), other, &self.unavailable) {
+                    (PartState::Unavailable(reason), _, _) => {
+                        format!("Docker is not available: {reason}")
+                    }
+                    (_, None, Some(why)) => {
+                        format!("The engine could not be asked for its containers: {why}\n\nr asks again.")
+                    }
+                    (_, None, None) => "Asking Docker for containers… (r asks again)".to_string(),
+                    _ => format!(
+                        "No containers. Start one with --network {network}, or start it and attach it here (a)."
+                    ),
+                };
                 frame.render_widget(
                     Paragraph::new(text)
                         .style(dim())
@@ -140,10 +145,22 @@ impl Pane for ContainersPane {
                     Line::from(container.image.clone()),
                     Line::from(state),
                     Line::from(Span::styled(network, network_style)),
-                    Line::from({
-                        let (identity, origin) = config.identity_for(&facts(container));
-                        identity_with_origin(identity, origin)
-                    }),
+                    {
+                        let facts = container.facts();
+                        let (identity, origin) = config.identity_for(&facts);
+                        let shown = identity_with_origin(identity, origin);
+                        match config.passed_over(&facts) {
+                            // Said on the row: the label or rule is not what answers.
+                            Some((from, name)) => Line::from(vec![
+                                Span::raw(shown),
+                                Span::styled(
+                                    format!(" ⚠ {} {name:?} unknown", from.as_str()),
+                                    theme::bad(),
+                                ),
+                            ]),
+                            None => Line::from(shown),
+                        }
+                    },
                 ]);
                 row.style(style)
             })
@@ -188,11 +205,11 @@ impl Pane for ContainersPane {
         match action {
             Action::Up => self.row = self.row.saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(count.saturating_sub(1)),
-            Action::RefreshContainers => shared.effects.push(Effect::RefreshContainers),
+            Action::Refresh => shared.effects.push(Effect::RefreshContainers),
             Action::ToggleReadiness => self.showing_readiness = true,
             Action::PickIdentity => match self.selected() {
                 Some(container) => {
-                    self.picker = Some(Picker::new(facts(container), &shared.config()));
+                    self.picker = Some(Picker::new(container.facts(), &shared.config()));
                 }
                 None => shared.complain("no container selected to choose an identity for"),
             },
@@ -206,7 +223,9 @@ impl Pane for ContainersPane {
                     return;
                 };
                 let (id, name) = (container.id.clone(), container.name.clone());
-                if container.ip_on_network.is_some() {
+                if container.ip_on_network.is_some() && container.running {
+                    shared.confirm = Some(Confirm::DetachContainer { id, name });
+                } else if container.ip_on_network.is_some() {
                     shared.inform(format!("detaching {name}…"));
                     shared.effects.push(Effect::Detach { id, name });
                 } else {
@@ -215,6 +234,13 @@ impl Pane for ContainersPane {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn hint_applies(&self, action: Action, _shared: &Shared) -> bool {
+        match action {
+            Action::Activate | Action::PickIdentity => self.selected().is_some(),
+            _ => true,
         }
     }
 

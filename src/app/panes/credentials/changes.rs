@@ -1,12 +1,12 @@
-//! Saving what the credentials pane asks for: a field, the next source, an
+//! Saving what the credentials pane asks for: a field, another source, an
 //! expiration in the past, new keys.
 
 use crate::app::action::Effect;
 use crate::app::edits;
 use crate::app::form::CredentialField;
-use crate::app::roles::{fake_static_keys, following_source, source_name, with_field};
+use crate::app::roles::{fake_static_keys, source_defaults, source_name, with_field};
 use crate::app::shared::Shared;
-use crate::config::{validate_identity, CredentialSource, Identity, Role};
+use crate::config::{switch_source, validate_identity, CredentialSource, Identity, Role};
 use crate::imds::time::format_timestamp;
 
 /// Saves the identity with `role` as its role.
@@ -20,13 +20,13 @@ fn save_role(shared: &mut Shared, identity: &Identity, role: Role) -> Result<(),
     Ok(())
 }
 
-/// Enter on a credentials field.
-pub fn submit_field(
-    shared: &mut Shared,
+/// The identity `name` and its role with `field` set from `text`, or why not.
+fn changed_role(
+    shared: &Shared,
     name: &str,
     field: CredentialField,
     text: &str,
-) -> Result<(), String> {
+) -> Result<(Identity, Role), String> {
     let identity = shared
         .config()
         .identity(name)
@@ -40,29 +40,59 @@ pub fn submit_field(
         },
         Some(role) => with_field(role, field, text)?,
     };
+    let mut updated = identity.clone();
+    updated.role = Some(role.clone());
+    validate_identity(&updated)?;
+    Ok((identity, role))
+}
+
+/// What is wrong with `text` as the value of `field`, checked as it is typed.
+pub fn check_field(
+    shared: &Shared,
+    name: &str,
+    field: CredentialField,
+    text: &str,
+) -> Result<(), String> {
+    changed_role(shared, name, field, text).map(|_| ())
+}
+
+/// Enter on a credentials field.
+pub fn submit_field(
+    shared: &mut Shared,
+    name: &str,
+    field: CredentialField,
+    text: &str,
+) -> Result<(), String> {
+    let (identity, role) = changed_role(shared, name, field, text)?;
     save_role(shared, &identity, role)?;
     shared.inform(format!("{} of {} saved", field.label(), identity.name));
     Ok(())
 }
 
-/// static → profile → command → static (with fresh fake keys).
-pub fn next_source(shared: &mut Shared, identity: &Identity) {
+/// Makes the identity's role take its credentials from the source `name`; the fields of
+/// the source it leaves are kept in the file for a switch back.
+pub fn choose_source(shared: &mut Shared, identity: &Identity, name: &str) {
     let Some(role) = &identity.role else {
         shared.complain("no role yet: Enter on the role name adds one");
         return;
     };
-    let source = following_source(&role.source);
-    let name = source_name(&source);
-    let role = Role {
-        name: role.name.clone(),
-        source,
-    };
-    match save_role(shared, identity, role) {
-        Ok(()) => {
+    if source_name(&role.source) == name {
+        shared.inform(format!(
+            "credentials of {} already come from: {name}",
+            identity.name
+        ));
+        return;
+    }
+    let defaults = source_defaults(name);
+    match edits::save(&shared.store, |doc| {
+        switch_source(doc, &identity.name, name, &defaults)
+    }) {
+        Ok(_) => {
             shared.effects.push(Effect::ForgetCachedCredentials);
             shared.inform(format!(
-                "credentials of {} now come from: {name}",
-                identity.name
+                "credentials of {} now come from: {name} (the {} fields are kept for a switch back)",
+                identity.name,
+                source_name(&role.source)
             ));
         }
         Err(err) => shared.complain(err),

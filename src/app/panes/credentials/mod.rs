@@ -2,6 +2,7 @@
 //! the two things developers test against: expiry and rotation.
 
 mod changes;
+mod source_menu;
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -14,7 +15,7 @@ use crate::app::action::{Action, Effect};
 use crate::app::form::{CredentialField, Input, InputTarget};
 use crate::app::identity_list::{self, Focus};
 use crate::app::keymap::Context;
-use crate::app::roles::{raw_value, rows};
+use crate::app::roles::{raw_value, rows, source_name};
 use crate::app::shared::Shared;
 use crate::app::{format, theme, widgets};
 use crate::broker::{mask, ExchangeRecord};
@@ -23,6 +24,7 @@ use crate::imds::time::{format_timestamp, parse_timestamp};
 use crate::provider::{RefreshState, RefreshStates};
 
 use super::{Pane, Submitted};
+use source_menu::SourceMenu;
 
 /// The most recent provider failure on a credentials path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct CredentialsPane {
     last_failure: Option<CredentialsFailure>,
     /// The background refresher's view of command and profile credentials.
     refresh: RefreshStates,
+    /// The source menu, while it is open.
+    menu: Option<SourceMenu>,
 }
 
 /// How long until (or since) an expiration, in words.
@@ -127,6 +131,14 @@ impl CredentialsPane {
         }
     }
 
+    /// `s`, or Enter on the source row: the source menu.
+    fn open_menu(&mut self, shared: &mut Shared, identity: &Identity) {
+        match &identity.role {
+            Some(role) => self.menu = Some(SourceMenu::new(source_name(&role.source))),
+            None => shared.complain("no role yet: Enter on the role name adds one"),
+        }
+    }
+
     /// `m`: a prompt for the code the shown identity's assumed role waits for.
     fn ask_mfa(&self, shared: &mut Shared, identity: &str) {
         let Some(RefreshState::Sessions {
@@ -203,7 +215,7 @@ impl CredentialsPane {
         match role.map(|role| &role.source) {
             Some(CredentialSource::Static { .. }) => {
                 lines.push(Line::from(Span::styled(
-                    "e expires the keys now (SDKs must refresh); r rotates to new fake keys.",
+                    "E expires the keys now (SDKs must refresh); r refreshes to new fake keys; s chooses another source.",
                     theme::dim(),
                 )));
             }
@@ -245,12 +257,33 @@ impl Pane for CredentialsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let form = identity_list::draw_beside(frame, area, shared, self.focus);
         self.draw_form(frame, form, shared);
+        if let (Some(menu), Some(identity)) = (&self.menu, shared.shown_identity()) {
+            let current = identity
+                .role
+                .as_ref()
+                .map_or("", |role| source_name(&role.source));
+            menu.draw(frame, area, &identity.name, current);
+        }
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {
         let Some(identity) = shared.shown_identity() else {
             return;
         };
+        if let Some(menu) = self.menu.as_mut() {
+            match action {
+                Action::Up => menu.up(),
+                Action::Down => menu.down(),
+                Action::Activate => {
+                    let chosen = menu.chosen();
+                    self.menu = None;
+                    changes::choose_source(shared, &identity, chosen);
+                }
+                Action::Back => self.menu = None,
+                _ => {}
+            }
+            return;
+        }
         if self.focus.steer(action, shared) {
             return;
         }
@@ -258,23 +291,60 @@ impl Pane for CredentialsPane {
         match action {
             Action::Up => self.row = self.row.min(rows.len() - 1).saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(rows.len() - 1),
-            Action::Activate => {
-                let field = rows[self.row.min(rows.len() - 1)];
-                start_edit(shared, &identity, field);
-            }
-            Action::NextSource => changes::next_source(shared, &identity),
+            Action::Activate => match rows[self.row.min(rows.len() - 1)] {
+                CredentialField::Source => self.open_menu(shared, &identity),
+                field => start_edit(shared, &identity, field),
+            },
+            Action::ChooseSource => self.open_menu(shared, &identity),
             Action::ExpireNow => changes::expire_now(shared, &identity),
-            Action::Rotate => changes::rotate(shared, &identity),
+            Action::Refresh => changes::rotate(shared, &identity),
             Action::EnterMfa => self.ask_mfa(shared, &identity.name),
             _ => {}
         }
     }
 
     fn contexts(&self) -> Vec<Context> {
+        if self.menu.is_some() {
+            return vec![Context::SourceMenu];
+        }
         vec![
             self.focus.context(Context::CredentialsFields),
             Context::Credentials,
         ]
+    }
+
+    fn hint_applies(&self, action: Action, shared: &Shared) -> bool {
+        let identity = shared.shown_identity();
+        let source = identity
+            .as_ref()
+            .and_then(|identity| identity.role.as_ref())
+            .map(|role| &role.source);
+        match action {
+            Action::ExpireNow => matches!(source, Some(CredentialSource::Static { .. })),
+            Action::Refresh | Action::ChooseSource => source.is_some(),
+            Action::EnterMfa => identity.is_some_and(|identity| {
+                matches!(
+                    self.refresh.get(&identity.name),
+                    Some(RefreshState::Sessions {
+                        mfa_needed: Some(_),
+                        ..
+                    })
+                )
+            }),
+            _ => true,
+        }
+    }
+
+    fn typed(&mut self, target: &InputTarget, text: &str, shared: &Shared) -> Submitted {
+        match target {
+            InputTarget::CredentialField { identity, field } => {
+                changes::check_field(shared, identity, *field, text)
+            }
+            InputTarget::MfaCode { .. } if text.chars().any(|c| !c.is_ascii_digit()) => {
+                Err("an MFA code is digits only".into())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {
@@ -395,10 +465,6 @@ fn start_edit(shared: &mut Shared, identity: &Identity, field: CredentialField) 
         ));
         return;
     };
-    if field == CredentialField::Source {
-        changes::next_source(shared, identity);
-        return;
-    }
     let target = InputTarget::CredentialField {
         identity: identity.name.clone(),
         field,

@@ -46,8 +46,14 @@ pub fn check_new_name(shared: &Shared, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Enter on an identity field: check the value, save it, put it in force.
-pub fn submit_field(shared: &mut Shared, name: &str, key: &str, text: &str) -> Result<(), String> {
+/// The identity `name` with `key` set from `text`, and notes on what else changed; or
+/// why the value is refused.
+fn changed_field(
+    shared: &Shared,
+    name: &str,
+    key: &str,
+    text: &str,
+) -> Result<(Identity, Identity, Vec<String>), String> {
     let config = shared.config();
     let old = config
         .identity(name)
@@ -57,6 +63,17 @@ pub fn submit_field(shared: &mut Shared, name: &str, key: &str, text: &str) -> R
     if key == "name" && new.name != old.name {
         check_new_name(shared, &new.name)?;
     }
+    Ok((old, new, notes))
+}
+
+/// What is wrong with `text` as the value of `key`, checked as it is typed.
+pub fn check_field(shared: &Shared, name: &str, key: &str, text: &str) -> Result<(), String> {
+    changed_field(shared, name, key, text).map(|_| ())
+}
+
+/// Enter on an identity field: check the value, save it, put it in force.
+pub fn submit_field(shared: &mut Shared, name: &str, key: &str, text: &str) -> Result<(), String> {
+    let (old, new, notes) = changed_field(shared, name, key, text)?;
     edits::save(&shared.store, |doc| edits::sync_identity(doc, &old, &new))?;
     let mut message = format!("{key} of {} saved", new.name);
     for note in notes {

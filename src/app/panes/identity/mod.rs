@@ -40,13 +40,24 @@ impl IdentityPane {
             return;
         };
         let active = identity.name == config.active_identity;
+        let assigned = shared.assigned_containers(&identity.name);
+        let by_rule = match assigned {
+            0 => String::new(),
+            1 => "1 container by label or rule".to_string(),
+            n => format!("{n} containers by label or rule"),
+        };
+        let answers = match (active, by_rule.is_empty()) {
+            (true, true) => Span::styled("answers unassigned containers ", theme::good()),
+            (true, false) => Span::styled(
+                format!("answers unassigned containers and {by_rule} "),
+                theme::good(),
+            ),
+            (false, false) => Span::styled(format!("answers {by_rule} "), theme::good()),
+            (false, true) => Span::styled("answers no container now (u: use it) ", theme::dim()),
+        };
         let title = Line::from(vec![
             Span::styled(format!(" Identity {} ", identity.name), theme::bold()),
-            if active {
-                Span::styled("answering now ", theme::good())
-            } else {
-                Span::styled("not answering (a: use it) ", theme::dim())
-            },
+            answers,
         ]);
         let focused = self.focus == Focus::Form;
         let block = Block::bordered()
@@ -101,7 +112,7 @@ impl IdentityPane {
         edits::save(&shared.store, |doc| edits::add_identity(doc, &identity))?;
         shared.identity_index = config.identities.len();
         self.field = 0;
-        shared.inform(format!("identity {name} added (a makes it answer)"));
+        shared.inform(format!("identity {name} added (u makes it answer)"));
         Ok(())
     }
 
@@ -196,6 +207,18 @@ impl Pane for IdentityPane {
             self.focus.context(Context::IdentityFields),
             Context::Identity,
         ]
+    }
+
+    fn typed(&mut self, target: &InputTarget, text: &str, shared: &Shared) -> Submitted {
+        match target {
+            InputTarget::IdentityField { identity, key } => {
+                changes::check_field(shared, identity, key, text)
+            }
+            InputTarget::NewIdentity | InputTarget::DuplicateIdentity { .. } => {
+                changes::check_new_name(shared, text.trim())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {

@@ -16,7 +16,7 @@ use crate::app::keymap::Context;
 use crate::app::layout::{areas, screen, WIDE};
 use crate::app::shared::Shared;
 
-use super::Pane;
+use super::{Pane, Submitted};
 
 pub struct RequestsPane {
     pub(crate) exchanges: ExchangeList,
@@ -184,6 +184,12 @@ impl Pane for RequestsPane {
         } else {
             vec![Context::Requests]
         }
+    }
+
+    fn typed(&mut self, _target: &InputTarget, text: &str, _shared: &Shared) -> Submitted {
+        let filter = Filter::parse(text)?;
+        self.exchanges.set_filter(filter);
+        Ok(())
     }
 
     fn submit(

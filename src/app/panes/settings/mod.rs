@@ -311,6 +311,15 @@ impl Pane for SettingsPane {
     }
 
     /// Enter in a setting's input.
+    fn typed(&mut self, target: &InputTarget, text: &str, _shared: &Shared) -> Submitted {
+        if let InputTarget::Setting(row) = target {
+            if !text.trim().is_empty() && text.trim().parse::<u64>().is_err() {
+                return Err(format!("{}: {text:?} is not a whole number", row.label()));
+            }
+        }
+        Ok(())
+    }
+
     fn submit(&mut self, target: &InputTarget, text: &str, shared: &mut Shared) -> Submitted {
         let InputTarget::Setting(row) = *target else {
             return Err("not a setting".into());
