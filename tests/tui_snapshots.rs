@@ -438,12 +438,15 @@ fn rows_are_coloured_by_status() {
     terminal.draw(|frame| draw(frame, &app)).unwrap();
     let buffer = terminal.backend().buffer();
     let colour_of = |status: &str| {
-        (0..48u16).find_map(|y| {
-            let line: String = (1..20u16)
+        (7..48u16).find_map(|y| {
+            let line: Vec<String> = (0..30u16)
                 .map(|x| buffer[(x, y)].symbol().to_string())
                 .collect();
-            // The status column starts after the 12-character time and a space.
-            (line.get(13..16) == Some(status)).then(|| buffer[(14, y)].fg)
+            // The status column follows the marker and the time.
+            let text = line.concat();
+            let at = text.find(&format!(" {status} "))?;
+            let column = text[..at].chars().count() as u16 + 1;
+            Some(buffer[(column, y)].fg)
         })
     };
     assert_eq!(colour_of("200"), Some(Color::Green));
@@ -643,4 +646,125 @@ fn the_readiness_view_flags_the_v1_caller() {
         key(&mut app, KeyCode::Char('V'));
         assert!(!render(&app, width, height).contains("IMDSv2 readiness"));
     }
+}
+
+/// The screen as text, each line followed (when it has any) by a line marking where
+/// the cells are reversed (`#`) or underlined (`_`): what is left of focus and
+/// selection once colours are gone.
+fn render_marked(app: &App, width: u16, height: u16) -> String {
+    use ratatui::style::Modifier;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut text = String::new();
+        let mut marks = String::new();
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            text.push_str(cell.symbol());
+            marks.push(if cell.modifier.contains(Modifier::REVERSED) {
+                '#'
+            } else if cell.modifier.contains(Modifier::UNDERLINED) {
+                '_'
+            } else {
+                ' '
+            });
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+        if !marks.trim().is_empty() {
+            out.push_str(marks.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every colour that reached the screen, as (fg, bg) pairs other than the default.
+fn colours(app: &App, width: u16, height: u16) -> usize {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| draw(frame, app)).unwrap();
+    terminal
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .filter(|cell| cell.fg != Color::Reset || cell.bg != Color::Reset)
+        .count()
+}
+
+const ALL_SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+#[test]
+fn long_paths_use_the_width_with_and_without_colour() {
+    for (width, height) in ALL_SIZES {
+        for monochrome in [false, true] {
+            let mut app = build_busy(width, height);
+            app.set_monochrome(monochrome);
+            key(&mut app, KeyCode::Char('j'));
+            let screen = render_marked(&app, width, height);
+            let colour = if monochrome { "mono" } else { "colour" };
+            insta::assert_snapshot!(format!("requests_{colour}_{width}x{height}"), screen);
+            // Cut paths are marked, never silently shortened.
+            let text = render(&app, width, height);
+            assert!(
+                text.contains("imds-spoof-dev-role") || text.contains("…"),
+                "{text}"
+            );
+            assert!(
+                text.contains('▶'),
+                "the selected row is marked without colour"
+            );
+            if monochrome {
+                assert_eq!(colours(&app, width, height), 0, "no colour with NO_COLOR");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_revealed_secret_wraps_under_its_value_and_is_masked_on_leaving() {
+    for (width, height) in ALL_SIZES {
+        for monochrome in [false, true] {
+            let mut app = build_busy(width, height);
+            app.set_monochrome(monochrome);
+            app.update(Action::GoTab(Tab::Credentials));
+            key(&mut app, KeyCode::Char('l'));
+            key(&mut app, KeyCode::Char('v'));
+            let colour = if monochrome { "mono" } else { "colour" };
+            let screen = render_marked(&app, width, height);
+            insta::assert_snapshot!(
+                format!("credentials_revealed_{colour}_{width}x{height}"),
+                screen
+            );
+            // A continuation line starts under the value column, not at the border.
+            let text = render(&app, width, height);
+            for line in text.lines().filter(|line| line.contains("IQoJb3JpZ2lu")) {
+                assert!(!line.contains("││IQoJ"), "{line}");
+            }
+            app.update(Action::GoTab(Tab::Requests));
+            app.update(Action::GoTab(Tab::Credentials));
+            assert!(!app.reveal(), "leaving the pane masks the secrets again");
+        }
+    }
+}
+
+#[test]
+fn a_screen_too_small_says_so() {
+    for (width, height) in [(60, 20), (79, 24), (100, 19)] {
+        let app = build_busy(width, height);
+        let screen = render(&app, width, height);
+        assert!(
+            screen.contains("terminal too small")
+                && screen.contains(&format!("have {width}×{height}"))
+                && screen.contains("need 80×20"),
+            "{screen}"
+        );
+        if width == 60 {
+            insta::assert_snapshot!("too_small_60x20", screen);
+        }
+    }
+    let screen = render(&build_busy(80, 20), 80, 20);
+    assert!(!screen.contains("terminal too small"));
 }

@@ -15,6 +15,7 @@ use crate::config::ConfigStore;
 use super::runtime::{FromSession, RunOptions, SessionTask};
 use super::state::{App, Event};
 use super::terminal::{self, InputReader, Screen};
+use super::theme;
 use super::{ui, AppError};
 
 /// Shortest time between two draws (about 60 frames a second).
@@ -123,6 +124,7 @@ async fn drive(
     let reader = InputReader::spawn(input_tx);
     let mut session = SessionTask::spawn(store.clone(), options);
     let mut app = App::new(store, OffsetDateTime::now_utc());
+    app.set_monochrome(theme::monochrome_wanted());
     if let Ok(size) = screen.size() {
         app.set_size(size.width, size.height);
     }

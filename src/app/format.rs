@@ -33,6 +33,49 @@ pub fn identity_fitted(name: &str, origin: IdentityOrigin, width: usize, full: b
     format!("{name}{origin}")
 }
 
+/// `text` in at most `width` columns: whole, or cut at the end and marked `…`.
+pub fn cut_end(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    text.chars().take(width - 1).chain(['…']).collect()
+}
+
+/// `text` in at most `width` columns, cut in the middle and marked `…`: the start says
+/// what it is and the end is the specific part (a path's leaf, an error's fix). A path
+/// keeps its first segment when there is room (`/latest/…/imds-spoof-dev-role`).
+pub fn cut_middle(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    if width < 5 {
+        return cut_end(text, width);
+    }
+    let room = width - 1;
+    // The first path segment with its slashes, when it leaves the tail most of the room.
+    let segment = text
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '/')
+        .map(|(index, _)| text[..=index].chars().count())
+        .filter(|head| text.starts_with('/') && *head <= room / 2);
+    let head = segment.unwrap_or(room / 3);
+    let tail = room - head;
+    let start: String = text.chars().take(head).collect();
+    let mut end: String = text.chars().skip(count - tail).collect();
+    // A path's tail starts at a segment rather than with a scrap of one (`ta/…`).
+    if segment.is_some() && !end.starts_with('/') {
+        if let Some(slash) = end.find('/').filter(|slash| *slash < 6) {
+            end = end[slash..].to_string();
+        }
+    }
+    format!("{start}…{end}")
+}
+
 /// What the letters of [`identity_fitted`]'s short form mean, for the help.
 pub const ORIGIN_LEGEND: &str =
     "identity column: R a [[container]] rule, L its label, A active identity";
@@ -92,6 +135,26 @@ mod tests {
     fn clock_keeps_the_time_of_day() {
         assert_eq!(clock("2026-11-24T11:00:32.523Z"), "11:00:32.523");
         assert_eq!(clock("short"), "short");
+    }
+
+    #[test]
+    fn cut_values_are_marked() {
+        assert_eq!(cut_end("billing-worker-1", 16), "billing-worker-1");
+        assert_eq!(cut_end("billing-worker-12", 16), "billing-worker-…");
+        let path = "/latest/meta-data/iam/security-credentials/imds-spoof-dev-role";
+        assert_eq!(cut_middle(path, 80), path);
+        assert_eq!(cut_middle(path, 30), "/latest/…/imds-spoof-dev-role");
+        assert!(cut_middle(path, 30).chars().count() <= 30);
+        // Too narrow for the segment: a plain middle cut, still marked.
+        let cut = cut_middle(path, 12);
+        assert_eq!(cut.chars().count(), 12);
+        assert!(cut.contains('…') && cut.ends_with("ole"), "{cut}");
+        assert_eq!(
+            cut_middle("/latest/meta-data/instance-id", 24),
+            "/latest/…/instance-id"
+        );
+        // Not a path: start and end, whatever they are.
+        assert_eq!(cut_middle("abcdefghijklmnop", 9), "ab…klmnop");
     }
 
     #[test]

@@ -38,20 +38,22 @@ pub fn screen((width, height): (u16, u16)) -> Rect {
     Rect::new(0, 0, width, height)
 }
 
-/// A tab's label; narrow screens get a tighter one so all seven fit in 80 columns.
-pub fn tab_label(tab: Tab, width: u16) -> String {
-    if width < 90 {
+/// A tab's label; narrow screens get a tighter one so all seven fit in 80 columns. The
+/// current tab is marked `▶`, readable without colour.
+pub fn tab_label(tab: Tab, width: u16, current: bool) -> String {
+    let marker = if current { "▶" } else { " " };
+    if width < 90 && !current {
         format!("{} {} ", tab.index() + 1, tab.title())
     } else {
-        format!(" {} {} ", tab.index() + 1, tab.title())
+        format!("{marker}{} {} ", tab.index() + 1, tab.title())
     }
 }
 
 /// The tab whose label covers `column` of a tab bar `width` columns wide.
-pub fn tab_at(column: u16, width: u16) -> Option<Tab> {
+pub fn tab_at(column: u16, width: u16, current: Tab) -> Option<Tab> {
     let mut x = 0u16;
     for tab in Tab::ALL {
-        let label = tab_label(tab, width).chars().count() as u16;
+        let label = tab_label(tab, width, tab == current).chars().count() as u16;
         if column >= x && column < x + label {
             return Some(tab);
         }
@@ -72,9 +74,18 @@ mod tests {
 
     #[test]
     fn clicks_find_the_tab_under_them() {
-        assert_eq!(tab_at(0, 80), Some(Tab::Requests));
-        let second = tab_label(Tab::Requests, 80).chars().count() as u16;
-        assert_eq!(tab_at(second, 80), Some(Tab::Identity));
-        assert_eq!(tab_at(79, 80), None);
+        let current = Tab::Requests;
+        assert_eq!(tab_at(0, 80, current), Some(Tab::Requests));
+        let second = tab_label(Tab::Requests, 80, true).chars().count() as u16;
+        assert_eq!(tab_at(second, 80, current), Some(Tab::Identity));
+        assert_eq!(tab_at(79, 80, current), None);
+        // All seven fit in 80 columns whichever is current.
+        for current in Tab::ALL {
+            let total: usize = Tab::ALL
+                .iter()
+                .map(|tab| tab_label(*tab, 80, *tab == current).chars().count())
+                .sum();
+            assert!(total <= 80, "{total}");
+        }
     }
 }

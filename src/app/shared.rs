@@ -83,6 +83,8 @@ pub struct Shared {
     pub(crate) pull: Option<PullProgress>,
     pub(crate) broker_addr: Option<SocketAddr>,
     pub(crate) reveal: bool,
+    /// No colours on screen (`NO_COLOR`): what they meant is kept by reverse and markers.
+    pub(crate) monochrome: bool,
     /// Identity shown in the identity and credentials panes (index into the config).
     pub(crate) identity_index: usize,
     pub(crate) input: Option<Input>,
@@ -118,6 +120,7 @@ impl Shared {
             pull: None,
             broker_addr: None,
             reveal: false,
+            monochrome: false,
             identity_index,
             input: None,
             confirm: None,
@@ -162,6 +165,16 @@ impl Shared {
     pub fn move_shown_identity(&mut self, step: isize) {
         let last = self.config().identities.len().saturating_sub(1);
         self.identity_index = self.shown_index().saturating_add_signed(step).min(last);
+    }
+
+    /// Shows another pane; secrets revealed in this one are masked again, so they do
+    /// not stay on screen unasked.
+    pub(crate) fn go_to(&mut self, tab: Tab) {
+        if tab != self.tab && self.reveal {
+            self.reveal = false;
+            self.inform("secrets masked again (v reveals)");
+        }
+        self.tab = tab;
     }
 
     /// A new container list: a container on our network whose label or rule names no

@@ -95,6 +95,11 @@ impl App {
         &self.requests.exchanges
     }
 
+    /// Draws without colours (`NO_COLOR`, monochrome terminals).
+    pub fn set_monochrome(&mut self, monochrome: bool) {
+        self.shared.monochrome = monochrome;
+    }
+
     pub fn reveal(&self) -> bool {
         self.shared.reveal
     }

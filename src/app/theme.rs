@@ -1,6 +1,29 @@
-//! Styles every pane draws with, so a colour means the same thing everywhere.
+//! Styles every pane draws with, so a colour means the same thing everywhere; and the
+//! monochrome form of a drawn screen, for `NO_COLOR` and terminals without colour.
 
+use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
+
+/// Whether the environment asks for no colour: `NO_COLOR` set and not empty
+/// (no-color.org), or a terminal that has none (`TERM=dumb`).
+pub fn monochrome_wanted() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    no_color || std::env::var("TERM").is_ok_and(|term| term == "dumb")
+}
+
+/// Takes the colours out of a drawn screen and keeps what they meant: a cell that stood
+/// out by its background (the current tab, a key, a badge, the row being edited)
+/// is drawn reversed instead. Reverse, bold and underline stay as they are.
+pub fn strip_colours(buffer: &mut Buffer) {
+    for cell in buffer.content.iter_mut() {
+        let highlighted = !matches!(cell.bg, Color::Reset | Color::Black);
+        cell.fg = Color::Reset;
+        cell.bg = Color::Reset;
+        if highlighted {
+            cell.modifier.insert(Modifier::REVERSED);
+        }
+    }
+}
 
 /// Labels, hints and anything in the background.
 pub fn dim() -> Style {

@@ -11,10 +11,20 @@ use super::action::Tab;
 use super::layout::{areas, tab_label};
 use super::panes::{self, Pane};
 use super::state::App;
+use super::theme;
+
+/// The smallest screen the layout supports: all seven tabs, a table with a readable
+/// path, and the status bar's four rows.
+pub const MIN_SIZE: (u16, u16) = (80, 20);
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
-    let areas = areas(frame.area());
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        draw_too_small(frame, area);
+        return;
+    }
+    let areas = areas(area);
     let shared = &app.shared;
     panes::status::draw(frame, areas.status, shared);
     draw_tabs(frame, areas.tabs, shared.tab);
@@ -48,6 +58,29 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help.is_open() {
         app.help.draw(frame, frame.area(), shared);
     }
+    if shared.monochrome {
+        theme::strip_colours(frame.buffer_mut());
+    }
+}
+
+/// Says so instead of drawing values cut where nobody can tell.
+fn draw_too_small(frame: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::from(Span::styled("terminal too small", theme::bold())),
+        Line::from(format!(
+            "need {}×{}, have {}×{}",
+            MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+        )),
+        Line::from(Span::styled("q quits", theme::dim())),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let rect = Rect::new(area.x, area.y + top, area.width, area.height.min(3));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        rect,
+    );
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, current: Tab) {
@@ -62,7 +95,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, current: Tab) {
             } else {
                 Style::new().fg(Color::Gray)
             };
-            Span::styled(tab_label(*tab, area.width), style)
+            Span::styled(tab_label(*tab, area.width, *tab == current), style)
         })
         .collect();
     frame.render_widget(

@@ -126,9 +126,9 @@ impl App {
                 let contexts = self.contexts();
                 self.help.open(contexts);
             }
-            Action::NextTab => shared.tab = shared.tab.next(),
-            Action::PreviousTab => shared.tab = shared.tab.previous(),
-            Action::GoTab(tab) => shared.tab = tab,
+            Action::NextTab => shared.go_to(shared.tab.next()),
+            Action::PreviousTab => shared.go_to(shared.tab.previous()),
+            Action::GoTab(tab) => shared.go_to(tab),
             Action::ToggleReveal => {
                 shared.reveal = !shared.reveal;
                 if shared.reveal {
@@ -251,8 +251,8 @@ impl App {
                 }
                 let screen = areas(screen(self.shared.size));
                 if mouse.row == screen.tabs.y {
-                    if let Some(tab) = tab_at(mouse.column, self.shared.size.0) {
-                        self.shared.tab = tab;
+                    if let Some(tab) = tab_at(mouse.column, self.shared.size.0, self.shared.tab) {
+                        self.shared.go_to(tab);
                     }
                 } else if self.shared.tab == Tab::Requests {
                     self.requests.click(mouse.column, mouse.row, &self.shared);

@@ -18,6 +18,7 @@ use crate::app::edits;
 use crate::app::keymap::Context;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
+use crate::app::widgets::cursor;
 
 use super::Pane;
 
@@ -118,14 +119,15 @@ fn draw_events(row_index: usize, frame: &mut Frame, area: Rect, shared: &Shared)
             ),
             None => ("none (404)".to_string(), dim()),
         };
-        let mut line = Line::from(vec![
-            Span::styled(format!("{:<26}", row.label()), dim()),
-            Span::styled(text, style),
-        ]);
-        if index == row_index {
-            line = line.style(theme::selected_style());
-        }
-        lines.push(line);
+        let (marker, selection) = cursor(index == row_index, true);
+        lines.push(
+            Line::from(vec![
+                Span::raw(marker),
+                Span::styled(format!("{:<26}", row.label()), dim()),
+                Span::styled(text, style),
+            ])
+            .style(selection),
+        );
     }
     let row = ROWS[row_index.min(ROWS.len() - 1)];
     lines.push(Line::default());

@@ -10,14 +10,40 @@ use ratatui::Frame;
 use crate::config::Config;
 
 use crate::app::action::{Part, PartState};
-use crate::app::format::{fault_name, megabytes};
+use crate::app::format::{cut_end, cut_middle, fault_name, megabytes};
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 
+/// Columns of a part's row before its detail: name, symbol and word.
+const DETAIL_COLUMN: usize = 9 + 14;
+
 pub fn draw(frame: &mut Frame, area: Rect, shared: &Shared) {
     let rows = Layout::vertical([Constraint::Length(1); 4]).split(area);
+    let room = usize::from(area.width).saturating_sub(DETAIL_COLUMN);
+    // A failure too long for its row goes on in the row below the parts (the fix is at
+    // its end), unless the configuration's own error needs that row.
+    let overflowing = Part::ALL.into_iter().find(|part| {
+        matches!(shared.part(*part), PartState::Failed(reason) if reason.chars().count() > room)
+    });
+    let continues = overflowing.filter(|_| shared.config_error().is_none());
     for part in Part::ALL {
-        draw_part(frame, rows[part.index()], shared, part);
+        draw_part(
+            frame,
+            rows[part.index()],
+            shared,
+            part,
+            continues == Some(part),
+        );
+    }
+    if let Some(PartState::Failed(reason)) = continues.map(|part| shared.part(part)) {
+        let rest: String = reason.chars().skip(room).collect();
+        let width = usize::from(area.width).saturating_sub(DETAIL_COLUMN);
+        let line = Line::from(vec![
+            Span::raw(" ".repeat(DETAIL_COLUMN)),
+            Span::styled(cut_middle(&rest, width), Style::new().fg(Color::Red)),
+        ]);
+        frame.render_widget(Paragraph::new(line), rows[3]);
+        return;
     }
     let config = shared.config();
     let line = match shared.config_error() {
@@ -71,9 +97,19 @@ fn looks(state: &PartState) -> (&'static str, &'static str, Color, &str) {
     }
 }
 
-fn draw_part(frame: &mut Frame, area: Rect, shared: &Shared, part: Part) {
+/// One part's row; `continued`: its failure goes on in the row below the parts.
+fn draw_part(frame: &mut Frame, area: Rect, shared: &Shared, part: Part, continued: bool) {
     let state = shared.part(part);
     let (symbol, word, color, detail) = looks(state);
+    let room = usize::from(area.width).saturating_sub(DETAIL_COLUMN);
+    let detail = if continued {
+        detail.chars().take(room).collect()
+    } else if matches!(state, PartState::Failed(_)) {
+        // The start says what failed, the end how to fix it.
+        cut_middle(detail, room)
+    } else {
+        cut_end(detail, room)
+    };
     let mut spans = vec![
         Span::styled(
             format!("{:<9}", part.name()),
@@ -91,7 +127,7 @@ fn draw_part(frame: &mut Frame, area: Rect, shared: &Shared, part: Part) {
         .flatten()
         .filter(|_| matches!(state, PartState::Starting(_)));
     let Some(pull) = pulling else {
-        spans.push(Span::styled(detail.to_string(), detail_style));
+        spans.push(Span::styled(detail, detail_style));
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     };

@@ -187,11 +187,11 @@ impl CredentialsPane {
             .border_style(theme::border(self.focus == Focus::Form));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let lines = self.body_lines(shared, &identity);
+        let lines = self.body_lines(shared, &identity, usize::from(inner.width));
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
 
-    fn body_lines(&self, shared: &Shared, identity: &Identity) -> Vec<Line<'static>> {
+    fn body_lines(&self, shared: &Shared, identity: &Identity, width: usize) -> Vec<Line<'static>> {
         let role = identity.role.as_ref();
         let rows = rows(role);
         let selected = self.row.min(rows.len() - 1);
@@ -202,14 +202,26 @@ impl CredentialsPane {
                 Some(role) => shown_value(shared, role, *field),
             };
             let (marker, selection) = widgets::cursor(index == selected, self.focus == Focus::Form);
+            // A long value (a revealed token) continues under itself, not at column 0.
+            let indent = marker.chars().count() + 19;
+            let mut pieces = chunks(&value, width.saturating_sub(indent).max(8)).into_iter();
             lines.push(
                 Line::from(vec![
                     Span::raw(marker),
                     Span::styled(format!("{:<19}", field.label()), theme::dim()),
-                    Span::styled(value, style),
+                    Span::styled(pieces.next().unwrap_or_default(), style),
                 ])
                 .style(selection),
             );
+            for piece in pieces {
+                lines.push(
+                    Line::from(vec![
+                        Span::raw(" ".repeat(indent)),
+                        Span::styled(piece, style),
+                    ])
+                    .style(selection),
+                );
+            }
         }
         lines.push(Line::default());
         match role.map(|role| &role.source) {
@@ -380,6 +392,18 @@ fn shown_value(shared: &Shared, role: &Role, field: CredentialField) -> (String,
         }
         _ => (value, Style::new()),
     }
+}
+
+/// `text` in pieces of at most `width` characters.
+fn chunks(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width.max(1))
+        .map(|piece| piece.iter().collect())
+        .collect()
 }
 
 /// What in `states` only the user can fix, one line each.

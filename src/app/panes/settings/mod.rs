@@ -16,6 +16,7 @@ use crate::app::format::{fault_name, percent};
 use crate::app::keymap::Context;
 use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
+use crate::app::widgets::cursor;
 use crate::config::{DisabledBehaviour, Door, FaultKind, TokenMode};
 
 use super::{Pane, Submitted};
@@ -218,14 +219,15 @@ impl Pane for SettingsPane {
         );
         for (index, row) in SettingRow::ALL.iter().enumerate() {
             let (text, style) = value(self.target(), &config, *row);
-            let mut line = Line::from(vec![
-                Span::styled(format!("{:<23}", row.label()), dim()),
-                Span::styled(text, style),
-            ]);
-            if index == self.row {
-                line = line.style(theme::selected_style());
-            }
-            lines.push(line);
+            let (marker, selection) = cursor(index == self.row, true);
+            lines.push(
+                Line::from(vec![
+                    Span::raw(marker),
+                    Span::styled(format!("{:<23}", row.label()), dim()),
+                    Span::styled(text, style),
+                ])
+                .style(selection),
+            );
         }
         let others: Vec<String> = config
             .faults
