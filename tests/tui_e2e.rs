@@ -493,7 +493,7 @@ fn dashboard_marks_an_ecs_request_with_its_caller() {
     // The table's row (the caller's name is cut there) and the detail of the newest one.
     let row = screen
         .lines()
-        .find(|line| line.contains("200 GET") && line.contains("/v2/credentials/worker"))
+        .find(|line| line.contains(" 200 ") && line.contains("/v2/credentials/worker"))
         .unwrap_or_default();
     assert!(
         row.contains(" ecs ")

@@ -100,9 +100,14 @@ pub fn draw(frame: &mut Frame, area: Rect, list: &ExchangeList, shared: &Shared,
         .max()
         .unwrap_or(0)
         .max("caller".len()) as u16;
+    let path_widest = visible
+        .iter()
+        .map(|(record, _)| record.path.chars().count())
+        .max()
+        .unwrap_or(0) as u16;
     let plan = Columns::plan(
         area.width.saturating_sub(2),
-        caller_widest,
+        (caller_widest, path_widest),
         (widest(true), widest(false)),
     );
     let rows: Vec<Row> = visible
@@ -144,9 +149,14 @@ pub(super) struct Columns {
 }
 
 impl Columns {
-    /// Columns for `width` (inside the border), the widest caller and the identity's
-    /// widest full and short forms.
-    pub(super) fn plan(width: u16, caller: u16, (full, short): (u16, u16)) -> Columns {
+    /// Columns for `width` (inside the border), the widest caller and path, and the
+    /// identity's widest full and short forms. Short paths take nothing from the others.
+    pub(super) fn plan(
+        width: u16,
+        (caller, path): (u16, u16),
+        (full, short): (u16, u16),
+    ) -> Columns {
+        let wanted = PATH_MIN.min(path.max(4));
         let mut columns = Columns {
             time: 12,
             method: true,
@@ -172,7 +182,7 @@ impl Columns {
         let mut steps = steps.iter();
         loop {
             columns.path = width.saturating_sub(columns.fixed());
-            if columns.path >= PATH_MIN {
+            if columns.path >= wanted {
                 break;
             }
             match steps.next() {
@@ -283,16 +293,22 @@ mod tests {
     #[test]
     fn the_path_gets_the_spare_columns_and_the_others_give_way_in_order() {
         // 220 columns: everything, the path wide.
-        let wide = Columns::plan(125, 16, (16, 9));
+        let wide = Columns::plan(125, (16, 62), (16, 9));
         assert!(wide.latency && wide.method && wide.version && wide.identity_full);
         assert_eq!(wide.time, 12);
         assert!(wide.path > 50, "{wide:?}");
         // 80 columns: time first, then latency, method, caller, identity.
-        let narrow = Columns::plan(78, 16, (16, 9));
+        let narrow = Columns::plan(78, (16, 62), (16, 9));
         assert_eq!(narrow.time, 8);
         assert!(!narrow.latency && !narrow.method);
         assert!(!narrow.identity_full && narrow.version);
         assert!(narrow.path >= PATH_MIN, "{narrow:?}");
         assert_eq!(narrow.fixed() + narrow.path, 78);
+        // Short paths leave every column in place.
+        let short = Columns::plan(78, (11, 12), (16, 9));
+        assert!(
+            short.latency && short.method && short.identity_full,
+            "{short:?}"
+        );
     }
 }
