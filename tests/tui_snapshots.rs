@@ -768,3 +768,55 @@ fn a_screen_too_small_says_so() {
     let screen = render(&build_busy(80, 20), 80, 20);
     assert!(!screen.contains("terminal too small"));
 }
+
+#[test]
+fn the_container_view_says_why_and_what_it_asked() {
+    for (width, height) in ALL_SIZES {
+        for monochrome in [false, true] {
+            let mut app = build_busy(width, height);
+            app.set_monochrome(monochrome);
+            // app-2 plays worker by its label; it asked a token, then with and without it.
+            for (id, path) in [
+                (2001, "/latest/api/token"),
+                (
+                    2002,
+                    "/latest/meta-data/iam/security-credentials/imds-spoof-worker-role",
+                ),
+                (2003, "/latest/meta-data/instance-id"),
+            ] {
+                let mut record = exchange(id);
+                record.caller_container = Some("app-2".into());
+                record.path = path.into();
+                record.status = 200;
+                record.identity = "worker".into();
+                record.identity_origin = IdentityOrigin::Label;
+                record.version = match id {
+                    2001 => ImdsVersion::TokenRequest,
+                    2002 => ImdsVersion::V2,
+                    _ => ImdsVersion::V1,
+                };
+                if id == 2001 {
+                    record.method = "PUT".into();
+                    record.request_headers = vec![
+                        ("user-agent", "Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0"),
+                        ("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+                    ]
+                    .into();
+                }
+                app.push_exchange(Arc::new(record));
+            }
+            app.update(Action::GoTab(Tab::Containers));
+            key(&mut app, KeyCode::Char('j'));
+            key(&mut app, KeyCode::Enter);
+            let screen = render_marked(&app, width, height);
+            let colour = if monochrome { "mono" } else { "colour" };
+            insta::assert_snapshot!(format!("container_view_{colour}_{width}x{height}"), screen);
+            let text = render(&app, width, height);
+            assert!(text.contains("Container app-2"), "{text}");
+            assert!(text.contains("worker (label)"), "{text}");
+            assert!(text.contains("imds-spoof.identity=worker"), "{text}");
+            key(&mut app, KeyCode::Esc);
+            assert!(!render(&app, width, height).contains("Container app-2"));
+        }
+    }
+}

@@ -740,3 +740,57 @@ fn a_label_naming_no_identity_is_said_not_silently_passed_over() {
         .handle(Event::Session(SessionUpdate::Containers(vec![row])));
     assert!(f.app.message().is_none());
 }
+
+fn click(app: &mut App, column: u16, row: u16) {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    app.handle(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+#[test]
+fn a_click_selects_a_row_and_a_click_on_the_selected_row_opens_it() {
+    let mut f = fixture();
+    f.app.handle(Event::Resize(120, 40));
+    // Containers: the body starts under the status bar (4 rows) and the tabs (1); the
+    // table's first row under its border and header.
+    f.keys("6");
+    let rows = ["one", "two", "three"].map(|name| ContainerRow {
+        id: format!("{name:0>12}"),
+        name: name.to_string(),
+        image: "python:3.12-slim".to_string(),
+        running: true,
+        ip_on_network: None,
+        identity_label: None,
+        compose_service: None,
+    });
+    f.app
+        .handle(Event::Session(SessionUpdate::Containers(rows.to_vec())));
+    let first = 4 + 1 + 2;
+    click(&mut f.app, 10, first + 2);
+    assert!(
+        f.app.take_effects().is_empty(),
+        "a first click only selects"
+    );
+    click(&mut f.app, 10, first + 2);
+    assert_eq!(
+        f.app.contexts().first(),
+        Some(&imds_spoof::app::Context::ContainerView),
+        "a click on the selected row opens it"
+    );
+    f.press(KeyCode::Esc);
+    // Settings: the tokens row toggles on the second click.
+    f.keys("4");
+    let tokens = imds_spoof::app::SettingRow::ALL
+        .iter()
+        .position(|row| *row == SettingRow::Tokens)
+        .unwrap() as u16;
+    let before = f.file();
+    click(&mut f.app, 10, 4 + 1 + 1 + tokens);
+    assert_eq!(f.file(), before, "a first click only selects");
+    click(&mut f.app, 10, 4 + 1 + 1 + tokens);
+    assert!(f.file().contains("tokens = \"required\""), "{}", f.file());
+}

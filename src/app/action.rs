@@ -132,6 +132,8 @@ pub enum Action {
     TogglePause,
     ClearExchanges,
     ToggleDetail,
+    /// `y`: copies a command that asks the selected request again (OSC 52).
+    CopyCommand,
     // Identity.
     MakeActive,
     NewIdentity,

@@ -197,6 +197,9 @@ async fn drive(
         for effect in app.take_effects() {
             session.send(effect);
         }
+        if let Some(text) = app.take_clipboard() {
+            terminal::copy_to_clipboard(screen.backend_mut(), &text);
+        }
         if app.should_quit() {
             break Ok(());
         }

@@ -1,7 +1,7 @@
 //! The identity list beside the identity and credentials forms: which of list and
 //! form has the keys, moving through the list, drawing it.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, List, ListItem};
@@ -12,7 +12,7 @@ use super::keymap::Context;
 use super::layout::list_and_form;
 use super::shared::Shared;
 use super::theme;
-use super::widgets::cursor;
+use super::widgets::{cursor, row_at, Clicked};
 
 /// The half of a list-and-form pane that has the keys.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +48,34 @@ impl Focus {
             Focus::Form => form,
         }
     }
+}
+
+/// A click in a list-and-form pane: on the list, selects that identity (and gives the
+/// list the focus); on the form, gives it the focus and returns the form's area for
+/// the pane to find the row.
+pub fn click(
+    focus: &mut Focus,
+    x: u16,
+    y: u16,
+    area: Rect,
+    shared: &mut Shared,
+) -> Result<Clicked, Rect> {
+    let [list, form] = list_and_form(area);
+    if form.contains(Position::new(x, y)) {
+        *focus = Focus::Form;
+        return Err(form);
+    }
+    let count = shared.config().identities.len();
+    let Some(index) = row_at(y, list.y + 1, 0, count).filter(|_| y + 1 < list.bottom()) else {
+        return Ok(Clicked::Nothing);
+    };
+    let was_focused = *focus == Focus::List;
+    *focus = Focus::List;
+    if index == shared.shown_index() && was_focused {
+        return Ok(Clicked::Again);
+    }
+    shared.identity_index = index;
+    Ok(Clicked::Selected)
 }
 
 /// Draws the list on the left of `area`; the rest, returned, is the pane's form.

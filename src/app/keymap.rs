@@ -26,6 +26,8 @@ pub enum Context {
     Readiness,
     /// The credentials pane's source menu.
     SourceMenu,
+    /// One container's view (Enter in the containers pane).
+    ContainerView,
     Logs,
     Input,
     Confirm,
@@ -49,6 +51,7 @@ impl Context {
             Context::IdentityPicker => "Identity picker (containers pane)",
             Context::Readiness => "IMDSv2 readiness (containers pane)",
             Context::SourceMenu => "Source menu (credentials pane)",
+            Context::ContainerView => "One container (Enter in the containers pane)",
             Context::Logs => "Logs",
             Context::Input => "Editing a value",
             Context::Confirm => "Confirmation",
@@ -57,7 +60,7 @@ impl Context {
     }
 
     /// Contexts listed in the help screen, in order.
-    pub const HELP_ORDER: [Context; 18] = [
+    pub const HELP_ORDER: [Context; 19] = [
         Context::Global,
         Context::Requests,
         Context::Detail,
@@ -70,6 +73,7 @@ impl Context {
         Context::Settings,
         Context::Events,
         Context::Containers,
+        Context::ContainerView,
         Context::IdentityPicker,
         Context::Readiness,
         Context::Logs,
@@ -211,6 +215,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Requests, &[plain(K::Esc)], Action::Back, "clear filter", "Clear the filter", true),
     bind(C::Requests, &[ch('p'), ch(' ')], Action::TogglePause, "pause", "Pause or resume the live list", true),
     bind(C::Requests, &[ch('c')], Action::ClearExchanges, "clear", "Clear the list", true),
+    bind(C::Requests, &[ch('y')], Action::CopyCommand, "copy cmd", "Copy a command that asks the selected request again from the same container (docker exec … curl, a fresh token for IMDSv2); with no requests, the docker run line that makes one", true),
     bind(C::Requests, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets in the detail", true),
 
     bind(C::Detail, &[ch('k'), plain(K::Up)], Action::Up, "scroll", "Scroll up", true),
@@ -219,6 +224,7 @@ pub static BINDINGS: &[Binding] = &[
     bind(C::Detail, &[plain(K::PageDown)], Action::PageDown, "", "Page down", false),
     bind(C::Detail, &[ch('g'), plain(K::Home)], Action::Top, "", "Top of the detail", false),
     bind(C::Detail, &[ch('v')], Action::ToggleReveal, "reveal", "Reveal or mask secrets", true),
+    bind(C::Detail, &[ch('y')], Action::CopyCommand, "copy cmd", "Copy a command that asks this request again from the same container", true),
     bind(C::Detail, &[plain(K::Esc), plain(K::Enter)], Action::ToggleDetail, "back", "Back to the list", true),
 
     bind(C::IdentityList, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous identity", false),
@@ -264,10 +270,15 @@ pub static BINDINGS: &[Binding] = &[
 
     bind(C::Containers, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous container", false),
     bind(C::Containers, &[ch('j'), plain(K::Down)], Action::Down, "", "Next container", false),
+    bind(C::Containers, &[plain(K::Enter)], Action::ToggleDetail, "open", "Open the container: its identity and why, its IMDS version, SDK, token expiry, last requests", true),
     bind(C::Containers, &[ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it (detaching asks first)", true),
     bind(C::Containers, &[ch('i')], Action::PickIdentity, "identity", "Choose the identity the container plays (saved as a [[container]] rule)", true),
     bind(C::Containers, &[ch('r')], Action::Refresh, "refresh", "Refresh the list", true),
     bind(C::Containers, &[ch('V')], Action::ToggleReadiness, "v1 use", "IMDSv2 readiness: which callers asked without a token (IMDSv1)", true),
+
+    bind(C::ContainerView, &[plain(K::Esc), plain(K::Enter)], Action::Back, "back", "Back to the containers", true),
+    bind(C::ContainerView, &[ch('i')], Action::PickIdentity, "identity", "Choose the identity the container plays", true),
+    bind(C::ContainerView, &[ch('a')], Action::Activate, "attach/detach", "Attach the container to our network, or detach it (detaching asks first)", true),
 
     bind(C::Readiness, &[ch('k'), plain(K::Up)], Action::Up, "", "Previous caller", false),
     bind(C::Readiness, &[ch('j'), plain(K::Down)], Action::Down, "", "Next caller", false),

@@ -16,6 +16,7 @@ mod json;
 mod keymap;
 mod layout;
 pub mod panes;
+mod reproduce;
 mod roles;
 mod runtime;
 mod shared;

@@ -98,6 +98,8 @@ pub struct Shared {
     pub(crate) now: OffsetDateTime,
     pub(crate) size: (u16, u16),
     pub(crate) effects: Vec<Effect>,
+    /// Text to put on the clipboard (the terminal's, through OSC 52) after this update.
+    pub(crate) clipboard: Option<String>,
     pub(crate) quit: bool,
     pub(crate) stopping: bool,
     /// Records the request-log file lost because its writer fell behind.
@@ -132,6 +134,7 @@ impl Shared {
             now,
             size: (80, 24),
             effects: Vec::new(),
+            clipboard: None,
             quit: false,
             stopping: false,
         }
@@ -278,6 +281,13 @@ impl Shared {
                 failed.join(" and ")
             ));
         }
+    }
+
+    /// Puts `text` on the clipboard and in the log (for terminals that ignore OSC 52).
+    pub(crate) fn copy(&mut self, what: &str, text: String) {
+        tracing::info!("copied {what}: {text}");
+        self.inform(format!("copied {what} (also in Logs): {text}"));
+        self.clipboard = Some(text);
     }
 
     pub(crate) fn inform(&mut self, text: impl Into<String>) {

@@ -121,6 +121,11 @@ impl App {
         self.shared.stopping = true;
     }
 
+    /// Text the last updates put on the clipboard, for the terminal to receive.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.shared.clipboard.take()
+    }
+
     /// Session work asked for since the last call.
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.shared.effects)

@@ -63,6 +63,15 @@ pub fn enter() -> Result<Screen, AppError> {
     })
 }
 
+/// Puts `text` on the clipboard of the terminal (and of tmux, and over SSH) with an OSC 52
+/// sequence; a terminal that does not know it ignores it.
+pub fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
 /// Gives the terminal back; safe to call more than once.
 pub fn leave() {
     *UI_THREAD

@@ -1,13 +1,15 @@
 //! Input becomes actions; actions change the state. Nothing here draws. Modal state
 //! (input, question, help) is handled here; everything else goes to the focused pane.
 
-use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::action::{Action, Effect, Part, Tab};
 use super::form::InputTarget;
 use super::keymap::{action_for, Context};
 use super::layout::{areas, screen, tab_at};
-use super::panes::Pane;
+use super::panes::{Clicked, Pane};
 use super::shared::{Confirm, Shared};
 use super::state::{App, Event};
 
@@ -254,8 +256,16 @@ impl App {
                     if let Some(tab) = tab_at(mouse.column, self.shared.size.0, self.shared.tab) {
                         self.shared.go_to(tab);
                     }
-                } else if self.shared.tab == Tab::Requests {
-                    self.requests.click(mouse.column, mouse.row, &self.shared);
+                } else if mouse.row >= screen.body.y && mouse.row < screen.body.bottom() {
+                    let (pane, shared) = self.pane_mut();
+                    let clicked = pane.click(mouse.column, mouse.row, screen.body, shared);
+                    // A click on the selected row does what Enter does there.
+                    if clicked == Clicked::Again {
+                        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+                        if let Some(action) = action_for(&self.contexts(), enter) {
+                            self.update(action);
+                        }
+                    }
                 }
             }
             _ => {}

@@ -55,6 +55,34 @@ pub fn window(selected: usize, count: usize, rows: usize) -> std::ops::Range<usi
     start..count.min(start + rows)
 }
 
+/// What a click in a pane did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clicked {
+    /// Not on a row.
+    Nothing,
+    /// A row is selected now.
+    Selected,
+    /// The row was selected already: the click opens it (as Enter would).
+    Again,
+}
+
+/// The index of the list row at screen row `y`, for rows drawn one per line from
+/// `first_y`, `offset` rows scrolled past, `count` rows in all.
+pub fn row_at(y: u16, first_y: u16, offset: usize, count: usize) -> Option<usize> {
+    let index = offset + usize::from(y.checked_sub(first_y)?);
+    (index < count).then_some(index)
+}
+
+/// Selects `index` in `current`, saying whether it was selected already.
+pub fn select(current: &mut usize, index: usize) -> Clicked {
+    if *current == index {
+        Clicked::Again
+    } else {
+        *current = index;
+        Clicked::Selected
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use crate::app::shared::Shared;
 use crate::app::theme::{self, dim};
 use crate::app::widgets::cursor;
 
-use super::Pane;
+use super::{row_at, select, Clicked, Pane};
 
 /// The events pane's own state: the row under the cursor.
 #[derive(Debug, Default)]
@@ -136,7 +136,7 @@ fn draw_events(row_index: usize, frame: &mut Frame, area: Rect, shared: &Shared)
         dim(),
     )));
     lines.push(Line::from(Span::styled(
-        "Enter triggers (again: next action or state); x clears. Applies to the next request.",
+        "Enter triggers (again: next action or state); d clears. Applies to the next request.",
         dim(),
     )));
     let title = Line::from(vec![
@@ -156,6 +156,13 @@ fn draw_events(row_index: usize, frame: &mut Frame, area: Rect, shared: &Shared)
 impl Pane for EventsPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         draw_events(self.row, frame, area, shared);
+    }
+
+    fn click(&mut self, _x: u16, y: u16, area: Rect, _shared: &mut Shared) -> Clicked {
+        match row_at(y, area.y + 1, 0, ROWS.len()) {
+            Some(index) => select(&mut self.row, index),
+            None => Clicked::Nothing,
+        }
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {

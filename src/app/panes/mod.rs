@@ -10,6 +10,7 @@ use super::action::Action;
 use super::form::InputTarget;
 use super::keymap::Context;
 use super::shared::Shared;
+pub use super::widgets::{row_at, select, Clicked};
 
 pub mod containers;
 pub mod credentials;
@@ -35,6 +36,12 @@ pub trait Pane {
     /// The keymap contexts while this pane has the focus, most specific first
     /// (Global comes after them). The footer shows their keys.
     fn contexts(&self) -> Vec<Context>;
+
+    /// A left click at (`x`, `y`) on the screen, in the pane drawn in `area`: selects
+    /// the row under it.
+    fn click(&mut self, _x: u16, _y: u16, _area: Rect, _shared: &mut Shared) -> Clicked {
+        Clicked::Nothing
+    }
 
     /// Whether a key of this pane does something in the current state (its footer hint
     /// is shown only then).

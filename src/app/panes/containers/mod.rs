@@ -4,6 +4,7 @@
 
 mod picker;
 mod readiness;
+mod view;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -17,9 +18,11 @@ use crate::app::keymap::Context;
 use crate::app::shared::{Confirm, Shared};
 use crate::app::theme::{self, dim};
 use crate::app::widgets::{cursor, window};
+use std::sync::Arc;
+
 use crate::broker::ExchangeRecord;
 
-use super::Pane;
+use super::{row_at, select, Clicked, Pane};
 use picker::Picker;
 use readiness::ReadinessView;
 
@@ -36,6 +39,10 @@ pub struct ContainersPane {
     readiness: ReadinessView,
     /// The readiness view is shown instead of the containers.
     showing_readiness: bool,
+    /// What each container has asked, for the container view.
+    activity: view::ActivityBook,
+    /// The container whose view is open (by name: it survives a new list).
+    viewing: Option<String>,
 }
 
 impl ContainersPane {
@@ -52,8 +59,15 @@ impl ContainersPane {
     }
 
     /// Every exchange counts towards readiness, whichever view is shown.
-    pub fn note_exchange(&mut self, record: &ExchangeRecord) {
+    pub fn note_exchange(&mut self, record: &Arc<ExchangeRecord>) {
         self.readiness.note(record);
+        self.activity.note(record);
+    }
+
+    /// The container whose view is open, while it is still listed.
+    fn viewed(&self) -> Option<&ContainerRow> {
+        let name = self.viewing.as_ref()?;
+        self.rows.as_ref()?.iter().find(|row| &row.name == name)
     }
 
     fn update_readiness(&mut self, action: Action) {
@@ -65,8 +79,10 @@ impl ContainersPane {
         }
     }
 
+    /// The container keys act on: the one whose view is open, else the one under the
+    /// cursor.
     fn selected(&self) -> Option<&ContainerRow> {
-        self.rows.as_ref()?.get(self.row)
+        self.viewed().or_else(|| self.rows.as_ref()?.get(self.row))
     }
 
     fn update_picker(&mut self, action: Action, shared: &mut Shared) {
@@ -89,6 +105,19 @@ impl Pane for ContainersPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         if self.showing_readiness {
             self.readiness.draw(frame, area);
+            return;
+        }
+        if let Some(container) = self.viewed() {
+            view::draw(
+                frame,
+                area,
+                shared,
+                container,
+                self.activity.get(&container.name),
+            );
+            if let Some(picker) = &self.picker {
+                picker.draw(frame, area, &shared.config());
+            }
             return;
         }
         let block = Block::bordered()
@@ -201,8 +230,18 @@ impl Pane for ContainersPane {
             self.update_readiness(action);
             return;
         }
+        if self.viewing.is_some() && matches!(action, Action::Back | Action::ToggleDetail) {
+            self.viewing = None;
+            return;
+        }
         let count = self.rows.as_ref().map_or(0, Vec::len);
         match action {
+            Action::ToggleDetail => match self.selected() {
+                Some(container) => self.viewing = Some(container.name.clone()),
+                None => shared.complain("no container selected"),
+            },
+            Action::Up if self.viewing.is_some() => {}
+            Action::Down if self.viewing.is_some() => {}
             Action::Up => self.row = self.row.saturating_sub(1),
             Action::Down => self.row = (self.row + 1).min(count.saturating_sub(1)),
             Action::Refresh => shared.effects.push(Effect::RefreshContainers),
@@ -214,12 +253,7 @@ impl Pane for ContainersPane {
                 None => shared.complain("no container selected to choose an identity for"),
             },
             Action::Activate => {
-                let Some(container) = self
-                    .rows
-                    .as_ref()
-                    .and_then(|containers| containers.get(self.row))
-                    .cloned()
-                else {
+                let Some(container) = self.selected().cloned() else {
                     return;
                 };
                 let (id, name) = (container.id.clone(), container.name.clone());
@@ -237,6 +271,22 @@ impl Pane for ContainersPane {
         }
     }
 
+    fn click(&mut self, _x: u16, y: u16, area: Rect, _shared: &mut Shared) -> Clicked {
+        if self.picker.is_some() || self.showing_readiness {
+            return Clicked::Nothing;
+        }
+        let count = self.rows.as_ref().map_or(0, Vec::len);
+        let rows_available = usize::from(area.height.saturating_sub(3));
+        let offset = window(self.row, count, rows_available).start;
+        if y >= area.bottom().saturating_sub(1) {
+            return Clicked::Nothing;
+        }
+        match row_at(y, area.y + 2, offset, count) {
+            Some(index) => select(&mut self.row, index),
+            None => Clicked::Nothing,
+        }
+    }
+
     fn hint_applies(&self, action: Action, _shared: &Shared) -> bool {
         match action {
             Action::Activate | Action::PickIdentity => self.selected().is_some(),
@@ -249,6 +299,8 @@ impl Pane for ContainersPane {
             vec![Context::IdentityPicker]
         } else if self.showing_readiness {
             vec![Context::Readiness]
+        } else if self.viewed().is_some() {
+            vec![Context::ContainerView]
         } else {
             vec![Context::Containers]
         }

@@ -23,7 +23,7 @@ use crate::config::{CredentialSource, Identity, Role};
 use crate::imds::time::{format_timestamp, parse_timestamp};
 use crate::provider::{RefreshState, RefreshStates};
 
-use super::{Pane, Submitted};
+use super::{select, Clicked, Pane, Submitted};
 use source_menu::SourceMenu;
 
 /// The most recent provider failure on a credentials path.
@@ -187,11 +187,21 @@ impl CredentialsPane {
             .border_style(theme::border(self.focus == Focus::Form));
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let lines = self.body_lines(shared, &identity, usize::from(inner.width));
+        let lines = self
+            .body_lines(shared, &identity, usize::from(inner.width))
+            .0;
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
     }
 
-    fn body_lines(&self, shared: &Shared, identity: &Identity, width: usize) -> Vec<Line<'static>> {
+    /// The form's lines, and for each of its first lines the field it shows (a long value
+    /// takes several), for clicks.
+    fn body_lines(
+        &self,
+        shared: &Shared,
+        identity: &Identity,
+        width: usize,
+    ) -> (Vec<Line<'static>>, Vec<usize>) {
+        let mut fields_of_lines = Vec::new();
         let role = identity.role.as_ref();
         let rows = rows(role);
         let selected = self.row.min(rows.len() - 1);
@@ -213,7 +223,9 @@ impl CredentialsPane {
                 ])
                 .style(selection),
             );
+            fields_of_lines.push(index);
             for piece in pieces {
+                fields_of_lines.push(index);
                 lines.push(
                     Line::from(vec![
                         Span::raw(" ".repeat(indent)),
@@ -261,11 +273,39 @@ impl CredentialsPane {
                 theme::bad(),
             )));
         }
-        lines
+        (lines, fields_of_lines)
     }
 }
 
 impl Pane for CredentialsPane {
+    fn click(&mut self, x: u16, y: u16, area: Rect, shared: &mut Shared) -> Clicked {
+        if self.menu.is_some() {
+            return Clicked::Nothing;
+        }
+        let was_form = self.focus == Focus::Form;
+        let form = match identity_list::click(&mut self.focus, x, y, area, shared) {
+            Ok(clicked) => return clicked,
+            Err(form) => form,
+        };
+        let Some(identity) = shared.shown_identity() else {
+            return Clicked::Nothing;
+        };
+        let width = usize::from(form.width.saturating_sub(2));
+        let (_, fields) = self.body_lines(shared, &identity, width);
+        let line = usize::from(y.saturating_sub(form.y + 1));
+        match fields
+            .get(line)
+            .filter(|_| y > form.y && y + 1 < form.bottom())
+        {
+            Some(index) if was_form => select(&mut self.row, *index),
+            Some(index) => {
+                self.row = *index;
+                Clicked::Selected
+            }
+            None => Clicked::Nothing,
+        }
+    }
+
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let form = identity_list::draw_beside(frame, area, shared, self.focus);
         self.draw_form(frame, form, shared);

@@ -19,7 +19,7 @@ use crate::app::shared::{Confirm, Shared};
 use crate::app::{theme, widgets};
 use crate::config::Identity;
 
-use super::{Pane, Submitted};
+use super::{row_at, select, Clicked, Pane, Submitted};
 
 /// The identity pane's own state: list or fields focused, the field under the cursor.
 #[derive(Debug, Default)]
@@ -134,6 +134,25 @@ impl Pane for IdentityPane {
     fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let form = identity_list::draw_beside(frame, area, shared, self.focus);
         self.draw_fields(frame, form, shared);
+    }
+
+    fn click(&mut self, x: u16, y: u16, area: Rect, shared: &mut Shared) -> Clicked {
+        let was_form = self.focus == Focus::Form;
+        let form = match identity_list::click(&mut self.focus, x, y, area, shared) {
+            Ok(clicked) => return clicked,
+            Err(form) => form,
+        };
+        let rows = usize::from(form.height.saturating_sub(2));
+        let offset = widgets::window(self.field, IDENTITY_FIELDS.len(), rows).start;
+        match row_at(y, form.y + 1, offset, IDENTITY_FIELDS.len()).filter(|_| y + 1 < form.bottom())
+        {
+            Some(index) if was_form => select(&mut self.field, index),
+            Some(index) => {
+                self.field = index;
+                Clicked::Selected
+            }
+            None => Clicked::Nothing,
+        }
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {

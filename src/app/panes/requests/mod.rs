@@ -5,7 +5,7 @@
 mod detail;
 mod table;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::Frame;
 
 use crate::app::action::Action;
@@ -14,9 +14,10 @@ use crate::app::filter::Filter;
 use crate::app::form::{Input, InputTarget};
 use crate::app::keymap::Context;
 use crate::app::layout::{areas, screen, WIDE};
+use crate::app::reproduce;
 use crate::app::shared::Shared;
 
-use super::{Pane, Submitted};
+use super::{row_at, Clicked, Pane, Submitted};
 
 pub struct RequestsPane {
     pub(crate) exchanges: ExchangeList,
@@ -75,25 +76,6 @@ impl RequestsPane {
         self.exchanges.scroll_into_view(rows);
     }
 
-    /// A click at `row` (screen) in the table selects that request.
-    pub fn click(&mut self, column: u16, row: u16, shared: &Shared) {
-        let Some(table) = self.split(shared.size).0 else {
-            return;
-        };
-        let first_row = table.y + 2;
-        if column < table.x
-            || column >= table.x + table.width
-            || row < first_row
-            || row >= table.bottom() - 1
-        {
-            return;
-        }
-        let rows = self.table_rows(shared.size);
-        let index = self.exchanges.visible_offset(rows) + usize::from(row - first_row);
-        self.exchanges.select_row(index, rows);
-        self.detail_scroll = 0;
-    }
-
     fn update_table(&mut self, action: Action, shared: &mut Shared) {
         let rows = self.table_rows(shared.size);
         let page = rows as isize;
@@ -117,6 +99,7 @@ impl RequestsPane {
                 self.exchanges.set_filter(Filter::default());
             }
             Action::TogglePause => self.exchanges.toggle_pause(),
+            Action::CopyCommand => self.copy_command(shared),
             Action::ClearExchanges => {
                 self.exchanges.clear();
                 shared.inform("list cleared");
@@ -128,7 +111,21 @@ impl RequestsPane {
         }
     }
 
-    fn update_detail(&mut self, action: Action, shared: &Shared) {
+    /// `y`: the selected request's command, or with none the line that makes one.
+    fn copy_command(&self, shared: &mut Shared) {
+        match self.exchanges.selected_record() {
+            Some(record) => match reproduce::command(record, shared.broker_addr) {
+                Ok(command) => shared.copy("the command", command),
+                Err(why) => shared.complain(why),
+            },
+            None => {
+                let line = table::first_request_line(&shared.config().network.name);
+                shared.copy("the docker run line", line);
+            }
+        }
+    }
+
+    fn update_detail(&mut self, action: Action, shared: &mut Shared) {
         let page = self.detail_rows(shared.size);
         let max = self
             .exchanges
@@ -148,6 +145,10 @@ impl RequestsPane {
                 0
             }
             Action::Top => 0,
+            Action::CopyCommand => {
+                self.copy_command(shared);
+                scroll
+            }
             _ => scroll,
         };
     }
@@ -168,6 +169,36 @@ impl Pane for RequestsPane {
                 (self.detail_focused, self.detail_scroll),
             );
         }
+    }
+
+    fn click(&mut self, x: u16, y: u16, area: Rect, shared: &mut Shared) -> Clicked {
+        let (table, detail) = split(area, self.detail_focused);
+        if detail.is_some_and(|detail| detail.contains(Position::new(x, y))) {
+            self.detail_focused = true;
+            return Clicked::Selected;
+        }
+        let Some(table) = table.filter(|table| table.contains(Position::new(x, y))) else {
+            return Clicked::Nothing;
+        };
+        self.detail_focused = false;
+        let rows = self.table_rows(shared.size);
+        let Some(index) = row_at(
+            y,
+            table.y + 2,
+            self.exchanges.visible_offset(rows),
+            self.exchanges.match_count(),
+        ) else {
+            return Clicked::Nothing;
+        };
+        if y >= table.bottom().saturating_sub(1) {
+            return Clicked::Nothing;
+        }
+        if index == self.exchanges.selected_row() {
+            return Clicked::Again;
+        }
+        self.exchanges.select_row(index, rows);
+        self.detail_scroll = 0;
+        Clicked::Selected
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {

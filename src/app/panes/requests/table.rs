@@ -13,6 +13,13 @@ use crate::app::format;
 use crate::app::shared::Shared;
 use crate::app::theme;
 
+/// A container that makes a first request on `network`.
+pub(super) fn first_request_line(network: &str) -> String {
+    format!(
+        "docker run --rm --network {network} curlimages/curl -s http://169.254.169.254/latest/meta-data/instance-id"
+    )
+}
+
 fn title(list: &ExchangeList) -> Line<'static> {
     let mut spans = vec![Span::styled(
         format!(" Requests {} ", list.len()),
@@ -52,15 +59,23 @@ pub fn draw(frame: &mut Frame, area: Rect, list: &ExchangeList, shared: &Shared,
                     "No requests yet. Programs on this machine reach the broker at \
                      http://{addr}/latest/meta-data/ (AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{addr}/)."
                 ),
-                None => "No requests yet. Containers on the imds-spoof network reach \
-                         http://169.254.169.254."
-                    .to_string(),
+                None => {
+                    let network = shared.config().network.name.clone();
+                    format!(
+                        "No requests yet. A container on the {network} network reaches \
+                         http://169.254.169.254 (y copies this line):\n\n  {}\n\n\
+                         In compose, join the network as an external one:\n\n  \
+                         services:\n    app:\n      networks: [{network}]\n  \
+                         networks:\n    {network}:\n      external: true",
+                        first_request_line(&network)
+                    )
+                }
             }
         };
         frame.render_widget(
             Paragraph::new(text)
                 .style(theme::dim())
-                .wrap(ratatui::widgets::Wrap { trim: true })
+                .wrap(ratatui::widgets::Wrap { trim: false })
                 .block(block),
             area,
         );

@@ -19,7 +19,7 @@ use crate::app::theme::{self, dim};
 use crate::app::widgets::cursor;
 use crate::config::{DisabledBehaviour, Door, FaultKind, TokenMode};
 
-use super::{Pane, Submitted};
+use super::{row_at, select, Clicked, Pane, Submitted};
 use values::{door_choice, managed, number, save_doors, save_imds, set_fault, value, FaultTarget};
 
 /// The settings pane's own state.
@@ -287,6 +287,13 @@ impl Pane for SettingsPane {
             ),
             area,
         );
+    }
+
+    fn click(&mut self, _x: u16, y: u16, area: Rect, _shared: &mut Shared) -> Clicked {
+        match row_at(y, area.y + 1, 0, SettingRow::ALL.len()) {
+            Some(index) => select(&mut self.row, index),
+            None => Clicked::Nothing,
+        }
     }
 
     fn update(&mut self, action: Action, shared: &mut Shared) {
