@@ -338,7 +338,12 @@ fn curl_from_container(name: &str, url: &str) -> Output {
 
 /// Starts the dashboard in a tmux of its own and waits for network, proxy and broker.
 fn dashboard_up(tag: &str, config: &Path, exit_file: &Path) -> Tmux {
-    let tmux = Tmux::start(tag, &dashboard_command("", config, exit_file));
+    dashboard_up_with(tag, "", config, exit_file)
+}
+
+/// [`dashboard_up`] with `env` (`NAME=value …`) set for the dashboard.
+fn dashboard_up_with(tag: &str, env: &str, config: &Path, exit_file: &Path) -> Tmux {
+    let tmux = Tmux::start(tag, &dashboard_command(env, config, exit_file));
     tmux.wait_for(
         &["network  ● up", "proxy    ● up", "broker   ● up"],
         Duration::from_secs(90),
@@ -379,6 +384,71 @@ fn open_picker(tmux: &Tmux) {
         Duration::from_secs(5),
     )
     .unwrap_or_else(|screen| panic!("picker not open:\n{screen}"));
+}
+
+/// An IMDSv2 request from the assigned container, selected in the Requests pane (the
+/// selection visible in a plain capture, without colour); `y` copies a command that,
+/// run on this machine, gets the same status and body.
+fn copy_reproduces_the_request(tmux: &Tmux) {
+    let script = "T=$(curl -s -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60'                   http://169.254.169.254/latest/api/token);                   curl -s -H \"X-aws-ec2-metadata-token: $T\"                   http://169.254.169.254/latest/meta-data/instance-id";
+    let out = docker(&["exec", ASSIGNED, "sh", "-c", script]);
+    let body = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(body, WORKER_ID);
+    tmux.keys(&["1", "g"]);
+    let screen = tmux
+        .wait_for(&["/latest/meta-data/instance-id"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| {
+            panic!(
+                "the request is not listed:
+{screen}"
+            )
+        });
+    let selected = screen
+        .lines()
+        .find(|line| line.contains("│▶"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no row marked ▶ without colour:
+{screen}"
+            )
+        });
+    assert!(
+        selected.contains(" 200 ") && selected.contains(" v2 ") && selected.contains("instance-id"),
+        "the newest request is not the selected one: {selected}
+{screen}"
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for(&["copied the command"], Duration::from_secs(5))
+        .unwrap_or_else(|screen| {
+            panic!(
+                "y copied nothing:
+{screen}"
+            )
+        });
+    let copied = support::wait_for(Duration::from_secs(5), || {
+        let out = tmux.run(&["show-buffer"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.starts_with("docker exec").then_some(text)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "tmux got no OSC 52 copy:
+{}",
+            tmux.screen()
+        )
+    });
+    assert!(
+        copied.starts_with(&format!("docker exec {ASSIGNED} sh -c '")),
+        "{copied}"
+    );
+    let out = Command::new("sh").arg("-c").arg(&copied).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (again, status) = text.trim_end().rsplit_once('\n').unwrap_or_default();
+    assert_eq!(
+        (again.trim(), status),
+        (WORKER_ID, "200"),
+        "{copied}\n{text}"
+    );
 }
 
 fn quit(tmux: &Tmux, exit_file: &Path) {
@@ -428,9 +498,12 @@ fn dashboard_assigns_a_container_another_identity() {
     quit(&tmux, &exit_file);
     drop(tmux);
 
-    // Started again: the rule is in the file, the container still plays default.
+    // Started again, without colour: the rule is in the file, the container still plays
+    // default.
     std::fs::remove_file(&exit_file).unwrap();
-    let tmux = dashboard_up("assign-again", &config, &exit_file);
+    let tmux = dashboard_up_with("assign-again", "NO_COLOR=1", &config, &exit_file);
+    // Applications may set tmux's clipboard (OSC 52), as a terminal's would be set.
+    tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
     assert_eq!(
         assigned_instance_id(),
         DEFAULT_ID,
@@ -448,6 +521,23 @@ fn dashboard_assigns_a_container_another_identity() {
         !text.lines().any(|line| line.trim() == "[[container]]"),
         "{text}"
     );
+
+    // Detaching a running container asks first; n keeps it on the network.
+    tmux.keys(&["a"]);
+    tmux.wait_for(
+        &[&format!("Detach {ASSIGNED} from the network?")],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|screen| {
+        panic!(
+            "detaching did not ask:
+{screen}"
+        )
+    });
+    tmux.keys(&["n"]);
+    assert_eq!(assigned_instance_id(), WORKER_ID, "still attached after n");
+
+    copy_reproduces_the_request(&tmux);
     quit(&tmux, &exit_file);
     let (containers, _networks) = leftovers();
     assert!(
