@@ -539,3 +539,129 @@ fn rewrite_services(example: &str, edit: impl Fn(&str, &[&str]) -> Vec<String>) 
     flush(&mut current, &mut out);
     out.join("\n") + "\n"
 }
+
+/// The Docker Desktop arrangement, run on this Linux engine (docs/docker.md, "What is
+/// tested, and what is not"): the broker on TCP at the default bridge's address (what
+/// `host-gateway` names here; Docker Desktop forwards it to loopback), the proxies
+/// reaching it as host.docker.internal. Identities through IMDS and the ECS door, a forged
+/// or missing secret refused, the host refused, nothing left after stop.
+#[test]
+fn the_desktop_arrangement_on_a_linux_engine() {
+    let test = "the_desktop_arrangement_on_a_linux_engine";
+    if !require_all(&[Need::Docker, Need::OfflineImages, Need::Curl], test) {
+        return;
+    }
+    let engine = EngineFixture::new();
+    // What `host-gateway` names on this engine, as a container sees it.
+    let mounts = client_mounts(None);
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--add-host",
+        "probe:host-gateway",
+        "--label",
+        TEST_LABEL,
+    ];
+    args.extend(mounts.iter().map(String::as_str));
+    args.extend([CLIENT_IMAGE, "sh", "-c", "grep -w probe /etc/hosts"]);
+    let hosts = docker(&args);
+    let gateway = String::from_utf8_lossy(&hosts.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        gateway.parse::<std::net::Ipv4Addr>().is_ok(),
+        "host-gateway names no IPv4 address here: {}",
+        text(&hosts)
+    );
+    edit_config(
+        &engine.config,
+        "allow_host = false",
+        &format!("allow_host = false\narrangement = \"desktop\"\ndesktop_listen = \"{gateway}\""),
+    );
+    let (up, _log) = engine.up_logging("up-desktop");
+    let broker = format!("{gateway}:{}", engine.port);
+    assert_eq!(up.ready["broker"], broker.as_str(), "{}", up.ready);
+    let proxy = docker(&[
+        "inspect",
+        "-f",
+        "{{json .HostConfig.ExtraHosts}}",
+        "imds-spoof-proxy",
+    ]);
+    assert!(
+        text(&proxy).contains("host.docker.internal:host-gateway"),
+        "{}",
+        text(&proxy)
+    );
+
+    // A labelled container gets its identity through IMDS and through the ECS door.
+    let labels = ["imds-spoof.identity=worker"];
+    let worker = Expected::sample_identity(1);
+    let mut imds = vec!["curl", "-s", "--max-time", "5"];
+    imds.push("http://169.254.169.254/latest/meta-data/instance-id");
+    let out = run_client("imds-spoof-test-desktop", &labels, &mounts, &imds);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        worker.instance_id,
+        "{}",
+        text(&out)
+    );
+    let ecs = [
+        "curl",
+        "-s",
+        "--max-time",
+        "5",
+        "http://169.254.170.2/v2/credentials/worker",
+    ];
+    let out = run_client("imds-spoof-test-desktop-ecs", &labels, &mounts, &ecs);
+    assert!(text(&out).contains(&worker.access_key), "{}", text(&out));
+
+    // The broker's port answers nobody without this run's secret.
+    let url = format!("http://{broker}/latest/meta-data/instance-id");
+    for secret in [None, Some("0123456789abcdef0123456789abcdef")] {
+        let mut args = vec!["-s", "--max-time", "5", "-w", "\n%{http_code}"];
+        let header = secret.map(|s| format!("{}: {s}", imds_spoof::broker::SECRET_HEADER));
+        if let Some(header) = &header {
+            args.extend(["-H", header.as_str()]);
+        }
+        args.push(&url);
+        let out = std::process::Command::new("curl")
+            .args(&args)
+            .output()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            !answer.contains(&worker.instance_id) && !answer.ends_with("200"),
+            "secret {secret:?} admitted: {answer}"
+        );
+    }
+    // status finds the broker where this arrangement put it, and everything answering.
+    let status = imds_spoof(&engine.config, &["status"], &[]);
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(out.contains(&broker), "no {broker} in\n{out}");
+    // The host through the proxy is refused, as in the socket arrangement.
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg("http://169.254.169.254/latest/meta-data/instance-id")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "403",
+        "the host is refused"
+    );
+
+    assert_eq!(up.stop(), 0, "SIGTERM ends up cleanly");
+    let (containers, _) = leftovers();
+    assert_eq!(containers, "", "every proxy container is removed on stop");
+}

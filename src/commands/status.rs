@@ -205,7 +205,7 @@ async fn show_broker(
     proxy: Option<&ProxyLeftover>,
     proxy_running: bool,
 ) -> bool {
-    let broker_at = broker_location(proxy, config.broker.port);
+    let broker_at = broker_location(proxy, &config.broker);
     if !proxy_running {
         out.say(
             "broker",
@@ -245,11 +245,15 @@ async fn show_broker(
 }
 
 /// Where the proxy reaches the broker: the unix socket mounted into it (local Linux
-/// engine), else loopback on [broker] port (Docker Desktop, behind host.docker.internal).
-pub(crate) fn broker_location(proxy: Option<&ProxyLeftover>, port: u16) -> String {
+/// engine), else `[broker] desktop_listen` and port (the Desktop arrangement, behind
+/// host.docker.internal).
+pub(crate) fn broker_location(
+    proxy: Option<&ProxyLeftover>,
+    broker: &crate::config::BrokerSettings,
+) -> String {
     match proxy.and_then(|proxy| proxy.broker_socket.as_ref()) {
         Some(socket) => format!("unix:{}", socket.display()),
-        None => format!("127.0.0.1:{port}"),
+        None => std::net::SocketAddr::new(broker.desktop_listen, broker.port).to_string(),
     }
 }
 

@@ -149,6 +149,13 @@ pub fn validate(config: &Config) -> Result<(), String> {
             imds.max_token_ttl
         ));
     }
+    let listen = config.broker.desktop_listen;
+    if listen.is_unspecified() || listen.is_multicast() {
+        return Err(format!(
+            "[broker] desktop_listen = \"{listen}\": must be one address of this machine \
+             (loopback, or the engine's host-gateway address), not every address"
+        ));
+    }
     for (index, identity) in config.identities.iter().enumerate() {
         validate_identity(identity).map_err(|message| {
             format!("[[identity]] #{} ({}): {message}", index + 1, identity.name)
@@ -692,6 +699,31 @@ mod tests {
         let expected = text.lines().position(|l| l == "hop_limit = 0").unwrap() + 1;
         let err = parse(Path::new("c.toml"), &text).unwrap_err().to_string();
         assert!(err.starts_with(&format!("c.toml:{expected}: ")), "{err}");
+    }
+
+    #[test]
+    fn the_broker_arrangement_is_auto_unless_chosen_and_never_listens_everywhere() {
+        let sample = super::super::sample::SAMPLE_CONFIG;
+        let config = parse(Path::new("c.toml"), sample).unwrap();
+        assert_eq!(config.broker.arrangement, super::super::Arrangement::Auto);
+        let desktop = sample.replacen(
+            "allow_host = false",
+            "allow_host = false\narrangement = \"desktop\"\ndesktop_listen = \"172.17.0.1\"",
+            1,
+        );
+        let config = parse(Path::new("c.toml"), &desktop).unwrap();
+        assert_eq!(
+            config.broker.arrangement,
+            super::super::Arrangement::Desktop
+        );
+        assert_eq!(config.broker.desktop_listen.to_string(), "172.17.0.1");
+        let everywhere = desktop.replacen("172.17.0.1", "0.0.0.0", 1);
+        let err = parse(Path::new("c.toml"), &everywhere)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not every address"), "{err}");
+        let unknown = desktop.replacen("arrangement = \"desktop\"", "arrangement = \"vm\"", 1);
+        assert!(parse(Path::new("c.toml"), &unknown).is_err());
     }
 
     #[test]

@@ -54,6 +54,9 @@ image = "nginx:1.27.5-alpine"
 # Loopback port of the broker (the dashboard without Docker; Docker Desktop). On Linux the
 # proxy reaches the broker through a unix socket and no port is opened.
 port = 1338
+# How the proxy reaches the broker: "auto" (a unix socket on a local engine, TCP through
+# host.docker.internal on Docker Desktop), "socket" or "desktop" (docs/docker.md).
+# arrangement = "auto"
 # Answer requests from this host itself through 169.254.169.254. Off: a web page in your
 # browser could otherwise read credentials (DNS rebinding). Containers are not affected.
 allow_host = false

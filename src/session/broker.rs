@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::socket::SocketDir;
 use super::{BrokerMode, Part, PartState, Session, SessionError};
 use crate::broker::{AccessPolicy, Broker, BrokerError, BrokerState};
+use crate::config::Arrangement;
 use crate::docker::BrokerRoute;
 
 impl Session {
@@ -23,21 +24,27 @@ impl Session {
         if let Some((broker, _)) = self.broker.take() {
             broker.stop().await;
         }
-        let port = self.store.current().broker.port;
-        let result = if engine.desktop {
+        let settings = self.store.current().broker.clone();
+        let desktop = match settings.arrangement {
+            Arrangement::Desktop => true,
+            Arrangement::Socket => false,
+            Arrangement::Auto => engine.desktop,
+        };
+        let listen = SocketAddr::new(settings.desktop_listen, settings.port);
+        let result = if desktop {
             self.parts.set(
                 Part::Broker,
-                PartState::Starting(format!("listening on 127.0.0.1:{port}")),
+                PartState::Starting(format!("listening on {listen}")),
             );
-            self.start_desktop_broker(port).await
-        } else if !is_local_address(plan.gateway) {
+            self.start_desktop_broker(listen).await
+        } else if settings.arrangement == Arrangement::Auto && !is_local_address(plan.gateway) {
             // The gateway is not ours: the engine's bridge (and so the proxy's filesystem)
             // is in a VM or on another machine, where a socket of ours cannot be mounted.
             self.parts.notice(format!(
                 "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
                 plan.gateway, engine.host
             ));
-            self.start_desktop_broker(port).await
+            self.start_desktop_broker(listen).await
         } else {
             self.start_socket_broker()
         };
@@ -78,14 +85,18 @@ impl Session {
         Broker::start_unix(&socket, state).map(|broker| (broker, route))
     }
 
-    async fn start_desktop_broker(&self, port: u16) -> Result<(Broker, BrokerRoute), BrokerError> {
-        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    /// The broker on `listen` (loopback on Docker Desktop), reached by the proxy through
+    /// host.docker.internal.
+    async fn start_desktop_broker(
+        &self,
+        listen: SocketAddr,
+    ) -> Result<(Broker, BrokerRoute), BrokerError> {
         // Through Docker Desktop's port forwarding the peer address is not the proxy's:
         // the secret alone admits the proxy.
-        let broker = self.start_broker(loopback, self.proxy_policy(None)).await?;
+        let broker = self.start_broker(listen, self.proxy_policy(None)).await?;
         let route = BrokerRoute::Tcp {
             host: "host.docker.internal".to_string(),
-            port,
+            port: listen.port(),
             via_host_gateway: true,
         };
         Ok((broker, route))

@@ -15,7 +15,7 @@ pub(super) async fn check_broker(
     proxy: Option<&ProxyLeftover>,
     report: &mut Report,
 ) {
-    let location = crate::commands::status::broker_location(proxy, config.broker.port);
+    let location = crate::commands::status::broker_location(proxy, &config.broker);
     if let Some(ipv6) = &plan.ipv6 {
         // From the host's gateway address, as the host's own requests go.
         let probe = probe_imds_from(

@@ -68,7 +68,7 @@ pub(super) async fn check_proxy(
                 "running at {} ({}), broker at {}",
                 plan.proxy_ip,
                 found.image,
-                crate::commands::status::broker_location(Some(found), config.broker.port)
+                crate::commands::status::broker_location(Some(found), &config.broker)
             ),
         ),
     }

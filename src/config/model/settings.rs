@@ -145,6 +145,27 @@ pub struct BrokerSettings {
     /// Answer the host itself (a caller from the network's gateway address). Off by
     /// default: a web page in the host's browser must not read credentials (docs/architecture.md, "Threat model").
     pub allow_host: bool,
+    /// How the proxy reaches the broker: `auto` (a unix socket on a local engine, TCP
+    /// through host.docker.internal on Docker Desktop), or one of them forced.
+    pub arrangement: Arrangement,
+    /// The address the broker listens on in the Desktop arrangement: loopback, where
+    /// Docker Desktop forwards host.docker.internal. A Linux engine's host-gateway is the
+    /// default bridge's address (often 172.17.0.1): set it to run the arrangement there.
+    pub desktop_listen: std::net::IpAddr,
+}
+
+/// `[broker] arrangement`: how the proxy reaches the broker (docs/docker.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrangement {
+    /// The socket on a local engine, Desktop's when the engine is Docker Desktop or its
+    /// bridge is not on this machine.
+    #[default]
+    Auto,
+    /// A unix socket bind-mounted into the proxy.
+    Socket,
+    /// TCP on `desktop_listen`, reached through host.docker.internal (host-gateway).
+    Desktop,
 }
 
 impl Default for BrokerSettings {
@@ -154,6 +175,8 @@ impl Default for BrokerSettings {
             record_body_limit: 4096,
             record_capacity: 10_000,
             allow_host: false,
+            arrangement: Arrangement::Auto,
+            desktop_listen: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         }
     }
 }
