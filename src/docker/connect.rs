@@ -15,6 +15,44 @@ const REQUEST_TIMEOUT_S: u64 = 120;
 /// How long the first exchange may take before we call the engine stuck.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Podman's API socket of a rootless user, under `XDG_RUNTIME_DIR`.
+const PODMAN_ROOTLESS_SOCKET: &str = "podman/podman.sock";
+/// Podman's API socket when it runs as root.
+const PODMAN_ROOTFUL_SOCKET: &str = "/run/podman/podman.sock";
+
+/// Which engine answers: Docker, or Podman through its Docker-compatible API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman { rootless: bool },
+}
+
+/// How the engine was found, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    DockerHost,
+    ContainerHost,
+    DockerSocket,
+    PodmanRootlessSocket,
+    PodmanRootfulSocket,
+}
+
+impl Found {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Found::DockerHost => "DOCKER_HOST",
+            Found::ContainerHost => "CONTAINER_HOST",
+            Found::DockerSocket => "Docker's socket",
+            Found::PodmanRootlessSocket => "Podman's rootless socket",
+            Found::PodmanRootfulSocket => "Podman's rootful socket",
+        }
+    }
+
+    fn is_environment(self) -> bool {
+        matches!(self, Found::DockerHost | Found::ContainerHost)
+    }
+}
+
 /// A connected engine and what we learnt about it.
 #[derive(Clone)]
 pub struct Engine {
@@ -22,25 +60,93 @@ pub struct Engine {
     pub(super) docker: Docker,
     /// Where we connected, as the user would write it (for messages).
     pub host: String,
+    pub found: Found,
+    pub kind: EngineKind,
     /// Docker Desktop runs containers in a VM: no route from containers to the host's bridge
     /// addresses, so the broker listens on loopback and nginx uses host.docker.internal.
     pub desktop: bool,
     pub server_version: String,
     pub operating_system: String,
+    /// The kernel the engine runs containers on (`info`).
+    pub kernel_version: String,
 }
 
-/// Connects to the engine DOCKER_HOST names (default: the local socket) and checks it answers.
+impl Engine {
+    /// The engine's name, version and mode, as messages say it:
+    /// `Podman 4.3.1 (rootless)`, `Docker 27.3.1 (Debian GNU/Linux 12)`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            EngineKind::Docker => format!("Docker {} ({})", self.server_version, self.operating_system),
+            EngineKind::Podman { rootless } => format!(
+                "Podman {} ({})",
+                self.server_version,
+                if rootless { "rootless" } else { "rootful" }
+            ),
+        }
+    }
+
+    /// The engine runs containers on this machine's kernel, reached through a unix socket:
+    /// a socket of ours can be mounted into its containers, whatever its bridge looks like
+    /// yet (Podman makes the bridge only when the first container starts).
+    pub fn is_local(&self) -> bool {
+        let unix = self.host.starts_with("unix://") || self.host.starts_with('/');
+        let ours = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|release| release.trim() == self.kernel_version.trim())
+            .unwrap_or(false);
+        unix && ours && !self.desktop
+    }
+
+    /// The name a container of this engine reaches the host by, and whether it must be
+    /// added to the container (`host-gateway`) or the engine provides it.
+    pub fn host_alias(&self) -> (&'static str, bool) {
+        match self.kind {
+            EngineKind::Docker => ("host.docker.internal", true),
+            EngineKind::Podman { .. } => ("host.containers.internal", false),
+        }
+    }
+}
+
+/// Where to look for the engine, in order: DOCKER_HOST, CONTAINER_HOST, then the first
+/// socket that exists of Docker's, Podman's rootless and Podman's rootful; Docker's when
+/// none does (the error then says so).
+fn locate() -> (String, Found) {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|host| !host.trim().is_empty())
+    };
+    if let Some(host) = env("DOCKER_HOST") {
+        return (host, Found::DockerHost);
+    }
+    if let Some(host) = env("CONTAINER_HOST") {
+        return (host, Found::ContainerHost);
+    }
+    let rootless = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(|dir| std::path::Path::new(&dir).join(PODMAN_ROOTLESS_SOCKET));
+    let sockets = [
+        (Some(std::path::PathBuf::from(DEFAULT_SOCKET)), Found::DockerSocket),
+        (rootless, Found::PodmanRootlessSocket),
+        (
+            Some(std::path::PathBuf::from(PODMAN_ROOTFUL_SOCKET)),
+            Found::PodmanRootfulSocket,
+        ),
+    ];
+    for (path, found) in sockets {
+        if let Some(path) = path.filter(|path| path.exists()) {
+            return (format!("unix://{}", path.display()), found);
+        }
+    }
+    (format!("unix://{DEFAULT_SOCKET}"), Found::DockerSocket)
+}
+
+/// Connects to the engine [`locate`] finds and checks it answers.
 pub async fn connect() -> Result<Engine, DockerError> {
-    let env_host = std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|host| !host.trim().is_empty());
-    let host = env_host
-        .clone()
-        .unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
-    let docker = open(&host, env_host.is_some())?;
+    let (host, found) = locate();
+    let from_env = found.is_environment();
+    let docker = open(&host, from_env)?;
     let docker = match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.negotiate_version()).await {
         Ok(Ok(docker)) => docker,
-        Ok(Err(err)) => return Err(classify(&host, err, env_host.is_some())),
+        Ok(Err(err)) => return Err(classify(&host, err, from_env)),
         Err(_) => {
             return Err(DockerError::Timeout {
                 what: format!("version handshake with {host}"),
@@ -50,25 +156,51 @@ pub async fn connect() -> Result<Engine, DockerError> {
     };
     // `info` tells Docker Desktop apart; an engine whose info we cannot read is treated as
     // a plain Linux engine (the usual case), which the health check then verifies.
-    let (operating_system, server_version) =
+    let mut rootless = false;
+    let (operating_system, server_version, kernel_version) =
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.info()).await {
-            Ok(Ok(info)) => (
-                info.operating_system.unwrap_or_default(),
-                info.server_version.unwrap_or_default(),
-            ),
+            Ok(Ok(info)) => {
+                rootless = info
+                    .security_options
+                    .iter()
+                    .flatten()
+                    .any(|option| option.contains("rootless"));
+                (
+                    info.operating_system.unwrap_or_default(),
+                    info.server_version.unwrap_or_default(),
+                    info.kernel_version.unwrap_or_default(),
+                )
+            }
             Ok(Err(err)) => {
                 tracing::debug!("docker info unreadable: {err}");
-                (String::new(), String::new())
+                (String::new(), String::new(), String::new())
             }
-            Err(_) => (String::new(), String::new()),
+            Err(_) => (String::new(), String::new(), String::new()),
         };
+    // Podman's compatible API names itself among the version's components.
+    let podman = match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.version()).await {
+        Ok(Ok(version)) => version
+            .components
+            .iter()
+            .flatten()
+            .any(|component| component.name.contains("Podman")),
+        _ => false,
+    };
+    let kind = if podman {
+        EngineKind::Podman { rootless }
+    } else {
+        EngineKind::Docker
+    };
     let desktop = operating_system.contains("Docker Desktop");
     Ok(Engine {
         docker,
         host,
+        found,
+        kind,
         desktop,
         server_version,
         operating_system,
+        kernel_version,
     })
 }
 
@@ -157,11 +289,26 @@ fn socket_hint(from_env: bool) -> String {
             ));
         }
     }
+    if podman_installed() {
+        hints.push(
+            "Podman is installed but its API socket is not running: `systemctl --user start podman.socket` \
+             (rootless) or `sudo systemctl start podman.socket` (rootful); without systemd, \
+             `podman system service --time=0 &`"
+                .to_string(),
+        );
+    }
     hints.push(
         "with a Docker context, use its endpoint: DOCKER_HOST=$(docker context inspect -f '{{.Endpoints.docker.Host}}')"
             .to_string(),
     );
     format!(" ({})", hints.join("; "))
+}
+
+/// `podman` is on PATH.
+fn podman_installed() -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("podman").is_file())
+    })
 }
 
 /// The io::Error kind somewhere in the error's source chain.

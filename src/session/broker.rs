@@ -37,12 +37,15 @@ impl Session {
                 PartState::Starting(format!("listening on {listen}")),
             );
             self.start_desktop_broker(listen).await
-        } else if settings.arrangement == Arrangement::Auto && !is_local_address(plan.gateway) {
+        } else if settings.arrangement == Arrangement::Auto
+            && !engine.is_local()
+            && !is_local_address(plan.gateway)
+        {
             // The gateway is not ours: the engine's bridge (and so the proxy's filesystem)
             // is in a VM or on another machine, where a socket of ours cannot be mounted.
             self.parts.notice(format!(
-                "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with host.docker.internal",
-                plan.gateway, engine.host
+                "the network's gateway {} is not an address of this machine (the engine at {} runs in a VM or elsewhere): trying loopback with {}",
+                plan.gateway, engine.host, engine.host_alias().0
             ));
             self.start_desktop_broker(listen).await
         } else {
@@ -94,10 +97,16 @@ impl Session {
         // Through Docker Desktop's port forwarding the peer address is not the proxy's:
         // the secret alone admits the proxy.
         let broker = self.start_broker(listen, self.proxy_policy(None)).await?;
+        // Docker's name for the host is added to the proxy (host-gateway); Podman's
+        // (host.containers.internal) it provides itself.
+        let (host, via_host_gateway) = self
+            .engine
+            .as_ref()
+            .map_or(("host.docker.internal", true), |engine| engine.host_alias());
         let route = BrokerRoute::Tcp {
-            host: "host.docker.internal".to_string(),
+            host: host.to_string(),
             port: listen.port(),
-            via_host_gateway: true,
+            via_host_gateway,
         };
         Ok((broker, route))
     }

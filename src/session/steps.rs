@@ -108,10 +108,10 @@ impl Session {
         match docker::connect().await {
             Ok(engine) => {
                 tracing::info!(
-                    "Docker engine {} ({}) at {}",
-                    engine.server_version,
-                    engine.operating_system,
-                    engine.host
+                    "{} at {} (found through {})",
+                    engine.describe(),
+                    engine.host,
+                    engine.found.describe()
                 );
                 self.engine = Some(engine.clone());
                 Ok(engine)

@@ -24,10 +24,10 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
                 Level::Ok,
                 "engine",
                 format!(
-                    "Docker {} ({}) at {}{}",
-                    engine.server_version,
-                    engine.operating_system,
+                    "{} at {} (found through {}){}",
+                    engine.describe(),
                     engine.host,
+                    engine.found.describe(),
                     if engine.desktop {
                         ": Docker Desktop, the broker listens on loopback behind host.docker.internal"
                     } else {
