@@ -76,7 +76,9 @@ impl Engine {
     /// `Podman 4.3.1 (rootless)`, `Docker 27.3.1 (Debian GNU/Linux 12)`.
     pub fn describe(&self) -> String {
         match self.kind {
-            EngineKind::Docker => format!("Docker {} ({})", self.server_version, self.operating_system),
+            EngineKind::Docker => {
+                format!("Docker {} ({})", self.server_version, self.operating_system)
+            }
             EngineKind::Podman { rootless } => format!(
                 "Podman {} ({})",
                 self.server_version,
@@ -124,7 +126,10 @@ fn locate() -> (String, Found) {
     let rootless = std::env::var_os("XDG_RUNTIME_DIR")
         .map(|dir| std::path::Path::new(&dir).join(PODMAN_ROOTLESS_SOCKET));
     let sockets = [
-        (Some(std::path::PathBuf::from(DEFAULT_SOCKET)), Found::DockerSocket),
+        (
+            Some(std::path::PathBuf::from(DEFAULT_SOCKET)),
+            Found::DockerSocket,
+        ),
         (rootless, Found::PodmanRootlessSocket),
         (
             Some(std::path::PathBuf::from(PODMAN_ROOTFUL_SOCKET)),
@@ -306,9 +311,8 @@ fn socket_hint(from_env: bool) -> String {
 
 /// `podman` is on PATH.
 fn podman_installed() -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("podman").is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("podman").is_file()))
 }
 
 /// The io::Error kind somewhere in the error's source chain.

@@ -12,6 +12,9 @@ pub const LABEL_PID: &str = "imds-spoof.pid";
 /// The host name of that process: a pid only means something on its own machine.
 pub const LABEL_HOST: &str = "imds-spoof.host";
 /// Which part the object is: "network" or "proxy".
+/// On our network: the address ranges it was created with (`169.254.0.0/17,…`), for
+/// engines whose inspect leaves them out (Podman 4's compatible API does).
+pub const LABEL_IP_RANGES: &str = "imds-spoof.ip-ranges";
 pub const LABEL_PART: &str = "imds-spoof.part";
 /// Which door a proxy container serves: "imds", "ecs" or "eks".
 pub const LABEL_DOOR: &str = "imds-spoof.door";

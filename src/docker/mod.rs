@@ -28,8 +28,8 @@ pub(crate) use error::{api, status_of};
 pub use files::{read_container_file, ContainerFile};
 pub use image::{ensure_image, image_present, PullProgress};
 pub use labels::{
-    is_managed, run_labels, LABEL_DOOR, LABEL_HOST, LABEL_IDENTITY, LABEL_MANAGED, LABEL_PART,
-    LABEL_PID, LABEL_RUN, OFFLINE_PROXY_IMAGE, PROXY_NAME,
+    is_managed, run_labels, LABEL_DOOR, LABEL_HOST, LABEL_IDENTITY, LABEL_IP_RANGES, LABEL_MANAGED,
+    LABEL_PART, LABEL_PID, LABEL_RUN, OFFLINE_PROXY_IMAGE, PROXY_NAME,
 };
 pub use net::{
     attached_app_containers, check_network, connect_container, disconnect_container,

@@ -41,13 +41,16 @@ pub enum Need {
     Compose,
     /// Root, with `runuser` to act as another user (permission tests).
     Root,
+    /// Rootful Podman's API at /run/podman/podman.sock with the offline images
+    /// (`scripts/podman-setup.sh` prepares it).
+    PodmanRootful,
 }
 
 impl Need {
     /// The variable that turns this need's skip into a failure (besides `CI=true`).
     pub fn variable(self) -> &'static str {
         match self {
-            Need::Docker | Need::OfflineImages => "IMDS_SPOOF_REQUIRE_DOCKER",
+            Need::Docker | Need::OfflineImages | Need::PodmanRootful => "IMDS_SPOOF_REQUIRE_DOCKER",
             Need::PythonClients => "IMDS_SPOOF_REQUIRE_CLIENTS",
             Need::Tmux | Need::Curl | Need::Openssl | Need::Compose | Need::Root => {
                 "IMDS_SPOOF_REQUIRE_TOOLS"
@@ -77,6 +80,7 @@ impl Need {
                 })
             }),
             Need::PythonClients => python_path().err(),
+            Need::PodmanRootful => podman_rootful_missing(),
             Need::Tmux => program_missing("tmux", "-V"),
             Need::Curl => program_missing("curl", "--version"),
             Need::Openssl => program_missing("openssl", "version"),
@@ -220,3 +224,42 @@ fn root_missing() -> Option<String> {
         .any(|path| std::path::Path::new(path).exists());
     (!runuser).then(|| "runuser is missing (util-linux)".to_string())
 }
+
+/// Why rootful Podman cannot be used here, if it cannot: its API must answer on its socket
+/// with both offline images loaded.
+fn podman_rootful_missing() -> Option<String> {
+    let answers = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "--max-time",
+            "5",
+            "--unix-socket",
+            PODMAN_ROOTFUL_SOCKET,
+        ])
+        .arg("http://d/_ping")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !answers {
+        return Some(format!(
+            "Podman's API does not answer at {PODMAN_ROOTFUL_SOCKET} (bash scripts/podman-setup.sh starts it)"
+        ));
+    }
+    let absent: Vec<&str> = [NGINX_IMAGE, CLIENT_IMAGE]
+        .into_iter()
+        .filter(|image| {
+            !std::process::Command::new("podman")
+                .args(["image", "exists", &format!("localhost/{image}")])
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+        .collect();
+    (!absent.is_empty()).then(|| {
+        format!(
+            "{} missing in Podman (bash scripts/podman-setup.sh loads them)",
+            absent.join(" and ")
+        )
+    })
+}
+
+/// Rootful Podman's API socket.
+pub const PODMAN_ROOTFUL_SOCKET: &str = "/run/podman/podman.sock";

@@ -8,7 +8,7 @@ use bollard::models::Ipam;
 use super::ipv6::Ipv6Plan;
 use super::plan::{NetworkPlan, DOOR_BLOCK};
 use crate::docker::subnet::{Subnet, Subnet6};
-use crate::docker::{api, is_managed, DockerError, Engine};
+use crate::docker::{api, is_managed, DockerError, Engine, LABEL_IP_RANGES};
 
 /// Our network as found or made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,22 @@ pub async fn check_network(
     let mut ours = None;
     for network in &networks {
         let name = network.name.clone().unwrap_or_default();
-        let pools = Pools::of(network.ipam.as_ref());
+        let mut pools = Pools::of(network.ipam.as_ref());
+        if pools.ranges.is_empty() && is_managed(network.labels.as_ref()) {
+            // The engine left the ranges out of its answer (Podman 4): the ones we
+            // created the network with, from its label.
+            let labelled = network
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(LABEL_IP_RANGES));
+            pools.ranges.extend(
+                labelled
+                    .into_iter()
+                    .flat_map(|ranges| ranges.split(','))
+                    .filter(|range| !range.is_empty())
+                    .map(str::to_string),
+            );
+        }
         if name == plan.name {
             if !is_managed(network.labels.as_ref()) {
                 return Err(DockerError::NetworkNameTaken {

@@ -10,7 +10,8 @@ use bollard::query_parameters::{InspectNetworkOptions, ListContainersOptionsBuil
 use super::check::{check_network, subnet_remedy, NetworkState};
 use super::plan::{ipam_pools, plan_subnets, NetworkPlan};
 use crate::docker::{
-    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_PART, LABEL_RUN,
+    api, is_managed, run_labels, status_of, DockerError, Engine, LABEL_IP_RANGES, LABEL_PART,
+    LABEL_RUN,
 };
 
 /// Finds our network or creates it; explains any conflict with another network.
@@ -26,6 +27,11 @@ pub async fn ensure_network(
         }
         let mut labels = run_labels(run_id);
         labels.insert(LABEL_PART.to_string(), "network".to_string());
+        let ranges: Vec<String> = ipam_pools(plan)
+            .into_iter()
+            .filter_map(|pool| pool.ip_range)
+            .collect();
+        labels.insert(LABEL_IP_RANGES.to_string(), ranges.join(","));
         let request = NetworkCreateRequest {
             name: plan.name.clone(),
             driver: Some("bridge".to_string()),

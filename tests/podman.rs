@@ -1,0 +1,168 @@
+//! Podman through its Docker-compatible API (docs/podman.md): `up` against rootful
+//! Podman's socket finds the engine local (its bridge appears only with the first
+//! container), mounts the broker's socket into the proxies, and containers Podman runs
+//! get their identities: the active one unlabelled, the label's through IMDS and the ECS
+//! door; the host is refused; `status` and `down` work there and leave nothing.
+//! One test function: the scenarios share the run. It holds the engine lock, since
+//! Docker's and Podman's networks would both take 169.254.0.0/16.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::docker::*;
+use support::need::PODMAN_ROOTFUL_SOCKET;
+use support::{describe as text, require_all, Expected, Need};
+
+const TEST: &str = "rootful_podman_serves_its_containers";
+
+fn podman(args: &[&str]) -> Output {
+    Command::new("podman")
+        .args(args)
+        .output()
+        .expect("run podman")
+}
+
+/// `curl -s URL` from a client container Podman runs on the imds-spoof network.
+fn curl_in_podman(labels: &[&str], url: &str) -> String {
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--network",
+        "imds-spoof",
+        "--label",
+        TEST_LABEL,
+    ];
+    for label in labels {
+        args.extend(["--label", label]);
+    }
+    let mounts = client_mounts(None);
+    args.extend(mounts.iter().map(String::as_str));
+    let image = format!("localhost/{CLIENT_IMAGE}");
+    args.extend([image.as_str(), "curl", "-s", "--max-time", "5", url]);
+    let out = podman(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Ours in Podman: containers and networks with our label.
+fn podman_leftovers() -> (String, String) {
+    let containers = podman(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        "label=imds-spoof.managed=true",
+    ]);
+    let networks = podman(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        "label=imds-spoof.managed=true",
+    ]);
+    (
+        String::from_utf8_lossy(&containers.stdout)
+            .trim()
+            .to_string(),
+        String::from_utf8_lossy(&networks.stdout).trim().to_string(),
+    )
+}
+
+#[test]
+fn rootful_podman_serves_its_containers() {
+    if !require_all(
+        &[Need::Docker, Need::OfflineImages, Need::PodmanRootful],
+        TEST,
+    ) {
+        return;
+    }
+    // Docker's network of ours is swept first: Podman's takes the same subnet.
+    let engine = EngineFixture::new();
+    let host = format!("unix://{PODMAN_ROOTFUL_SOCKET}");
+    let env = [("DOCKER_HOST", host.as_str())];
+    let podman_image = format!("localhost/{NGINX_IMAGE}");
+    let start = |name: &str| {
+        let stderr = engine.dir.path().join(format!("{name}.err"));
+        Up::start_with_env(
+            &engine.config,
+            &["--proxy-image", &podman_image],
+            &stderr,
+            &env,
+        )
+        .unwrap_or_else(|(err, code)| panic!("{name} on Podman failed ({code}): {err}"))
+    };
+    // The network stays after a clean stop (compose files name it); the next run reuses
+    // it, though Podman's inspect leaves out the address range it was made with.
+    let first = start("up-podman");
+    assert_eq!(first.stop(), 0, "SIGTERM ends up cleanly");
+    let up = start("up-podman-again");
+    let broker = up.ready["broker"].as_str().unwrap_or_default().to_string();
+    assert!(
+        broker.starts_with("unix:"),
+        "the socket leg on Podman: {}",
+        up.ready
+    );
+    assert!(
+        up.stderr().contains("Podman") && up.stderr().contains("rootful"),
+        "the engine is named: {}",
+        up.stderr()
+    );
+
+    let default = Expected::sample_identity(0);
+    let worker = Expected::sample_identity(1);
+    let imds = "http://169.254.169.254/latest/meta-data/instance-id";
+    assert_eq!(curl_in_podman(&[], imds).trim(), default.instance_id);
+    let labels = ["imds-spoof.identity=worker"];
+    assert_eq!(curl_in_podman(&labels, imds).trim(), worker.instance_id);
+    let ecs = curl_in_podman(&labels, "http://169.254.170.2/v2/credentials/worker");
+    assert!(ecs.contains(&worker.access_key), "{ecs}");
+    // The caller was named from Podman's answers.
+    assert!(
+        up.stderr()
+            .contains(r#""identity":"worker","identity_origin":"label""#),
+        "{}",
+        up.stderr()
+    );
+
+    let refused = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            imds,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stdout),
+        "403",
+        "the host is refused"
+    );
+
+    let status = imds_spoof(&engine.config, &["status"], &env);
+    assert!(
+        status.status.success(),
+        "status on Podman: {}",
+        text(&status)
+    );
+
+    // kill -9: the run cannot clean up; `down` removes what it left in Podman.
+    let mut up = up;
+    up.child.kill().unwrap();
+    let _ = up.child.wait();
+    let down = imds_spoof(&engine.config, &["down"], &env);
+    assert!(down.status.success(), "down on Podman: {}", text(&down));
+    assert_eq!(
+        podman_leftovers(),
+        (String::new(), String::new()),
+        "down leaves nothing"
+    );
+}
