@@ -642,21 +642,8 @@ fn the_desktop_arrangement_on_a_linux_engine() {
     assert!(status.status.success(), "{}", text(&status));
     assert!(out.contains(&broker), "no {broker} in\n{out}");
     // The host through the proxy is refused, as in the socket arrangement.
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "--max-time",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-        ])
-        .arg("http://169.254.169.254/latest/meta-data/instance-id")
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        host_status("http://169.254.169.254/latest/meta-data/instance-id"),
         "403",
         "the host is refused"
     );

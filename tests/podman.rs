@@ -48,30 +48,6 @@ fn curl_in_podman(labels: &[&str], url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Ours in Podman: containers and networks with our label.
-fn podman_leftovers() -> (String, String) {
-    let containers = podman(&[
-        "ps",
-        "-a",
-        "-q",
-        "--filter",
-        "label=imds-spoof.managed=true",
-    ]);
-    let networks = podman(&[
-        "network",
-        "ls",
-        "-q",
-        "--filter",
-        "label=imds-spoof.managed=true",
-    ]);
-    (
-        String::from_utf8_lossy(&containers.stdout)
-            .trim()
-            .to_string(),
-        String::from_utf8_lossy(&networks.stdout).trim().to_string(),
-    )
-}
-
 #[test]
 fn rootful_podman_serves_its_containers() {
     if !require_all(
@@ -128,24 +104,7 @@ fn rootful_podman_serves_its_containers() {
         up.stderr()
     );
 
-    let refused = Command::new("curl")
-        .args([
-            "-s",
-            "--max-time",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            imds,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&refused.stdout),
-        "403",
-        "the host is refused"
-    );
+    assert_eq!(host_status(imds), "403", "the host is refused");
 
     let status = imds_spoof(&engine.config, &["status"], &env);
     assert!(
@@ -161,7 +120,7 @@ fn rootful_podman_serves_its_containers() {
     let down = imds_spoof(&engine.config, &["down"], &env);
     assert!(down.status.success(), "down on Podman: {}", text(&down));
     assert_eq!(
-        podman_leftovers(),
+        leftovers_in("podman"),
         (String::new(), String::new()),
         "down leaves nothing"
     );

@@ -32,6 +32,28 @@ pub fn secrets_badge(reveal: bool) -> Span<'static> {
     }
 }
 
+/// A list of choices over the middle of `area`, `width` columns wide, in a yellow frame
+/// titled `title`: the pickers and menus.
+pub fn popup_list(
+    frame: &mut ratatui::Frame,
+    area: Rect,
+    title: String,
+    items: Vec<ratatui::widgets::ListItem>,
+    width: u16,
+) {
+    use ratatui::widgets::{Block, Clear, List};
+    let popup = centered(area, width, items.len() as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        List::new(items).block(
+            Block::bordered()
+                .title(Span::styled(title, theme::bold()))
+                .border_style(Style::new().fg(Color::Yellow)),
+        ),
+        popup,
+    );
+}
+
 /// A rectangle of at most `width` x `height` centred in `area`.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);

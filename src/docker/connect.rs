@@ -98,6 +98,13 @@ impl Engine {
         unix && ours && !self.desktop
     }
 
+    /// The engine's bridge is on this machine's network (so the host reaches the proxies'
+    /// addresses): not with rootless Podman, whose networks live in the user's own
+    /// network namespace.
+    pub fn bridge_on_host(&self) -> bool {
+        !matches!(self.kind, EngineKind::Podman { rootless: true })
+    }
+
     /// The name a container of this engine reaches the host by, and whether it must be
     /// added to the container (`host-gateway`) or the engine provides it.
     pub fn host_alias(&self) -> (&'static str, bool) {
@@ -165,11 +172,17 @@ pub async fn connect() -> Result<Engine, DockerError> {
     let (operating_system, server_version, kernel_version) =
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, docker.info()).await {
             Ok(Ok(info)) => {
+                // Docker says so in its security options; Podman 4's compatible API does
+                // not, but a rootless Podman keeps its storage in the user's home.
                 rootless = info
                     .security_options
                     .iter()
                     .flatten()
-                    .any(|option| option.contains("rootless"));
+                    .any(|option| option.contains("rootless"))
+                    || info
+                        .docker_root_dir
+                        .as_deref()
+                        .is_some_and(|dir| !dir.starts_with("/var/lib/"));
                 (
                     info.operating_system.unwrap_or_default(),
                     info.server_version.unwrap_or_default(),

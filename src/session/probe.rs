@@ -244,7 +244,10 @@ async fn wait_answer(
         if !wait.reachable_from_host {
             tokio::time::sleep(Duration::from_millis(500)).await;
             if docker::container_exit(engine, id).await?.is_none() {
-                return Ok("running (Docker Desktop: not probed from the host)".to_string());
+                return Ok(
+                    "running (not probed: the host cannot reach it, as with Docker Desktop or rootless Podman)"
+                        .to_string(),
+                );
             }
             continue;
         }

@@ -191,7 +191,7 @@ impl Session {
             engine,
             &id,
             &targets,
-            route.reachable_from_host(),
+            route.reachable_from_host() && engine.bridge_on_host(),
             HEALTH_TIMEOUT,
         )
         .await;

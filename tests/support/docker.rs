@@ -135,8 +135,19 @@ pub fn docker(args: &[&str]) -> Output {
 
 /// Objects with our labels still on the engine (containers, networks).
 pub fn leftovers() -> (String, String) {
-    let containers = docker(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
-    let networks = docker(&[
+    leftovers_in("docker")
+}
+
+/// [`leftovers`] as `cli` (`docker` or `podman`) lists them.
+pub fn leftovers_in(cli: &str) -> (String, String) {
+    let run = |args: &[&str]| {
+        Command::new(cli)
+            .args(args)
+            .output()
+            .expect("run the engine's cli")
+    };
+    let containers = run(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
+    let networks = run(&[
         "network",
         "ls",
         "-q",
@@ -347,6 +358,24 @@ pub fn imds_spoof(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output 
         command.env(key, value);
     }
     command.output().expect("run imds-spoof")
+}
+
+/// The status a request from this host gets (the host is refused behind the proxy).
+pub fn host_status(url: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            url,
+        ])
+        .output()
+        .expect("run curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The `docker run` volume arguments the client image needs (with the venv when given).

@@ -2,16 +2,15 @@
 //! at all. The choice is a `[[container]]` rule by name in the configuration file.
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, List, ListItem};
+use ratatui::widgets::ListItem;
 use ratatui::Frame;
 
 use crate::app::edits;
 use crate::app::format::identity_with_origin;
 use crate::app::shared::Shared;
 use crate::app::theme;
-use crate::app::widgets::{centered, cursor};
+use crate::app::widgets::{cursor, popup_list};
 use crate::config::{set_container_rule, Config, ContainerFacts, IdentityOrigin};
 
 /// The last row of the picker: remove the container's rule.
@@ -123,16 +122,6 @@ impl Picker {
             .collect();
         let title = format!(" Identity for {} ", self.name());
         let width = (title.chars().count() as u16 + 4).max(44);
-        let height = Self::rows(config) as u16 + 2;
-        let popup = centered(area, width, height);
-        frame.render_widget(Clear, popup);
-        frame.render_widget(
-            List::new(items).block(
-                Block::bordered()
-                    .title(Span::styled(title, theme::bold()))
-                    .border_style(Style::new().fg(Color::Yellow)),
-            ),
-            popup,
-        );
+        popup_list(frame, area, title, items, width);
     }
 }

@@ -2,13 +2,12 @@
 //! the four sources instead of cycled through them.
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, List, ListItem};
+use ratatui::widgets::ListItem;
 use ratatui::Frame;
 
 use crate::app::theme;
-use crate::app::widgets::{centered, cursor};
+use crate::app::widgets::{cursor, popup_list};
 use crate::config::SOURCE_NAMES;
 
 /// What each source does, beside its name in the menu.
@@ -69,16 +68,7 @@ impl SourceMenu {
             })
             .collect();
         let title = format!(" Credentials source of {identity} ");
-        let popup = centered(area, 76, SOURCE_NAMES.len() as u16 + 2);
-        frame.render_widget(Clear, popup);
-        frame.render_widget(
-            List::new(items).block(
-                Block::bordered()
-                    .title(Span::styled(title, theme::bold()))
-                    .border_style(Style::new().fg(Color::Yellow)),
-            ),
-            popup,
-        );
+        popup_list(frame, area, title, items, 76);
     }
 }
 
