@@ -14,8 +14,18 @@
 # 4. The offline images (scripts/offline-images.sh builds them in Docker) loaded into
 #    Podman, when missing there; Podman names them localhost/imds-spoof/…
 #
+# 5. With --rootless USER: rootless Podman for USER too: the user (made when missing, with
+#    subordinate ids), /dev/net/tun open to it (slirp4netns needs it; on this project's CI
+#    machines only root may open it), its runtime directory, its API service on
+#    /run/user/UID/podman/podman.sock, and the images loaded into its storage.
+#
 # Exit status 0 when the socket answers with both images present; non-zero otherwise.
 set -uo pipefail
+
+ROOTLESS_USER=""
+if [ "${1:-}" = "--rootless" ]; then
+    ROOTLESS_USER="${2:?--rootless needs a user name}"
+fi
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOCKET=/run/podman/podman.sock
@@ -71,3 +81,45 @@ for image in "${IMAGES[@]}"; do
     fi
 done
 say "rootful Podman answers at $SOCKET with the offline images"
+
+[ -n "$ROOTLESS_USER" ] || exit 0
+user="$ROOTLESS_USER"
+for tool in newuidmap slirp4netns; do
+    command -v "$tool" >/dev/null 2>&1 || {
+        say "installing uidmap and slirp4netns"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q uidmap slirp4netns >&2 \
+            || die "apt-get install uidmap slirp4netns failed"
+        break
+    }
+done
+id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user" || die "useradd $user failed"
+for file in /etc/subuid /etc/subgid; do
+    # One range per user: a repeated line makes newuidmap refuse the map.
+    grep -q "^$user:" "$file" 2>/dev/null || echo "$user:200000:65536" >>"$file"
+    awk '!seen[$0]++' "$file" >"$file.imds-spoof" && cat "$file.imds-spoof" >"$file" && rm -f "$file.imds-spoof"
+done
+if [ -e /dev/net/tun ] && ! runuser -u "$user" -- test -r /dev/net/tun; then
+    say "opening /dev/net/tun to $user (slirp4netns)"
+    chmod 0666 /dev/net/tun
+fi
+uid="$(id -u "$user")"
+runtime="/run/user/$uid"
+mkdir -p "$runtime" && chown "$user:" "$runtime" && chmod 0700 "$runtime"
+as_user() { runuser -u "$user" -- env XDG_RUNTIME_DIR="$runtime" HOME="$(getent passwd "$user" | cut -d: -f6)" "$@"; }
+user_socket="$runtime/podman/podman.sock"
+user_answers() {
+    curl -sf --max-time 5 --unix-socket "$user_socket" http://d/_ping >/dev/null 2>&1
+}
+if ! user_answers; then
+    say "starting rootless podman system service for $user on $user_socket"
+    as_user sh -c "mkdir -p '$runtime/podman' && rm -f '$user_socket' && nohup podman system service --time=0 'unix://$user_socket' >'$runtime/podman-service.log' 2>&1 &"
+    for _ in $(seq 1 50); do user_answers && break; sleep 0.2; done
+fi
+user_answers || die "rootless Podman's API does not answer at $user_socket (see $runtime/podman-service.log)"
+for image in "${IMAGES[@]}"; do
+    if ! as_user podman image exists "localhost/$image"; then
+        say "loading $image into $user's Podman"
+        docker save "$image" | as_user podman load >&2 || die "podman load of $image for $user failed"
+    fi
+done
+say "rootless Podman answers at $user_socket for $user with the offline images"

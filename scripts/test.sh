@@ -10,7 +10,8 @@
 #    exported as IMDS_SPOOF_PYTHON for tests/real_clients.rs and others.
 # 3. The offline Docker images (scripts/offline-images.sh) when a Docker engine answers;
 #    skipped with a message otherwise, unless IMDS_SPOOF_REQUIRE_DOCKER=1 (then a failure).
-#    Then rootful Podman with the same images (scripts/podman-setup.sh), as root.
+#    Then rootful and rootless Podman (the user imds-spoof-podman) with the same images
+#    (scripts/podman-setup.sh), as root.
 # 4. cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --all-targets.
 #
 # Every step runs even after an earlier one failed, so one run shows every problem; the
@@ -113,21 +114,21 @@ docker_images() {
 }
 
 podman_rootful() {
-    if bash scripts/podman-setup.sh; then
+    if bash scripts/podman-setup.sh --rootless imds-spoof-podman; then
         return 0
     fi
     if is_set IMDS_SPOOF_REQUIRE_DOCKER; then
-        note "rootful Podman could not be prepared, and IMDS_SPOOF_REQUIRE_DOCKER=1"
+        note "Podman could not be prepared, and IMDS_SPOOF_REQUIRE_DOCKER=1"
         return 1
     fi
-    note "rootful Podman could not be prepared: Podman tests will skip"
+    note "Podman could not be prepared: Podman tests will skip"
     return 0
 }
 
 step "system tools" install_tools
 step "python clients venv" python_env
 step "offline docker images" docker_images
-step "rootful podman" podman_rootful
+step "podman, rootful and rootless" podman_rootful
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
 # The output is shown as it comes and kept, to count the skipped tests afterwards; every

@@ -14,7 +14,7 @@ mod support;
 use std::process::{Command, Output};
 
 use support::docker::*;
-use support::need::PODMAN_ROOTFUL_SOCKET;
+use support::need::{PODMAN_ROOTFUL_SOCKET, PODMAN_USER};
 use support::{describe as text, require_all, Expected, Need};
 
 const TEST: &str = "rootful_podman_serves_its_containers";
@@ -123,5 +123,150 @@ fn rootful_podman_serves_its_containers() {
         leftovers_in("podman"),
         (String::new(), String::new()),
         "down leaves nothing"
+    );
+}
+
+/// The same run as an unprivileged user on rootless Podman: its networks live in the
+/// user's network namespace (the host cannot reach the proxies, and is no caller), the
+/// broker's socket is in the user's runtime directory, mounted into the proxies.
+#[test]
+fn rootless_podman_serves_its_containers() {
+    let test = "rootless_podman_serves_its_containers";
+    if !require_all(
+        &[
+            Need::Docker,
+            Need::OfflineImages,
+            Need::Root,
+            Need::PodmanRootless,
+        ],
+        test,
+    ) {
+        return;
+    }
+    // Docker's network is swept first: netavark refuses a subnet a host interface has.
+    let engine = EngineFixture::new();
+    let uid = support::need::user_id(PODMAN_USER).expect("the Podman test user");
+    let runtime = format!("/run/user/{uid}");
+    let host = format!("unix://{runtime}/podman/podman.sock");
+    // The binary and a configuration the user can read (the fixture's directory is root's).
+    let dir = tempfile::Builder::new()
+        .prefix("imds-spoof-rootless")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let bin = dir.path().join("imds-spoof");
+    std::fs::copy(support::server::BIN, &bin).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::copy(&engine.config, &config).unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", PODMAN_USER])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(chown.status.success(), "{}", text(&chown));
+    let as_user = |program: &std::path::Path| {
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", PODMAN_USER, "--", "env"])
+            .arg(format!("XDG_RUNTIME_DIR={runtime}"))
+            .arg(format!("HOME={}", dir.path().display()))
+            .arg(format!("DOCKER_HOST={host}"))
+            .arg(program);
+        command
+    };
+    let image = format!("localhost/{NGINX_IMAGE}");
+    let mut up = as_user(&bin);
+    up.arg("--config")
+        .arg(&config)
+        .args(["up", "--json", "--proxy-image", &image]);
+    up.env("IMDS_SPOOF_LOG", "info");
+    let stderr = engine.dir.path().join("up-rootless.err");
+    let up = Up::spawn(up, &stderr)
+        .unwrap_or_else(|(err, code)| panic!("up on rootless Podman failed ({code}): {err}"));
+    let broker = up.ready["broker"].as_str().unwrap_or_default().to_string();
+    assert!(
+        broker.starts_with(&format!("unix:{runtime}/")),
+        "the broker's socket in the user's runtime directory: {}",
+        up.ready
+    );
+    assert!(up.stderr().contains("(rootless)"), "{}", up.stderr());
+
+    // The podman command keeps its storage under the user's own home, as the service does.
+    let passwd = Command::new("getent")
+        .args(["passwd", PODMAN_USER])
+        .output()
+        .unwrap();
+    let home = String::from_utf8_lossy(&passwd.stdout)
+        .split(':')
+        .nth(5)
+        .unwrap_or_default()
+        .to_string();
+    let podman_as_user = |args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", PODMAN_USER, "--", "env"])
+            .arg(format!("XDG_RUNTIME_DIR={runtime}"))
+            .arg(format!("HOME={home}"))
+            .arg("podman")
+            .args(args)
+            .output()
+            .expect("podman as the test user")
+    };
+    // curl from the host's /usr (the user cannot read the other client mounts).
+    let curl = |labels: &[&str], url: &str| {
+        let client = format!("localhost/{CLIENT_IMAGE}");
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--network",
+            "imds-spoof",
+            "--volume=/usr:/usr:ro",
+        ];
+        for label in labels {
+            args.extend(["--label", label]);
+        }
+        args.extend([client.as_str(), "curl", "-s", "--max-time", "5", url]);
+        let out = podman_as_user(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let default = Expected::sample_identity(0);
+    let worker = Expected::sample_identity(1);
+    let imds = "http://169.254.169.254/latest/meta-data/instance-id";
+    assert_eq!(curl(&[], imds).trim(), default.instance_id);
+    let labels = ["imds-spoof.identity=worker"];
+    assert_eq!(curl(&labels, imds).trim(), worker.instance_id);
+    let ecs = curl(&labels, "http://169.254.170.2/v2/credentials/worker");
+    assert!(ecs.contains(&worker.access_key), "{ecs}");
+
+    // kill -9 of the run, then `down` as the user removes what it left.
+    let killed = Command::new("pkill")
+        .args(["-KILL", "-u", PODMAN_USER, "-f"])
+        .arg(bin.to_string_lossy().as_ref())
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{}", text(&killed));
+    drop(up);
+    let mut down = as_user(&bin);
+    down.arg("--config").arg(&config).arg("down");
+    let down = down.output().unwrap();
+    assert!(
+        down.status.success(),
+        "down on rootless Podman: {}",
+        text(&down)
+    );
+    let left = |args: &[&str]| {
+        String::from_utf8_lossy(&podman_as_user(args).stdout)
+            .trim()
+            .to_string()
+    };
+    let filter = "label=imds-spoof.managed=true";
+    assert_eq!(
+        left(&["ps", "-a", "-q", "--filter", filter]),
+        "",
+        "no container left"
+    );
+    assert_eq!(
+        left(&["network", "ls", "-q", "--filter", filter]),
+        "",
+        "no network left"
     );
 }

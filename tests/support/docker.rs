@@ -244,15 +244,22 @@ impl Up {
         stderr_path: &Path,
         env: &[(&str, &str)],
     ) -> Result<Up, (String, i32)> {
-        let stderr = File::create(stderr_path).expect("stderr file");
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .arg("--config")
             .arg(config)
             .arg("up")
             .arg("--json")
             .args(extra)
             .envs(env.iter().copied())
-            .env("IMDS_SPOOF_LOG", "info")
+            .env("IMDS_SPOOF_LOG", "info");
+        Up::spawn(command, stderr_path)
+    }
+
+    /// Runs `command` (an `up --json`, however started) and waits for its ready line.
+    pub fn spawn(mut command: Command, stderr_path: &Path) -> Result<Up, (String, i32)> {
+        let stderr = File::create(stderr_path).expect("stderr file");
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -44,13 +44,18 @@ pub enum Need {
     /// Rootful Podman's API at /run/podman/podman.sock with the offline images
     /// (`scripts/podman-setup.sh` prepares it).
     PodmanRootful,
+    /// Rootless Podman's API for the user [`PODMAN_USER`], with the offline images
+    /// (`scripts/podman-setup.sh --rootless imds-spoof-podman` prepares it).
+    PodmanRootless,
 }
 
 impl Need {
     /// The variable that turns this need's skip into a failure (besides `CI=true`).
     pub fn variable(self) -> &'static str {
         match self {
-            Need::Docker | Need::OfflineImages | Need::PodmanRootful => "IMDS_SPOOF_REQUIRE_DOCKER",
+            Need::Docker | Need::OfflineImages | Need::PodmanRootful | Need::PodmanRootless => {
+                "IMDS_SPOOF_REQUIRE_DOCKER"
+            }
             Need::PythonClients => "IMDS_SPOOF_REQUIRE_CLIENTS",
             Need::Tmux | Need::Curl | Need::Openssl | Need::Compose | Need::Root => {
                 "IMDS_SPOOF_REQUIRE_TOOLS"
@@ -81,6 +86,7 @@ impl Need {
             }),
             Need::PythonClients => python_path().err(),
             Need::PodmanRootful => podman_rootful_missing(),
+            Need::PodmanRootless => podman_rootless_missing(),
             Need::Tmux => program_missing("tmux", "-V"),
             Need::Curl => program_missing("curl", "--version"),
             Need::Openssl => program_missing("openssl", "version"),
@@ -259,6 +265,38 @@ fn podman_rootful_missing() -> Option<String> {
             absent.join(" and ")
         )
     })
+}
+
+/// The user rootless Podman runs as in the tests.
+pub const PODMAN_USER: &str = "imds-spoof-podman";
+
+/// Why rootless Podman cannot be used here, if it cannot.
+fn podman_rootless_missing() -> Option<String> {
+    let Some(uid) = user_id(PODMAN_USER) else {
+        return Some(format!(
+            "no user {PODMAN_USER} (bash scripts/podman-setup.sh --rootless {PODMAN_USER} makes one)"
+        ));
+    };
+    let socket = format!("/run/user/{uid}/podman/podman.sock");
+    let answers = std::process::Command::new("curl")
+        .args(["-sf", "--max-time", "5", "--unix-socket", &socket])
+        .arg("http://d/_ping")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    (!answers).then(|| {
+        format!(
+            "rootless Podman's API does not answer at {socket} (bash scripts/podman-setup.sh --rootless {PODMAN_USER} starts it)"
+        )
+    })
+}
+
+/// A user's numeric id, from `id -u`.
+pub fn user_id(user: &str) -> Option<u32> {
+    let out = std::process::Command::new("id")
+        .args(["-u", user])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 /// Rootful Podman's API socket.
