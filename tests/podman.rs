@@ -189,6 +189,12 @@ fn rootless_podman_serves_its_containers() {
         up.ready
     );
     assert!(up.stderr().contains("(rootless)"), "{}", up.stderr());
+    // The network's line (the dashboard's status bar shows it) names the engine.
+    assert!(
+        up.stderr().contains("on Podman 4") || up.stderr().contains("on Podman 5"),
+        "{}",
+        up.stderr()
+    );
 
     // The podman command keeps its storage under the user's own home, as the service does.
     let passwd = Command::new("getent")

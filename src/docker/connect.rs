@@ -98,6 +98,11 @@ impl Engine {
         unix && ours && !self.desktop
     }
 
+    /// Podman, rootful or rootless, behind its compatible API.
+    pub fn is_podman(&self) -> bool {
+        matches!(self.kind, EngineKind::Podman { .. })
+    }
+
     /// The engine's bridge is on this machine's network (so the host reaches the proxies'
     /// addresses): not with rootless Podman, whose networks live in the user's own
     /// network namespace.

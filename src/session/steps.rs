@@ -144,6 +144,12 @@ impl Session {
         match result {
             Ok((plan, state)) => {
                 let how = if state.created { "created" } else { "reused" };
+                // Docker is the usual engine; another is named where the network shows.
+                let on = if engine.is_podman() {
+                    format!(" on {}", engine.describe())
+                } else {
+                    String::new()
+                };
                 let ipv6 = plan
                     .ipv6
                     .as_ref()
@@ -152,7 +158,7 @@ impl Session {
                 self.parts.set(
                     Part::Network,
                     PartState::Up(format!(
-                        "{} {} gateway {}{ipv6} ({how})",
+                        "{} {} gateway {}{ipv6} ({how}){on}",
                         plan.name, plan.subnet, plan.gateway
                     )),
                 );
