@@ -113,6 +113,27 @@ fn rootful_podman_serves_its_containers() {
         text(&status)
     );
 
+    // `[engine] socket` chooses Podman without DOCKER_HOST.
+    let before = std::fs::read_to_string(&engine.config).unwrap();
+    std::fs::write(
+        &engine.config,
+        format!("{before}\n[engine]\nsocket = \"{host}\"\n"),
+    )
+    .unwrap();
+    let doctor = Command::new(support::server::BIN)
+        .arg("--config")
+        .arg(&engine.config)
+        .arg("doctor")
+        .env_remove("DOCKER_HOST")
+        .env_remove("CONTAINER_HOST")
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        found.contains("Podman") && found.contains("found through [engine] socket"),
+        "{found}"
+    );
+
     // kill -9: the run cannot clean up; `down` removes what it left in Podman.
     let mut up = up;
     up.child.kill().unwrap();

@@ -4,7 +4,9 @@
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::docker::{self, DockerError, ManagedContainer};
 
-pub async fn run(_global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
+pub async fn run(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<()> {
+    // Only for `[engine] socket`: a broken or missing configuration must not stop a clean-up.
+    let _ = super::open_store(global);
     // A run `up --detach` started stops as on Ctrl-C: it removes its own proxies.
     if let Some(pid) = super::detach::stop_detached().await {
         println!("stopped the background run (pid {pid})");

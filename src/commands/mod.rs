@@ -28,7 +28,9 @@ pub fn config_path(global: &GlobalArgs) -> PathBuf {
 /// Loads the configuration store, creating the sample on first run.
 pub fn open_store(global: &GlobalArgs) -> anyhow::Result<ConfigStore> {
     let path = config_path(global);
-    Ok(ConfigStore::from_file(&path, global.identity.clone())?)
+    let store = ConfigStore::from_file(&path, global.identity.clone())?;
+    crate::docker::prefer_socket(store.current().engine.socket.as_deref());
+    Ok(store)
 }
 
 /// Raises the open-files soft limit to the hard one. Desktops often start processes at

@@ -32,6 +32,7 @@ pub enum EngineKind {
 pub enum Found {
     DockerHost,
     ContainerHost,
+    Configured,
     DockerSocket,
     PodmanRootlessSocket,
     PodmanRootfulSocket,
@@ -42,6 +43,7 @@ impl Found {
         match self {
             Found::DockerHost => "DOCKER_HOST",
             Found::ContainerHost => "CONTAINER_HOST",
+            Found::Configured => "[engine] socket",
             Found::DockerSocket => "Docker's socket",
             Found::PodmanRootlessSocket => "Podman's rootless socket",
             Found::PodmanRootfulSocket => "Podman's rootful socket",
@@ -49,7 +51,10 @@ impl Found {
     }
 
     fn is_environment(self) -> bool {
-        matches!(self, Found::DockerHost | Found::ContainerHost)
+        matches!(
+            self,
+            Found::DockerHost | Found::ContainerHost | Found::Configured
+        )
     }
 }
 
@@ -120,9 +125,21 @@ impl Engine {
     }
 }
 
-/// Where to look for the engine, in order: DOCKER_HOST, CONTAINER_HOST, then the first
-/// socket that exists of Docker's, Podman's rootless and Podman's rootful; Docker's when
-/// none does (the error then says so).
+/// `[engine] socket`, set once the configuration is read (the engine is chosen for the
+/// whole process, as `DOCKER_HOST` chooses it).
+static PREFERRED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Uses `socket` (`[engine] socket`) when the environment names no engine. The first
+/// call wins.
+pub fn prefer_socket(socket: Option<&str>) {
+    if let Some(socket) = socket.map(str::trim).filter(|socket| !socket.is_empty()) {
+        let _ = PREFERRED.set(socket.to_string());
+    }
+}
+
+/// Where to look for the engine, in order: DOCKER_HOST, CONTAINER_HOST, `[engine] socket`,
+/// then the first socket that exists of Docker's, Podman's rootless and Podman's rootful;
+/// Docker's when none does (the error then says so).
 fn locate() -> (String, Found) {
     let env = |name: &str| {
         std::env::var(name)
@@ -134,6 +151,9 @@ fn locate() -> (String, Found) {
     }
     if let Some(host) = env("CONTAINER_HOST") {
         return (host, Found::ContainerHost);
+    }
+    if let Some(socket) = PREFERRED.get() {
+        return (socket.clone(), Found::Configured);
     }
     let rootless = std::env::var_os("XDG_RUNTIME_DIR")
         .map(|dir| std::path::Path::new(&dir).join(PODMAN_ROOTLESS_SOCKET));
@@ -300,7 +320,8 @@ fn describe_kind(kind: ErrorKind, err: &bollard::errors::Error) -> String {
 /// Where else an engine might be, when the default socket failed.
 fn socket_hint(from_env: bool) -> String {
     if from_env {
-        return " (DOCKER_HOST is set: is it right?)".to_string();
+        return " (DOCKER_HOST, CONTAINER_HOST or [engine] socket names it: is it right?)"
+            .to_string();
     }
     let mut hints = Vec::new();
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {

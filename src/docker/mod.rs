@@ -18,7 +18,7 @@ mod subnet;
 mod task_snapshot;
 
 pub use callers::{follow, CallerBook, DockerEvent, Holder, Lookup};
-pub use connect::{connect, Engine};
+pub use connect::{connect, prefer_socket, Engine};
 pub use containers::{
     inspect_container, list_containers, list_managed, ContainerInfo, ManagedContainer,
 };

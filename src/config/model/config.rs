@@ -10,8 +10,8 @@ use super::faults::Fault;
 use super::identity::Identity;
 use super::service_accounts::{ServiceAccountRule, IDENTITY_NAMESPACE};
 use super::settings::{
-    AwsSettings, BrokerSettings, DoorSettings, ImdsSettings, NetworkSettings, ProviderSettings,
-    ProxySettings,
+    AwsSettings, BrokerSettings, DoorSettings, EngineSettings, ImdsSettings, NetworkSettings,
+    ProviderSettings, ProxySettings,
 };
 
 /// The whole configuration file.
@@ -35,6 +35,8 @@ pub struct Config {
     pub provider: ProviderSettings,
     #[serde(default)]
     pub aws: AwsSettings,
+    #[serde(default)]
+    pub engine: EngineSettings,
     #[serde(default, rename = "fault")]
     pub faults: Vec<Fault>,
     #[serde(default, rename = "identity")]

@@ -202,6 +202,16 @@ impl Default for ProviderSettings {
     }
 }
 
+/// `[engine]`: which container engine to use when the environment does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSettings {
+    /// The engine's API socket (`unix:///run/podman/podman.sock`), chosen over the usual
+    /// sockets; `DOCKER_HOST` and `CONTAINER_HOST` still win, as they do for docker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<String>,
+}
+
 /// `[aws]`: how imds-spoof itself talks to AWS (STS for `assume-role`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
