@@ -28,6 +28,11 @@ fn podman(args: &[&str]) -> Output {
 
 /// `curl -s URL` from a client container Podman runs on the imds-spoof network.
 fn curl_in_podman(labels: &[&str], url: &str) -> String {
+    curl_in_podman_with(labels, &[], url)
+}
+
+/// [`curl_in_podman`] with more curl arguments (`-H …`).
+fn curl_in_podman_with(labels: &[&str], curl_args: &[&str], url: &str) -> String {
     let mut args = vec![
         "run",
         "--rm",
@@ -42,7 +47,9 @@ fn curl_in_podman(labels: &[&str], url: &str) -> String {
     let mounts = client_mounts(None);
     args.extend(mounts.iter().map(String::as_str));
     let image = format!("localhost/{CLIENT_IMAGE}");
-    args.extend([image.as_str(), "curl", "-s", "--max-time", "5", url]);
+    args.extend([image.as_str(), "curl", "-s", "--max-time", "5"]);
+    args.extend(curl_args);
+    args.push(url);
     let out = podman(&args);
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -96,6 +103,28 @@ fn rootful_podman_serves_its_containers() {
     assert_eq!(curl_in_podman(&labels, imds).trim(), worker.instance_id);
     let ecs = curl_in_podman(&labels, "http://169.254.170.2/v2/credentials/worker");
     assert!(ecs.contains(&worker.access_key), "{ecs}");
+    // The EKS door: the identity a pod's token names.
+    let token_file = engine.dir.path().join("pod-token");
+    let made = imds_spoof(
+        &engine.config,
+        &[
+            "token",
+            "--identity",
+            &support::identity(1).name,
+            "--out",
+            &token_file.to_string_lossy(),
+        ],
+        &env,
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let authorization = format!("Authorization: {}", token.trim());
+    let eks = curl_in_podman_with(
+        &[],
+        &["-H", &authorization],
+        "http://169.254.170.23/v1/credentials",
+    );
+    assert!(eks.contains(&worker.access_key), "{eks}");
     // The caller was named from Podman's answers.
     assert!(
         up.stderr()
