@@ -85,7 +85,11 @@ fn method(record: &ExchangeRecord) -> String {
 /// The address the container asked (its Host header) when it is a plain address,
 /// else the door's usual one.
 fn door_host(record: &ExchangeRecord) -> String {
-    let (host, _) = record.request_headers.find_two("host", "");
+    let host = record
+        .request_headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value);
     let plain = |host: &&str| {
         !host.is_empty()
             && host

@@ -184,7 +184,7 @@ impl App {
                 });
             }
             SessionUpdate::Containers(containers) => {
-                self.containers.set_rows(containers.clone());
+                self.containers.list_changed(&containers);
                 shared.set_containers(containers);
             }
             SessionUpdate::ContainersUnavailable(why) => self.containers.set_unavailable(why),

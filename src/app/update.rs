@@ -63,9 +63,6 @@ impl App {
         match action {
             Action::TogglePause if self.requests.exchanges.is_paused() => Some("resume"),
             Action::ToggleReveal if shared.reveal => Some("mask"),
-            Action::Back if self.contexts().first() == Some(&Context::Requests) => {
-                (!self.requests.exchanges.filter().is_empty()).then_some(label)
-            }
             _ if self.pane().hint_applies(action, shared) => Some(label),
             _ => None,
         }

@@ -234,18 +234,7 @@ fn root_missing() -> Option<String> {
 /// Why rootful Podman cannot be used here, if it cannot: its API must answer on its socket
 /// with both offline images loaded.
 fn podman_rootful_missing() -> Option<String> {
-    let answers = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "--max-time",
-            "5",
-            "--unix-socket",
-            PODMAN_ROOTFUL_SOCKET,
-        ])
-        .arg("http://d/_ping")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !answers {
+    if !api_answers(PODMAN_ROOTFUL_SOCKET) {
         return Some(format!(
             "Podman's API does not answer at {PODMAN_ROOTFUL_SOCKET} (bash scripts/podman-setup.sh starts it)"
         ));
@@ -267,6 +256,15 @@ fn podman_rootful_missing() -> Option<String> {
     })
 }
 
+/// An engine API answers `GET /_ping` on this unix socket.
+fn api_answers(socket: &str) -> bool {
+    std::process::Command::new("curl")
+        .args(["-sf", "--max-time", "5", "--unix-socket", socket])
+        .arg("http://d/_ping")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
 /// The user rootless Podman runs as in the tests.
 pub const PODMAN_USER: &str = "imds-spoof-podman";
 
@@ -278,12 +276,7 @@ fn podman_rootless_missing() -> Option<String> {
         ));
     };
     let socket = format!("/run/user/{uid}/podman/podman.sock");
-    let answers = std::process::Command::new("curl")
-        .args(["-sf", "--max-time", "5", "--unix-socket", &socket])
-        .arg("http://d/_ping")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    (!answers).then(|| {
+    (!api_answers(&socket)).then(|| {
         format!(
             "rootless Podman's API does not answer at {socket} (bash scripts/podman-setup.sh --rootless {PODMAN_USER} starts it)"
         )

@@ -30,8 +30,6 @@ use readiness::ReadinessView;
 /// the identity picker while it is open.
 #[derive(Debug, Default)]
 pub struct ContainersPane {
-    /// None until the session first lists them.
-    rows: Option<Vec<ContainerRow>>,
     /// Why the engine could not be asked, when it could not.
     unavailable: Option<String>,
     row: usize,
@@ -46,11 +44,16 @@ pub struct ContainersPane {
 }
 
 impl ContainersPane {
-    /// A new list from the session; the cursor stays inside it.
-    pub fn set_rows(&mut self, rows: Vec<ContainerRow>) {
+    /// A new list from the session (kept in [`Shared`]): the cursor stays inside it, and
+    /// the view of a container that is gone closes.
+    pub fn list_changed(&mut self, rows: &[ContainerRow]) {
         self.row = self.row.min(rows.len().saturating_sub(1));
-        self.rows = Some(rows);
         self.unavailable = None;
+        if let Some(name) = &self.viewing {
+            if !rows.iter().any(|row| &row.name == name) {
+                self.viewing = None;
+            }
+        }
     }
 
     /// The engine could not be asked for its containers.
@@ -65,9 +68,13 @@ impl ContainersPane {
     }
 
     /// The container whose view is open, while it is still listed.
-    fn viewed(&self) -> Option<&ContainerRow> {
+    fn viewed<'a>(&self, shared: &'a Shared) -> Option<&'a ContainerRow> {
         let name = self.viewing.as_ref()?;
-        self.rows.as_ref()?.iter().find(|row| &row.name == name)
+        shared
+            .containers
+            .as_ref()?
+            .iter()
+            .find(|row| &row.name == name)
     }
 
     fn update_readiness(&mut self, action: Action) {
@@ -81,8 +88,9 @@ impl ContainersPane {
 
     /// The container keys act on: the one whose view is open, else the one under the
     /// cursor.
-    fn selected(&self) -> Option<&ContainerRow> {
-        self.viewed().or_else(|| self.rows.as_ref()?.get(self.row))
+    fn selected<'a>(&self, shared: &'a Shared) -> Option<&'a ContainerRow> {
+        self.viewed(shared)
+            .or_else(|| shared.containers.as_ref()?.get(self.row))
     }
 
     fn update_picker(&mut self, action: Action, shared: &mut Shared) {
@@ -107,7 +115,7 @@ impl Pane for ContainersPane {
             self.readiness.draw(frame, area);
             return;
         }
-        if let Some(container) = self.viewed() {
+        if let Some(container) = self.viewed(shared) {
             view::draw(
                 frame,
                 area,
@@ -126,7 +134,7 @@ impl Pane for ContainersPane {
                 Style::new().add_modifier(Modifier::BOLD),
             ))
             .border_style(theme::border(true));
-        let containers = match &self.rows {
+        let containers = match &shared.containers {
             Some(containers) if !containers.is_empty() => containers,
             other => {
                 let network = shared.config().network.name.clone();
@@ -234,10 +242,10 @@ impl Pane for ContainersPane {
             self.viewing = None;
             return;
         }
-        let count = self.rows.as_ref().map_or(0, Vec::len);
+        let count = shared.containers.as_ref().map_or(0, Vec::len);
         match action {
-            Action::ToggleDetail => match self.selected() {
-                Some(container) => self.viewing = Some(container.name.clone()),
+            Action::ToggleDetail => match self.selected(shared).map(|c| c.name.clone()) {
+                Some(name) => self.viewing = Some(name),
                 None => shared.complain("no container selected"),
             },
             Action::Up if self.viewing.is_some() => {}
@@ -246,14 +254,14 @@ impl Pane for ContainersPane {
             Action::Down => self.row = (self.row + 1).min(count.saturating_sub(1)),
             Action::Refresh => shared.effects.push(Effect::RefreshContainers),
             Action::ToggleReadiness => self.showing_readiness = true,
-            Action::PickIdentity => match self.selected() {
-                Some(container) => {
-                    self.picker = Some(Picker::new(container.facts(), &shared.config()));
+            Action::PickIdentity => match self.selected(shared).map(ContainerRow::facts) {
+                Some(facts) => {
+                    self.picker = Some(Picker::new(facts, &shared.config()));
                 }
                 None => shared.complain("no container selected to choose an identity for"),
             },
             Action::Activate => {
-                let Some(container) = self.selected().cloned() else {
+                let Some(container) = self.selected(shared).cloned() else {
                     return;
                 };
                 let (id, name) = (container.id.clone(), container.name.clone());
@@ -271,11 +279,11 @@ impl Pane for ContainersPane {
         }
     }
 
-    fn click(&mut self, _x: u16, y: u16, area: Rect, _shared: &mut Shared) -> Clicked {
+    fn click(&mut self, _x: u16, y: u16, area: Rect, shared: &mut Shared) -> Clicked {
         if self.picker.is_some() || self.showing_readiness {
             return Clicked::Nothing;
         }
-        let count = self.rows.as_ref().map_or(0, Vec::len);
+        let count = shared.containers.as_ref().map_or(0, Vec::len);
         let rows_available = usize::from(area.height.saturating_sub(3));
         let offset = window(self.row, count, rows_available).start;
         if y >= area.bottom().saturating_sub(1) {
@@ -287,9 +295,9 @@ impl Pane for ContainersPane {
         }
     }
 
-    fn hint_applies(&self, action: Action, _shared: &Shared) -> bool {
+    fn hint_applies(&self, action: Action, shared: &Shared) -> bool {
         match action {
-            Action::Activate | Action::PickIdentity => self.selected().is_some(),
+            Action::Activate | Action::PickIdentity => self.selected(shared).is_some(),
             _ => true,
         }
     }
@@ -299,7 +307,7 @@ impl Pane for ContainersPane {
             vec![Context::IdentityPicker]
         } else if self.showing_readiness {
             vec![Context::Readiness]
-        } else if self.viewed().is_some() {
+        } else if self.viewing.is_some() {
             vec![Context::ContainerView]
         } else {
             vec![Context::Containers]

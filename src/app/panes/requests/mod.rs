@@ -217,6 +217,11 @@ impl Pane for RequestsPane {
         }
     }
 
+    fn hint_applies(&self, action: Action, _shared: &Shared) -> bool {
+        // Esc in the table clears the filter: offered while there is one.
+        !(action == Action::Back && !self.detail_focused && self.exchanges.filter().is_empty())
+    }
+
     fn typed(&mut self, _target: &InputTarget, text: &str, _shared: &Shared) -> Submitted {
         let filter = Filter::parse(text)?;
         self.exchanges.set_filter(filter);
