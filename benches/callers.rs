@@ -65,7 +65,7 @@ async fn run(starts: usize, judge: bool) {
         .port();
     let text = SAMPLE_CONFIG
         .replace(
-            "image = \"nginx:1.27.5-alpine\"",
+            "image = \"docker.io/library/nginx:1.27.5-alpine\"",
             &format!("image = \"{NGINX_IMAGE}\""),
         )
         .replace("port = 1338", &format!("port = {port}"));

@@ -29,7 +29,11 @@
 #       --volume=/root/.pyenv/versions/3.11.7:/root/.pyenv/versions/3.11.7:ro
 #     plus --volume=VENV:VENV:ro for a venv; --print-client-mounts deduces them at run time.
 #
-# Needs: docker; for the nginx image apt-get + dpkg (Debian/Ubuntu) or --debs DIR holding the
+# With --engine podman the same images are built into Podman's store instead (rootful as root,
+# the caller's own store when run as a rootless user); Podman names them
+# localhost/imds-spoof/nginx-offline:latest and localhost/imds-spoof/client-offline:latest.
+#
+# Needs: docker (or podman); for the nginx image apt-get + dpkg (Debian/Ubuntu) or --debs DIR holding the
 # nginx .deb files; ldd. Nothing is installed on the host except curl (when missing, as root).
 # Idempotent: an image that exists is kept unless --force, or unless it is an nginx image from
 # before the stream module (no label imds-spoof.proxy-modules=stream), which is rebuilt.
@@ -53,6 +57,9 @@ Options:
   --only WHICH     build only "nginx" or "client"
   --debs DIR       take nginx*.deb from DIR instead of `apt-get download` (fully offline)
   --venv DIR       also check that DIR/bin/python runs in the client image
+  --engine ENGINE  docker (the default) or podman: build into that engine's image store;
+                   Podman names them localhost/imds-spoof/... (rootless: the calling
+                   user's store)
   --no-verify      skip the run checks
   --print-client-mounts [VENV_DIR]
                    print the docker run volume arguments the client image needs, one per
@@ -67,13 +74,14 @@ die() { printf 'offline-images.sh: error: %s\n' "$*" >&2; exit 1; }
 now() { echo "${EPOCHREALTIME/,/.}"; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-force=0 only="" debs_dir="" venv="" verify=1 print_mounts=0
+force=0 only="" debs_dir="" venv="" verify=1 print_mounts=0 ENGINE=docker
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1 ;;
     --only) only="${2:?--only needs nginx or client}"; shift ;;
     --debs) debs_dir="${2:?--debs needs a directory}"; shift ;;
     --venv) venv="${2:?--venv needs a directory}"; shift ;;
+    --engine) ENGINE="${2:?--engine needs docker or podman}"; shift ;;
     --no-verify) verify=0 ;;
     --print-client-mounts)
       print_mounts=1
@@ -84,6 +92,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$only" in ""|nginx|client) ;; *) die "--only takes nginx or client, not '$only'" ;; esac
+case "$ENGINE" in docker|podman) ;; *) die "--engine takes docker or podman, not '$ENGINE'" ;; esac
+if [ -n "$venv" ]; then
+  venv=$(cd "$venv" 2>/dev/null && pwd -P) || die "no venv directory at $venv"
+fi
 
 under_usr() { case "$1" in /usr|/usr/*) return 0 ;; *) return 1 ;; esac; }
 
@@ -107,7 +119,6 @@ client_mounts() {
   fi
   if [ -n "$venv" ]; then
     [ -f "$venv/pyvenv.cfg" ] || die "$venv is not a venv (no pyvenv.cfg)"
-    venv=$(cd "$venv" && pwd -P)
     add "$venv"
     home=$(sed -n 's/^home *= *//p' "$venv/pyvenv.cfg" | head -n 1)
     if [ -n "$home" ]; then
@@ -123,10 +134,14 @@ if [ "$print_mounts" = 1 ]; then
   exit 0
 fi
 
-command -v docker >/dev/null || die "docker is not installed"
-docker info >/dev/null 2>&1 || die "cannot talk to the Docker engine (is it running? are you in the docker group?)"
+command -v "$ENGINE" >/dev/null || die "$ENGINE is not installed"
+if [ "$ENGINE" = docker ]; then
+  docker info >/dev/null 2>&1 || die "cannot talk to the Docker engine (is it running? are you in the docker group?)"
+else
+  podman info >/dev/null 2>&1 || die "podman cannot run here (podman info fails: see its error)"
+fi
 
-image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+image_exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
 
 IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -137,9 +152,9 @@ IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 import_rootfs() {
   local tag="$1" dir="$2" old
   shift 2
-  old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  old=$("$ENGINE" image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
   tar -C "$dir" --owner=0 --group=0 --numeric-owner -cf - . |
-    docker import "$@" --message "built by scripts/offline-images.sh" - "$tag" >/dev/null
+    "$ENGINE" import "$@" --message "built by scripts/offline-images.sh" - "$tag" >/dev/null
   # --force: drop the image this one replaced, unless a container still uses it.
   [ -z "$old" ] || docker rmi "$old" >/dev/null 2>&1 || true
 }
@@ -166,7 +181,7 @@ copy_file() { # copy_file SRC DEST_IN_ROOTFS: follows symlinks, keeps the path
 }
 
 nginx_image_current() {
-  [ "$(docker image inspect -f "{{index .Config.Labels \"$NGINX_MODULES_LABEL\"}}" "$NGINX_IMAGE" 2>/dev/null)" = stream ]
+  [ "$("$ENGINE" image inspect -f "{{index .Config.Labels \"$NGINX_MODULES_LABEL\"}}" "$NGINX_IMAGE" 2>/dev/null)" = stream ]
 }
 
 build_nginx() {
@@ -312,12 +327,12 @@ EOF
 }
 
 image_size() {
-  docker image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1000000 }'
+  "$ENGINE" image inspect -f '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1000000 }'
 }
 
 verify_nginx() {
   say "checking $NGINX_IMAGE: nginx -t with its default config"
-  docker run --rm --network none "$NGINX_IMAGE" nginx -t 2>&1 | sed 's/^/    /' >&2
+  "$ENGINE" run --rm --network none "$NGINX_IMAGE" nginx -t 2>&1 | sed 's/^/    /' >&2
 }
 
 # ---------------------------------------------------------------- client image
@@ -367,22 +382,22 @@ verify_client() {
   mapfile -t mounts < <(client_mounts)
   say "client mounts: ${mounts[*]}"
   say "checking $CLIENT_IMAGE: curl --version"
-  docker run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" curl --version | head -n 1 |
+  "$ENGINE" run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" curl --version | head -n 1 |
     sed 's/^/    /' >&2
   if [ -x /usr/bin/python3 ]; then
     say "checking $CLIENT_IMAGE: python3 -c 'print(1)' (/usr/bin/python3)"
-    [ "$(docker run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" python3 -c 'print(1)')" = 1 ] ||
+    [ "$("$ENGINE" run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" python3 -c 'print(1)')" = 1 ] ||
       die "python3 does not run in $CLIENT_IMAGE"
   fi
   if command -v python3 >/dev/null; then
     py=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
     say "checking $CLIENT_IMAGE: $py -c 'print(1)' (the host's python3)"
-    [ "$(docker run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" "$py" -c 'print(1)')" = 1 ] ||
+    [ "$("$ENGINE" run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" "$py" -c 'print(1)')" = 1 ] ||
       die "$py does not run in $CLIENT_IMAGE"
   fi
   if [ -n "$venv" ]; then
     say "checking $CLIENT_IMAGE: $venv/bin/python"
-    docker run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" "$venv/bin/python" \
+    "$ENGINE" run --rm --network none "${mounts[@]}" "$CLIENT_IMAGE" "$venv/bin/python" \
       -c 'import sys; print("    venv python", sys.version.split()[0], sys.prefix)' >&2
   fi
 }

@@ -11,8 +11,8 @@
 # 3. Podman's API service on its rootful socket, /run/podman/podman.sock, when nothing
 #    answers there (systemd's podman.socket where there is one, else a background
 #    `podman system service --time=0`).
-# 4. The offline images (scripts/offline-images.sh builds them in Docker) loaded into
-#    Podman, when missing there; Podman names them localhost/imds-spoof/…
+# 4. The offline images, built into Podman's store by scripts/offline-images.sh --engine
+#    podman when missing there; Podman names them localhost/imds-spoof/…
 #
 # 5. With --rootless USER: rootless Podman for USER too: the user (made when missing, with
 #    subordinate ids), /dev/net/tun open to it (slirp4netns needs it; on this project's CI
@@ -71,15 +71,8 @@ if ! answers; then
 fi
 answers || die "Podman's API does not answer at $SOCKET (see /tmp/imds-spoof-podman-service.log)"
 
-for image in "${IMAGES[@]}"; do
-    if ! podman image exists "localhost/$image"; then
-        docker image inspect "$image" >/dev/null 2>&1 \
-            || bash "$REPO/scripts/offline-images.sh" >&2 \
-            || die "could not build $image"
-        say "loading $image into Podman"
-        docker save "$image" | podman load >&2 || die "podman load of $image failed"
-    fi
-done
+# Built straight into Podman's store (no Docker needed); kept when present.
+bash "$REPO/scripts/offline-images.sh" --engine podman >&2 || die "could not build the offline images in Podman"
 say "rootful Podman answers at $SOCKET with the offline images"
 
 [ -n "$ROOTLESS_USER" ] || exit 0
@@ -117,9 +110,13 @@ if ! user_answers; then
 fi
 user_answers || die "rootless Podman's API does not answer at $user_socket (see $runtime/podman-service.log)"
 for image in "${IMAGES[@]}"; do
-    if ! as_user podman image exists "localhost/$image"; then
+    # The same image as root's: a rebuilt one is loaded again, and the one it replaces goes.
+    want="$(podman image inspect -f '{{.Id}}' "localhost/$image")"
+    have="$(as_user podman image inspect -f '{{.Id}}' "localhost/$image" 2>/dev/null)"
+    if [ "$have" != "$want" ]; then
         say "loading $image into $user's Podman"
-        docker save "$image" | as_user podman load >&2 || die "podman load of $image for $user failed"
+        podman save "localhost/$image" | as_user podman load >&2 || die "podman load of $image for $user failed"
+        [ -z "$have" ] || as_user podman rmi "$have" >/dev/null 2>&1 || true
     fi
 done
 say "rootless Podman answers at $user_socket for $user with the offline images"

@@ -124,7 +124,7 @@ fn config_with_port(dir: &Path, port: u16, proxy_image: Option<&str>) -> PathBuf
         imds_spoof::config::SAMPLE_CONFIG.replace("port = 1338", &format!("port = {port}"));
     if let Some(image) = proxy_image {
         text = text.replace(
-            "image = \"nginx:1.27.5-alpine\"",
+            "image = \"docker.io/library/nginx:1.27.5-alpine\"",
             &format!("image = \"{image}\""),
         );
     }

@@ -48,7 +48,7 @@ eks = true
 
 [proxy]
 # Pulled when missing. Offline: scripts/offline-images.sh builds imds-spoof/nginx-offline:latest.
-image = "nginx:1.27.5-alpine"
+image = "docker.io/library/nginx:1.27.5-alpine"
 
 [broker]
 # Loopback port of the broker (the dashboard without Docker; Docker Desktop). On Linux the

@@ -115,7 +115,7 @@ impl Default for DoorSettings {
 }
 
 /// The official nginx image, pinned so every user runs the same proxy.
-pub const DEFAULT_PROXY_IMAGE: &str = "nginx:1.27.5-alpine";
+pub const DEFAULT_PROXY_IMAGE: &str = "docker.io/library/nginx:1.27.5-alpine";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
