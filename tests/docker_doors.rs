@@ -406,9 +406,8 @@ fn a_door_switched_off_goes_away_and_comes_back(up: &Up, config: &Path, mounts: 
 }
 
 /// The README's compose example (an "ECS task" playing worker by its label and an "EKS
-/// pod" with a token file), run with docker-compose as written: only `image: my-app`
-/// becomes the client image with a command that fetches the credentials the way the
-/// SDK would, and the client image's host mounts are added. Both get worker's keys.
+/// pod" with a token file), run with docker-compose as written (support::compose says what
+/// is changed). Both get worker's keys.
 fn the_readmes_compose_example_works_as_written(config: &Path, dir: &Path, mounts: &[String]) {
     if !support::require(
         Need::Compose,
@@ -416,128 +415,8 @@ fn the_readmes_compose_example_works_as_written(config: &Path, dir: &Path, mount
     ) {
         return;
     }
-    let readme = std::fs::read_to_string(support::repo().join("README.md")).unwrap();
-    let example = readme
-        .split("```yaml\n")
-        .map(|block| block.split("```").next().unwrap_or_default())
-        .find(|block| block.contains("  task:") && block.contains("  pod:"))
-        .expect("the README has the compose example with task and pod");
-    let project = dir.join("compose-example");
-    std::fs::create_dir_all(&project).unwrap();
-    // As the README says: the token written beside the compose file.
-    let token = project.join("pod-token");
-    let made = imds_spoof(
-        config,
-        &[
-            "token",
-            "--identity",
-            "worker",
-            "--out",
-            token.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(made.status.success(), "{}", text(&made));
-    let fetch_task =
-        "curl -s --max-time 5 http://169.254.170.2$$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
-    let fetch_pod = "curl -s --max-time 5 -H \"Authorization: $$(cat $$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)\" $$AWS_CONTAINER_CREDENTIALS_FULL_URI";
-    let host_mounts: String = mounts
-        .iter()
-        .filter_map(|mount| mount.strip_prefix("--volume="))
-        .map(|mount| format!("      - {mount}\n"))
-        .collect();
-    let (key, value) = TEST_LABEL.split_once('=').unwrap();
-    let compose = rewrite_services(example, |service, lines| {
-        let fetch = match service {
-            "task" => fetch_task,
-            "pod" => fetch_pod,
-            other => panic!("unexpected service {other} in the README's example"),
-        };
-        let mut out = Vec::new();
-        for line in lines {
-            if line.trim() == "image: my-app" {
-                out.push(format!("    image: {CLIENT_IMAGE}"));
-                out.push(format!("    command: [\"sh\", \"-c\", {fetch:?}]"));
-                continue;
-            }
-            out.push(line.to_string());
-            // YAML maps are unordered: our additions go right under the example's keys.
-            if line.trim() == "labels:" {
-                out.push(format!("      {key}: \"{value}\""));
-            }
-            if line.trim() == "volumes:" {
-                out.extend(host_mounts.lines().map(str::to_string));
-            }
-        }
-        if !lines.iter().any(|line| line.trim() == "labels:") {
-            out.push("    labels:".into());
-            out.push(format!("      {key}: \"{value}\""));
-        }
-        if !lines.iter().any(|line| line.trim() == "volumes:") {
-            out.push("    volumes:".into());
-            out.extend(host_mounts.lines().map(str::to_string));
-        }
-        out
-    });
-    std::fs::write(project.join("docker-compose.yml"), &compose).unwrap();
-    let compose_cmd = |args: &[&str]| {
-        std::process::Command::new("docker-compose")
-            .args(["--project-name", "imds-spoof-test-readme"])
-            .args(args)
-            .current_dir(&project)
-            .output()
-            .expect("run docker-compose")
-    };
-    let up = compose_cmd(&["up", "--no-color"]);
-    let task = compose_cmd(&["logs", "--no-color", "task"]);
-    let pod = compose_cmd(&["logs", "--no-color", "pod"]);
-    compose_cmd(&["down", "--remove-orphans"]);
-    assert!(up.status.success(), "{}\n{compose}", text(&up));
-    let worker_key = Expected::sample_identity(1).access_key;
-    for (what, logs) in [("task", &task), ("pod", &pod)] {
-        let logs = String::from_utf8_lossy(&logs.stdout);
-        assert!(
-            logs.contains(&worker_key),
-            "the README's {what} got no worker keys:\n{logs}\n{compose}"
-        );
-    }
-}
-
-/// The compose text with each service's lines (after its `  name:` line) given to `edit`.
-fn rewrite_services(example: &str, edit: impl Fn(&str, &[&str]) -> Vec<String>) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut current: Option<(String, Vec<&str>)> = None;
-    let mut in_services = false;
-    let flush = |current: &mut Option<(String, Vec<&str>)>, out: &mut Vec<String>| {
-        if let Some((name, lines)) = current.take() {
-            out.extend(edit(&name, &lines));
-        }
-    };
-    for line in example.lines() {
-        let top_level = !line.starts_with(' ') && !line.is_empty();
-        let service_header = line.starts_with("  ") && !line.starts_with("   ");
-        if top_level {
-            flush(&mut current, &mut out);
-            in_services = line.starts_with("services:");
-            out.push(line.to_string());
-        } else if in_services && service_header && line.trim_end().contains(':') {
-            flush(&mut current, &mut out);
-            let name = line
-                .trim()
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            out.push(line.to_string());
-            current = Some((name, Vec::new()));
-        } else if let Some((_, lines)) = current.as_mut() {
-            lines.push(line);
-        } else {
-            out.push(line.to_string());
-        }
-    }
-    flush(&mut current, &mut out);
-    out.join("\n") + "\n"
+    let example = support::compose::ReadmeExample::write(config, dir, mounts, CLIENT_IMAGE, &[]);
+    example.run_and_check(Path::new("docker-compose"));
 }
 
 /// The Docker Desktop arrangement, run on this Linux engine (docs/docker.md, "What is

@@ -873,7 +873,10 @@ mod unknown_keys {
         for (anchor, typo) in [
             ("tokens = \"optional\"", "tokenz = \"optional\""),
             ("subnet = \"169.254.0.0/16\"", "subnett = \"x\""),
-            ("image = \"docker.io/library/nginx:1.27.5-alpine\"", "imag = \"x\""),
+            (
+                "image = \"docker.io/library/nginx:1.27.5-alpine\"",
+                "imag = \"x\"",
+            ),
             ("port = 1338", "prot = 1338"),
             ("instance_type = \"m5.large\"", "instance_typ = \"x\""),
             ("Name = \"imds-spoof-dev\"", "Owner = \"tags take any key\""),

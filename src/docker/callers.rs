@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bollard::models::EventMessageTypeEnum;
+use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -69,6 +69,13 @@ pub struct CallerBook {
     /// The events stream is running: without it the book cannot learn of departures, so
     /// it keeps nothing and asks the engine every time.
     following: AtomicBool,
+    /// Every hit is confirmed with the engine before it is believed: set for engines whose
+    /// events can arrive after the next container at the same address already asks
+    /// (Podman reads its events back from a file).
+    confirm_hits: AtomicBool,
+    /// Bumped (under the entries' lock) whenever a container departs: what an engine call
+    /// said before a departure may be stale, and is not written into the book.
+    departures: AtomicU64,
     /// One engine lookup at a time: concurrent misses wait for it and then read the book.
     asking: tokio::sync::Mutex<()>,
     /// Containers as they join the network (and those already on it when the book is
@@ -81,8 +88,16 @@ impl CallerBook {
         Arc::new(CallerBook::default())
     }
 
-    /// The hot path: the holder of `ip` when the book knows it. Never waits on the engine.
+    /// The hot path: the holder of `ip` when the book knows it and may answer alone.
+    /// Never waits on the engine; `None` when every hit must be confirmed with it.
     pub fn known(&self, ip: IpAddr) -> Option<Arc<Holder>> {
+        if self.confirm_hits.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.entry(ip)
+    }
+
+    fn entry(&self, ip: IpAddr) -> Option<Arc<Holder>> {
         self.entries
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -100,10 +115,6 @@ impl CallerBook {
         if let Some(holder) = self.known(ip) {
             return Lookup::Container(holder);
         }
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        if self.missed_since(ip, epoch) {
-            return Lookup::Nobody;
-        }
         let source = self
             .source
             .read()
@@ -112,11 +123,27 @@ impl CallerBook {
         let Some(source) = source else {
             return Lookup::Unreachable("the imds-spoof network is not up".to_string());
         };
+        if let Some(holder) = self.entry(ip) {
+            // Only reached when hits are confirmed: is it still there, at this address?
+            match inspect_holder(&source, &holder.id).await {
+                Ok(Some((addresses, _))) if addresses.contains(&ip) => {
+                    return Lookup::Container(holder)
+                }
+                Ok(_) => self.depart(&holder.id),
+                Err(err) => return Lookup::Unreachable(err.to_string()),
+            }
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if self.missed_since(ip, epoch) {
+            return Lookup::Nobody;
+        }
+        let seen = self.departures.load(Ordering::SeqCst);
         match holder_of(&source, ip).await {
             Ok(Some(holder)) => {
                 let holder = Arc::new(holder);
                 if self.following.load(Ordering::SeqCst) {
-                    self.insert(ip, holder.clone());
+                    // Not kept when a departure came in meanwhile; the answer stands.
+                    self.place(&holder, &[ip], seen);
                 }
                 Lookup::Container(holder)
             }
@@ -160,19 +187,26 @@ impl CallerBook {
         let _ = self.arrivals_sender().send(holder.clone());
     }
 
-    fn insert(&self, ip: IpAddr, holder: Arc<Holder>) {
-        self.entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(ip, holder);
+    /// A container left (died, was removed, disconnected): forgotten, and any engine
+    /// answer read before now is not written into the book.
+    fn depart(&self, id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, holder| holder.id != id);
+        self.departures.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Drops a container at once: its address may go to the next container.
-    fn forget_container(&self, id: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, holder| holder.id != id);
+    /// Puts `holder` at `addresses` (in place of what it held) unless a container departed
+    /// since `seen` was read; false when it did not.
+    fn place(&self, holder: &Arc<Holder>, addresses: &[IpAddr], seen: u64) -> bool {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if self.departures.load(Ordering::SeqCst) != seen {
+            return false;
+        }
+        entries.retain(|_, known| known.id != holder.id);
+        for ip in addresses {
+            entries.insert(*ip, holder.clone());
+        }
+        true
     }
 
     /// A container connected: misses recorded before now may be its address.
@@ -219,17 +253,24 @@ impl CallerBook {
 
     /// Learns one container that just connected (or was renamed).
     async fn learn(&self, source: &Source, id: &str) {
-        match inspect_holder(source, id).await {
-            Ok(Some((addresses, holder))) => {
-                let holder = Arc::new(holder);
-                self.forget_container(id);
-                for ip in addresses {
-                    self.insert(ip, holder.clone());
+        // A departure while the engine was asked (this container's, or one whose address
+        // it reports) makes its answer stale: asked again, a few times at most.
+        for _ in 0..3 {
+            let seen = self.departures.load(Ordering::SeqCst);
+            match inspect_holder(source, id).await {
+                Ok(Some((addresses, holder))) => {
+                    let holder = Arc::new(holder);
+                    if self.place(&holder, &addresses, seen) {
+                        self.announce(&holder);
+                        return;
+                    }
                 }
-                self.announce(&holder);
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::debug!("caller book: cannot inspect {id}: {err}");
+                    return;
+                }
             }
-            Ok(None) => {}
-            Err(err) => tracing::debug!("caller book: cannot inspect {id}: {err}"),
         }
     }
 }
@@ -296,6 +337,10 @@ async fn inspect_holder(
     if super::is_managed(Some(&labels)) {
         return Ok(None);
     }
+    // A stopped container holds no address, whatever its settings still say.
+    if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
+        return Ok(None);
+    }
     let Some(endpoint) = inspect
         .network_settings
         .and_then(|settings| settings.networks)
@@ -343,6 +388,8 @@ pub fn follow(
     book: Arc<CallerBook>,
     sink: mpsc::UnboundedSender<DockerEvent>,
 ) -> tokio::task::JoinHandle<()> {
+    book.confirm_hits
+        .store(engine.is_podman(), Ordering::SeqCst);
     let source = Source { engine, network };
     *book.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source.clone());
     tokio::spawn(async move {
@@ -358,19 +405,18 @@ pub fn follow(
     })
 }
 
+/// The actions the session follows, as [`event_from`] names them.
+const FOLLOWED: [&str; 6] = ["start", "die", "destroy", "connect", "disconnect", "rename"];
+
 /// One subscription to the events stream, until it breaks.
 async fn follow_once(
     source: &Source,
     book: &Arc<CallerBook>,
     sink: &mpsc::UnboundedSender<DockerEvent>,
 ) {
-    let filters = HashMap::from([
-        ("type", vec!["container", "network"]),
-        (
-            "event",
-            vec!["start", "die", "destroy", "connect", "disconnect", "rename"],
-        ),
-    ]);
+    // Filtered by type only: Podman 4 drops `die` events from an `event` filter, so the
+    // actions are chosen here (event_from).
+    let filters = HashMap::from([("type", vec!["container", "network"])]);
     let options = EventsOptionsBuilder::default().filters(&filters).build();
     let mut stream = source.engine.docker.events(Some(options));
     // Subscribed first, then read the present: nothing can fall between the two.
@@ -387,38 +433,80 @@ async fn follow_once(
                 return;
             }
         };
-        let attributes = message
-            .actor
-            .as_ref()
-            .and_then(|actor| actor.attributes.clone())
-            .unwrap_or_default();
-        let action = message.action.clone().unwrap_or_default();
-        let event = match message.typ {
-            Some(EventMessageTypeEnum::NETWORK) => {
-                let name = attributes.get("name").cloned();
-                if name.as_deref() != Some(source.network.as_str()) {
-                    continue;
-                }
-                DockerEvent {
-                    action,
-                    container_id: attributes.get("container").cloned(),
-                    network: name,
-                    exit_code: None,
-                }
-            }
-            Some(EventMessageTypeEnum::CONTAINER) => DockerEvent {
-                action,
-                container_id: message.actor.and_then(|actor| actor.id),
-                network: None,
-                exit_code: attributes.get("exitCode").cloned(),
-            },
-            _ => continue,
+        let Some(event) = event_from(message, &source.network) else {
+            continue;
         };
         apply(source, book, &event);
         if sink.send(event).is_err() {
             return;
         }
     }
+}
+
+/// The event as the session reads it, from Docker's or Podman's shape of it; `None` for
+/// what the session does not follow.
+///
+/// - Podman says `remove` where Docker says `destroy`.
+/// - Docker's network events name the network (`name`) and the container (`container`).
+///   Podman 4's name neither: the actor is the container, `name` its name. Such a
+///   connect or disconnect is taken as ours, since the network cannot be told: a
+///   disconnect then only forgets the container, and a connect has it inspected.
+fn event_from(message: EventMessage, network: &str) -> Option<DockerEvent> {
+    let mut attributes = message
+        .actor
+        .as_ref()
+        .and_then(|actor| actor.attributes.clone())
+        .unwrap_or_default();
+    let action = match message.action.as_deref()? {
+        "remove" => "destroy",
+        action => action,
+    };
+    if !FOLLOWED.contains(&action) {
+        return None;
+    }
+    let actor_id = message.actor.and_then(|actor| actor.id);
+    let event = match message.typ? {
+        EventMessageTypeEnum::NETWORK => match attributes.remove("container") {
+            Some(container) => {
+                let name = attributes.remove("name");
+                if name.as_deref() != Some(network) {
+                    return None;
+                }
+                DockerEvent {
+                    action: action.to_string(),
+                    container_id: Some(container),
+                    network: name,
+                    exit_code: None,
+                }
+            }
+            None if matches!(action, "connect" | "disconnect") => DockerEvent {
+                action: action.to_string(),
+                container_id: Some(actor_id?),
+                network: Some(network.to_string()),
+                exit_code: None,
+            },
+            None => {
+                let name = attributes.remove("name");
+                if name.as_deref() != Some(network) {
+                    return None;
+                }
+                DockerEvent {
+                    action: action.to_string(),
+                    container_id: None,
+                    network: name,
+                    exit_code: None,
+                }
+            }
+        },
+        EventMessageTypeEnum::CONTAINER => DockerEvent {
+            action: action.to_string(),
+            container_id: actor_id,
+            network: None,
+            exit_code: attributes.remove("exitCode"),
+        },
+        _ => return None,
+    };
+    Some(event)
 }
 
 /// What an event changes in the book. Departures apply before the next event is read;
@@ -431,8 +519,9 @@ fn apply(source: &Source, book: &Arc<CallerBook>, event: &DockerEvent) {
         return;
     };
     match (event.action.as_str(), event.network.is_some()) {
-        ("disconnect", true) | ("die" | "destroy", false) => book.forget_container(&id),
-        ("connect", true) | ("rename", false) => {
+        ("disconnect", true) | ("die" | "destroy", false) => book.depart(&id),
+        // A start as an arrival too: Podman 4 sends no connect for `run --network`.
+        ("connect", true) | ("rename" | "start", false) => {
             book.connected();
             let (book, source) = (book.clone(), source.clone());
             tokio::spawn(async move { book.learn(&source, &id).await });
@@ -444,6 +533,111 @@ fn apply(source: &Source, book: &Arc<CallerBook>, event: &DockerEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event message as the engine's stream gives it.
+    fn message(
+        typ: EventMessageTypeEnum,
+        action: &str,
+        id: &str,
+        attributes: &[(&str, &str)],
+    ) -> EventMessage {
+        EventMessage {
+            typ: Some(typ),
+            action: Some(action.into()),
+            actor: Some(bollard::models::EventActor {
+                id: Some(id.into()),
+                attributes: Some(
+                    attributes
+                        .iter()
+                        .map(|(key, value)| (key.to_string(), value.to_string()))
+                        .collect(),
+                ),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn event(action: &str, container: Option<&str>, network: Option<&str>) -> DockerEvent {
+        DockerEvent {
+            action: action.into(),
+            container_id: container.map(str::to_string),
+            network: network.map(str::to_string),
+            exit_code: None,
+        }
+    }
+
+    #[test]
+    fn docker_network_events_name_the_network_and_the_container() {
+        let connect = message(
+            EventMessageTypeEnum::NETWORK,
+            "connect",
+            "net-id",
+            &[
+                ("container", "c1"),
+                ("name", "imds-spoof"),
+                ("type", "bridge"),
+            ],
+        );
+        assert_eq!(
+            event_from(connect, "imds-spoof"),
+            Some(event("connect", Some("c1"), Some("imds-spoof")))
+        );
+        let elsewhere = message(
+            EventMessageTypeEnum::NETWORK,
+            "disconnect",
+            "net-id",
+            &[("container", "c1"), ("name", "bridge")],
+        );
+        assert_eq!(event_from(elsewhere, "imds-spoof"), None);
+        let removed = message(
+            EventMessageTypeEnum::NETWORK,
+            "destroy",
+            "net-id",
+            &[("name", "imds-spoof")],
+        );
+        assert_eq!(
+            event_from(removed, "imds-spoof"),
+            Some(event("destroy", None, Some("imds-spoof")))
+        );
+    }
+
+    #[test]
+    fn podman_events_are_read_as_docker_would_say_them() {
+        // Podman 4: the actor is the container, `name` is the container's name, no network.
+        let disconnect = message(
+            EventMessageTypeEnum::NETWORK,
+            "disconnect",
+            "c1",
+            &[("name", "app"), ("containerExitCode", "0")],
+        );
+        assert_eq!(
+            event_from(disconnect, "imds-spoof"),
+            Some(event("disconnect", Some("c1"), Some("imds-spoof")))
+        );
+        let remove = message(
+            EventMessageTypeEnum::CONTAINER,
+            "remove",
+            "c1",
+            &[("name", "app")],
+        );
+        assert_eq!(
+            event_from(remove, "imds-spoof"),
+            Some(event("destroy", Some("c1"), None))
+        );
+        let die = message(
+            EventMessageTypeEnum::CONTAINER,
+            "die",
+            "c1",
+            &[("exitCode", "137"), ("containerExitCode", "137")],
+        );
+        let mut died = event("die", Some("c1"), None);
+        died.exit_code = Some("137".into());
+        assert_eq!(event_from(die, "imds-spoof"), Some(died));
+        for unfollowed in ["create", "init", "attach", "stop", "exec_create"] {
+            let other = message(EventMessageTypeEnum::CONTAINER, unfollowed, "c1", &[]);
+            assert_eq!(event_from(other, "imds-spoof"), None, "{unfollowed}");
+        }
+    }
 
     fn holder(id: &str) -> Arc<Holder> {
         Arc::new(Holder {
@@ -458,11 +652,38 @@ mod tests {
     async fn known_addresses_answer_and_departures_are_forgotten() {
         let book = CallerBook::new();
         let ip: IpAddr = "169.254.0.2".parse().unwrap();
-        book.insert(ip, holder("a"));
+        let seen = book.departures.load(Ordering::SeqCst);
+        assert!(book.place(&holder("a"), &[ip], seen));
         assert_eq!(book.known(ip).unwrap().name, "name-a");
         assert_eq!(book.resolve(ip).await, Lookup::Container(holder("a")));
-        book.forget_container("a");
+        book.depart("a");
         assert!(book.known(ip).is_none());
+    }
+
+    #[test]
+    fn an_answer_read_before_a_departure_is_not_kept() {
+        let book = CallerBook::new();
+        let ip: IpAddr = "169.254.0.2".parse().unwrap();
+        // The engine is asked about "a"; meanwhile "a" dies (its event is handled).
+        let seen = book.departures.load(Ordering::SeqCst);
+        book.depart("a");
+        assert!(
+            !book.place(&holder("a"), &[ip], seen),
+            "a stale answer was kept"
+        );
+        assert!(book.known(ip).is_none());
+    }
+
+    #[test]
+    fn hits_are_not_answered_alone_when_they_must_be_confirmed() {
+        let book = CallerBook::new();
+        let ip: IpAddr = "169.254.0.2".parse().unwrap();
+        assert!(book.place(&holder("a"), &[ip], 0));
+        book.confirm_hits.store(true, Ordering::SeqCst);
+        assert!(
+            book.known(ip).is_none(),
+            "the hot path answered without the engine"
+        );
     }
 
     #[tokio::test]

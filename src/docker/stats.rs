@@ -25,9 +25,9 @@ pub enum StatsFrame {
     NotRunning,
 }
 
-/// The engine's stats stream of `container` (`stream=true`): a frame about every second
-/// while it is read, each carrying the one before as `precpu_stats`. It ends when the
-/// container is removed.
+/// The engine's stats stream of `container` (its full id) (`stream=true`): a frame about
+/// every second while it is read, each carrying the one before as `precpu_stats`. It ends
+/// when the container is removed.
 pub fn stats_frames(
     engine: &Engine,
     container: &str,
@@ -43,7 +43,7 @@ pub fn stats_frames(
         .map(move |item| match item {
             Ok(sample) if !sample.read.as_deref().is_some_and(is_set) => Ok(StatsFrame::NotRunning),
             Ok(sample) if !sample.preread.as_deref().is_some_and(is_set) => Ok(StatsFrame::First),
-            Ok(sample) => Ok(StatsFrame::Sample(Box::new(stats_of(sample)))),
+            Ok(sample) => Ok(StatsFrame::Sample(Box::new(stats_of(sample, &name)))),
             Err(err) if status_of(&err) == Some(404) => {
                 Err(DockerError::NoSuchContainer(name.clone()))
             }
@@ -55,7 +55,9 @@ fn is_set(time: &str) -> bool {
     !time.is_empty() && !time.starts_with("0001-01-01")
 }
 
-fn stats_of(sample: ContainerStatsResponse) -> ContainerStats {
+/// The sample as the agent passes Docker's on. Podman 4 leaves `id` empty and writes the
+/// name without Docker's leading `/`: both are put as Docker says them.
+fn stats_of(sample: ContainerStatsResponse, id: &str) -> ContainerStats {
     let pids = sample.pids_stats.unwrap_or_default();
     let blkio = sample.blkio_stats.unwrap_or_default();
     ContainerStats {
@@ -80,8 +82,18 @@ fn stats_of(sample: ContainerStatsResponse) -> ContainerStats {
         cpu_stats: cpu(sample.cpu_stats),
         precpu_stats: cpu(sample.precpu_stats),
         memory_stats: memory(sample.memory_stats.unwrap_or_default()),
-        name: sample.name.unwrap_or_default(),
-        id: sample.id.unwrap_or_default(),
+        name: sample
+            .name
+            .filter(|name| !name.is_empty())
+            .map(|name| match name.starts_with('/') {
+                true => name,
+                false => format!("/{name}"),
+            })
+            .unwrap_or_default(),
+        id: sample
+            .id
+            .filter(|sampled| !sampled.is_empty())
+            .unwrap_or_else(|| id.to_string()),
         networks: sample
             .networks
             .unwrap_or_default()
@@ -144,5 +156,30 @@ fn memory(stats: ContainerMemoryStats) -> MemoryStats {
         stats: stats.stats.unwrap_or_default().into_iter().collect(),
         failcnt: stats.failcnt,
         limit: stats.limit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podman_samples_get_the_id_and_name_docker_would_give() {
+        let podman = ContainerStatsResponse {
+            name: Some("web".into()),
+            id: Some(String::new()),
+            ..Default::default()
+        };
+        let stats = stats_of(podman, "5a92baff8e4f");
+        assert_eq!(stats.id, "5a92baff8e4f");
+        assert_eq!(stats.name, "/web");
+        let docker = ContainerStatsResponse {
+            name: Some("/web".into()),
+            id: Some("0123abcd".into()),
+            ..Default::default()
+        };
+        let stats = stats_of(docker, "ignored");
+        assert_eq!(stats.id, "0123abcd");
+        assert_eq!(stats.name, "/web");
     }
 }

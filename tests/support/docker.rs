@@ -127,10 +127,7 @@ pub fn sweep() {
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run docker")
+    Cli::Docker.run(args)
 }
 
 /// Objects with our labels still on the engine (containers, networks).
@@ -420,6 +417,51 @@ pub fn start_idle_client(name: &str, extra: &[&str], mounts: &[String]) -> Strin
 
 /// `docker run --rm` of the client image on the imds-spoof network.
 pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) -> Output {
+    run_client_in(Cli::Docker, name, labels, mounts, cmd)
+}
+
+/// The engine command line a test runs containers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cli {
+    Docker,
+    /// Rootful Podman (as root); its copy of the client image is `localhost/…`.
+    Podman,
+}
+
+impl Cli {
+    pub fn program(self) -> &'static str {
+        match self {
+            Cli::Docker => "docker",
+            Cli::Podman => "podman",
+        }
+    }
+
+    /// The name this engine gives an offline image.
+    pub fn image(self, image: &str) -> String {
+        match self {
+            Cli::Docker => image.to_string(),
+            Cli::Podman => format!("localhost/{image}"),
+        }
+    }
+
+    pub fn run(self, args: &[&str]) -> Output {
+        Command::new(self.program())
+            .args(args)
+            .output()
+            .unwrap_or_else(|err| panic!("run {}: {err}", self.program()))
+    }
+}
+
+/// [`run_client`] with the given engine: `run --rm` of the client image on the imds-spoof
+/// network, the test label, `labels`, tests/clients at /clients, `mounts` (with any other
+/// `run` arguments), then `cmd`.
+pub fn run_client_in(
+    cli: Cli,
+    name: &str,
+    labels: &[&str],
+    mounts: &[String],
+    cmd: &[&str],
+) -> Output {
     let mut args: Vec<String> = vec![
         "run".into(),
         "--rm".into(),
@@ -439,10 +481,10 @@ pub fn run_client(name: &str, labels: &[&str], mounts: &[String], cmd: &[&str]) 
         repo().join("tests/clients").display()
     ));
     args.extend(mounts.iter().cloned());
-    args.push(CLIENT_IMAGE.into());
+    args.push(cli.image(CLIENT_IMAGE));
     args.extend(cmd.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    docker(&refs)
+    cli.run(&refs)
 }
 
 /// Asserts what a finished command printed, showing all of its output when it differs.

@@ -16,6 +16,7 @@
 pub mod aws;
 pub mod broker;
 pub mod clients;
+pub mod compose;
 pub mod docker;
 pub mod http;
 pub mod moto;
