@@ -32,11 +32,44 @@ fn a_container_cannot_capture_the_proxy_leg() {
         return;
     }
     let engine = EngineFixture::new();
-    let mounts = client_mounts(None);
     let up = Up::start(&engine.config, &[], &engine.dir.path().join("up.err"))
         .unwrap_or_else(|(err, code)| panic!("up failed ({code}): {err}"));
-    let secret = run_secret();
-    let proxy_pid = proxy_pid();
+    attack_the_leg(Cli::Docker, &engine);
+    assert_eq!(up.stop(), 0);
+}
+
+/// The same attack on rootful Podman, whose default capabilities leave out NET_RAW: the
+/// attacker is given it, as a container of the threat model may have it.
+#[test]
+fn a_podman_container_cannot_capture_the_proxy_leg() {
+    let test = "a_podman_container_cannot_capture_the_proxy_leg";
+    if !support::require_all(
+        &[Need::Docker, Need::OfflineImages, Need::PodmanRootful],
+        test,
+    ) {
+        return;
+    }
+    // Docker's network of ours is swept first: Podman's takes the same subnet.
+    let engine = EngineFixture::new();
+    let host = format!("unix://{}", support::need::PODMAN_ROOTFUL_SOCKET);
+    let image = Cli::Podman.image(NGINX_IMAGE);
+    let up = Up::start_with_env(
+        &engine.config,
+        &["--proxy-image", &image],
+        &engine.dir.path().join("up.err"),
+        &[("DOCKER_HOST", host.as_str())],
+    )
+    .unwrap_or_else(|(err, code)| panic!("up on Podman failed ({code}): {err}"));
+    attack_the_leg(Cli::Podman, &engine);
+    assert_eq!(up.stop(), 0);
+}
+
+/// The attack, with `up` running on `cli`'s engine: a victim keeps asking IMDS while the
+/// attacker poisons the proxy's neighbour table and captures what reaches it.
+fn attack_the_leg(cli: Cli, engine: &EngineFixture) {
+    let mounts = client_mounts(None);
+    let secret = run_secret(cli);
+    let proxy_pid = proxy_pid(cli);
 
     // The victim asks IMDS every 0.2 s for the whole attack (and a little before and after):
     // with a TCP leg, nginx's keep-alive connection to the broker is open when the poisoning
@@ -45,10 +78,10 @@ fn a_container_cannot_capture_the_proxy_leg() {
         "for i in $(seq 1 {}); do curl -s -m 2 -o /dev/null -w '%{{http_code}}\\n' http://{PROXY}/latest/meta-data/instance-id; sleep 0.2; done",
         (ATTACK_SECONDS + 4) * 5
     );
-    let victim = start_on_network(VICTIM, &[], &mounts, &["bash", "-c", &victim_loop]);
+    let victim = start_on_network(cli, VICTIM, &[], &mounts, &["bash", "-c", &victim_loop]);
     // The attack starts once the victim has been answered (the proxy's leg is in use).
     let answered = wait_for(Duration::from_secs(30), || {
-        let logs = docker(&["logs", &victim]);
+        let logs = cli.run(&["logs", &victim]);
         let codes = String::from_utf8_lossy(&logs.stdout).into_owned();
         codes.lines().next().map(str::to_string)
     });
@@ -59,8 +92,9 @@ fn a_container_cannot_capture_the_proxy_leg() {
     let out_volume = format!("--volume={}:/out", out_dir.display());
     let attack_seconds = ATTACK_SECONDS.to_string();
     let attacker = start_on_network(
+        cli,
         ATTACKER,
-        &[&out_volume],
+        &[&out_volume, "--cap-add=NET_RAW"],
         &mounts,
         &[
             "python3",
@@ -71,7 +105,7 @@ fn a_container_cannot_capture_the_proxy_leg() {
             "/out/capture.bin",
         ],
     );
-    let attacker_mac = container_mac(&attacker);
+    let attacker_mac = container_mac(cli, &attacker);
 
     // The attack takes: the proxy's kernel believes the gateway is at the attacker's MAC.
     let poisoned = wait_for(Duration::from_secs(ATTACK_SECONDS.into()), || {
@@ -87,9 +121,9 @@ fn a_container_cannot_capture_the_proxy_leg() {
     let tcp = std::fs::read_to_string(format!("/proc/{proxy_pid}/net/tcp")).expect("proxy tcp");
     let to_gateway = connections_to(&tcp, GATEWAY);
 
-    let waited = docker(&["wait", &attacker]);
+    let waited = cli.run(&["wait", &attacker]);
     assert!(waited.status.success(), "{}", text(&waited));
-    let report = docker(&["logs", &attacker]);
+    let report = cli.run(&["logs", &attacker]);
     let report_text = text(&report);
     assert_eq!(
         String::from_utf8_lossy(&waited.stdout).trim(),
@@ -117,22 +151,36 @@ fn a_container_cannot_capture_the_proxy_leg() {
     );
 
     // The victim was served all along: the attack cost it nothing.
-    let waited = docker(&["wait", &victim]);
+    let waited = cli.run(&["wait", &victim]);
     assert!(waited.status.success(), "{}", text(&waited));
-    let codes = docker(&["logs", &victim]);
+    let codes = cli.run(&["logs", &victim]);
     let codes = String::from_utf8_lossy(&codes.stdout).to_string();
     assert!(
         !codes.is_empty() && codes.lines().all(|code| code == "200"),
         "victim's answers: {codes}"
     );
-    let out = run_client("imds-spoof-test-arp-after", &[], &mounts, &CURL_INSTANCE_ID);
+    let out = run_client_in(
+        cli,
+        "imds-spoof-test-arp-after",
+        &[],
+        &mounts,
+        &CURL_INSTANCE_ID,
+    );
     assert_stdout(&out, &Expected::sample_identity(0).instance_id);
-    assert_eq!(up.stop(), 0);
+    for name in [VICTIM, ATTACKER] {
+        cli.run(&["rm", "-f", name]);
+    }
 }
 
 /// `docker run -d` of the client image on the imds-spoof network (default capabilities),
 /// with tests/clients at /clients; returns the container id.
-fn start_on_network(name: &str, extra: &[&str], mounts: &[String], cmd: &[&str]) -> String {
+fn start_on_network(
+    cli: Cli,
+    name: &str,
+    extra: &[&str],
+    mounts: &[String],
+    cmd: &[&str],
+) -> String {
     let clients = format!(
         "--volume={}:/clients:ro",
         repo().join("tests/clients").display()
@@ -150,17 +198,18 @@ fn start_on_network(name: &str, extra: &[&str], mounts: &[String], cmd: &[&str])
     ];
     args.extend(extra);
     args.extend(mounts.iter().map(String::as_str));
-    args.push(CLIENT_IMAGE);
+    let image = cli.image(CLIENT_IMAGE);
+    args.push(&image);
     args.extend(cmd);
-    let run = docker(&args);
+    let run = cli.run(&args);
     assert!(run.status.success(), "{}", text(&run));
     String::from_utf8_lossy(&run.stdout).trim().to_string()
 }
 
 /// The run's secret, from the nginx.conf in the proxy (`docker cp` streams a tar archive;
 /// the secret is the quoted value after the header name).
-fn run_secret() -> String {
-    let out = docker(&["cp", "imds-spoof-proxy:/etc/nginx/nginx.conf", "-"]);
+fn run_secret(cli: Cli) -> String {
+    let out = cli.run(&["cp", "imds-spoof-proxy:/etc/nginx/nginx.conf", "-"]);
     assert!(out.status.success(), "{}", text(&out));
     let conf = String::from_utf8_lossy(&out.stdout);
     let after = conf
@@ -173,8 +222,8 @@ fn run_secret() -> String {
 }
 
 /// The proxy's main process on this host: /proc/PID/net/* is its network namespace.
-fn proxy_pid() -> u32 {
-    let out = docker(&["inspect", "-f", "{{.State.Pid}}", "imds-spoof-proxy"]);
+fn proxy_pid(cli: Cli) -> u32 {
+    let out = cli.run(&["inspect", "-f", "{{.State.Pid}}", "imds-spoof-proxy"]);
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stdout)
         .trim()
@@ -182,8 +231,8 @@ fn proxy_pid() -> u32 {
         .expect("proxy pid")
 }
 
-fn container_mac(id: &str) -> String {
-    let out = docker(&[
+fn container_mac(cli: Cli, id: &str) -> String {
+    let out = cli.run(&[
         "inspect",
         "-f",
         "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",

@@ -157,7 +157,7 @@ fn rootful_podman_serves_its_containers() {
     let down = imds_spoof(&run.engine.config, &["down"], &run.env());
     assert!(down.status.success(), "down on Podman: {}", text(&down));
     assert_eq!(
-        leftovers_in("podman"),
+        leftovers_in(Cli::Podman),
         (String::new(), String::new()),
         "down leaves nothing"
     );
@@ -586,9 +586,10 @@ fn rootless_podman_serves_its_containers() {
             .output()
             .expect("podman as the test user")
     };
-    // curl from the host's /usr (the user cannot read the other client mounts).
-    let curl = |labels: &[&str], url: &str| {
-        let client = format!("localhost/{CLIENT_IMAGE}");
+    // curl from the host's /usr (the user cannot read the other client mounts), after
+    // `run_args` (labels, `--ip`) and with `curl_args` (headers).
+    let curl = |run_args: &[&str], curl_args: &[&str], url: &str| {
+        let client = Cli::Podman.image(CLIENT_IMAGE);
         let mut args = vec![
             "run",
             "--rm",
@@ -596,22 +597,71 @@ fn rootless_podman_serves_its_containers() {
             "imds-spoof",
             "--volume=/usr:/usr:ro",
         ];
-        for label in labels {
-            args.extend(["--label", label]);
-        }
-        args.extend([client.as_str(), "curl", "-s", "--max-time", "5", url]);
+        args.extend(run_args);
+        args.extend([client.as_str(), "curl", "-s", "--max-time", "5"]);
+        args.extend(curl_args);
+        args.push(url);
         let out = podman_as_user(&args);
         assert!(out.status.success(), "{}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let default = Expected::sample_identity(0);
     let worker = Expected::sample_identity(1);
-    let imds = "http://169.254.169.254/latest/meta-data/instance-id";
-    assert_eq!(curl(&[], imds).trim(), default.instance_id);
-    let labels = ["imds-spoof.identity=worker"];
-    assert_eq!(curl(&labels, imds).trim(), worker.instance_id);
-    let ecs = curl(&labels, "http://169.254.170.2/v2/credentials/worker");
+    assert_eq!(curl(&[], &[], IMDS).trim(), default.instance_id);
+    let label = ["--label", "imds-spoof.identity=worker"];
+    assert_eq!(curl(&label, &[], IMDS).trim(), worker.instance_id);
+    let ecs = curl(&label, &[], "http://169.254.170.2/v2/credentials/worker");
     assert!(ecs.contains(&worker.access_key), "{ecs}");
+    // The EKS door: a token the user makes with its own configuration.
+    let token = dir.path().join("pod-token");
+    let mut made = as_user(&bin);
+    made.arg("--config")
+        .arg(&config)
+        .args(["token", "--identity", "worker", "--out"])
+        .arg(&token);
+    let made = made.output().unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let authorization = format!(
+        "Authorization: {}",
+        std::fs::read_to_string(&token).unwrap()
+    );
+    let eks = curl(
+        &[],
+        &["-H", &authorization],
+        "http://169.254.170.23/v1/credentials",
+    );
+    assert!(eks.contains(&worker.access_key), "{eks}");
+    // An address worker's container gave up, taken at once by an unlabelled one.
+    let labelled = [
+        "--ip",
+        "169.254.0.50",
+        "--label",
+        "imds-spoof.identity=worker",
+    ];
+    assert_eq!(curl(&labelled, &[], IMDS).trim(), worker.instance_id);
+    let unlabelled = ["--ip", "169.254.0.50"];
+    assert_eq!(curl(&unlabelled, &[], IMDS).trim(), default.instance_id);
+    // The user's network namespace reaches the proxies from the bridge's gateway, as the
+    // host does with rootful engines: refused, never a caller.
+    let from_gateway = podman_as_user(&[
+        "unshare",
+        "--rootless-netns",
+        "curl",
+        "-s",
+        "--max-time",
+        "5",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        IMDS,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&from_gateway.stdout),
+        "403",
+        "{}",
+        text(&from_gateway)
+    );
 
     // kill -9 of the run, then `down` as the user removes what it left.
     let killed = Command::new("pkill")

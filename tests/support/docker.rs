@@ -109,21 +109,42 @@ fn refuse_live_run() {
     }
 }
 
+/// Removes our objects from Docker, and from rootful Podman where this machine has it (a
+/// Podman test that failed half-way must not leave a network on 169.254.0.0/16).
 pub fn sweep() {
+    sweep_in(Cli::Docker);
+    if podman_here() {
+        sweep_in(Cli::Podman);
+    }
+}
+
+fn sweep_in(cli: Cli) {
     for label in ["imds-spoof.managed=true", TEST_LABEL] {
         let filter = format!("label={label}");
-        let ids = docker(&["ps", "-aq", "--filter", &filter]);
+        let ids = cli.run(&["ps", "-aq", "--filter", &filter]);
         for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            docker(&["rm", "-f", id]);
+            cli.run(&["rm", "-f", id]);
         }
     }
     for label in ["imds-spoof.managed=true", TEST_LABEL] {
         let filter = format!("label={label}");
-        let ids = docker(&["network", "ls", "-q", "--filter", &filter]);
+        let ids = cli.run(&["network", "ls", "-q", "--filter", &filter]);
         for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            docker(&["network", "rm", id]);
+            cli.run(&["network", "rm", id]);
         }
     }
+}
+
+/// Rootful Podman can be asked here: its command is installed and we are root.
+fn podman_here() -> bool {
+    static HERE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HERE.get_or_init(|| {
+        super::need::is_root()
+            && Command::new("podman")
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+    })
 }
 
 pub fn docker(args: &[&str]) -> Output {
@@ -132,19 +153,13 @@ pub fn docker(args: &[&str]) -> Output {
 
 /// Objects with our labels still on the engine (containers, networks).
 pub fn leftovers() -> (String, String) {
-    leftovers_in("docker")
+    leftovers_in(Cli::Docker)
 }
 
-/// [`leftovers`] as `cli` (`docker` or `podman`) lists them.
-pub fn leftovers_in(cli: &str) -> (String, String) {
-    let run = |args: &[&str]| {
-        Command::new(cli)
-            .args(args)
-            .output()
-            .expect("run the engine's cli")
-    };
-    let containers = run(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
-    let networks = run(&[
+/// [`leftovers`] as `cli` lists them.
+pub fn leftovers_in(cli: Cli) -> (String, String) {
+    let containers = cli.run(&["ps", "-aq", "--filter", "label=imds-spoof.managed=true"]);
+    let networks = cli.run(&[
         "network",
         "ls",
         "-q",

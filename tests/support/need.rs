@@ -215,14 +215,19 @@ pub fn on_path(program: &str) -> Option<PathBuf> {
 }
 
 /// Why this process cannot act as root and as another user, if it cannot.
-fn root_missing() -> Option<String> {
+/// This process runs as root (its effective user id is 0).
+pub fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let euid = status
         .lines()
         .find(|line| line.starts_with("Uid:"))
         .and_then(|line| line.split_whitespace().nth(2))
         .and_then(|uid| uid.parse::<u32>().ok());
-    if euid != Some(0) {
+    euid == Some(0)
+}
+
+fn root_missing() -> Option<String> {
+    if !is_root() {
         return Some("not running as root".to_string());
     }
     let runuser = ["/usr/sbin/runuser", "/sbin/runuser"]
