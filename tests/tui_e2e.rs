@@ -680,3 +680,76 @@ fn dashboard_asks_the_mfa_code_an_assumed_role_waits_for() {
     );
     quit(&tmux, &run.exit_file);
 }
+
+/// The dashboard on rootful Podman: the status bar names the engine, a labelled Podman
+/// container's request shows with its name and identity, the Containers pane lists it
+/// from Podman's answers, and quitting removes the proxies from Podman.
+#[test]
+fn dashboard_on_podman_shows_its_callers() {
+    let test = "dashboard_on_podman_shows_its_callers";
+    if !require(Need::PodmanRootful, test) {
+        return;
+    }
+    let Some(run) = engine_run(test) else {
+        return;
+    };
+    let podman = docker_support::Cli::Podman;
+    let image = podman.image(NGINX_IMAGE);
+    let text = std::fs::read_to_string(&run.config).unwrap();
+    std::fs::write(
+        &run.config,
+        text.replace(
+            &format!("image = \"{NGINX_IMAGE}\""),
+            &format!("image = \"{image}\""),
+        ),
+    )
+    .unwrap();
+    let env = format!(
+        "DOCKER_HOST=unix://{}",
+        support::need::PODMAN_ROOTFUL_SOCKET
+    );
+    let tmux = dashboard_up_with("podman", &env, &run.config, &run.exit_file);
+    tmux.wait_for(&["on Podman"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("the engine is not named:\n{screen}"));
+
+    let name = "imds-spoof-test-tui-podman";
+    let mut mounts = docker_support::client_mounts(None);
+    mounts.extend([
+        "--label".to_string(),
+        "imds-spoof.identity=worker".to_string(),
+    ]);
+    let mut args = vec!["run", "-d", "--name", name, "--network", "imds-spoof"];
+    args.extend(["--label", docker_support::TEST_LABEL]);
+    args.extend(mounts.iter().map(String::as_str));
+    let client = podman.image(docker_support::CLIENT_IMAGE);
+    args.extend([client.as_str(), "sleep", "120"]);
+    let started = podman.run(&args);
+    assert!(started.status.success(), "{}", support::describe(&started));
+    let mut ask = vec!["exec", name];
+    ask.extend(CURL_INSTANCE_ID);
+    let asked = podman.run(&ask);
+    assert_eq!(
+        String::from_utf8_lossy(&asked.stdout).trim(),
+        WORKER_ID,
+        "{}",
+        support::describe(&asked)
+    );
+    let screen = tmux
+        .wait_for(
+            &["imds-spoof-test-tu", "/latest/meta-data/instance-id"],
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|screen| panic!("the Podman container's request is not shown:\n{screen}"));
+    assert!(screen.contains(&format!("caller {name} (")), "{screen}");
+    tmux.keys(&["6", "r"]);
+    tmux.wait_for(&[name, "worker"], Duration::from_secs(10))
+        .unwrap_or_else(|screen| panic!("{name} not listed with its identity:\n{screen}"));
+    podman.run(&["rm", "-f", "-t", "0", name]);
+
+    quit(&tmux, &run.exit_file);
+    let (containers, _networks) = docker_support::leftovers_in(podman);
+    assert!(
+        containers.is_empty(),
+        "containers left in Podman after quit: {containers}"
+    );
+}
