@@ -6,7 +6,9 @@
 //! request finds it even when the `connect` event is still on its way. An address is
 //! dropped the moment its container disconnects or dies, so a reused address is never
 //! credited to the container that left it. A miss is remembered only until the next
-//! container connects.
+//! container connects. Podman's events can come after the next container at the same
+//! address already asks, so there every address the book knows is confirmed with the
+//! engine before it is answered (docs/podman.md).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
