@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark of the Docker path (not a test; prints figures, judges nothing).
 #
+#   bash scripts/bench-docker.sh [--engine podman]
+#
+# With --engine podman the same runs go through rootful Podman's API socket
+# (/run/podman/podman.sock; scripts/podman-setup.sh prepares it), where the broker
+# confirms each known caller with the engine (docs/podman.md).
+#
 #   1. Start-up: time from launching `imds-spoof up` (proxy image present) to the first good
 #      answer through the proxy (its ready line, printed once its own GET through nginx got
 #      the broker's 200), confirmed by curl from this host. RUNS runs; the first may also
@@ -24,27 +30,37 @@ CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
 # Request lines (target imds_spoof::requests) off; part states kept.
 export IMDS_SPOOF_LOG="${IMDS_SPOOF_LOG:-warn,imds_spoof::session=info}"
-PROXY_IMAGE=imds-spoof/nginx-offline:latest
-CLIENT_IMAGE=imds-spoof/client-offline:latest
+ENGINE=docker
+if [ "${1:-}" = "--engine" ]; then
+  ENGINE="${2:?--engine needs docker or podman}"
+fi
+case "$ENGINE" in
+  docker) IMAGE_PREFIX="" ;;
+  podman) IMAGE_PREFIX="localhost/"; export DOCKER_HOST=unix:///run/podman/podman.sock ;;
+  *) echo "bench-docker.sh: --engine takes docker or podman, not '$ENGINE'" >&2; exit 2 ;;
+esac
+PROXY_IMAGE=${IMAGE_PREFIX}imds-spoof/nginx-offline:latest
+CLIENT_IMAGE=${IMAGE_PREFIX}imds-spoof/client-offline:latest
 PATH_UNDER_TEST=/latest/meta-data/instance-id
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench-docker.sh: %s\n' "$*" >&2; exit 1; }
 now() { echo "${EPOCHREALTIME/,/.}"; }
 
-command -v docker >/dev/null || die "docker is not installed"
-docker info >/dev/null 2>&1 || die "no Docker engine"
+command -v "$ENGINE" >/dev/null || die "$ENGINE is not installed"
+"$ENGINE" info >/dev/null 2>&1 || die "no $ENGINE engine"
 command -v curl >/dev/null || die "curl is needed"
 if ! command -v wrk >/dev/null; then
   [ "$(id -u)" = 0 ] || die "wrk is missing: sudo apt-get install wrk"
   say "installing wrk"
   apt-get -q install -y wrk >&2 || { apt-get -q update >&2 && apt-get -q install -y wrk >&2; }
 fi
-if docker container inspect imds-spoof-proxy >/dev/null 2>&1; then
+if "$ENGINE" container inspect imds-spoof-proxy >/dev/null 2>&1; then
   die "an imds-spoof proxy exists (a run is live?): stop it or run \`imds-spoof down\` first"
 fi
 for image in "$PROXY_IMAGE" "$CLIENT_IMAGE"; do
-  docker image inspect "$image" >/dev/null 2>&1 || bash "$REPO/scripts/offline-images.sh" >&2
+  "$ENGINE" image inspect "$image" >/dev/null 2>&1 ||
+    bash "$REPO/scripts/offline-images.sh" --engine "$ENGINE" >&2
 done
 if [ ! -x "$BIN" ]; then
   say "building $BIN"
@@ -109,7 +125,7 @@ printf 'start-up (ms): %s\n' "$(printf '%s\n' "${times[@]}" | sort -n |
 # ---------------------------------------------------------------- 2. throughput
 mapfile -t MOUNTS < <(bash "$REPO/scripts/offline-images.sh" --print-client-mounts)
 wrk_in() { # wrk_in NETWORK URL
-  docker run --rm --label imds-spoof.test=1 --network "$1" "${MOUNTS[@]}" "$CLIENT_IMAGE" \
+  "$ENGINE" run --rm --label imds-spoof.test=1 --network "$1" "${MOUNTS[@]}" "$CLIENT_IMAGE" \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2"
 }
 summary() { # the figures from wrk's output
@@ -135,5 +151,5 @@ kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
 
 printf 'through the proxy (container -> nginx -> broker): %s\n' "$(summary <"$tmp/proxy.wrk")"
 printf 'straight to the broker (loopback):                %s\n' "$(summary <"$tmp/direct.wrk")"
-printf '(IMDS_SPOOF_LOG=%s, %s cores, wrk -t%s -c%s -d%s, GET %s)\n' \
-  "$IMDS_SPOOF_LOG" "$(nproc)" "$THREADS" "$CONNECTIONS" "$DURATION" "$PATH_UNDER_TEST"
+printf '(%s, IMDS_SPOOF_LOG=%s, %s cores, wrk -t%s -c%s -d%s, GET %s)\n' \
+  "$ENGINE" "$IMDS_SPOOF_LOG" "$(nproc)" "$THREADS" "$CONNECTIONS" "$DURATION" "$PATH_UNDER_TEST"

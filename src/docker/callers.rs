@@ -21,6 +21,7 @@ use bollard::query_parameters::{EventsOptionsBuilder, InspectContainerOptions};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use super::liveness::ProcessMark;
 use super::{api, net, DockerError, Engine, LABEL_IDENTITY};
 
 /// The label compose puts on every container of a service.
@@ -40,6 +41,9 @@ pub struct Holder {
     pub compose_service: Option<String>,
     /// The `imds-spoof.identity` label.
     pub identity_label: Option<String>,
+    /// Its main process, when the engine runs on this machine: a cheap proof that it
+    /// still holds its address.
+    pub process: Option<ProcessMark>,
 }
 
 /// What the book says of an address.
@@ -112,11 +116,6 @@ impl CallerBook {
         if let Some(holder) = self.known(ip) {
             return Lookup::Container(holder);
         }
-        let _turn = self.asking.lock().await;
-        // Someone else's lookup may have answered while we waited for our turn.
-        if let Some(holder) = self.known(ip) {
-            return Lookup::Container(holder);
-        }
         let source = self
             .source
             .read()
@@ -127,6 +126,13 @@ impl CallerBook {
         };
         if let Some(holder) = self.entry(ip) {
             // Only reached when hits are confirmed: is it still there, at this address?
+            // /proc says so cheaply when it can; otherwise the engine is asked, by each
+            // request for itself (an answer read before a request came in says nothing of
+            // its sender), side by side.
+            let process = holder.process.as_ref();
+            if process.and_then(|process| process.still_holds(ip)) == Some(true) {
+                return Lookup::Container(holder);
+            }
             match inspect_holder(&source, &holder.id).await {
                 Ok(Some((addresses, _))) if addresses.contains(&ip) => {
                     return Lookup::Container(holder)
@@ -134,6 +140,11 @@ impl CallerBook {
                 Ok(_) => self.depart(&holder.id),
                 Err(err) => return Lookup::Unreachable(err.to_string()),
             }
+        }
+        let _turn = self.asking.lock().await;
+        // Someone else's lookup may have answered while we waited for our turn.
+        if let Some(holder) = self.known(ip) {
+            return Lookup::Container(holder);
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
         if self.missed_since(ip, epoch) {
@@ -343,6 +354,14 @@ async fn inspect_holder(
     if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
         return Ok(None);
     }
+    let process = match source.engine.is_local() {
+        true => inspect
+            .state
+            .as_ref()
+            .and_then(|state| state.pid)
+            .and_then(ProcessMark::of),
+        false => None,
+    };
     let Some(endpoint) = inspect
         .network_settings
         .and_then(|settings| settings.networks)
@@ -363,6 +382,7 @@ async fn inspect_holder(
             .unwrap_or_else(|| id.chars().take(12).collect()),
         compose_service: labels.get(LABEL_COMPOSE_SERVICE).cloned(),
         identity_label: labels.get(LABEL_IDENTITY).cloned(),
+        process,
     };
     Ok(Some((addresses, holder)))
 }
@@ -647,6 +667,7 @@ mod tests {
             name: format!("name-{id}"),
             compose_service: None,
             identity_label: Some("worker".into()),
+            process: None,
         })
     }
 

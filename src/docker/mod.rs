@@ -11,6 +11,7 @@ mod files;
 pub mod host;
 mod image;
 mod labels;
+mod liveness;
 mod net;
 mod proxy;
 mod stats;
