@@ -45,6 +45,11 @@ if ! command -v podman >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get -q update >&2 && apt-get install -y -q podman >&2 || die "apt-get install podman failed"
 fi
+# Pods need a pause image, which Podman builds locally from catatonit (no registry).
+if ! command -v catatonit >/dev/null 2>&1 && [ ! -x /usr/libexec/podman/catatonit ]; then
+    say "installing catatonit (pods' pause image)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q catatonit >&2 || die "apt-get install catatonit failed"
+fi
 [ "$(id -u)" = 0 ] || die "rootful Podman needs root"
 
 conf=/etc/containers/containers.conf

@@ -134,6 +134,7 @@ fn rootful_podman_serves_its_containers() {
 
     identities_by_label_and_token(&run);
     a_reused_address_is_its_new_holders(&run);
+    a_pod_plays_the_identity_of_its_label(&run);
     task_metadata_from_podmans_answers(&run);
     aws_config_in_a_podman_container(&run);
     if let Some(python) = &run.python {
@@ -286,6 +287,45 @@ fn a_reused_address_is_its_new_holders(run: &Run) {
         "the address a disconnected container left"
     );
     podman(&["rm", "-f", "-t", "0", &name]);
+}
+
+/// A pod's containers share its address: the pod is the caller, and its label (which
+/// Podman puts on the pod's infra container) chooses the identity of every container in
+/// it, labelled or not.
+fn a_pod_plays_the_identity_of_its_label(run: &Run) {
+    let pod = "imds-spoof-test-pod";
+    let created = podman(&[
+        "pod",
+        "create",
+        "--name",
+        pod,
+        "--network",
+        "imds-spoof",
+        "--label",
+        TEST_LABEL,
+        "--label",
+        "imds-spoof.identity=worker",
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    // In the pod's network, not one of its own: no --network.
+    let ask_in_pod = |labels: &[&str]| {
+        let image = Cli::Podman.image(CLIENT_IMAGE);
+        let mut args = vec!["run", "--rm", "--pod", pod, "--label", TEST_LABEL];
+        args.extend(labels);
+        args.extend(run.mounts.iter().map(String::as_str));
+        args.extend([image.as_str(), "curl", "-s", "--max-time", "5", IMDS]);
+        let out = podman(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let worker = Expected::sample_identity(1).instance_id;
+    assert_eq!(ask_in_pod(&[]), worker);
+    // A container of the pod labelled otherwise: still the pod's identity.
+    assert_eq!(
+        ask_in_pod(&["--label", "imds-spoof.identity=default"]),
+        worker
+    );
+    podman(&["pod", "rm", "-f", pod]);
 }
 
 /// A container curls `/v4/self`, `/task` and `/stats` at the ECS door: its own container

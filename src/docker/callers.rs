@@ -307,28 +307,34 @@ async fn holder_of(source: &Source, ip: IpAddr) -> Result<Option<Holder>, Docker
     let Some(network) = net::inspect_network(&source.engine, &source.network).await? else {
         return Ok(None);
     };
-    let id = network
+    // Containers sharing another's network (a pod's) may be listed at the same address:
+    // the one that owns the namespace is the holder.
+    let candidates: Vec<String> = network
         .containers
         .unwrap_or_default()
         .into_iter()
-        .find(|(_, endpoint)| {
+        .filter(|(_, endpoint)| {
             [&endpoint.ipv4_address, &endpoint.ipv6_address]
                 .into_iter()
                 .flatten()
                 .any(|address| address_of(address) == Some(ip))
         })
-        .map(|(id, _)| id);
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    Ok(inspect_holder(source, &id)
-        .await?
-        .filter(|(addresses, _)| addresses.contains(&ip))
-        .map(|(_, holder)| holder))
+        .map(|(id, _)| id)
+        .collect();
+    for id in candidates {
+        if let Some((addresses, holder)) = inspect_holder(source, &id).await? {
+            if addresses.contains(&ip) {
+                return Ok(Some(holder));
+            }
+        }
+    }
+    Ok(None)
 }
 
-/// A container's addresses on our network and what names it; None when it is not on it
-/// (or is ours: the proxy is never a caller).
+/// A container's addresses on our network and what names it; None when it is not on it,
+/// is ours (the proxy is never a caller), or shares another container's network (a
+/// Podman pod's member, `--network container:…`): the namespace's owner holds its
+/// addresses, as Docker reports them.
 async fn inspect_holder(
     source: &Source,
     id: &str,
@@ -352,6 +358,14 @@ async fn inspect_holder(
     }
     // A stopped container holds no address, whatever its settings still say.
     if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
+        return Ok(None);
+    }
+    let shares_another = inspect
+        .host_config
+        .as_ref()
+        .and_then(|config| config.network_mode.as_deref())
+        .is_some_and(|mode| mode.starts_with("container:"));
+    if shares_another {
         return Ok(None);
     }
     let process = match source.engine.is_local() {

@@ -119,6 +119,14 @@ pub fn sweep() {
 }
 
 fn sweep_in(cli: Cli) {
+    if cli == Cli::Podman {
+        // A pod's infra container goes only with its pod.
+        let filter = format!("label={TEST_LABEL}");
+        let pods = cli.run(&["pod", "ps", "-q", "--filter", &filter]);
+        for id in String::from_utf8_lossy(&pods.stdout).split_whitespace() {
+            cli.run(&["pod", "rm", "-f", id]);
+        }
+    }
     for label in ["imds-spoof.managed=true", TEST_LABEL] {
         let filter = format!("label={label}");
         let ids = cli.run(&["ps", "-aq", "--filter", &filter]);
