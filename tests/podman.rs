@@ -683,19 +683,10 @@ fn rootless_podman_serves_its_containers() {
     assert_eq!(curl(&unlabelled, &[], IMDS).trim(), default.instance_id);
     // The user's network namespace reaches the proxies from the bridge's gateway, as the
     // host does with rootful engines: refused, never a caller.
-    let from_gateway = podman_as_user(&[
-        "unshare",
-        "--rootless-netns",
-        "curl",
-        "-s",
-        "--max-time",
-        "5",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        IMDS,
-    ]);
+    let mut ask = vec!["unshare", "--rootless-netns", "curl"];
+    ask.extend(CURL_STATUS_ONLY);
+    ask.push(IMDS);
+    let from_gateway = podman_as_user(&ask);
     assert_eq!(
         String::from_utf8_lossy(&from_gateway.stdout),
         "403",

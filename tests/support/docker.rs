@@ -387,19 +387,22 @@ pub fn imds_spoof(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output 
     command.output().expect("run imds-spoof")
 }
 
+/// curl's arguments that print only the answer's status code.
+pub const CURL_STATUS_ONLY: [&str; 7] = [
+    "-s",
+    "--max-time",
+    "5",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+];
+
 /// The status a request from this host gets (the host is refused behind the proxy).
 pub fn host_status(url: &str) -> String {
     let out = Command::new("curl")
-        .args([
-            "-s",
-            "--max-time",
-            "5",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            url,
-        ])
+        .args(CURL_STATUS_ONLY)
+        .arg(url)
         .output()
         .expect("run curl");
     String::from_utf8_lossy(&out.stdout).into_owned()
