@@ -6,6 +6,7 @@
 //!   token's through the EKS door;
 //! - an address given up (the container removed, or disconnected) and taken by another
 //!   container is that container's at once, though Podman's events come late;
+//! - a labelled pod's containers play its identity;
 //! - botocore and aws-config in Podman containers through each door;
 //! - task metadata v4 (container, task, stats) from Podman's answers;
 //! - the README's compose example under podman-compose;
