@@ -538,8 +538,9 @@ fn doctor_finds_podman_through_the_configuration(run: &Run) {
 }
 
 /// The same run as an unprivileged user on rootless Podman: its networks live in the
-/// user's network namespace (the host cannot reach the proxies, and is no caller), the
-/// broker's socket is in the user's runtime directory, mounted into the proxies.
+/// user's network namespace (the host cannot reach the proxies; the namespace itself
+/// comes from the gateway and is refused), the broker's socket is in the user's runtime
+/// directory, mounted into the proxies, and the proxy-leg attack captures nothing.
 #[test]
 fn rootless_podman_serves_its_containers() {
     let test = "rootless_podman_serves_its_containers";
@@ -608,25 +609,7 @@ fn rootless_podman_serves_its_containers() {
     );
 
     // The podman command keeps its storage under the user's own home, as the service does.
-    let passwd = Command::new("getent")
-        .args(["passwd", PODMAN_USER])
-        .output()
-        .unwrap();
-    let home = String::from_utf8_lossy(&passwd.stdout)
-        .split(':')
-        .nth(5)
-        .unwrap_or_default()
-        .to_string();
-    let podman_as_user = |args: &[&str]| {
-        Command::new("runuser")
-            .args(["-u", PODMAN_USER, "--", "env"])
-            .arg(format!("XDG_RUNTIME_DIR={runtime}"))
-            .arg(format!("HOME={home}"))
-            .arg("podman")
-            .args(args)
-            .output()
-            .expect("podman as the test user")
-    };
+    let podman_as_user = |args: &[&str]| Cli::PodmanRootless.run(args);
     // curl from the host's /usr (the user cannot read the other client mounts), after
     // `run_args` (labels, `--ip`) and with `curl_args` (headers).
     let curl = |run_args: &[&str], curl_args: &[&str], url: &str| {
@@ -693,6 +676,22 @@ fn rootless_podman_serves_its_containers() {
         "403",
         "{}",
         text(&from_gateway)
+    );
+
+    // The proxy leg cannot be captured here either (the attacker's mounts: the host's /usr
+    // and tests/clients, which the user can read; the capture into a directory of its own).
+    let capture = dir.path().join("capture");
+    std::fs::create_dir(&capture).unwrap();
+    let chown = Command::new("chown")
+        .arg(PODMAN_USER)
+        .arg(&capture)
+        .output()
+        .unwrap();
+    assert!(chown.status.success(), "{}", text(&chown));
+    support::leg::attack_the_leg(
+        Cli::PodmanRootless,
+        &["--volume=/usr:/usr:ro".to_string()],
+        &capture,
     );
 
     // kill -9 of the run, then `down` as the user removes what it left.

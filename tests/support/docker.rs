@@ -452,13 +452,16 @@ pub enum Cli {
     Docker,
     /// Rootful Podman (as root); its copy of the client image is `localhost/…`.
     Podman,
+    /// Rootless Podman as [`super::need::PODMAN_USER`], with its runtime directory and
+    /// its own home (where its storage is).
+    PodmanRootless,
 }
 
 impl Cli {
     pub fn program(self) -> &'static str {
         match self {
             Cli::Docker => "docker",
-            Cli::Podman => "podman",
+            Cli::Podman | Cli::PodmanRootless => "podman",
         }
     }
 
@@ -466,12 +469,39 @@ impl Cli {
     pub fn image(self, image: &str) -> String {
         match self {
             Cli::Docker => image.to_string(),
-            Cli::Podman => format!("localhost/{image}"),
+            Cli::Podman | Cli::PodmanRootless => format!("localhost/{image}"),
+        }
+    }
+
+    /// The command, ready for its arguments.
+    pub fn command(self) -> Command {
+        match self {
+            Cli::Docker | Cli::Podman => Command::new(self.program()),
+            Cli::PodmanRootless => {
+                let user = super::need::PODMAN_USER;
+                let uid = super::need::user_id(user).expect("the rootless Podman user");
+                let passwd = Command::new("getent")
+                    .args(["passwd", user])
+                    .output()
+                    .expect("getent passwd");
+                let home = String::from_utf8_lossy(&passwd.stdout)
+                    .split(':')
+                    .nth(5)
+                    .unwrap_or_default()
+                    .to_string();
+                let mut command = Command::new("runuser");
+                command
+                    .args(["-u", user, "--", "env"])
+                    .arg(format!("XDG_RUNTIME_DIR=/run/user/{uid}"))
+                    .arg(format!("HOME={home}"))
+                    .arg("podman");
+                command
+            }
         }
     }
 
     pub fn run(self, args: &[&str]) -> Output {
-        Command::new(self.program())
+        self.command()
             .args(args)
             .output()
             .unwrap_or_else(|err| panic!("run {}: {err}", self.program()))

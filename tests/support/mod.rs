@@ -19,6 +19,7 @@ pub mod clients;
 pub mod compose;
 pub mod docker;
 pub mod http;
+pub mod leg;
 pub mod moto;
 pub mod need;
 pub mod sample;
