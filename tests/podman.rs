@@ -150,6 +150,11 @@ fn rootful_podman_serves_its_containers() {
         "status on Podman: {}",
         text(&status)
     );
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        said.contains("engine   Podman 4") && said.contains("(rootful)"),
+        "status names the engine: {said}"
+    );
     doctor_finds_podman_through_the_configuration(&run);
 
     // kill -9: the run cannot clean up; `down` removes what it left in Podman.

@@ -26,6 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<()> {
         );
     }
     let engine = docker::connect().await?;
+    out.say("engine", format!("engine   {}", engine.whereabouts()));
 
     let network_up = show_network(&mut out, &engine, &config.network).await?;
     let proxy = docker::find_proxy(&engine, docker::PROXY_NAME).await?;

@@ -79,6 +79,17 @@ pub struct Engine {
 impl Engine {
     /// The engine's name, version and mode, as messages say it:
     /// `Podman 4.3.1 (rootless)`, `Docker 27.3.1 (Debian GNU/Linux 12)`.
+    /// The engine, where it answers and how it was found: `Podman 4.3.1 (rootful) at
+    /// unix:///run/podman/podman.sock (found through DOCKER_HOST)`.
+    pub fn whereabouts(&self) -> String {
+        format!(
+            "{} at {} (found through {})",
+            self.describe(),
+            self.host,
+            self.found.describe()
+        )
+    }
+
     pub fn describe(&self) -> String {
         match self.kind {
             EngineKind::Docker => {

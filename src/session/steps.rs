@@ -107,12 +107,7 @@ impl Session {
         );
         match docker::connect().await {
             Ok(engine) => {
-                tracing::info!(
-                    "{} at {} (found through {})",
-                    engine.describe(),
-                    engine.host,
-                    engine.found.describe()
-                );
+                tracing::info!("{}", engine.whereabouts());
                 self.engine = Some(engine.clone());
                 Ok(engine)
             }

@@ -24,10 +24,8 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<()> {
                 Level::Ok,
                 "engine",
                 format!(
-                    "{} at {} (found through {}){}",
-                    engine.describe(),
-                    engine.host,
-                    engine.found.describe(),
+                    "{}{}",
+                    engine.whereabouts(),
                     if engine.desktop {
                         ": Docker Desktop, the broker listens on loopback behind host.docker.internal"
                     } else {
