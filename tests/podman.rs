@@ -40,6 +40,8 @@ const POD_TOKEN_PATH: &str =
 const CHILD_EXPECT_KEY: &str = "IMDS_SPOOF_PODMAN_CHILD_KEY";
 const CHILD_EXPECT_REGION: &str = "IMDS_SPOOF_PODMAN_CHILD_REGION";
 const CHILD_TEST: &str = "aws_config_in_a_podman_container_child";
+/// Where the shared run's `up` writes its log, in the fixture's directory.
+const UP_STDERR: &str = "up-podman-again.err";
 
 fn podman(args: &[&str]) -> Output {
     Cli::Podman.run(args)
@@ -120,7 +122,7 @@ fn rootful_podman_serves_its_containers() {
     // it, though Podman's inspect leaves out the address range it was made with.
     let first = start("up-podman");
     assert_eq!(first.stop(), 0, "SIGTERM ends up cleanly");
-    let up = start("up-podman-again");
+    let up = start(UP_STDERR.trim_end_matches(".err"));
     let broker = up.ready["broker"].as_str().unwrap_or_default().to_string();
     assert!(
         broker.starts_with("unix:"),
@@ -326,10 +328,33 @@ fn a_pod_plays_the_identity_of_its_label(run: &Run) {
     };
     let worker = Expected::sample_identity(1).instance_id;
     assert_eq!(ask_in_pod(&[]), worker);
-    // A container of the pod labelled otherwise: still the pod's identity.
+    // A container of the pod labelled otherwise: still the pod's identity, and the log
+    // says why its label does not choose.
+    let image = Cli::Podman.image(CLIENT_IMAGE);
+    let mut args = vec!["run", "-d", "--pod", pod, "--label", TEST_LABEL];
+    args.extend(["--label", "imds-spoof.identity=default"]);
+    args.extend(run.mounts.iter().map(String::as_str));
+    args.extend([image.as_str(), "sleep", "60"]);
+    let member = podman(&args);
+    assert!(member.status.success(), "{}", text(&member));
+    let member = String::from_utf8_lossy(&member.stdout).trim().to_string();
+    let asked = podman(&["exec", &member, "curl", "-s", "--max-time", "5", IMDS]);
     assert_eq!(
-        ask_in_pod(&["--label", "imds-spoof.identity=default"]),
-        worker
+        String::from_utf8_lossy(&asked.stdout).trim(),
+        worker,
+        "{}",
+        text(&asked)
+    );
+    let up_stderr = || std::fs::read_to_string(run.engine.dir.path().join(UP_STDERR)).unwrap();
+    let said = support::wait_for(std::time::Duration::from_secs(10), || {
+        Some(up_stderr()).filter(|stderr| {
+            stderr.contains("is labelled imds-spoof.identity=default but shares the network")
+        })
+    });
+    assert!(
+        said.is_some(),
+        "no word of the pod member's label: {}",
+        up_stderr()
     );
     podman(&["pod", "rm", "-f", pod]);
 }

@@ -356,16 +356,27 @@ async fn inspect_holder(
     if super::is_managed(Some(&labels)) {
         return Ok(None);
     }
-    // A stopped container holds no address, whatever its settings still say.
-    if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
-        return Ok(None);
-    }
-    let shares_another = inspect
+    let shared = inspect
         .host_config
         .as_ref()
         .and_then(|config| config.network_mode.as_deref())
-        .is_some_and(|mode| mode.starts_with("container:"));
-    if shares_another {
+        .and_then(|mode| mode.strip_prefix("container:"));
+    if let Some(owner) = shared {
+        if let Some(identity) = labels.get(LABEL_IDENTITY) {
+            let name = inspect
+                .name
+                .as_deref()
+                .unwrap_or(id)
+                .trim_start_matches('/');
+            let owner: String = owner.chars().take(12).collect();
+            tracing::warn!(
+                "container {name} is labelled {LABEL_IDENTITY}={identity} but shares the network of container {owner} (a pod's, or --network container:): requests from that address are {owner}'s, so its label chooses; label the pod (podman pod create --label {LABEL_IDENTITY}={identity}) or that container"
+            );
+        }
+        return Ok(None);
+    }
+    // A stopped container holds no address, whatever its settings still say.
+    if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
         return Ok(None);
     }
     let process = match source.engine.is_local() {
