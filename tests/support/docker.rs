@@ -109,17 +109,21 @@ fn refuse_live_run() {
     }
 }
 
-/// Removes our objects from Docker, and from rootful Podman where this machine has it (a
-/// Podman test that failed half-way must not leave a network on 169.254.0.0/16).
+/// Removes our objects from Docker, and from rootful Podman and the rootless test user's
+/// where this machine has them (a Podman test that failed half-way must not leave a
+/// network on 169.254.0.0/16, or containers whose names the next run takes).
 pub fn sweep() {
     sweep_in(Cli::Docker);
     if podman_here() {
         sweep_in(Cli::Podman);
+        if super::need::user_id(super::need::PODMAN_USER).is_some() {
+            sweep_in(Cli::PodmanRootless);
+        }
     }
 }
 
 fn sweep_in(cli: Cli) {
-    if cli == Cli::Podman {
+    if cli != Cli::Docker {
         // A pod's infra container goes only with its pod.
         let filter = format!("label={TEST_LABEL}");
         let pods = cli.run(&["pod", "ps", "-q", "--filter", &filter]);
