@@ -75,6 +75,13 @@ impl Run {
     }
 }
 
+/// The instance id a running Podman container gets, asked from inside it.
+fn instance_id_in(container: &str) -> String {
+    let asked = podman(&["exec", container, "curl", "-s", "--max-time", "5", IMDS]);
+    assert!(asked.status.success(), "{}", text(&asked));
+    String::from_utf8_lossy(&asked.stdout).trim().to_string()
+}
+
 /// A container name of this test's, unique within the run.
 fn unique_name(what: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -256,21 +263,8 @@ fn a_reused_address_is_its_new_holders(run: &Run) {
         );
     }
     let name = unique_name("connect");
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--label",
-        TEST_LABEL,
-        "--label",
-        "imds-spoof.identity=worker",
-    ];
-    args.extend(run.mounts.iter().map(String::as_str));
-    let image = Cli::Podman.image(CLIENT_IMAGE);
-    args.extend([image.as_str(), "sleep", "120"]);
-    let started = podman(&args);
-    assert!(started.status.success(), "{}", text(&started));
+    let label = ["--label", "imds-spoof.identity=worker"];
+    start_client_in(Cli::Podman, &name, &label, &run.mounts, &["sleep", "120"]);
     let connect = podman(&[
         "network",
         "connect",
@@ -280,13 +274,7 @@ fn a_reused_address_is_its_new_holders(run: &Run) {
         &name,
     ]);
     assert!(connect.status.success(), "{}", text(&connect));
-    let asked = podman(&["exec", &name, "curl", "-s", "--max-time", "5", IMDS]);
-    assert_eq!(
-        String::from_utf8_lossy(&asked.stdout).trim(),
-        worker,
-        "{}",
-        text(&asked)
-    );
+    assert_eq!(instance_id_in(&name), worker);
     let disconnect = podman(&["network", "disconnect", "imds-spoof", &name]);
     assert!(disconnect.status.success(), "{}", text(&disconnect));
     assert_eq!(
@@ -330,21 +318,16 @@ fn a_pod_plays_the_identity_of_its_label(run: &Run) {
     assert_eq!(ask_in_pod(&[]), worker);
     // A container of the pod labelled otherwise: still the pod's identity, and the log
     // says why its label does not choose.
-    let image = Cli::Podman.image(CLIENT_IMAGE);
-    let mut args = vec!["run", "-d", "--pod", pod, "--label", TEST_LABEL];
-    args.extend(["--label", "imds-spoof.identity=default"]);
-    args.extend(run.mounts.iter().map(String::as_str));
-    args.extend([image.as_str(), "sleep", "60"]);
-    let member = podman(&args);
-    assert!(member.status.success(), "{}", text(&member));
-    let member = String::from_utf8_lossy(&member.stdout).trim().to_string();
-    let asked = podman(&["exec", &member, "curl", "-s", "--max-time", "5", IMDS]);
-    assert_eq!(
-        String::from_utf8_lossy(&asked.stdout).trim(),
-        worker,
-        "{}",
-        text(&asked)
+    let member = unique_name("pod-member");
+    let run_args = ["--pod", pod, "--label", "imds-spoof.identity=default"];
+    start_client_in(
+        Cli::Podman,
+        &member,
+        &run_args,
+        &run.mounts,
+        &["sleep", "60"],
     );
+    assert_eq!(instance_id_in(&member), worker);
     let up_stderr = || std::fs::read_to_string(run.engine.dir.path().join(UP_STDERR)).unwrap();
     let said = support::wait_for(std::time::Duration::from_secs(10), || {
         Some(up_stderr()).filter(|stderr| {

@@ -61,6 +61,9 @@ pub enum Lookup {
 struct Source {
     engine: Engine,
     network: String,
+    /// The engine runs on this machine's kernel: its containers' processes are in /proc
+    /// (read once, not at every inspect).
+    local: bool,
 }
 
 /// The address book, shared between the broker (lookups) and the follower (updates).
@@ -379,7 +382,7 @@ async fn inspect_holder(
     if inspect.state.as_ref().and_then(|state| state.running) == Some(false) {
         return Ok(None);
     }
-    let process = match source.engine.is_local() {
+    let process = match source.local {
         true => inspect
             .state
             .as_ref()
@@ -437,7 +440,11 @@ pub fn follow(
 ) -> tokio::task::JoinHandle<()> {
     book.confirm_hits
         .store(engine.is_podman(), Ordering::SeqCst);
-    let source = Source { engine, network };
+    let source = Source {
+        local: engine.is_local(),
+        engine,
+        network,
+    };
     *book.source.write().unwrap_or_else(|p| p.into_inner()) = Some(source.clone());
     tokio::spawn(async move {
         loop {
@@ -513,38 +520,23 @@ fn event_from(message: EventMessage, network: &str) -> Option<DockerEvent> {
     }
     let actor_id = message.actor.and_then(|actor| actor.id);
     let event = match message.typ? {
-        EventMessageTypeEnum::NETWORK => match attributes.remove("container") {
-            Some(container) => {
-                let name = attributes.remove("name");
-                if name.as_deref() != Some(network) {
-                    return None;
-                }
-                DockerEvent {
-                    action: action.to_string(),
-                    container_id: Some(container),
-                    network: name,
-                    exit_code: None,
-                }
+        EventMessageTypeEnum::NETWORK => {
+            let container = attributes.remove("container");
+            let podman_shape = container.is_none() && matches!(action, "connect" | "disconnect");
+            let (container_id, name) = match podman_shape {
+                true => (Some(actor_id?), network.to_string()),
+                false => (container, attributes.remove("name")?),
+            };
+            if name != network {
+                return None;
             }
-            None if matches!(action, "connect" | "disconnect") => DockerEvent {
+            DockerEvent {
                 action: action.to_string(),
-                container_id: Some(actor_id?),
-                network: Some(network.to_string()),
+                container_id,
+                network: Some(name),
                 exit_code: None,
-            },
-            None => {
-                let name = attributes.remove("name");
-                if name.as_deref() != Some(network) {
-                    return None;
-                }
-                DockerEvent {
-                    action: action.to_string(),
-                    container_id: None,
-                    network: name,
-                    exit_code: None,
-                }
             }
-        },
+        }
         EventMessageTypeEnum::CONTAINER => DockerEvent {
             action: action.to_string(),
             container_id: actor_id,

@@ -436,11 +436,30 @@ pub fn client_mounts(venv: Option<&Path>) -> Vec<String> {
 /// Starts a client container that idles (`sleep 300`) with our test label, `extra` docker
 /// run arguments (labels, a network) and the client mounts; returns its id.
 pub fn start_idle_client(name: &str, extra: &[&str], mounts: &[String]) -> String {
-    let mut args = vec!["run", "-d", "--name", name, "--label", TEST_LABEL];
+    start_client_in(Cli::Docker, name, extra, mounts, &["sleep", "300"])
+}
+
+/// `run -d` of the client image with `cli`: our test label, tests/clients at /clients,
+/// `extra` run arguments (labels, a network, a pod), the client mounts, then `cmd`;
+/// returns the container's id.
+pub fn start_client_in(
+    cli: Cli,
+    name: &str,
+    extra: &[&str],
+    mounts: &[String],
+    cmd: &[&str],
+) -> String {
+    let clients = format!(
+        "--volume={}:/clients:ro",
+        repo().join("tests/clients").display()
+    );
+    let mut args = vec!["run", "-d", "--name", name, "--label", TEST_LABEL, &clients];
     args.extend(extra);
     args.extend(mounts.iter().map(String::as_str));
-    args.extend([CLIENT_IMAGE, "sleep", "300"]);
-    let run = docker(&args);
+    let image = cli.image(CLIENT_IMAGE);
+    args.push(&image);
+    args.extend(cmd);
+    let run = cli.run(&args);
     assert!(run.status.success(), "{}", super::describe(&run));
     String::from_utf8_lossy(&run.stdout).trim().to_string()
 }
@@ -482,21 +501,11 @@ impl Cli {
         match self {
             Cli::Docker | Cli::Podman => Command::new(self.program()),
             Cli::PodmanRootless => {
-                let user = super::need::PODMAN_USER;
-                let uid = super::need::user_id(user).expect("the rootless Podman user");
-                let passwd = Command::new("getent")
-                    .args(["passwd", user])
-                    .output()
-                    .expect("getent passwd");
-                let home = String::from_utf8_lossy(&passwd.stdout)
-                    .split(':')
-                    .nth(5)
-                    .unwrap_or_default()
-                    .to_string();
+                let (runtime, home) = rootless_environment();
                 let mut command = Command::new("runuser");
                 command
-                    .args(["-u", user, "--", "env"])
-                    .arg(format!("XDG_RUNTIME_DIR=/run/user/{uid}"))
+                    .args(["-u", super::need::PODMAN_USER, "--", "env"])
+                    .arg(format!("XDG_RUNTIME_DIR={runtime}"))
                     .arg(format!("HOME={home}"))
                     .arg("podman");
                 command
@@ -510,6 +519,25 @@ impl Cli {
             .output()
             .unwrap_or_else(|err| panic!("run {}: {err}", self.program()))
     }
+}
+
+/// The rootless test user's runtime directory and home, looked up once.
+fn rootless_environment() -> &'static (String, String) {
+    static ENVIRONMENT: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let user = super::need::PODMAN_USER;
+        let uid = super::need::user_id(user).expect("the rootless Podman user");
+        let passwd = Command::new("getent")
+            .args(["passwd", user])
+            .output()
+            .expect("getent passwd");
+        let home = String::from_utf8_lossy(&passwd.stdout)
+            .split(':')
+            .nth(5)
+            .unwrap_or_default()
+            .to_string();
+        (format!("/run/user/{uid}"), home)
+    })
 }
 
 /// [`run_client`] with the given engine: `run --rm` of the client image on the imds-spoof

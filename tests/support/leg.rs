@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::docker::*;
 use super::wait::wait_for;
-use super::{describe as text, repo, Expected};
+use super::{describe as text, Expected};
 
 const GATEWAY: &str = "169.254.0.1";
 const PROXY: &str = "169.254.169.254";
@@ -126,8 +126,8 @@ pub fn attack_the_leg(cli: Cli, mounts: &[String], capture_dir: &Path) {
     }
 }
 
-/// `docker run -d` of the client image on the imds-spoof network (default capabilities),
-/// with tests/clients at /clients; returns the container id.
+/// `run -d` of the client image on the imds-spoof network (default capabilities, with
+/// `extra`), with tests/clients at /clients; returns the container id.
 fn start_on_network(
     cli: Cli,
     name: &str,
@@ -135,29 +135,9 @@ fn start_on_network(
     mounts: &[String],
     cmd: &[&str],
 ) -> String {
-    let clients = format!(
-        "--volume={}:/clients:ro",
-        repo().join("tests/clients").display()
-    );
-    let mut args = vec![
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--network",
-        "imds-spoof",
-        "--label",
-        TEST_LABEL,
-        &clients,
-    ];
-    args.extend(extra);
-    args.extend(mounts.iter().map(String::as_str));
-    let image = cli.image(CLIENT_IMAGE);
-    args.push(&image);
-    args.extend(cmd);
-    let run = cli.run(&args);
-    assert!(run.status.success(), "{}", text(&run));
-    String::from_utf8_lossy(&run.stdout).trim().to_string()
+    let mut run_args = vec!["--network", "imds-spoof"];
+    run_args.extend(extra);
+    start_client_in(cli, name, &run_args, mounts, cmd)
 }
 
 /// The run's secret, from the nginx.conf in the proxy (`docker cp` streams a tar archive;
