@@ -439,6 +439,14 @@ pub fn start_idle_client(name: &str, extra: &[&str], mounts: &[String]) -> Strin
     start_client_in(Cli::Docker, name, extra, mounts, &["sleep", "300"])
 }
 
+/// The run argument that mounts tests/clients (the Python clients) at /clients.
+fn clients_mount() -> String {
+    format!(
+        "--volume={}:/clients:ro",
+        repo().join("tests/clients").display()
+    )
+}
+
 /// `run -d` of the client image with `cli`: our test label, tests/clients at /clients,
 /// `extra` run arguments (labels, a network, a pod), the client mounts, then `cmd`;
 /// returns the container's id.
@@ -449,10 +457,7 @@ pub fn start_client_in(
     mounts: &[String],
     cmd: &[&str],
 ) -> String {
-    let clients = format!(
-        "--volume={}:/clients:ro",
-        repo().join("tests/clients").display()
-    );
+    let clients = clients_mount();
     let mut args = vec!["run", "-d", "--name", name, "--label", TEST_LABEL, &clients];
     args.extend(extra);
     args.extend(mounts.iter().map(String::as_str));
@@ -564,10 +569,7 @@ pub fn run_client_in(
         args.push("--label".into());
         args.push((*label).into());
     }
-    args.push(format!(
-        "--volume={}:/clients:ro",
-        repo().join("tests/clients").display()
-    ));
+    args.push(clients_mount());
     args.extend(mounts.iter().cloned());
     args.push(cli.image(CLIENT_IMAGE));
     args.extend(cmd.iter().map(|s| s.to_string()));
